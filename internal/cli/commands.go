@@ -1,0 +1,273 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/argo-cred/argo-cred/internal/env"
+	"github.com/argo-cred/argo-cred/internal/exitcode"
+	"github.com/argo-cred/argo-cred/internal/export"
+	"github.com/argo-cred/argo-cred/internal/probe"
+)
+
+func (a *app) env(ctx context.Context, args []string) error {
+	o, err := parseOptions("env", args, commandUsage(a.streams.Out, "env",
+		"Gets a token, checks it against the Argo Server, and prints the ARGO_* settings for the argo CLI:\n  eval \"$(argo-cred env --secret ci-token --server argo.example.com:443)\""))
+	if err != nil {
+		return err
+	}
+	a.setVerbose(o.Verbose)
+	if !validFormat(o.Format) {
+		return exitcode.New(exitcode.Usage, "use one of "+strings.Join(export.Formats, ", "), "unknown --format %q", o.Format)
+	}
+	envFile := ""
+	if o.Format == "github" {
+		if envFile = o.OutputFile; envFile == "" {
+			if envFile = os.Getenv("GITHUB_ENV"); envFile == "" {
+				return exitcode.New(exitcode.Usage, "run it in a GitHub Actions step, or give --output-file", "--format github needs GITHUB_ENV")
+			}
+		}
+	}
+	c, err := a.credential(ctx, o)
+	if err != nil {
+		return err
+	}
+	vars := c.settings.Vars()
+	if o.Format == "github" {
+		// Masks first, before anything could print the token.
+		if err := export.GitHubMask(a.streams.Out, vars); err != nil {
+			return err
+		}
+	}
+	var report *probe.Report
+	if o.Probe {
+		r, err := a.verify(ctx, o, c)
+		if err != nil {
+			a.table(r)
+			return err
+		}
+		report = &r
+		fmt.Fprintf(a.streams.ErrOut, "verified: %s\n", summary(r))
+	} else {
+		fmt.Fprintln(a.streams.ErrOut, "note: --probe=false: the credential was not checked against the Argo Server")
+	}
+	switch o.Format {
+	case "github":
+		if err := appendFile(envFile, func(w io.Writer) error { return export.GitHubEnv(w, vars) }); err != nil {
+			return err
+		}
+		if sum := os.Getenv("GITHUB_STEP_SUMMARY"); sum != "" && report != nil {
+			if err := appendFile(sum, func(w io.Writer) error { return markdown(w, *report) }); err != nil {
+				return err
+			}
+		}
+		return nil
+	case "jenkins":
+		if o.OutputFile != "" {
+			// The properties for readProperties, and the shell form for sh steps.
+			if err := writeFile(o.OutputFile+".sh", func(w io.Writer) error { return export.Shell(w, vars) }); err != nil {
+				return err
+			}
+		}
+	}
+	write := func(w io.Writer) error { return formatter(o.Format)(w, vars) }
+	if o.OutputFile != "" {
+		return writeFile(o.OutputFile, write)
+	}
+	return write(a.streams.Out)
+}
+
+func (a *app) probe(ctx context.Context, args []string) error {
+	o, err := parseOptions("probe", args, commandUsage(a.streams.Out, "probe",
+		"Gets a token and checks it against the Argo Server: reachability, identity, and each --expect.\nPrints a table on stderr, or with --output json one object on stdout."))
+	if err != nil {
+		return err
+	}
+	a.setVerbose(o.Verbose)
+	if o.Output != "table" && o.Output != "json" {
+		return exitcode.New(exitcode.Usage, "use table or json", "unknown --output %q", o.Output)
+	}
+	c, err := a.credential(ctx, o)
+	if err != nil {
+		return err
+	}
+	r, err := a.verify(ctx, o, c)
+	if o.Output == "json" {
+		claims, isJWT := c.token.Claims()
+		out := struct {
+			probe.Report
+			Token tokenInfo `json:"token"`
+		}{Report: r, Token: tokenInfo{Source: c.token.Source, From: c.token.From, JWT: isJWT}}
+		if isJWT {
+			out.Token.Claims = &claims
+		}
+		if !c.token.Expiry.IsZero() {
+			e := c.token.Expiry
+			out.Token.Expiry = &e
+		}
+		b, jerr := json.MarshalIndent(out, "", "  ")
+		if jerr != nil {
+			return jerr
+		}
+		if _, werr := a.streams.Out.Write(append(b, '\n')); werr != nil {
+			return werr
+		}
+	} else {
+		a.table(r)
+	}
+	return err
+}
+
+// tokenInfo describes the token in probe output, without the token.
+type tokenInfo struct {
+	Source string     `json:"source"`
+	From   string     `json:"from"`
+	JWT    bool       `json:"jwt"`
+	Expiry *time.Time `json:"expiry,omitempty"`
+	Claims any        `json:"claims,omitempty"`
+}
+
+func validFormat(f string) bool {
+	for _, x := range export.Formats {
+		if x == f {
+			return true
+		}
+	}
+	return false
+}
+
+func formatter(f string) func(io.Writer, []env.Var) error {
+	switch f {
+	case "dotenv":
+		return export.Dotenv
+	case "json":
+		return export.JSON
+	case "jenkins":
+		return export.Jenkins
+	}
+	return export.Shell
+}
+
+func summary(r probe.Report) string {
+	var parts []string
+	for _, c := range r.Checks[min(2, len(r.Checks)):] {
+		parts = append(parts, c.Name+" "+c.Actual)
+	}
+	who := "unknown identity"
+	if len(r.Checks) > 1 {
+		who = r.Checks[1].Actual
+	}
+	return fmt.Sprintf("%s via %s as %s in namespace %s: %s", r.Server, r.Transport, who, r.Namespace, strings.Join(parts, ", "))
+}
+
+// table prints the report for people, on stderr.
+func (a *app) table(r probe.Report) {
+	_ = writeTable(a.streams.ErrOut, r)
+}
+
+func writeTable(w io.Writer, r probe.Report) error {
+	var b bytes.Buffer
+	scheme := "plain"
+	if r.Secure {
+		scheme = "tls"
+	}
+	fmt.Fprintf(&b, "server     %s (%s, %s) %s\nnamespace  %s\n\n", r.Server, r.Transport, scheme, r.ServerVersion, r.Namespace)
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "CHECK\tEXPECTED\tACTUAL\tCODE\tLATENCY\tRESULT")
+	for _, c := range r.Checks {
+		res := "ok"
+		if !c.OK && c.Actual != "" {
+			res = "FAIL"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.Name, c.Expected, orDash(c.Actual), code(c), latency(c.LatencyMS), res)
+	}
+	_ = tw.Flush()
+	if r.OK {
+		b.WriteString("\nverdict: ok\n")
+	} else {
+		fmt.Fprintf(&b, "\nverdict: %s (exit %d)\n", exitcode.Code(r.ExitCode), r.ExitCode)
+	}
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+// markdown writes the report as a GitHub step summary.
+func markdown(w io.Writer, r probe.Report) error {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "### argo-cred: %s via %s, namespace `%s`\n\n| check | expected | actual | code | latency |\n|---|---|---|---|---|\n", r.Server, r.Transport, r.Namespace)
+	for _, c := range r.Checks {
+		mark := "✅"
+		if !c.OK {
+			mark = "❌"
+		}
+		fmt.Fprintf(&b, "| %s %s | %s | %s | %s | %s |\n", mark, c.Name, c.Expected, orDash(c.Actual), code(c), latency(c.LatencyMS))
+	}
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func code(c probe.Check) string {
+	if c.HTTPStatus != 0 {
+		return fmt.Sprintf("HTTP %d", c.HTTPStatus)
+	}
+	return "gRPC " + c.GRPCCode
+}
+
+func latency(ms float64) string { return fmt.Sprintf("%.0fms", ms) }
+
+// writeFile writes a file atomically with mode 0600: a temporary file in the
+// same directory, then a rename, so no reader sees it half-written.
+func writeFile(path string, write func(io.Writer) error) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return exitcode.Wrap(exitcode.Usage, "check --output-file's directory", fmt.Errorf("writing %s: %w", path, err))
+	}
+	defer os.Remove(f.Name())
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
+
+// appendFile appends to a file such as $GITHUB_ENV in one write.
+func appendFile(path string, write func(io.Writer) error) error {
+	var b bytes.Buffer
+	if err := write(&b); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return exitcode.Wrap(exitcode.Usage, "", fmt.Errorf("appending to %s: %w", path, err))
+	}
+	if _, err := f.Write(b.Bytes()); err != nil {
+		f.Close()
+		return fmt.Errorf("appending to %s: %w", path, err)
+	}
+	return f.Close()
+}

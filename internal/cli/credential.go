@@ -1,0 +1,219 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/argo-cred/argo-cred/internal/env"
+	"github.com/argo-cred/argo-cred/internal/exitcode"
+	"github.com/argo-cred/argo-cred/internal/probe"
+	"github.com/argo-cred/argo-cred/internal/token"
+)
+
+// credential is a token with the settings to use it and what to check.
+type credential struct {
+	token    token.Token
+	settings env.Settings
+	expect   []probe.Expectation
+}
+
+// validate checks everything that needs no network, so that a typo fails
+// before any token is read.
+func (a *app) validate(o *options) (env.Settings, []probe.Expectation, error) {
+	var s env.Settings
+	srv, err := env.ParseServer(o.Server)
+	if err != nil {
+		return s, nil, err
+	}
+	s.Server, s.Secure = srv.HostPort, bool(o.Secure)
+	if srv.Secure != nil {
+		if o.set["secure"] && bool(o.Secure) != *srv.Secure {
+			return s, nil, exitcode.New(exitcode.Usage, "drop --secure or the scheme", "--secure=%t contradicts the scheme of --server %q", bool(o.Secure), o.Server)
+		}
+		s.Secure = *srv.Secure
+		fmt.Fprintln(a.streams.ErrOut, "note: "+srv.Note)
+	}
+	if s.BaseHRef, err = env.ParseBaseHRef(o.BaseHRef); err != nil {
+		return s, nil, err
+	}
+	s.HTTP1, s.InsecureSkipVerify, s.CAFile = bool(o.HTTP1), bool(o.InsecureSkipVerify), o.CAFile
+	if s.CAFile != "" {
+		// Exported as SSL_CERT_FILE: absolute, so it holds in another directory.
+		if s.CAFile, err = filepath.Abs(s.CAFile); err != nil {
+			return s, nil, exitcode.Wrap(exitcode.Usage, "", fmt.Errorf("resolving --ca-file: %w", err))
+		}
+	}
+	for _, v := range []struct{ name, val string }{{"ARGO_HTTP1", os.Getenv("ARGO_HTTP1")}, {"ARGO_INSECURE_SKIP_VERIFY", os.Getenv("ARGO_INSECURE_SKIP_VERIFY")}} {
+		if v.val != "" && v.val != "true" && v.val != "false" {
+			fmt.Fprintf(a.streams.ErrOut, "note: %s=%q counts as false: argo reads only exactly \"true\" as true\n", v.name, v.val)
+		}
+	}
+	if v := os.Getenv("ARGO_SECURE"); v != "" && v != "true" && v != "false" {
+		fmt.Fprintf(a.streams.ErrOut, "note: ARGO_SECURE=%q counts as true: argo reads only exactly \"false\" as false\n", v)
+	}
+	if len(o.Headers) > 0 && !s.HTTP1 {
+		return s, nil, exitcode.New(exitcode.Usage, "add --http1 (ARGO_HTTP1=true)", "--header works only with HTTP/1, as in the argo CLI")
+	}
+	expect := probe.DefaultExpectations
+	if len(o.Expect) > 0 {
+		expect = nil
+		for _, e := range o.Expect {
+			x, err := probe.ParseExpectation(e)
+			if err != nil {
+				return s, nil, err
+			}
+			expect = append(expect, x)
+		}
+	}
+	if o.Timeout <= 0 || o.Wait < 0 {
+		return s, nil, exitcode.New(exitcode.Usage, "", "--timeout must be positive and --wait not negative")
+	}
+	return s, expect, nil
+}
+
+// source decides where the token comes from.
+func source(o *options) (string, error) {
+	if o.Source != "" {
+		switch o.Source {
+		case "secret", "tokenrequest", "file", "env":
+			return o.Source, nil
+		}
+		return "", exitcode.New(exitcode.Usage, "use secret, tokenrequest, file or env", "unknown --source %q", o.Source)
+	}
+	switch {
+	case o.Secret != "":
+		return "secret", nil
+	case o.ServiceAccount != "":
+		return "tokenrequest", nil
+	case o.TokenFile != "":
+		return "file", nil
+	}
+	if _, ok := os.LookupEnv("ARGO_TOKEN"); ok {
+		return "env", nil
+	}
+	return "", exitcode.New(exitcode.Usage,
+		"give --secret NAME (a token Secret), --service-account NAME (TokenRequest), --token-file PATH, or set ARGO_TOKEN",
+		"no token source")
+}
+
+func (a *app) credential(ctx context.Context, o *options) (*credential, error) {
+	settings, expect, err := a.validate(o)
+	if err != nil {
+		return nil, err
+	}
+	src, err := source(o)
+	if err != nil {
+		return nil, err
+	}
+	need := map[string]struct{ flag, val string }{
+		"secret": {"--secret", o.Secret}, "tokenrequest": {"--service-account", o.ServiceAccount}, "file": {"--token-file", o.TokenFile},
+	}
+	if n, ok := need[src]; ok && n.val == "" {
+		return nil, exitcode.New(exitcode.Usage, "", "--source %s needs %s", src, n.flag)
+	}
+	a.log.Debug("token source", "source", src)
+
+	var tok token.Token
+	var kubeNS string
+	switch src {
+	case "secret", "tokenrequest":
+		core, ns, err := a.kube(o)
+		if err != nil {
+			return nil, err
+		}
+		kubeNS = ns
+		if o.SecretNS != "" {
+			ns = o.SecretNS
+		} else if o.Namespace != "" {
+			ns = o.Namespace
+		}
+		if src == "secret" {
+			var progress func(string)
+			if isTerminal(a.streams.ErrOut) || o.Verbose {
+				progress = func(s string) { fmt.Fprintln(a.streams.ErrOut, s+" …") }
+			}
+			tok, err = token.FromSecret(ctx, core, ns, o.Secret, o.Wait, progress)
+		} else {
+			rctx, cancel := context.WithTimeout(ctx, o.Timeout)
+			defer cancel()
+			tok, err = token.FromTokenRequest(rctx, core, ns, o.ServiceAccount, o.Duration, o.Audiences)
+		}
+		if err != nil {
+			return nil, err
+		}
+	case "file":
+		if tok, err = token.FromFile(o.TokenFile); err != nil {
+			return nil, err
+		}
+	case "env":
+		if tok, err = token.FromEnv(os.LookupEnv); err != nil {
+			return nil, err
+		}
+	}
+	for _, w := range tok.Warnings {
+		fmt.Fprintln(a.streams.ErrOut, "warning: "+w)
+	}
+	claims, _ := tok.Claims()
+	if !tok.Expiry.IsZero() {
+		a.log.Debug("token expiry", "expires", tok.Expiry.Format(time.RFC3339), "in", time.Until(tok.Expiry).Round(time.Second).String())
+	}
+	a.log.Debug("token obtained", "from", tok.From, "subject", claims.Subject)
+
+	settings.Authorization = tok.Bearer()
+	settings.Namespace = o.Namespace
+	if settings.Namespace == "" {
+		settings.Namespace = claims.Namespace
+	}
+	if settings.Namespace == "" {
+		settings.Namespace = kubeNS
+	}
+	if settings.Namespace == "" {
+		return nil, exitcode.New(exitcode.Usage, "set --namespace or ARGO_NAMESPACE", "no namespace: the token names none")
+	}
+	return &credential{token: tok, settings: settings, expect: expect}, nil
+}
+
+// kube returns a client for the core API and the kubeconfig's namespace,
+// following client-go's loading rules (--kubeconfig, KUBECONFIG,
+// ~/.kube/config, in-cluster).
+func (a *app) kube(o *options) (corev1client.CoreV1Interface, string, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = o.Kubeconfig
+	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: o.Context})
+	rc, err := cc.ClientConfig()
+	if err != nil {
+		return nil, "", exitcode.Wrap(exitcode.Usage, "set --kubeconfig, KUBECONFIG or --context, or run in a pod", fmt.Errorf("loading kubernetes config: %w", err))
+	}
+	ns, _, err := cc.Namespace()
+	if err != nil {
+		ns = ""
+	}
+	rc.UserAgent = "argo-cred/" + version()
+	core, err := corev1client.NewForConfig(rc)
+	if err != nil {
+		return nil, "", exitcode.Wrap(exitcode.Usage, "check the kubeconfig", fmt.Errorf("building kubernetes client: %w", err))
+	}
+	a.log.Debug("kubernetes", "host", rc.Host, "namespace", ns)
+	return core, ns, nil
+}
+
+// verify probes the Argo Server with the credential.
+func (a *app) verify(ctx context.Context, o *options, c *credential) (probe.Report, error) {
+	claims, _ := c.token.Claims()
+	s := c.settings
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	a.log.Debug("probing", "server", s.Server, "http1", s.HTTP1, "secure", s.Secure, "namespace", s.Namespace)
+	return probe.Run(ctx, probe.Config{
+		Server: s.Server, Secure: s.Secure, InsecureSkipVerify: s.InsecureSkipVerify, CAFile: s.CAFile,
+		HTTP1: s.HTTP1, BaseHRef: s.BaseHRef, Headers: o.Headers,
+		Authorization: s.Authorization, Namespace: s.Namespace, Subject: claims.Subject,
+		Expect: c.expect, UserAgent: "argo-cred/" + version(),
+	})
+}

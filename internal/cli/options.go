@@ -1,0 +1,123 @@
+package cli
+
+import (
+	"flag"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+
+	"github.com/argo-cred/argo-cred/internal/env"
+	"github.com/argo-cred/argo-cred/internal/exitcode"
+)
+
+// options are every setting of env and probe. Environment variables fill
+// them first (envconfig); a flag given on the command line always wins.
+type options struct {
+	// Where the token comes from.
+	Source         string        `envconfig:"ARGO_CRED_SOURCE"`
+	Secret         string        `envconfig:"ARGO_CRED_SECRET"`
+	SecretNS       string        `envconfig:"ARGO_CRED_SECRET_NAMESPACE"`
+	ServiceAccount string        `envconfig:"ARGO_CRED_SERVICE_ACCOUNT"`
+	Duration       time.Duration `envconfig:"ARGO_CRED_DURATION" default:"1h"`
+	Audiences      []string      `envconfig:"ARGO_CRED_AUDIENCE"`
+	TokenFile      string        `envconfig:"ARGO_CRED_TOKEN_FILE"`
+	Wait           time.Duration `envconfig:"ARGO_CRED_WAIT" default:"30s"`
+	Kubeconfig     string        `ignored:"true"` // KUBECONFIG is client-go's to read
+	Context        string        `envconfig:"ARGO_CRED_CONTEXT"`
+
+	// The Argo settings, parsed as the argo CLI parses them.
+	Server             string        `envconfig:"ARGO_SERVER"`
+	Namespace          string        `envconfig:"ARGO_NAMESPACE"`
+	HTTP1              env.ExactTrue `envconfig:"ARGO_HTTP1"`
+	Secure             env.NotFalse  `envconfig:"ARGO_SECURE" default:"true"`
+	InsecureSkipVerify env.ExactTrue `envconfig:"ARGO_INSECURE_SKIP_VERIFY"`
+	BaseHRef           string        `envconfig:"ARGO_BASE_HREF"`
+	Headers            []string      `ignored:"true"`
+	CAFile             string        `envconfig:"ARGO_CRED_CA_FILE"`
+
+	// Probe and output.
+	Probe      bool          `envconfig:"ARGO_CRED_PROBE" default:"true"`
+	Expect     []string      `envconfig:"ARGO_CRED_EXPECT"`
+	Timeout    time.Duration `envconfig:"ARGO_CRED_TIMEOUT" default:"30s"`
+	Format     string        `envconfig:"ARGO_CRED_FORMAT" default:"shell"`
+	OutputFile string        `envconfig:"ARGO_CRED_OUTPUT_FILE"`
+	Output     string        `envconfig:"ARGO_CRED_OUTPUT" default:"table"`
+	Verbose    bool          `envconfig:"ARGO_CRED_VERBOSE"`
+
+	set map[string]bool // flags given on the command line
+}
+
+// listFlag is a repeatable flag; the first use replaces the value from the
+// environment, later uses append.
+type listFlag struct {
+	v     *[]string
+	fresh bool
+}
+
+func (l *listFlag) String() string {
+	if l.v == nil {
+		return ""
+	}
+	return strings.Join(*l.v, ",")
+}
+
+func (l *listFlag) Set(s string) error {
+	if !l.fresh {
+		*l.v, l.fresh = nil, true
+	}
+	*l.v = append(*l.v, s)
+	return nil
+}
+
+// parseOptions reads the environment, then the flags of command cmd.
+func parseOptions(cmd string, args []string, usage func(*flag.FlagSet)) (*options, error) {
+	o := &options{}
+	if err := envconfig.Process("", o); err != nil {
+		return nil, exitcode.Wrap(exitcode.Usage, "fix the environment variable named above", fmt.Errorf("reading the environment: %w", err))
+	}
+	fs := flag.NewFlagSet("argo-cred "+cmd, flag.ContinueOnError)
+	fs.Usage = func() { usage(fs) }
+
+	fs.StringVar(&o.Source, "source", o.Source, "token source: secret, tokenrequest, file or env (ARGO_CRED_SOURCE); default: follows from the flags given")
+	fs.StringVar(&o.Secret, "secret", o.Secret, "name of a kubernetes.io/service-account-token Secret (ARGO_CRED_SECRET)")
+	fs.StringVar(&o.SecretNS, "secret-namespace", o.SecretNS, "namespace of the Secret or ServiceAccount (ARGO_CRED_SECRET_NAMESPACE); default: --namespace, then the kubeconfig's")
+	fs.StringVar(&o.ServiceAccount, "service-account", o.ServiceAccount, "ServiceAccount to request a token for with the TokenRequest API (ARGO_CRED_SERVICE_ACCOUNT)")
+	fs.DurationVar(&o.Duration, "duration", o.Duration, "lifetime of a TokenRequest token (ARGO_CRED_DURATION)")
+	fs.Var(&listFlag{v: &o.Audiences}, "audience", "audience of a TokenRequest token, repeatable (ARGO_CRED_AUDIENCE, comma-separated); default: the API server's")
+	fs.StringVar(&o.TokenFile, "token-file", o.TokenFile, "file holding the token, e.g. a projected token (ARGO_CRED_TOKEN_FILE)")
+	fs.DurationVar(&o.Wait, "wait", o.Wait, "how long to wait for the token controller to fill a Secret (ARGO_CRED_WAIT)")
+	fs.StringVar(&o.Kubeconfig, "kubeconfig", "", "kubeconfig file (default: KUBECONFIG, ~/.kube/config, then in-cluster)")
+	fs.StringVar(&o.Context, "context", o.Context, "kubeconfig context (ARGO_CRED_CONTEXT)")
+
+	fs.StringVar(&o.Server, "server", o.Server, "Argo Server host:port; http:// or https:// sets --secure (ARGO_SERVER)")
+	fs.StringVar(&o.Namespace, "namespace", o.Namespace, "namespace to check and export (ARGO_NAMESPACE); default: the token's")
+	fs.BoolVar((*bool)(&o.HTTP1), "http1", bool(o.HTTP1), "use HTTP/1 instead of gRPC (ARGO_HTTP1, true only if exactly \"true\")")
+	fs.BoolVar((*bool)(&o.Secure), "secure", bool(o.Secure), "use TLS (ARGO_SECURE, true unless exactly \"false\")")
+	fs.BoolVar((*bool)(&o.InsecureSkipVerify), "insecure-skip-verify", bool(o.InsecureSkipVerify), "do not verify the server's certificate (ARGO_INSECURE_SKIP_VERIFY, true only if exactly \"true\")")
+	fs.StringVar(&o.BaseHRef, "base-href", o.BaseHRef, "path prefix behind an ingress, HTTP/1 only (ARGO_BASE_HREF)")
+	fs.Var(&listFlag{v: &o.Headers}, "header", "extra HTTP header \"Name: value\", HTTP/1 only, repeatable")
+	fs.StringVar(&o.CAFile, "ca-file", o.CAFile, "PEM CA bundle to verify the server with; exported as SSL_CERT_FILE (ARGO_CRED_CA_FILE)")
+
+	fs.Var(&listFlag{v: &o.Expect}, "expect", "allow:RESOURCE/list or deny:RESOURCE/list, repeatable (ARGO_CRED_EXPECT, comma-separated)\ndefault: allow:workflows/list, deny:workflowtemplates/list")
+	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "overall limit for the probe, retries included (ARGO_CRED_TIMEOUT)")
+	fs.BoolVar(&o.Verbose, "v", o.Verbose, "verbose diagnostics on stderr; never the token (ARGO_CRED_VERBOSE)")
+	if cmd == "env" {
+		fs.BoolVar(&o.Probe, "probe", o.Probe, "probe the Argo Server before exporting (ARGO_CRED_PROBE)")
+		fs.StringVar(&o.Format, "format", o.Format, "shell, dotenv, json, github or jenkins (ARGO_CRED_FORMAT)")
+		fs.StringVar(&o.OutputFile, "output-file", o.OutputFile, "write to this file (mode 0600, atomically) instead of stdout (ARGO_CRED_OUTPUT_FILE)")
+	} else {
+		fs.StringVar(&o.Output, "output", o.Output, "table (on stderr) or json (on stdout) (ARGO_CRED_OUTPUT)")
+		fs.StringVar(&o.Output, "o", o.Output, "short for --output")
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, exitcode.New(exitcode.Usage, "see argo-cred "+cmd+" --help", "unexpected argument %q", fs.Arg(0))
+	}
+	o.set = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
+	return o, nil
+}

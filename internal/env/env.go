@@ -1,0 +1,138 @@
+// Package env assembles the ARGO_* settings the argo CLI reads, parsing each
+// value exactly as the argo CLI does (cmd/argo/commands/client/conn.go), so
+// that what argo-cred validates is what argo will do.
+package env
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/argo-cred/argo-cred/internal/exitcode"
+)
+
+// ExactTrue is an argo boolean that is true only when set to exactly "true"
+// (ARGO_HTTP1, ARGO_INSECURE_SKIP_VERIFY). It decodes with envconfig.
+type ExactTrue bool
+
+// Decode implements envconfig.Decoder.
+func (b *ExactTrue) Decode(v string) error { *b = v == "true"; return nil }
+
+// NotFalse is an argo boolean that is true unless set to exactly "false"
+// (ARGO_SECURE). It decodes with envconfig.
+type NotFalse bool
+
+// Decode implements envconfig.Decoder.
+func (b *NotFalse) Decode(v string) error { *b = v != "false"; return nil }
+
+// Settings are what an argo CLI needs to reach the Argo Server with a token.
+type Settings struct {
+	Server             string // host:port, no scheme
+	Authorization      string // the whole Authorization value, "Bearer …"
+	HTTP1              bool
+	Secure             bool
+	InsecureSkipVerify bool
+	Namespace          string
+	BaseHRef           string
+	CAFile             string // exported as SSL_CERT_FILE, which Go's TLS (and so argo) reads
+}
+
+// Var is one exported variable.
+type Var struct {
+	Name, Value string
+	Secret      bool
+}
+
+// Vars returns the variables to export, in a stable order.
+func (s Settings) Vars() []Var {
+	vars := []Var{
+		{Name: "ARGO_SERVER", Value: s.Server},
+		{Name: "ARGO_TOKEN", Value: s.Authorization, Secret: true},
+		{Name: "ARGO_HTTP1", Value: strconv.FormatBool(s.HTTP1)},
+		{Name: "ARGO_SECURE", Value: strconv.FormatBool(s.Secure)},
+		{Name: "ARGO_INSECURE_SKIP_VERIFY", Value: strconv.FormatBool(s.InsecureSkipVerify)},
+		{Name: "ARGO_NAMESPACE", Value: s.Namespace},
+	}
+	if s.BaseHRef != "" {
+		vars = append(vars, Var{Name: "ARGO_BASE_HREF", Value: s.BaseHRef})
+	}
+	if s.CAFile != "" {
+		vars = append(vars, Var{Name: "SSL_CERT_FILE", Value: s.CAFile})
+	}
+	return append(vars, Var{Name: "KUBECONFIG", Value: "/dev/null"})
+}
+
+// Server is a parsed ARGO_SERVER.
+type Server struct {
+	HostPort string
+	Secure   *bool  // set when a scheme said so
+	Note     string // what was changed, for the user
+}
+
+// ParseServer accepts host:port, [v6]:port, or http(s)://host:port with an
+// optional trailing slash. The scheme is removed (argo's gRPC dialer cannot
+// take one) and reported as Secure. A path, a missing port or anything else
+// is a usage error.
+func ParseServer(s string) (Server, error) {
+	in := s
+	bad := func(why string) (Server, error) {
+		return Server{}, exitcode.New(exitcode.Usage,
+			"give host:port, e.g. --server argo.example.com:2746 or ARGO_SERVER=127.0.0.1:2746",
+			"invalid argo server %q: %s", in, why)
+	}
+	if s == "" {
+		return Server{}, exitcode.New(exitcode.Usage, "set --server or ARGO_SERVER to the Argo Server's host:port", "no argo server given")
+	}
+	if strings.ContainsAny(s, " \t\r\n\x00") {
+		return bad("contains white space or control characters")
+	}
+	var out Server
+	if i := strings.Index(s, "://"); i >= 0 {
+		u, err := url.Parse(s)
+		if err != nil {
+			return bad(err.Error())
+		}
+		var secure bool
+		switch u.Scheme {
+		case "https":
+			secure = true
+		case "http":
+		default:
+			return bad("scheme must be http or https")
+		}
+		if u.Path != "" && u.Path != "/" {
+			return bad("a path is not allowed (use --base-href for a path prefix)")
+		}
+		if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+			return bad("only scheme, host and port are allowed")
+		}
+		out.Secure = &secure
+		out.Note = fmt.Sprintf("ARGO_SERVER given as a URL: using %s with ARGO_SECURE=%t", u.Host, secure)
+		s = u.Host
+	}
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return bad("want host:port")
+	}
+	if host == "" || strings.ContainsAny(host, "/?#@") {
+		return bad("bad host")
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return bad("port must be a number from 1 to 65535")
+	}
+	out.HostPort = s
+	return out, nil
+}
+
+// ParseBaseHRef checks a path prefix such as /argo.
+func ParseBaseHRef(s string) (string, error) {
+	if s == "" {
+		return "", nil
+	}
+	if !strings.HasPrefix(s, "/") || strings.ContainsAny(s, " \t\r\n\x00?#") {
+		return "", exitcode.New(exitcode.Usage, "give a path such as /argo", "invalid base href %q", s)
+	}
+	return strings.TrimSuffix(s, "/"), nil
+}

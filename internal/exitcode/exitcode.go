@@ -1,0 +1,86 @@
+// Package exitcode defines argo-cred's failure classes and their exit codes,
+// once, for every command.
+package exitcode
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code is a process exit code; each failure class has its own.
+type Code int
+
+// The exit codes, documented in the README and in --help.
+const (
+	OK               Code = 0 // everything checked out
+	Unexpected       Code = 1 // anything not classified below
+	Usage            Code = 2 // bad flags, environment or configuration
+	TokenUnavailable Code = 3 // no usable token could be obtained
+	Unreachable      Code = 4 // the Argo Server could not be reached (DNS, refused, TLS, timeout, 5xx)
+	TokenRejected    Code = 5 // the Argo Server answered 401
+	MissingAccess    Code = 6 // an allow expectation was denied (403)
+	ExcessAccess     Code = 7 // a deny expectation was allowed, or the request ran as another identity
+)
+
+var names = map[Code]string{
+	OK: "ok", Unexpected: "unexpected error", Usage: "usage or configuration error",
+	TokenUnavailable: "token unavailable", Unreachable: "argo server unreachable",
+	TokenRejected: "token rejected", MissingAccess: "missing access", ExcessAccess: "too much access",
+}
+
+func (c Code) String() string {
+	if n, ok := names[c]; ok {
+		return n
+	}
+	return fmt.Sprintf("exit code %d", int(c))
+}
+
+// All lists the codes in order, for help texts and docs.
+func All() []Code {
+	return []Code{OK, Unexpected, Usage, TokenUnavailable, Unreachable, TokenRejected, MissingAccess, ExcessAccess}
+}
+
+// Error is an error with a failure class and an optional hint saying what to do.
+type Error struct {
+	Code Code
+	Err  error
+	Hint string
+}
+
+func (e *Error) Error() string { return e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+// New returns an error of class code with a formatted message.
+func New(code Code, hint, format string, args ...any) error {
+	return &Error{Code: code, Err: fmt.Errorf(format, args...), Hint: hint}
+}
+
+// Wrap gives err the class code and a hint; a nil err stays nil.
+func Wrap(code Code, hint string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &Error{Code: code, Err: err, Hint: hint}
+}
+
+// Of returns the exit code for err: 0 for nil, the class of the outermost
+// classified error, or Unexpected.
+func Of(err error) Code {
+	if err == nil {
+		return OK
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return Unexpected
+}
+
+// Hint returns the hint of the outermost classified error, if any.
+func Hint(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Hint
+	}
+	return ""
+}

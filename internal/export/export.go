@@ -1,0 +1,235 @@
+// Package export writes settings in the forms CI systems read: POSIX shell,
+// dotenv, JSON, GitHub Actions environment files and Jenkins properties.
+// Every writer refuses what the reader could misread (a bad name, a newline
+// where one cannot be carried) before writing anything.
+package export
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+	"unicode/utf16"
+
+	"github.com/argo-cred/argo-cred/internal/env"
+	"github.com/argo-cred/argo-cred/internal/exitcode"
+)
+
+// Formats lists the names Write accepts.
+var Formats = []string{"shell", "dotenv", "json", "github", "jenkins"}
+
+var validName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+func invalid(format string, args ...any) error {
+	return exitcode.New(exitcode.Usage, "remove newlines and control characters from the setting", format, args...)
+}
+
+func checkNames(vars []env.Var) error {
+	for _, v := range vars {
+		if !validName.MatchString(v.Name) {
+			return invalid("invalid variable name %q", v.Name)
+		}
+		if strings.ContainsRune(v.Value, 0) {
+			return invalid("%s contains a NUL byte", v.Name)
+		}
+	}
+	return nil
+}
+
+// checkLines refuses values a line-based format cannot carry.
+func checkLines(vars []env.Var, format string) error {
+	for _, v := range vars {
+		if strings.ContainsAny(v.Value, "\r\n") {
+			return invalid("%s contains a newline, which %s cannot carry", v.Name, format)
+		}
+	}
+	return nil
+}
+
+// render builds the output in memory so nothing half-written ever reaches w.
+func render(w io.Writer, check func() error, build func(*bytes.Buffer)) error {
+	if err := check(); err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	build(&b)
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+// Shell writes `export NAME='value'` lines that bash, dash and zsh evaluate
+// to the exact values.
+func Shell(w io.Writer, vars []env.Var) error {
+	return render(w, func() error { return checkNames(vars) }, func(b *bytes.Buffer) {
+		for _, v := range vars {
+			fmt.Fprintf(b, "export %s=%s\n", v.Name, ShellQuote(v.Value))
+		}
+	})
+}
+
+// ShellQuote quotes s for a POSIX shell: single quotes, with each ' as '\''.
+func ShellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// Dotenv writes NAME=value lines without quoting, as `docker run --env-file`
+// and Compose read them; values with newlines or surrounding white space are
+// refused.
+func Dotenv(w io.Writer, vars []env.Var) error {
+	check := func() error {
+		if err := checkNames(vars); err != nil {
+			return err
+		}
+		for _, v := range vars {
+			if strings.TrimSpace(v.Value) != v.Value {
+				return invalid("%s has leading or trailing white space, which dotenv readers strip", v.Name)
+			}
+		}
+		return checkLines(vars, "dotenv")
+	}
+	return render(w, check, func(b *bytes.Buffer) {
+		for _, v := range vars {
+			fmt.Fprintf(b, "%s=%s\n", v.Name, v.Value)
+		}
+	})
+}
+
+// JSON writes one object mapping names to values, in the given order.
+func JSON(w io.Writer, vars []env.Var) error {
+	return render(w, func() error { return checkNames(vars) }, func(b *bytes.Buffer) {
+		b.WriteString("{\n")
+		for i, v := range vars {
+			k, _ := json.Marshal(v.Name)
+			val, _ := json.Marshal(v.Value)
+			fmt.Fprintf(b, "  %s: %s", k, val)
+			if i < len(vars)-1 {
+				b.WriteByte(',')
+			}
+			b.WriteByte('\n')
+		}
+		b.WriteString("}\n")
+	})
+}
+
+// Jenkins writes a Java properties file, as the Pipeline Utility Steps'
+// readProperties reads it.
+func Jenkins(w io.Writer, vars []env.Var) error {
+	return render(w, func() error { return checkNames(vars) }, func(b *bytes.Buffer) {
+		b.WriteString("# argo-cred: read with readProperties, pass with withEnv\n")
+		for _, v := range vars {
+			fmt.Fprintf(b, "%s=%s\n", v.Name, propertiesEscape(v.Value))
+		}
+	})
+}
+
+func propertiesEscape(s string) string {
+	var b strings.Builder
+	for i, r := range s {
+		switch {
+		case r == '\\' || r == '=' || r == ':' || r == '#' || r == '!':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r == ' ' && i == 0:
+			b.WriteString(`\ `)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r < 0x20 || r > 0x7e:
+			if r > 0xffff {
+				hi, lo := utf16.EncodeRune(r)
+				fmt.Fprintf(&b, `\u%04x\u%04x`, hi, lo)
+			} else {
+				fmt.Fprintf(&b, `\u%04x`, r)
+			}
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// Masks returns every form in which a secret value could be printed: the
+// value, the value without a "Bearer " prefix, and the base64 of both.
+func Masks(vars []env.Var) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(s string) {
+		if s != "" && !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	for _, v := range vars {
+		if !v.Secret {
+			continue
+		}
+		raw := strings.TrimPrefix(v.Value, "Bearer ")
+		add(raw)
+		add(v.Value)
+		add(base64.StdEncoding.EncodeToString([]byte(raw)))
+		add(base64.StdEncoding.EncodeToString([]byte(v.Value)))
+	}
+	return out
+}
+
+// GitHubMask writes an `::add-mask::` command for every form of each
+// secret, so the runner hides them in all later log lines. Call it before
+// anything could print a secret.
+func GitHubMask(stdout io.Writer, vars []env.Var) error {
+	masks := Masks(vars)
+	for _, m := range masks {
+		if strings.ContainsAny(m, "\r\n") {
+			return invalid("a secret contains a newline, which ::add-mask:: cannot mask")
+		}
+	}
+	var b bytes.Buffer
+	for _, m := range masks {
+		fmt.Fprintf(&b, "::add-mask::%s\n", m)
+	}
+	_, err := stdout.Write(b.Bytes())
+	return err
+}
+
+// GitHubEnv appends the variables to envFile (the file named by $GITHUB_ENV)
+// as `NAME<<DELIMITER` blocks with a delimiter random per write. A value
+// containing the delimiter is refused.
+func GitHubEnv(envFile io.Writer, vars []env.Var) error {
+	delim, err := delimiter()
+	if err != nil {
+		return err
+	}
+	return githubEnv(envFile, vars, delim)
+}
+
+func githubEnv(envFile io.Writer, vars []env.Var, delim string) error {
+	if err := checkNames(vars); err != nil {
+		return err
+	}
+	for _, v := range vars {
+		if strings.Contains(v.Value, delim) {
+			return invalid("%s contains the heredoc delimiter", v.Name)
+		}
+	}
+	var b bytes.Buffer
+	for _, v := range vars {
+		fmt.Fprintf(&b, "%s<<%s\n%s\n%s\n", v.Name, delim, v.Value, delim)
+	}
+	_, err := envFile.Write(b.Bytes())
+	return err
+}
+
+func delimiter() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("making a heredoc delimiter: %w", err)
+	}
+	return "ghadelimiter_" + hex.EncodeToString(b), nil
+}

@@ -1,0 +1,352 @@
+// Package probe proves what a credential can do on a real Argo Server:
+// that the server is reachable, that requests run as the token's own
+// identity, and that each expectation holds (what must be allowed is, what
+// must be denied is).
+package probe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	cwtpkg "github.com/argoproj/argo-workflows/v3/pkg/apiclient/clusterworkflowtemplate"
+	cronpkg "github.com/argoproj/argo-workflows/v3/pkg/apiclient/cronworkflow"
+	infopkg "github.com/argoproj/argo-workflows/v3/pkg/apiclient/info"
+	workflowpkg "github.com/argoproj/argo-workflows/v3/pkg/apiclient/workflow"
+	archivepkg "github.com/argoproj/argo-workflows/v3/pkg/apiclient/workflowarchive"
+	wftpkg "github.com/argoproj/argo-workflows/v3/pkg/apiclient/workflowtemplate"
+
+	"github.com/argo-cred/argo-cred/internal/exitcode"
+)
+
+// Config is what to probe and how; the fields mirror the ARGO_* settings.
+type Config struct {
+	Server             string // host:port
+	Secure             bool
+	InsecureSkipVerify bool
+	CAFile             string
+	HTTP1              bool
+	BaseHRef           string
+	Headers            []string
+	Authorization      string // sent as is
+	Namespace          string
+	Subject            string // the token's own subject; "" skips the identity check
+	Expect             []Expectation
+	Attempts           int // tries per call for retryable failures; 0 means 4
+	UserAgent          string
+}
+
+// Report is the verdict. It never contains the token.
+type Report struct {
+	Server        string  `json:"server"`
+	Transport     string  `json:"transport"`
+	Secure        bool    `json:"secure"`
+	Namespace     string  `json:"namespace"`
+	ServerVersion string  `json:"serverVersion,omitempty"`
+	Checks        []Check `json:"checks"`
+	OK            bool    `json:"ok"`
+	ExitCode      int     `json:"exitCode"`
+	Error         string  `json:"error,omitempty"`
+	Hint          string  `json:"hint,omitempty"`
+}
+
+// Check is one call and what came of it.
+type Check struct {
+	Name       string  `json:"name"`
+	Expected   string  `json:"expected"`
+	Actual     string  `json:"actual"`
+	OK         bool    `json:"ok"`
+	GRPCCode   string  `json:"grpcCode,omitempty"`
+	HTTPStatus int     `json:"httpStatus,omitempty"`
+	LatencyMS  float64 `json:"latencyMs"`
+	Attempts   int     `json:"attempts"`
+	Message    string  `json:"message,omitempty"`
+}
+
+// Run probes the server. The error, classified with an exit code, is that of
+// the first failed check; the report is filled in either way.
+func Run(ctx context.Context, cfg Config) (Report, error) {
+	r := Report{Server: cfg.Server, Transport: "grpc", Secure: cfg.Secure, Namespace: cfg.Namespace}
+	if cfg.HTTP1 {
+		r.Transport = "http1"
+	}
+	if cfg.Attempts <= 0 {
+		cfg.Attempts = 4
+	}
+	err := run(ctx, cfg, &r)
+	r.OK, r.ExitCode = err == nil, int(exitcode.Of(err))
+	if err != nil {
+		r.Error, r.Hint = err.Error(), exitcode.Hint(err)
+	}
+	return r, err
+}
+
+func run(ctx context.Context, cfg Config, r *Report) error {
+	cl, err := connect(cfg)
+	if err != nil {
+		return err
+	}
+	defer cl.close()
+
+	var version string
+	c, err := call(ctx, cfg, cl, "reachability", "reachable", func(ctx context.Context) error {
+		v, err := cl.info.GetVersion(ctx, &infopkg.GetVersionRequest{})
+		if err == nil {
+			version = v.Version
+		}
+		return err
+	})
+	r.ServerVersion = version
+	r.Checks = append(r.Checks, c)
+	if err != nil {
+		return unreachable(ctx, cfg, c, err)
+	}
+
+	var who *infopkg.GetUserInfoResponse
+	c, err = call(ctx, cfg, cl, "identity", orUnknown(cfg.Subject), func(ctx context.Context) error {
+		var err error
+		who, err = cl.info.GetUserInfo(ctx, &infopkg.GetUserInfoRequest{})
+		return err
+	})
+	if err != nil {
+		r.Checks = append(r.Checks, c)
+		return classify(c, err)
+	}
+	c.Actual = orUnknown(who.Subject)
+	if who.Subject == "" {
+		c.Actual = "the server's own service account"
+	}
+	c.OK = cfg.Subject == "" || who.Subject == cfg.Subject
+	r.Checks = append(r.Checks, c)
+	var firstErr error
+	if !c.OK {
+		firstErr = exitcode.New(exitcode.ExcessAccess,
+			`the Argo Server runs in hybrid auth mode (--auth-mode client --auth-mode server) and ignored the token; send it as "Bearer <token>" and check that no proxy strips the Authorization header`,
+			"the argo server ran the request as %s, not as the token's subject %s", c.Actual, cfg.Subject)
+	}
+
+	for _, e := range cfg.Expect {
+		c, err := call(ctx, cfg, cl, e.Resource+"/list", verdict(e.Allow), list(cl, e.Resource, cfg.Namespace))
+		switch {
+		case err == nil:
+			c.Actual = "allowed"
+		case status.Code(err) == codes.PermissionDenied:
+			c.Actual = "denied"
+		default:
+			r.Checks = append(r.Checks, c)
+			if firstErr == nil {
+				firstErr = classify(c, err)
+			}
+			return firstErr
+		}
+		c.OK = c.Actual == c.Expected
+		r.Checks = append(r.Checks, c)
+		if c.OK || firstErr != nil {
+			continue
+		}
+		where := "in namespace " + cfg.Namespace
+		if e.Resource == "clusterworkflowtemplates" {
+			where = "cluster-wide"
+		}
+		if e.Allow {
+			firstErr = exitcode.New(exitcode.MissingAccess,
+				fmt.Sprintf("grant list on %s.argoproj.io %s to the token's service account (a Role and RoleBinding)", crd(e.Resource), where),
+				"%s: expected allowed, got denied %s", c.Name, where)
+		} else {
+			firstErr = exitcode.New(exitcode.ExcessAccess,
+				fmt.Sprintf("remove list on %s.argoproj.io from the token's roles %s: a CI credential should have only what it needs", crd(e.Resource), where),
+				"%s: expected denied, got allowed %s", c.Name, where)
+		}
+	}
+	return firstErr
+}
+
+func connect(cfg Config) (*clients, error) {
+	if cfg.HTTP1 {
+		return newHTTP1(cfg)
+	}
+	return newGRPC(cfg)
+}
+
+func verdict(allow bool) string {
+	if allow {
+		return "allowed"
+	}
+	return "denied"
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}
+
+func crd(resource string) string {
+	if resource == "archived-workflows" {
+		return "workflows"
+	}
+	return resource
+}
+
+func list(cl *clients, resource, ns string) func(context.Context) error {
+	lo := &metav1.ListOptions{Limit: 1}
+	return func(ctx context.Context) error {
+		var err error
+		switch resource {
+		case "workflows":
+			_, err = cl.workflow.ListWorkflows(ctx, &workflowpkg.WorkflowListRequest{Namespace: ns, ListOptions: lo, Fields: "metadata.resourceVersion"})
+		case "workflowtemplates":
+			_, err = cl.wft.ListWorkflowTemplates(ctx, &wftpkg.WorkflowTemplateListRequest{Namespace: ns, ListOptions: lo})
+		case "cronworkflows":
+			_, err = cl.cron.ListCronWorkflows(ctx, &cronpkg.ListCronWorkflowsRequest{Namespace: ns, ListOptions: lo})
+		case "clusterworkflowtemplates":
+			_, err = cl.cwt.ListClusterWorkflowTemplates(ctx, &cwtpkg.ClusterWorkflowTemplateListRequest{ListOptions: lo})
+		case "archived-workflows":
+			_, err = cl.archive.ListArchivedWorkflows(ctx, &archivepkg.ListArchivedWorkflowsRequest{Namespace: ns, ListOptions: lo})
+		default:
+			err = fmt.Errorf("unknown resource %q", resource)
+		}
+		return err
+	}
+}
+
+// call runs fn, retrying what is worth retrying (503, 429, refused or reset
+// connections) with jittered exponential backoff, never 401 or 403.
+func call(ctx context.Context, cfg Config, cl *clients, name, expected string, fn func(context.Context) error) (Check, error) {
+	c := Check{Name: name, Expected: expected}
+	start := time.Now()
+	var err error
+	for c.Attempts = 1; ; c.Attempts++ {
+		err = fn(cl.withAuth(ctx))
+		if err == nil || c.Attempts >= cfg.Attempts || !retryable(err) || ctx.Err() != nil {
+			break
+		}
+		backoff := time.Duration(rand.Int64N(int64(100*time.Millisecond) << (c.Attempts - 1)))
+		select {
+		case <-ctx.Done():
+		case <-time.After(backoff):
+		}
+	}
+	c.LatencyMS = float64(time.Since(start).Microseconds()) / 1000
+	c.HTTPStatus = cl.lastStatus()
+	if err == nil {
+		c.GRPCCode = codes.OK.String()
+		return c, nil
+	}
+	c.Actual = "error"
+	if st, ok := status.FromError(err); ok {
+		c.GRPCCode = st.Code().String()
+		c.Message = clean(st.Message())
+	} else {
+		c.GRPCCode = codes.Unavailable.String()
+		c.Message = clean(err.Error())
+	}
+	return c, err
+}
+
+func retryable(err error) bool {
+	if isTLS(err) {
+		return false
+	}
+	if st, ok := status.FromError(err); ok {
+		switch st.Code() {
+		case codes.Unavailable, codes.ResourceExhausted:
+			return true
+		}
+		return false
+	}
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, errConnReset)
+}
+
+var errConnReset = errors.New("connection reset by peer")
+
+func isTLS(err error) bool {
+	s := err.Error()
+	for _, k := range []string{"x509:", "tls:", "certificate"} {
+		if strings.Contains(s, k) {
+			return true
+		}
+	}
+	return false
+}
+
+// clean shortens a server message for one line.
+func clean(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 300 {
+		s = s[:300] + "…"
+	}
+	return s
+}
+
+// classify turns a failed call into an exit-coded error.
+func classify(c Check, err error) error {
+	code := status.Code(err)
+	if _, ok := status.FromError(err); !ok {
+		code = codes.Unavailable
+	}
+	switch code {
+	case codes.Unauthenticated:
+		return exitcode.New(exitcode.TokenRejected,
+			"the token is invalid, expired or revoked (its Secret deleted?); get a new one",
+			"%s: the argo server rejected the token (401): %s", c.Name, c.Message)
+	case codes.PermissionDenied:
+		return exitcode.New(exitcode.MissingAccess, "grant the token's service account the access it needs",
+			"%s: permission denied (403): %s", c.Name, c.Message)
+	case codes.Unavailable, codes.ResourceExhausted, codes.DeadlineExceeded, codes.Canceled:
+		return exitcode.New(exitcode.Unreachable, transportHint(c.Message),
+			"%s: argo server unavailable after %d attempts: %s", c.Name, c.Attempts, c.Message)
+	case codes.Internal, codes.Unknown:
+		if c.HTTPStatus >= 500 || c.HTTPStatus == 0 {
+			return exitcode.New(exitcode.Unreachable, "the Argo Server or a proxy in front of it failed; check its logs",
+				"%s: argo server error: %s", c.Name, c.Message)
+		}
+	}
+	return exitcode.New(exitcode.Unexpected, "", "%s: unexpected answer (%s): %s", c.Name, code, c.Message)
+}
+
+// unreachable explains a failed first call; when gRPC failed it tries
+// HTTP/1, which tells an HTTP/1-only proxy apart from a dead server.
+func unreachable(ctx context.Context, cfg Config, c Check, err error) error {
+	e := classify(c, err)
+	if exitcode.Of(e) != exitcode.Unreachable || cfg.HTTP1 {
+		return e
+	}
+	h := cfg
+	h.HTTP1, h.Attempts = true, 1
+	if cl, herr := newHTTP1(h); herr == nil {
+		defer cl.close()
+		if _, herr := cl.info.GetVersion(ctx, &infopkg.GetVersionRequest{}); herr == nil {
+			return exitcode.New(exitcode.Unreachable,
+				"the server answers HTTP/1 but not gRPC (an HTTP/1-only proxy or load balancer?): set ARGO_HTTP1=true (--http1)",
+				"%s: gRPC failed: %s", c.Name, c.Message)
+		}
+	}
+	return e
+}
+
+func transportHint(msg string) string {
+	switch {
+	case strings.Contains(msg, "first record does not look like a TLS handshake"), strings.Contains(msg, "server gave HTTP response to HTTPS client"):
+		return "the server does not speak TLS: set ARGO_SECURE=false (--secure=false)"
+	case strings.Contains(msg, "x509:") || strings.Contains(msg, "certificate"):
+		return "the server's certificate is not trusted: pass --ca-file with the CA that signed it (or, for a test server only, --insecure-skip-verify)"
+	case strings.Contains(msg, "HTTP request to an HTTPS server"), strings.Contains(msg, "malformed HTTP response"), strings.Contains(msg, "frame too large"):
+		return "the server speaks TLS: set ARGO_SECURE=true (--secure)"
+	case strings.Contains(msg, "no such host"):
+		return "check the host name in ARGO_SERVER"
+	case strings.Contains(msg, "connection refused"):
+		return "nothing listens there: check ARGO_SERVER's host and port, and that the Argo Server runs"
+	}
+	return "check ARGO_SERVER, ARGO_SECURE and that the Argo Server runs; retry later if it is overloaded"
+}

@@ -1,0 +1,53 @@
+package token
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	authv1 "k8s.io/api/authentication/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
+
+	"github.com/argo-cred/argo-cred/internal/exitcode"
+)
+
+// FromTokenRequest asks the TokenRequest API for a short-lived token of a
+// ServiceAccount (what `kubectl create token` does).
+func FromTokenRequest(ctx context.Context, c corev1client.ServiceAccountsGetter, namespace, serviceAccount string, duration time.Duration, audiences []string) (Token, error) {
+	from := "tokenrequest " + namespace + "/" + serviceAccount
+	secs := int64(duration / time.Second)
+	req := &authv1.TokenRequest{Spec: authv1.TokenRequestSpec{Audiences: audiences, ExpirationSeconds: &secs}}
+	resp, err := c.ServiceAccounts(namespace).CreateToken(ctx, serviceAccount, req, metav1.CreateOptions{})
+	if err != nil {
+		return Token{}, apiError(err, "requesting a token for serviceaccount "+namespace+"/"+serviceAccount, namespace)
+	}
+	t, err := New(resp.Status.Token, "tokenrequest", from)
+	if err != nil {
+		return Token{}, err
+	}
+	if !resp.Status.ExpirationTimestamp.IsZero() {
+		t.Expiry = resp.Status.ExpirationTimestamp.UTC()
+	}
+	return t, nil
+}
+
+// FromFile reads a token from a file, such as a projected service-account
+// token in a pod.
+func FromFile(path string) (Token, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Token{}, exitcode.Wrap(exitcode.TokenUnavailable, hintFor("file"), fmt.Errorf("reading token file: %w", err))
+	}
+	return New(string(b), "file", "file "+path)
+}
+
+// FromEnv takes the token from ARGO_TOKEN, as the argo CLI would.
+func FromEnv(lookup func(string) (string, bool)) (Token, error) {
+	v, ok := lookup("ARGO_TOKEN")
+	if !ok {
+		return Token{}, exitcode.New(exitcode.TokenUnavailable, hintFor("env"), "ARGO_TOKEN is not set")
+	}
+	return New(v, "env", "ARGO_TOKEN")
+}

@@ -1,0 +1,151 @@
+// Package token obtains a service-account token for the Argo Server: from a
+// kubernetes.io/service-account-token Secret (waiting for the token
+// controller with a watch), from the TokenRequest API, from a file or from
+// the environment. It never logs or formats the token itself.
+package token
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/argo-cred/argo-cred/internal/exitcode"
+)
+
+// Token is a bearer token and what is known about where it came from.
+type Token struct {
+	raw      string
+	Source   string   // secret, tokenrequest, file or env
+	From     string   // e.g. "secret argo/jenkins-token"
+	Warnings []string // things a user should know, never containing the token
+	Expiry   time.Time
+}
+
+// New returns a Token holding raw, normalised: surrounding white space and
+// one "Bearer " prefix (any case) are removed. An empty token, or one with
+// white space or control characters inside, is an error of class
+// TokenUnavailable.
+func New(raw, source, from string) (Token, error) {
+	v, err := Normalize(raw)
+	if err != nil {
+		return Token{}, exitcode.Wrap(exitcode.TokenUnavailable, hintFor(source), fmt.Errorf("token from %s: %w", from, err))
+	}
+	t := Token{raw: v, Source: source, From: from}
+	if c, ok := t.Claims(); ok {
+		if c.Expiry.IsZero() {
+			t.Warnings = append(t.Warnings, "the token has no expiry (a legacy Secret token lives until its Secret is deleted)")
+		}
+		t.Expiry = c.Expiry
+	}
+	return t, nil
+}
+
+// Raw returns the token without the Bearer prefix. Only payload writers
+// should call it.
+func (t Token) Raw() string { return t.raw }
+
+// Bearer returns the Authorization value, "Bearer <token>", with the prefix
+// exactly once.
+func (t Token) Bearer() string { return "Bearer " + t.raw }
+
+// String keeps the token out of logs and %v.
+func (t Token) String() string { return "[token from " + t.From + "]" }
+
+// GoString keeps the token out of %#v.
+func (t Token) GoString() string { return t.String() }
+
+// Normalize strips surrounding white space and one "Bearer " prefix.
+func Normalize(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if len(s) > 7 && strings.EqualFold(s[:7], "bearer ") {
+		s = strings.TrimSpace(s[7:])
+	}
+	if s == "" {
+		return "", fmt.Errorf("token is empty")
+	}
+	for _, r := range s {
+		if r <= ' ' || r == 0x7f {
+			return "", fmt.Errorf("token contains white space or a control character")
+		}
+	}
+	return s, nil
+}
+
+// Claims are a JWT's claims, read without checking the signature: fit for
+// display and for comparing with what a server reports, never as proof.
+type Claims struct {
+	Subject        string    `json:"sub"`
+	Issuer         string    `json:"iss"`
+	Audience       []string  `json:"aud,omitempty"`
+	Expiry         time.Time `json:"exp,omitzero"`
+	IssuedAt       time.Time `json:"iat,omitzero"`
+	Namespace      string    `json:"namespace,omitempty"`
+	ServiceAccount string    `json:"serviceAccount,omitempty"`
+	Secret         string    `json:"secret,omitempty"`
+}
+
+// Claims decodes the token's payload; ok is false for a token that is not a JWT.
+func (t Token) Claims() (Claims, bool) {
+	parts := strings.Split(t.raw, ".")
+	if len(parts) != 3 {
+		return Claims{}, false
+	}
+	b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return Claims{}, false
+	}
+	var c struct {
+		Sub string          `json:"sub"`
+		Iss string          `json:"iss"`
+		Aud json.RawMessage `json:"aud"`
+		Exp float64         `json:"exp"`
+		Iat float64         `json:"iat"`
+		// Legacy Secret tokens.
+		NS     string `json:"kubernetes.io/serviceaccount/namespace"`
+		SA     string `json:"kubernetes.io/serviceaccount/service-account.name"`
+		Secret string `json:"kubernetes.io/serviceaccount/secret.name"`
+		// TokenRequest tokens.
+		K8s struct {
+			Namespace      string `json:"namespace"`
+			ServiceAccount struct {
+				Name string `json:"name"`
+			} `json:"serviceaccount"`
+			Secret struct {
+				Name string `json:"name"`
+			} `json:"secret"`
+		} `json:"kubernetes.io"`
+	}
+	if err := json.Unmarshal(b, &c); err != nil {
+		return Claims{}, false
+	}
+	out := Claims{Subject: c.Sub, Issuer: c.Iss, Namespace: c.NS, ServiceAccount: c.SA, Secret: c.Secret}
+	if c.K8s.Namespace != "" {
+		out.Namespace, out.ServiceAccount, out.Secret = c.K8s.Namespace, c.K8s.ServiceAccount.Name, c.K8s.Secret.Name
+	}
+	var one string
+	if json.Unmarshal(c.Aud, &one) == nil && one != "" {
+		out.Audience = []string{one}
+	} else {
+		_ = json.Unmarshal(c.Aud, &out.Audience)
+	}
+	if c.Exp > 0 {
+		out.Expiry = time.Unix(int64(c.Exp), 0).UTC()
+	}
+	if c.Iat > 0 {
+		out.IssuedAt = time.Unix(int64(c.Iat), 0).UTC()
+	}
+	return out, true
+}
+
+func hintFor(source string) string {
+	switch source {
+	case "file":
+		return "check that --token-file points at a file holding only the token"
+	case "env":
+		return "set ARGO_TOKEN to the token, with or without the \"Bearer \" prefix"
+	default:
+		return "check the token's source"
+	}
+}

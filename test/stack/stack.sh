@@ -1,0 +1,235 @@
+#!/usr/bin/env bash
+# The local control plane and Argo Servers every test and the demo run against.
+#
+#   stack.sh up     start etcd, kube-apiserver, kube-controller-manager (token
+#                   controller) and three Argo Servers on 127.0.0.1; idempotent
+#   stack.sh down   stop exactly what "up" started and remove its state
+#   stack.sh status say what runs
+#
+# "up" writes $STACK_DIR/env (default .stack/env), a file a shell can source.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+dir=${STACK_DIR:-$root/.stack}
+ETCD_PORT=${STACK_ETCD_PORT:-23790}
+ETCD_PEER_PORT=${STACK_ETCD_PEER_PORT:-23800}
+APISERVER_PORT=${STACK_APISERVER_PORT:-26443}
+ARGO_PORT=${STACK_ARGO_PORT:-22746}
+ARGO_TLS_PORT=${STACK_ARGO_TLS_PORT:-22747}
+ARGO_HYBRID_PORT=${STACK_ARGO_HYBRID_PORT:-22748}
+ARGO_NS=argo
+
+log() { printf 'stack: %s\n' "$*" >&2; }
+die() { printf 'stack: %s\n' "$*" >&2; exit 1; }
+
+# fail NAME MESSAGE: one line, then the tail of the component's log.
+fail() {
+	printf 'stack: %s: %s (log: %s)\n' "$1" "$2" "$dir/log/$1.log" >&2
+	[[ -f "$dir/log/$1.log" ]] && tail -n 20 "$dir/log/$1.log" | sed 's/^/  | /' >&2
+	exit 1
+}
+
+alive() { [[ -f "$dir/pid/$1" ]] && kill -0 "$(cat "$dir/pid/$1")" 2>/dev/null; }
+
+port_free() {
+	! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# start NAME PORT CMD...: start a component in the background with its pid file.
+start() {
+	local name=$1 port=$2
+	shift 2
+	if alive "$name"; then return; fi
+	[[ $port == 0 ]] || port_free "$port" || die "$name: port 127.0.0.1:$port is in use by another program; stop it or set STACK_*_PORT (see test/stack/stack.sh)"
+	"$@" >"$dir/log/$name.log" 2>&1 </dev/null &
+	echo $! >"$dir/pid/$name"
+}
+
+# wait_for NAME SECONDS CMD...: poll CMD until it succeeds, failing if NAME dies.
+wait_for() {
+	local name=$1 limit=$2 deadline=$((SECONDS + $2))
+	shift 2
+	until "$@" >/dev/null 2>&1; do
+		alive "$name" || fail "$name" "exited during start-up"
+		((SECONDS < deadline)) || fail "$name" "not ready after ${limit}s"
+		sleep 0.1
+	done
+}
+
+kcurl() {
+	curl -sS --fail-with-body --cacert "$dir/pki/ca.crt" --cert "$dir/pki/admin.crt" --key "$dir/pki/admin.key" "$@"
+}
+
+# apply PATH BODY-FILE: create an object; one that exists already is fine.
+apply() {
+	local code
+	code=$(kcurl -o "$dir/log/apply.out" -w '%{http_code}' -X POST -H 'Content-Type: application/yaml' \
+		--data-binary "@$2" "https://127.0.0.1:$APISERVER_PORT$1" || true)
+	[[ $code == 201 || $code == 409 ]] || die "creating $1 from $2 failed with HTTP $code: $(head -c 300 "$dir/log/apply.out")"
+}
+
+argo_ready() {
+	local code
+	code=$(curl -sk -o /dev/null -w '%{http_code}' "$1/api/v1/version") || return 1
+	[[ $code == 200 || $code == 401 ]]
+}
+
+pki() {
+	[[ -f "$dir/pki/done" ]] && return
+	local p="$dir/pki" sub
+	mkdir -p "$p"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 365 -subj "/CN=argo-cred-stack-ca" \
+		-keyout "$p/ca.key" -out "$p/ca.crt" 2>/dev/null
+	# cert NAME SUBJECT [SAN]
+	cert() {
+		openssl req -newkey rsa:2048 -nodes -subj "$2" -keyout "$p/$1.key" -out "$p/$1.csr" 2>/dev/null
+		if [[ -n ${3:-} ]]; then printf 'subjectAltName=%s\n' "$3" >"$p/$1.ext"; else : >"$p/$1.ext"; fi
+		openssl x509 -req -in "$p/$1.csr" -CA "$p/ca.crt" -CAkey "$p/ca.key" -CAcreateserial -days 365 \
+			-extfile "$p/$1.ext" -out "$p/$1.crt" 2>/dev/null
+	}
+	cert apiserver "/CN=kube-apiserver" "IP:127.0.0.1,DNS:localhost,DNS:kubernetes.default.svc"
+	cert admin "/O=system:masters/CN=stack-admin"
+	cert argo-server "/CN=argo-server" "IP:127.0.0.1,DNS:localhost"
+	openssl genrsa -out "$p/sa.key" 2048 2>/dev/null
+	openssl rsa -in "$p/sa.key" -pubout -out "$p/sa.pub" 2>/dev/null
+	# The Argo Servers' own identity is a static token: with a client
+	# certificate in their kubeconfig every forwarded token would run as admin.
+	sub=$(openssl rand -hex 24)
+	printf '%s,argo-server,argo-server,system:masters\n' "$sub" >"$p/tokens.csv"
+	echo "$sub" >"$p/argo-server.token"
+	chmod 600 "$p"/*.key "$p/tokens.csv" "$p/argo-server.token"
+	touch "$p/done"
+}
+
+kubeconfig() { # FILE USER-YAML
+	cat >"$1" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: stack
+  cluster:
+    server: https://127.0.0.1:$APISERVER_PORT
+    certificate-authority: $dir/pki/ca.crt
+users:
+- name: user
+  user:
+$2
+contexts:
+- name: stack
+  context: {cluster: stack, user: user, namespace: $ARGO_NS}
+current-context: stack
+EOF
+	chmod 600 "$1"
+}
+
+up() {
+	local t0=$SECONDS bin
+	for tool in etcd openssl curl go; do
+		command -v "$tool" >/dev/null || die "$tool is not installed; run .ci/run once, or: apt-get install etcd-server openssl curl"
+	done
+	bin=$("$here/binaries.sh")
+	mkdir -p "$dir/log" "$dir/pid" "$dir/manifests"
+	pki
+	kubeconfig "$dir/admin.kubeconfig" "    client-certificate: $dir/pki/admin.crt
+    client-key: $dir/pki/admin.key"
+	kubeconfig "$dir/argo-server.kubeconfig" "    tokenFile: $dir/pki/argo-server.token"
+
+	start etcd "$ETCD_PORT" etcd --name stack --data-dir "$dir/etcd" \
+		--listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
+		--listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
+		--initial-cluster "stack=http://127.0.0.1:$ETCD_PEER_PORT" --quota-backend-bytes 1073741824
+	wait_for etcd 30 curl -sf "http://127.0.0.1:$ETCD_PORT/health"
+
+	start kube-apiserver "$APISERVER_PORT" "$bin/kube-apiserver" \
+		--etcd-servers "http://127.0.0.1:$ETCD_PORT" \
+		--bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$APISERVER_PORT" \
+		--tls-cert-file "$dir/pki/apiserver.crt" --tls-private-key-file "$dir/pki/apiserver.key" \
+		--client-ca-file "$dir/pki/ca.crt" --token-auth-file "$dir/pki/tokens.csv" \
+		--service-account-issuer https://kubernetes.default.svc \
+		--service-account-key-file "$dir/pki/sa.pub" --service-account-signing-key-file "$dir/pki/sa.key" \
+		--authorization-mode Node,RBAC --service-cluster-ip-range 10.96.0.0/24 \
+		--enable-priority-and-fairness=false --endpoint-reconciler-type none
+	wait_for kube-apiserver 90 kcurl "https://127.0.0.1:$APISERVER_PORT/readyz"
+
+	start kube-controller-manager 0 "$bin/kube-controller-manager" \
+		--kubeconfig "$dir/admin.kubeconfig" --controllers serviceaccount-token,serviceaccount,namespace \
+		--service-account-private-key-file "$dir/pki/sa.key" --root-ca-file "$dir/pki/ca.crt" \
+		--leader-elect=false --secure-port 0 --use-service-account-credentials=false
+
+	local crds
+	crds=$(GOFLAGS=-mod=mod go mod download -json "github.com/argoproj/argo-workflows/v3@v3.7.9" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')/manifests/base/crds/minimal
+	for f in "$crds"/argoproj.io_*.yaml; do
+		apply /apis/apiextensions.k8s.io/v1/customresourcedefinitions "$f"
+	done
+	for r in workflows workflowtemplates cronworkflows clusterworkflowtemplates; do
+		wait_for kube-apiserver 30 kcurl "https://127.0.0.1:$APISERVER_PORT/apis/argoproj.io/v1alpha1/$r?limit=1"
+	done
+	printf 'apiVersion: v1\nkind: Namespace\nmetadata: {name: %s}\n' "$ARGO_NS" >"$dir/manifests/ns.yaml"
+	apply /api/v1/namespaces "$dir/manifests/ns.yaml"
+	printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: workflow-controller-configmap}\n' >"$dir/manifests/cm.yaml"
+	apply "/api/v1/namespaces/$ARGO_NS/configmaps" "$dir/manifests/cm.yaml"
+	printf 'apiVersion: v1\nkind: Secret\ntype: kubernetes.io/tls\nmetadata: {name: argo-server-tls}\ndata:\n  tls.crt: %s\n  tls.key: %s\n' \
+		"$(base64 -w0 "$dir/pki/argo-server.crt")" "$(base64 -w0 "$dir/pki/argo-server.key")" >"$dir/manifests/tls.yaml"
+	chmod 600 "$dir/manifests/tls.yaml"
+	apply "/api/v1/namespaces/$ARGO_NS/secrets" "$dir/manifests/tls.yaml"
+
+	local common=(server --kubeconfig "$dir/argo-server.kubeconfig" --namespace "$ARGO_NS" --loglevel warn)
+	# env -i: the servers must not pick up a developer's ARGO_* or KUBECONFIG.
+	start argo-server "$ARGO_PORT" env -i HOME="$dir" PATH=/usr/bin:/bin "$bin/argo" "${common[@]}" \
+		--auth-mode client --secure=false --port "$ARGO_PORT"
+	start argo-server-tls "$ARGO_TLS_PORT" env -i HOME="$dir" PATH=/usr/bin:/bin "$bin/argo" "${common[@]}" \
+		--auth-mode client --secure=true --tls-certificate-secret-name argo-server-tls --port "$ARGO_TLS_PORT"
+	start argo-server-hybrid "$ARGO_HYBRID_PORT" env -i HOME="$dir" PATH=/usr/bin:/bin "$bin/argo" "${common[@]}" \
+		--auth-mode client --auth-mode server --secure=false --port "$ARGO_HYBRID_PORT"
+	wait_for argo-server 60 argo_ready "http://127.0.0.1:$ARGO_PORT"
+	wait_for argo-server-tls 60 argo_ready "https://127.0.0.1:$ARGO_TLS_PORT"
+	wait_for argo-server-hybrid 60 argo_ready "http://127.0.0.1:$ARGO_HYBRID_PORT"
+	alive kube-controller-manager || fail kube-controller-manager "exited during start-up"
+
+	cat >"$dir/env.tmp" <<EOF
+# Written by test/stack/stack.sh up. Source it: . .stack/env
+STACK_DIR='$dir'
+STACK_KUBECONFIG='$dir/admin.kubeconfig'
+STACK_CA_FILE='$dir/pki/ca.crt'
+STACK_APISERVER='https://127.0.0.1:$APISERVER_PORT'
+STACK_ARGO_NAMESPACE='$ARGO_NS'
+ARGO_SERVER='127.0.0.1:$ARGO_PORT'
+ARGO_SERVER_TLS='127.0.0.1:$ARGO_TLS_PORT'
+ARGO_SERVER_HYBRID='127.0.0.1:$ARGO_HYBRID_PORT'
+ARGO_BIN='$bin/argo'
+export STACK_DIR STACK_KUBECONFIG STACK_CA_FILE STACK_APISERVER STACK_ARGO_NAMESPACE ARGO_SERVER ARGO_SERVER_TLS ARGO_SERVER_HYBRID ARGO_BIN
+EOF
+	mv "$dir/env.tmp" "$dir/env"
+	log "up in $((SECONDS - t0))s; source $dir/env"
+}
+
+down() {
+	[[ -d "$dir/pid" ]] || { log "nothing to stop"; rm -rf "$dir"; return; }
+	local name pid
+	# Reverse start order: Argo Servers, controller manager, apiserver, etcd.
+	for name in argo-server-hybrid argo-server-tls argo-server kube-controller-manager kube-apiserver etcd; do
+		alive "$name" || continue
+		pid=$(cat "$dir/pid/$name")
+		kill -TERM "$pid" 2>/dev/null || true
+		for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+	done
+	rm -rf "$dir"
+	log "down"
+}
+
+status() {
+	local name rc=0
+	for name in etcd kube-apiserver kube-controller-manager argo-server argo-server-tls argo-server-hybrid; do
+		if alive "$name"; then echo "$name: running (pid $(cat "$dir/pid/$name"))"; else echo "$name: stopped"; rc=1; fi
+	done
+	return $rc
+}
+
+case ${1:-} in
+up) up ;;
+down) down ;;
+status) status ;;
+*) die "usage: stack.sh up|down|status" ;;
+esac
