@@ -72,7 +72,7 @@ func Shell(w io.Writer, vars []env.Var) error {
 	})
 }
 
-// ShellQuote quotes s for a POSIX shell: single quotes, with each ' as '\''.
+// ShellQuote quotes s for a POSIX shell: single quotes, with each ' as '\”.
 func ShellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -62,7 +62,7 @@ func Normalize(s string) (string, error) {
 	if len(s) > 7 && strings.EqualFold(s[:7], "bearer ") {
 		s = strings.TrimSpace(s[7:])
 	}
-	if s == "" {
+	if s == "" || strings.EqualFold(s, "bearer") {
 		return "", fmt.Errorf("token is empty")
 	}
 	for _, r := range s {

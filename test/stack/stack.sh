@@ -175,12 +175,14 @@ up() {
 	apply "/api/v1/namespaces/$ARGO_NS/secrets" "$dir/manifests/tls.yaml"
 
 	local common=(server --kubeconfig "$dir/argo-server.kubeconfig" --namespace "$ARGO_NS" --loglevel warn)
-	# env -i: the servers must not pick up a developer's ARGO_* or KUBECONFIG.
-	start argo-server "$ARGO_PORT" env -i HOME="$dir" PATH=/usr/bin:/bin "$bin/argo" "${common[@]}" \
+	# env -i: the servers must not pick up a developer's ARGO_* settings. KUBECONFIG too:
+	# in client auth mode argo builds each per-token client from the default
+	# loading rules, not from --kubeconfig.
+	start argo-server "$ARGO_PORT" env -i HOME="$dir" PATH=/usr/bin:/bin KUBECONFIG="$dir/argo-server.kubeconfig" "$bin/argo" "${common[@]}" \
 		--auth-mode client --secure=false --port "$ARGO_PORT"
-	start argo-server-tls "$ARGO_TLS_PORT" env -i HOME="$dir" PATH=/usr/bin:/bin "$bin/argo" "${common[@]}" \
+	start argo-server-tls "$ARGO_TLS_PORT" env -i HOME="$dir" PATH=/usr/bin:/bin KUBECONFIG="$dir/argo-server.kubeconfig" "$bin/argo" "${common[@]}" \
 		--auth-mode client --secure=true --tls-certificate-secret-name argo-server-tls --port "$ARGO_TLS_PORT"
-	start argo-server-hybrid "$ARGO_HYBRID_PORT" env -i HOME="$dir" PATH=/usr/bin:/bin "$bin/argo" "${common[@]}" \
+	start argo-server-hybrid "$ARGO_HYBRID_PORT" env -i HOME="$dir" PATH=/usr/bin:/bin KUBECONFIG="$dir/argo-server.kubeconfig" "$bin/argo" "${common[@]}" \
 		--auth-mode client --auth-mode server --secure=false --port "$ARGO_HYBRID_PORT"
 	wait_for argo-server 60 argo_ready "http://127.0.0.1:$ARGO_PORT"
 	wait_for argo-server-tls 60 argo_ready "https://127.0.0.1:$ARGO_TLS_PORT"

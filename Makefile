@@ -1,0 +1,40 @@
+# argo-cred. The two commands a newcomer needs: make demo, make test.
+SHELL := /bin/bash
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X github.com/argo-cred/argo-cred/internal/cli.Version=$(VERSION)
+export CGO_ENABLED := 0
+
+.PHONY: build test unit integration demo bench stack-up stack-down stack-status stack-binaries clean
+
+build: ## the argo-cred binary, static, in bin/
+	go build -trimpath -ldflags "$(LDFLAGS)" -o bin/argo-cred ./cmd/argo-cred
+
+test: stack-up ## unit and integration tests against the local stack
+	go test -count=1 -timeout 20m ./...
+
+unit: ## unit tests only (no stack)
+	go test -short -count=1 ./...
+
+integration: stack-up ## integration tests only
+	go test -count=1 -timeout 20m -run 'Integration' ./...
+
+demo: build stack-up ## the main job: argo-cred against the local stack
+	test/demo.sh
+
+bench: build stack-up ## benchmarks against the local stack (see README)
+	test/bench/bench.sh
+
+stack-binaries: ## build (or reuse) kube-apiserver, kube-controller-manager and argo
+	test/stack/binaries.sh >/dev/null
+
+stack-up: ## start the local control plane and Argo Servers (idempotent)
+	test/stack/stack.sh up
+
+stack-down: ## stop them and remove their state
+	test/stack/stack.sh down
+
+stack-status:
+	test/stack/stack.sh status
+
+clean: stack-down
+	rm -rf bin

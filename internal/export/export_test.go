@@ -1,0 +1,195 @@
+package export
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/argo-cred/argo-cred/internal/env"
+)
+
+var sample = env.Settings{
+	Server: "argo.example.com:443", Authorization: "Bearer eyJhbGciOi.eyJzdWIi.c2ln", Secure: true,
+	Namespace: "ci", BaseHRef: "/argo",
+}.Vars()
+
+func ExampleShell() {
+	_ = Shell(os.Stdout, sample)
+	// Output:
+	// export ARGO_SERVER='argo.example.com:443'
+	// export ARGO_TOKEN='Bearer eyJhbGciOi.eyJzdWIi.c2ln'
+	// export ARGO_HTTP1='false'
+	// export ARGO_SECURE='true'
+	// export ARGO_INSECURE_SKIP_VERIFY='false'
+	// export ARGO_NAMESPACE='ci'
+	// export ARGO_BASE_HREF='/argo'
+	// export KUBECONFIG='/dev/null'
+}
+
+func ExampleDotenv() {
+	_ = Dotenv(os.Stdout, sample)
+	// Output:
+	// ARGO_SERVER=argo.example.com:443
+	// ARGO_TOKEN=Bearer eyJhbGciOi.eyJzdWIi.c2ln
+	// ARGO_HTTP1=false
+	// ARGO_SECURE=true
+	// ARGO_INSECURE_SKIP_VERIFY=false
+	// ARGO_NAMESPACE=ci
+	// ARGO_BASE_HREF=/argo
+	// KUBECONFIG=/dev/null
+}
+
+func ExampleJSON() {
+	_ = JSON(os.Stdout, sample)
+	// Output:
+	// {
+	//   "ARGO_SERVER": "argo.example.com:443",
+	//   "ARGO_TOKEN": "Bearer eyJhbGciOi.eyJzdWIi.c2ln",
+	//   "ARGO_HTTP1": "false",
+	//   "ARGO_SECURE": "true",
+	//   "ARGO_INSECURE_SKIP_VERIFY": "false",
+	//   "ARGO_NAMESPACE": "ci",
+	//   "ARGO_BASE_HREF": "/argo",
+	//   "KUBECONFIG": "/dev/null"
+	// }
+}
+
+func ExampleJenkins() {
+	_ = Jenkins(os.Stdout, sample)
+	// Output:
+	// # argo-cred: read with readProperties, pass with withEnv
+	// ARGO_SERVER=argo.example.com\:443
+	// ARGO_TOKEN=Bearer eyJhbGciOi.eyJzdWIi.c2ln
+	// ARGO_HTTP1=false
+	// ARGO_SECURE=true
+	// ARGO_INSECURE_SKIP_VERIFY=false
+	// ARGO_NAMESPACE=ci
+	// ARGO_BASE_HREF=/argo
+	// KUBECONFIG=/dev/null
+}
+
+func ExampleGitHubMask() {
+	_ = GitHubMask(os.Stdout, []env.Var{{Name: "ARGO_TOKEN", Value: "Bearer abc.def.ghi", Secret: true}})
+	// Output:
+	// ::add-mask::abc.def.ghi
+	// ::add-mask::Bearer abc.def.ghi
+	// ::add-mask::YWJjLmRlZi5naGk=
+	// ::add-mask::QmVhcmVyIGFiYy5kZWYuZ2hp
+}
+
+func Example_githubEnv() {
+	_ = githubEnv(os.Stdout, sample[:2], "ghadelimiter_0123")
+	// Output:
+	// ARGO_SERVER<<ghadelimiter_0123
+	// argo.example.com:443
+	// ghadelimiter_0123
+	// ARGO_TOKEN<<ghadelimiter_0123
+	// Bearer eyJhbGciOi.eyJzdWIi.c2ln
+	// ghadelimiter_0123
+}
+
+func TestGitHubEnvDelimiterIsRandom(t *testing.T) {
+	var a, b bytes.Buffer
+	if err := GitHubEnv(&a, sample[:1]); err != nil {
+		t.Fatal(err)
+	}
+	if err := GitHubEnv(&b, sample[:1]); err != nil {
+		t.Fatal(err)
+	}
+	if a.String() == b.String() || !strings.Contains(a.String(), "<<ghadelimiter_") {
+		t.Errorf("got %q and %q; want two different random delimiters", a.String(), b.String())
+	}
+}
+
+func TestRefusals(t *testing.T) {
+	nl := []env.Var{{Name: "ARGO_NAMESPACE", Value: "a\nexport EVIL=1"}}
+	tests := map[string]struct {
+		write func(*bytes.Buffer) error
+		want  string
+	}{
+		"dotenv newline": {func(b *bytes.Buffer) error { return Dotenv(b, nl) }, "contains a newline"},
+		"dotenv spaces":  {func(b *bytes.Buffer) error { return Dotenv(b, []env.Var{{Name: "A", Value: " x"}}) }, "white space"},
+		"shell bad name": {func(b *bytes.Buffer) error { return Shell(b, []env.Var{{Name: "A;rm", Value: "x"}}) }, "invalid variable name"},
+		"json NUL":       {func(b *bytes.Buffer) error { return JSON(b, []env.Var{{Name: "A", Value: "a\x00"}}) }, "NUL"},
+		"github delimiter": {func(b *bytes.Buffer) error {
+			return githubEnv(b, []env.Var{{Name: "A", Value: "x ghadelimiter_1 y"}}, "ghadelimiter_1")
+		}, "delimiter"},
+		"github name newline": {func(b *bytes.Buffer) error { return githubEnv(b, []env.Var{{Name: "A\nB", Value: "x"}}, "d") }, "invalid variable name"},
+		"github name equals":  {func(b *bytes.Buffer) error { return githubEnv(b, []env.Var{{Name: "A=B", Value: "x"}}, "d") }, "invalid variable name"},
+		"mask newline secret": {func(b *bytes.Buffer) error { return GitHubMask(b, []env.Var{{Name: "T", Value: "a\nb", Secret: true}}) }, "newline"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			var b bytes.Buffer
+			err := tc.write(&b)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got error %v; want one containing %q", err, tc.want)
+			}
+			if b.Len() != 0 {
+				t.Errorf("wrote %q; want nothing written on error", b.String())
+			}
+		})
+	}
+}
+
+func TestPropertiesEscape(t *testing.T) {
+	tests := map[string]string{
+		"plain":   "plain",
+		"a:b=c":   `a\:b\=c`,
+		" lead":   `\ lead`,
+		"x\ny":    `x\ny`,
+		"é":       `\u00e9`,
+		"😀":       `\ud83d\ude00`,
+		`back\#!`: `back\\\#\!`,
+	}
+	for in, want := range tests {
+		if diff := cmp.Diff(want, propertiesEscape(in)); diff != "" {
+			t.Errorf("propertiesEscape(%q) (-want +got):\n%s", in, diff)
+		}
+	}
+}
+
+// TestShellRoundTrip evaluates the shell form in every POSIX shell on the
+// machine and checks that each variable comes back byte for byte.
+func TestShellRoundTrip(t *testing.T) {
+	vars := []env.Var{
+		{Name: "A", Value: `it's "quoted" $HOME $(id) ` + "`id`" + ` \n`},
+		{Name: "B", Value: "two\nlines"},
+		{Name: "C", Value: "'''"},
+		{Name: "D", Value: ""},
+	}
+	var script bytes.Buffer
+	if err := Shell(&script, vars); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range vars {
+		script.WriteString(`printf '%s\0' "$` + v.Name + "\"\n")
+	}
+	ran := 0
+	for _, sh := range []string{"bash", "dash", "zsh", "sh"} {
+		path, err := exec.LookPath(sh)
+		if err != nil {
+			continue
+		}
+		ran++
+		out, err := exec.Command(path, "-c", script.String()).Output()
+		if err != nil {
+			t.Fatalf("%s: %v", sh, err)
+		}
+		var want []string
+		for _, v := range vars {
+			want = append(want, v.Value)
+		}
+		got := strings.Split(strings.TrimSuffix(string(out), "\x00"), "\x00")
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", sh, diff)
+		}
+	}
+	if ran == 0 {
+		t.Fatal("no POSIX shell found")
+	}
+}

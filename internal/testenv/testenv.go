@@ -1,0 +1,175 @@
+// Package testenv gives integration tests the running local stack (see
+// test/stack/stack.sh) and a fresh namespace per test, so tests can run in
+// parallel without stepping on each other.
+package testenv
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// Stack is the running local stack, as written to .stack/env.
+type Stack struct {
+	Dir, Kubeconfig, CAFile   string
+	ArgoServer, ArgoServerTLS string // host:port, plain HTTP and TLS
+	ArgoServerHybrid          string // host:port, --auth-mode client --auth-mode server
+	ArgoBin                   string
+	Client                    kubernetes.Interface
+}
+
+// Root is the repository root.
+func Root() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+// Get returns the stack. It skips under -short and fails (never skips) when
+// the stack is not up: integration proof is not optional.
+func Get(t testing.TB) *Stack {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("integration test: needs the local stack (make test runs it)")
+	}
+	dir := os.Getenv("STACK_DIR")
+	if dir == "" {
+		dir = filepath.Join(Root(), ".stack")
+	}
+	vars, err := readEnv(filepath.Join(dir, "env"))
+	if err != nil {
+		t.Fatalf("the local stack is not up (%v): run make stack-up, or go test -short for unit tests only", err)
+	}
+	s := &Stack{
+		Dir: vars["STACK_DIR"], Kubeconfig: vars["STACK_KUBECONFIG"], CAFile: vars["STACK_CA_FILE"],
+		ArgoServer: vars["ARGO_SERVER"], ArgoServerTLS: vars["ARGO_SERVER_TLS"], ArgoServerHybrid: vars["ARGO_SERVER_HYBRID"],
+		ArgoBin: vars["ARGO_BIN"],
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", s.Kubeconfig)
+	if err != nil {
+		t.Fatalf("loading %s: %v", s.Kubeconfig, err)
+	}
+	cfg.QPS, cfg.Burst = 200, 400
+	if s.Client, err = kubernetes.NewForConfig(cfg); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func readEnv(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	vars := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), "=")
+		if !ok || strings.HasPrefix(k, "#") || strings.HasPrefix(k, "export") {
+			continue
+		}
+		vars[k] = strings.Trim(v, "'")
+	}
+	return vars, sc.Err()
+}
+
+// Namespace creates a fresh namespace for t and deletes it when t ends.
+func (s *Stack) Namespace(t testing.TB) string {
+	t.Helper()
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	name := "t-" + hex.EncodeToString(b)
+	ctx := context.Background()
+	if _, err := s.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("creating namespace: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = s.Client.CoreV1().Namespaces().Delete(context.Background(), name, metav1.DeleteOptions{})
+	})
+	return name
+}
+
+// Rules for the seed's Role: list and update workflows.
+var WorkflowsListUpdate = []rbacv1.PolicyRule{{APIGroups: []string{"argoproj.io"}, Resources: []string{"workflows"}, Verbs: []string{"list", "update"}}}
+
+// Identity creates the seed's identity in ns: a Role with rules, a
+// ServiceAccount, a RoleBinding and a token Secret, all named name. It does
+// not wait for the token.
+func (s *Stack) Identity(t testing.TB, ns, name string, rules []rbacv1.PolicyRule) {
+	t.Helper()
+	ctx := context.Background()
+	c := s.Client
+	must := func(_ any, err error) {
+		t.Helper()
+		if err != nil && !apierrors.IsAlreadyExists(err) {
+			t.Fatalf("creating identity %s/%s: %v", ns, name, err)
+		}
+	}
+	must(c.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: rules}, metav1.CreateOptions{}))
+	must(c.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}))
+	must(c.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: name},
+		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: name, Namespace: ns}},
+	}, metav1.CreateOptions{}))
+	s.TokenSecret(t, ns, name, name)
+}
+
+// TokenSecret creates a kubernetes.io/service-account-token Secret for sa.
+func (s *Stack) TokenSecret(t testing.TB, ns, name, sa string) {
+	t.Helper()
+	_, err := s.Client.CoreV1().Secrets(ns).Create(context.Background(), &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Annotations: map[string]string{corev1.ServiceAccountNameKey: sa}},
+		Type:       corev1.SecretTypeServiceAccountToken,
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("creating token secret %s/%s: %v", ns, name, err)
+	}
+}
+
+// WaitToken waits (with a watch) for the token controller to fill a Secret.
+func (s *Stack) WaitToken(t testing.TB, ns, name string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	w, err := s.Client.CoreV1().Secrets(ns).Watch(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", name).String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	for ev := range w.ResultChan() {
+		if sec, ok := ev.Object.(*corev1.Secret); ok && ev.Type != watch.Deleted && len(sec.Data["token"]) > 0 {
+			return string(sec.Data["token"])
+		}
+	}
+	t.Fatalf("secret %s/%s: token not filled within 30s", ns, name)
+	return ""
+}
+
+// Eventually polls cond every 100 ms until it returns true or limit passes.
+func Eventually(t testing.TB, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s", what, limit)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
