@@ -118,8 +118,18 @@ Run "argo-cred env --help" for the flags.
 func commandUsage(w io.Writer, cmd, what string) func(*flag.FlagSet) {
 	return func(fs *flag.FlagSet) {
 		fmt.Fprintf(w, "Usage: argo-cred %s [flags]\n\n%s\n\nFlags (each also read from the environment variable named; a flag wins):\n", cmd, what)
-		fs.SetOutput(w)
-		fs.PrintDefaults()
+		fs.VisitAll(func(f *flag.Flag) {
+			name, usage := flag.UnquoteUsage(f)
+			dash := "--"
+			if len(f.Name) == 1 {
+				dash = "-"
+			}
+			def := ""
+			if f.DefValue != "" && f.DefValue != "false" {
+				def = " (now " + f.DefValue + ")"
+			}
+			fmt.Fprintf(w, "  %s%s %s\n      %s%s\n", dash, f.Name, name, strings.ReplaceAll(usage, "\n", "\n      "), def)
+		})
 		fmt.Fprint(w, "\n"+exitCodesHelp)
 	}
 }

@@ -222,10 +222,13 @@ func orDash(s string) string {
 }
 
 func code(c probe.Check) string {
-	if c.HTTPStatus != 0 {
+	switch {
+	case c.HTTPStatus != 0:
 		return fmt.Sprintf("HTTP %d", c.HTTPStatus)
+	case c.GRPCCode != "":
+		return "gRPC " + c.GRPCCode
 	}
-	return "gRPC " + c.GRPCCode
+	return "-"
 }
 
 func latency(ms float64) string { return fmt.Sprintf("%.0fms", ms) }

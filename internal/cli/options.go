@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"errors"
 	"flag"
+	"io"
 	"fmt"
 	"strings"
 	"time"
@@ -78,7 +80,8 @@ func parseOptions(cmd string, args []string, usage func(*flag.FlagSet)) (*option
 		return nil, exitcode.Wrap(exitcode.Usage, "fix the environment variable named above", fmt.Errorf("reading the environment: %w", err))
 	}
 	fs := flag.NewFlagSet("argo-cred "+cmd, flag.ContinueOnError)
-	fs.Usage = func() { usage(fs) }
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 
 	fs.StringVar(&o.Source, "source", o.Source, "token source: secret, tokenrequest, file or env (ARGO_CRED_SOURCE); default: follows from the flags given")
 	fs.StringVar(&o.Secret, "secret", o.Secret, "name of a kubernetes.io/service-account-token Secret (ARGO_CRED_SECRET)")
@@ -112,7 +115,11 @@ func parseOptions(cmd string, args []string, usage func(*flag.FlagSet)) (*option
 		fs.StringVar(&o.Output, "o", o.Output, "short for --output")
 	}
 	if err := fs.Parse(args); err != nil {
-		return nil, err
+		if errors.Is(err, flag.ErrHelp) {
+			usage(fs)
+			return nil, err
+		}
+		return nil, exitcode.Wrap(exitcode.Usage, "see argo-cred "+cmd+" --help", err)
 	}
 	if fs.NArg() > 0 {
 		return nil, exitcode.New(exitcode.Usage, "see argo-cred "+cmd+" --help", "unexpected argument %q", fs.Arg(0))

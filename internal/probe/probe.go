@@ -105,6 +105,9 @@ func run(ctx context.Context, cfg Config, r *Report) error {
 		return err
 	})
 	r.ServerVersion = version
+	if err == nil {
+		c.Actual, c.OK = "reachable", true
+	}
 	r.Checks = append(r.Checks, c)
 	if err != nil {
 		return unreachable(ctx, cfg, c, err)
@@ -247,7 +250,7 @@ func call(ctx context.Context, cfg Config, cl *clients, name, expected string, f
 		c.GRPCCode = st.Code().String()
 		c.Message = clean(st.Message())
 	} else {
-		c.GRPCCode = codes.Unavailable.String()
+		c.Actual = "no answer"
 		c.Message = clean(err.Error())
 	}
 	return c, err
@@ -270,9 +273,10 @@ func retryable(err error) bool {
 
 var errConnReset = errors.New("connection reset by peer")
 
+// isTLS tells TLS failures, which retrying cannot fix, from others.
 func isTLS(err error) bool {
 	s := err.Error()
-	for _, k := range []string{"x509:", "tls:", "certificate"} {
+	for _, k := range []string{"x509:", "tls:", "certificate", "HTTP response to HTTPS client", "does not look like a TLS handshake"} {
 		if strings.Contains(s, k) {
 			return true
 		}
@@ -293,6 +297,11 @@ func clean(s string) string {
 func classify(c Check, err error) error {
 	code := status.Code(err)
 	if _, ok := status.FromError(err); !ok {
+		if strings.Contains(c.Message, "invalid character") {
+			return exitcode.New(exitcode.Unreachable,
+				"something other than the Argo API answered (a web page?): check ARGO_BASE_HREF and whether an ingress or login page is in front",
+				"%s: the answer is not JSON: %s", c.Name, c.Message)
+		}
 		code = codes.Unavailable
 	}
 	switch code {
@@ -305,8 +314,13 @@ func classify(c Check, err error) error {
 			"%s: permission denied (403): %s", c.Name, c.Message)
 	case codes.Unavailable, codes.ResourceExhausted, codes.DeadlineExceeded, codes.Canceled:
 		return exitcode.New(exitcode.Unreachable, transportHint(c.Message),
-			"%s: argo server unavailable after %d attempts: %s", c.Name, c.Attempts, c.Message)
+			"%s: argo server unavailable (%s): %s", c.Name, attempts(c.Attempts), c.Message)
 	case codes.Internal, codes.Unknown:
+		if strings.HasPrefix(c.Message, ": &{") {
+			// The HTTP/1 client's form for a body that is not an API error.
+			return exitcode.New(exitcode.Unreachable, "check ARGO_SERVER, ARGO_SECURE and ARGO_BASE_HREF; an ingress may be answering instead of the Argo Server",
+				"%s: HTTP %d that is not an Argo API answer", c.Name, c.HTTPStatus)
+		}
 		if c.HTTPStatus >= 500 || c.HTTPStatus == 0 {
 			return exitcode.New(exitcode.Unreachable, "the Argo Server or a proxy in front of it failed; check its logs",
 				"%s: argo server error: %s", c.Name, c.Message)
@@ -315,24 +329,58 @@ func classify(c Check, err error) error {
 	return exitcode.New(exitcode.Unexpected, "", "%s: unexpected answer (%s): %s", c.Name, code, c.Message)
 }
 
-// unreachable explains a failed first call; when gRPC failed it tries
-// HTTP/1, which tells an HTTP/1-only proxy apart from a dead server.
+// unreachable explains a failed first call. It asks /api/v1/version again
+// over HTTP/1, with and without TLS, which tells an HTTP/1-only proxy and a
+// TLS mismatch apart from a dead server.
 func unreachable(ctx context.Context, cfg Config, c Check, err error) error {
 	e := classify(c, err)
-	if exitcode.Of(e) != exitcode.Unreachable || cfg.HTTP1 {
+	if exitcode.Of(e) != exitcode.Unreachable {
 		return e
 	}
-	h := cfg
-	h.HTTP1, h.Attempts = true, 1
-	if cl, herr := newHTTP1(h); herr == nil {
-		defer cl.close()
-		if _, herr := cl.info.GetVersion(ctx, &infopkg.GetVersionRequest{}); herr == nil {
-			return exitcode.New(exitcode.Unreachable,
-				"the server answers HTTP/1 but not gRPC (an HTTP/1-only proxy or load balancer?): set ARGO_HTTP1=true (--http1)",
-				"%s: gRPC failed: %s", c.Name, c.Message)
+	answers := func(secure bool) bool {
+		h := cfg
+		h.HTTP1, h.Secure, h.InsecureSkipVerify = true, secure, true
+		cl, err := newHTTP1(h)
+		if err != nil {
+			return false
 		}
+		defer cl.close()
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		_, err = cl.info.GetVersion(ctx, &infopkg.GetVersionRequest{})
+		return err == nil || status.Code(err) == codes.Unauthenticated
+	}
+	switch {
+	case !cfg.HTTP1 && !isTLS(err) && answers(cfg.Secure):
+		return rehint(e, "the server answers HTTP/1 but not gRPC (an HTTP/1-only proxy or load balancer?): set ARGO_HTTP1=true (--http1)")
+	case !isCertificate(err) && answers(!cfg.Secure):
+		fix := "set ARGO_SECURE=true (--secure)"
+		if cfg.Secure {
+			fix = "set ARGO_SECURE=false (--secure=false)"
+		}
+		return rehint(e, "the server speaks "+map[bool]string{true: "plain HTTP", false: "TLS"}[cfg.Secure]+": "+fix)
 	}
 	return e
+}
+
+func rehint(err error, hint string) error {
+	var e *exitcode.Error
+	if errors.As(err, &e) {
+		return &exitcode.Error{Code: e.Code, Err: e.Err, Hint: hint}
+	}
+	return err
+}
+
+func isCertificate(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "x509:") || strings.Contains(s, "certificate")
+}
+
+func attempts(n int) string {
+	if n == 1 {
+		return "1 attempt"
+	}
+	return fmt.Sprintf("%d attempts", n)
 }
 
 func transportHint(msg string) string {

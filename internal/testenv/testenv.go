@@ -5,13 +5,21 @@ package testenv
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
+	"net"
+	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -171,5 +179,93 @@ func Eventually(t testing.TB, limit time.Duration, what string, cond func() bool
 			t.Fatalf("%s: not within %s", what, limit)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// FreePort returns a free TCP port on 127.0.0.1.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// ArgoServer is an Argo Server a test started for itself, to stop or break
+// without disturbing other tests.
+type ArgoServer struct {
+	Addr string
+	cmd  *exec.Cmd
+}
+
+// StartArgoServer starts a plain-HTTP Argo Server in client auth mode with
+// extra args, waits until its API answers, and stops it when t ends.
+func (s *Stack) StartArgoServer(t testing.TB, extra ...string) *ArgoServer {
+	t.Helper()
+	port := FreePort(t)
+	kc := filepath.Join(s.Dir, "argo-server.kubeconfig")
+	args := append([]string{"server", "--kubeconfig", kc, "--namespace", "argo", "--loglevel", "warn",
+		"--secure=false", "--port", fmt.Sprint(port)}, extra...)
+	if !slices.Contains(extra, "--auth-mode") {
+		args = append(args, "--auth-mode", "client")
+	}
+	cmd := exec.Command(s.ArgoBin, args...)
+	cmd.Env = []string{"HOME=" + s.Dir, "PATH=/usr/bin:/bin", "KUBECONFIG=" + kc}
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting argo server: %v", err)
+	}
+	a := &ArgoServer{Addr: fmt.Sprintf("127.0.0.1:%d", port), cmd: cmd}
+	t.Cleanup(a.Stop)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get("http://" + a.Addr + "/api/v1/version")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 || resp.StatusCode == 401 {
+				return a
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("argo server on %s not ready in 30s: %s", a.Addr, logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Stop stops the server and waits for it to exit.
+func (a *ArgoServer) Stop() {
+	if a.cmd.ProcessState != nil {
+		return
+	}
+	_ = a.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = a.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = a.cmd.Process.Kill()
+		<-done
+	}
+}
+
+// Signal sends sig to one of the stack's own components (by its pid file),
+// e.g. SIGSTOP and SIGCONT to kube-controller-manager to hold back the token
+// controller. Tests that do this must not run in parallel.
+func (s *Stack) Signal(t testing.TB, component string, sig syscall.Signal) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(s.Dir, "pid", component))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(pid, sig); err != nil {
+		t.Fatalf("signalling %s: %v", component, err)
 	}
 }

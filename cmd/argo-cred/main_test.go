@@ -1,0 +1,396 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/argo-cred/argo-cred/internal/testenv"
+)
+
+// binary is argo-cred built once for the tests: they run the real program,
+// each with its own environment, so they can run in parallel.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "argo-cred-test")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "argo-cred")
+	out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
+	if err != nil {
+		os.Stderr.Write(out)
+		panic(err)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+// run runs argo-cred with only the environment given (plus PATH and HOME).
+func run(t *testing.T, env []string, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	r := result{stdout: out.String(), stderr: errOut.String()}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("running argo-cred: %v", err)
+	}
+	return r
+}
+
+// noLeak fails if any form of tok appears where it must not.
+func noLeak(t *testing.T, tok, where, s string) {
+	t.Helper()
+	for _, form := range []string{tok, base64.StdEncoding.EncodeToString([]byte(tok)), tok[len(tok)-20:]} {
+		if strings.Contains(s, form) {
+			t.Errorf("the token appears in %s:\n%s", where, s)
+		}
+	}
+}
+
+func wantCode(t *testing.T, r result, code int, stderrHas string) {
+	t.Helper()
+	if r.code != code || !strings.Contains(r.stderr, stderrHas) {
+		t.Errorf("exit %d, stderr:\n%s\nwant exit %d and stderr containing %q", r.code, r.stderr, code, stderrHas)
+	}
+	if code != 0 && r.stdout != "" {
+		t.Errorf("stdout on failure: %q; want nothing", r.stdout)
+	}
+	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+	if code != 0 && !strings.HasPrefix(lines[len(lines)-1], "error: ") {
+		t.Errorf("last stderr line %q; want one error line", lines[len(lines)-1])
+	}
+}
+
+// fixture is a namespace with the seed's identity "ci" in it.
+type fixture struct {
+	s     *testenv.Stack
+	ns    string
+	token string
+	kube  []string // environment for Kubernetes access
+}
+
+func setup(t *testing.T, rules []rbacv1.PolicyRule) fixture {
+	t.Helper()
+	s := testenv.Get(t)
+	ns := s.Namespace(t)
+	s.Identity(t, ns, "ci", rules)
+	return fixture{s: s, ns: ns, token: s.WaitToken(t, ns, "ci"), kube: []string{"KUBECONFIG=" + s.Kubeconfig}}
+}
+
+func (f fixture) plain() []string {
+	return append(f.kube, "ARGO_SERVER="+f.s.ArgoServer, "ARGO_SECURE=false")
+}
+
+func TestIntegrationSources(t *testing.T) {
+	t.Parallel()
+	f := setup(t, testenv.WorkflowsListUpdate)
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte(f.token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sources := map[string]struct {
+		env  []string
+		args []string
+	}{
+		"secret":       {args: []string{"--secret", "ci", "--namespace", f.ns}},
+		"tokenrequest": {args: []string{"--service-account", "ci", "--secret-namespace", f.ns, "--duration", "10m"}},
+		"file":         {args: []string{"--token-file", tokenFile}},
+		"env raw":      {env: []string{"ARGO_TOKEN=" + f.token}},
+		"env bearer":   {env: []string{"ARGO_TOKEN=Bearer " + f.token}},
+	}
+	transports := map[string][]string{
+		"grpc plain":           {"--server", f.s.ArgoServer, "--secure=false"},
+		"http1 plain":          {"--server", f.s.ArgoServer, "--secure=false", "--http1"},
+		"grpc tls ca":          {"--server", f.s.ArgoServerTLS, "--ca-file", f.s.CAFile},
+		"http1 tls ca":         {"--server", "https://" + f.s.ArgoServerTLS, "--ca-file", f.s.CAFile, "--http1"},
+		"grpc tls skip-verify": {"--server", f.s.ArgoServerTLS, "--insecure-skip-verify"},
+		"http1 tls skip":       {"--server", f.s.ArgoServerTLS, "--insecure-skip-verify", "--http1"},
+	}
+	for sname, src := range sources {
+		for tname, tr := range transports {
+			t.Run(sname+"/"+tname, func(t *testing.T) {
+				t.Parallel()
+				args := append(append([]string{"env", "--format", "json"}, src.args...), tr...)
+				r := run(t, append(append([]string{}, f.kube...), src.env...), args...)
+				if r.code != 0 {
+					t.Fatalf("exit %d: %s", r.code, r.stderr)
+				}
+				var got map[string]string
+				if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
+					t.Fatalf("stdout is not JSON: %v\n%s", err, r.stdout)
+				}
+				if got["ARGO_NAMESPACE"] != f.ns || got["KUBECONFIG"] != "/dev/null" || !strings.HasPrefix(got["ARGO_TOKEN"], "Bearer ey") || strings.HasPrefix(got["ARGO_TOKEN"], "Bearer Bearer") {
+					t.Errorf("settings: %v", got)
+				}
+				if sname != "tokenrequest" && got["ARGO_TOKEN"] != "Bearer "+f.token {
+					t.Errorf("ARGO_TOKEN is not the source's token")
+				}
+				noLeak(t, strings.TrimPrefix(got["ARGO_TOKEN"], "Bearer "), "stderr", r.stderr)
+			})
+		}
+	}
+}
+
+// After eval "$(argo-cred env …)", the real argo CLI can list workflows and
+// is refused workflow templates.
+func TestIntegrationEvalThenArgo(t *testing.T) {
+	t.Parallel()
+	f := setup(t, testenv.WorkflowsListUpdate)
+	for name, server := range map[string]string{
+		"grpc plain":   "--server " + f.s.ArgoServer + " --secure=false",
+		"http1 plain":  "--server " + f.s.ArgoServer + " --secure=false --http1",
+		"grpc tls ca":  "--server https://" + f.s.ArgoServerTLS + " --ca-file " + f.s.CAFile,
+		"http1 tls ca": "--server " + f.s.ArgoServerTLS + " --ca-file " + f.s.CAFile + " --http1",
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			script := `set -e
+eval "$(` + binary + ` env --secret ci --namespace ` + f.ns + ` ` + server + `)"
+"$ARGO_BIN" list -n ` + f.ns + ` >/dev/null && echo LIST-OK
+if "$ARGO_BIN" template list -n ` + f.ns + ` 2>/tmp/argo-template-err-$$; then echo TEMPLATES-ALLOWED; else echo TEMPLATES-REFUSED; fi
+grep -c PermissionDenied /tmp/argo-template-err-$$ || true; rm -f /tmp/argo-template-err-$$`
+			cmd := exec.Command("bash", "-c", script)
+			cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "ARGO_BIN=" + f.s.ArgoBin}, f.kube...)
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("%v:\n%s", err, out)
+			}
+			got := strings.Fields(string(out))
+			if diff := cmp.Diff([]string{"LIST-OK", "TEMPLATES-REFUSED", "1"}, got[len(got)-3:]); diff != "" {
+				t.Errorf("(-want +got):\n%s\n%s", diff, out)
+			}
+			noLeak(t, f.token, "output", string(out))
+		})
+	}
+}
+
+func TestIntegrationExitCodes(t *testing.T) {
+	t.Parallel()
+	s := testenv.Get(t)
+	ns := s.Namespace(t)
+	s.Identity(t, ns, "ci", testenv.WorkflowsListUpdate)
+	s.Identity(t, ns, "getonly", []rbacv1.PolicyRule{{APIGroups: []string{"argoproj.io"}, Resources: []string{"workflows"}, Verbs: []string{"get"}}})
+	s.Identity(t, ns, "greedy", []rbacv1.PolicyRule{{APIGroups: []string{"argoproj.io"}, Resources: []string{"workflows", "workflowtemplates"}, Verbs: []string{"list"}}})
+	tok := s.WaitToken(t, ns, "ci")
+	s.WaitToken(t, ns, "getonly")
+	s.WaitToken(t, ns, "greedy")
+	ctx := context.Background()
+	if _, err := s.Client.CoreV1().Secrets(ns).Create(ctx, opaqueSecret("opaque"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	stopped := s.StartArgoServer(t)
+	stopped.Stop()
+	kube := []string{"KUBECONFIG=" + s.Kubeconfig, "ARGO_SECURE=false", "ARGO_SERVER=" + s.ArgoServer, "ARGO_NAMESPACE=" + ns}
+
+	tests := map[string]struct {
+		env       []string
+		args      []string
+		code      int
+		stderrHas string
+	}{
+		"no source":          {args: []string{"env"}, code: 2, stderrHas: "no token source"},
+		"bad server":         {args: []string{"env", "--secret", "ci", "--server", "https://argo:443/path"}, code: 2, stderrHas: "a path is not allowed"},
+		"server no port":     {args: []string{"env", "--secret", "ci", "--server", "argo.example.com"}, code: 2, stderrHas: "want host:port"},
+		"bad expect":         {args: []string{"probe", "--secret", "ci", "--expect", "allow:pods/list"}, code: 2, stderrHas: `unknown resource "pods"`},
+		"bad format":         {args: []string{"env", "--secret", "ci", "--format", "xml"}, code: 2, stderrHas: `unknown --format "xml"`},
+		"unknown flag":       {args: []string{"env", "--nope"}, code: 2, stderrHas: "flag provided but not defined"},
+		"missing secret":     {args: []string{"env", "--secret", "nope"}, code: 3, stderrHas: `secrets "nope" not found`},
+		"wrong type":         {args: []string{"env", "--secret", "opaque"}, code: 3, stderrHas: `type is "Opaque"`},
+		"empty env token":    {env: []string{"ARGO_TOKEN="}, args: []string{"env"}, code: 3, stderrHas: "token is empty"},
+		"unreadable file":    {args: []string{"env", "--token-file", "/nonexistent/token"}, code: 3, stderrHas: "reading token file"},
+		"no such sa":         {args: []string{"env", "--service-account", "ghost"}, code: 3, stderrHas: `serviceaccounts "ghost" not found`},
+		"stopped server":     {args: []string{"env", "--secret", "ci", "--server", stopped.Addr}, code: 4, stderrHas: "connection refused"},
+		"tls to plain":       {args: []string{"env", "--secret", "ci", "--secure"}, code: 4, stderrHas: "the server speaks plain HTTP: set ARGO_SECURE=false"},
+		"untrusted cert":     {args: []string{"env", "--secret", "ci", "--server", s.ArgoServerTLS, "--secure"}, code: 4, stderrHas: "x509"},
+		"plain to tls":       {args: []string{"env", "--secret", "ci", "--server", s.ArgoServerTLS, "--http1"}, code: 4, stderrHas: "the server speaks TLS"},
+		"garbage token":      {env: []string{"ARGO_TOKEN=not-a-token"}, args: []string{"env"}, code: 5, stderrHas: "rejected the token (401)"},
+		"role without list":  {args: []string{"env", "--secret", "getonly"}, code: 6, stderrHas: "workflows/list: expected allowed, got denied"},
+		"role with template": {args: []string{"env", "--secret", "greedy"}, code: 7, stderrHas: "workflowtemplates/list: expected denied, got allowed"},
+		"deny what is had":   {args: []string{"probe", "--secret", "ci", "--expect", "deny:workflows/list"}, code: 7, stderrHas: "expected denied"},
+		"ok":                 {args: []string{"env", "--secret", "ci"}, code: 0, stderrHas: "verified"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			r := run(t, append(append([]string{}, kube...), tc.env...), tc.args...)
+			wantCode(t, r, tc.code, tc.stderrHas)
+			noLeak(t, tok, "stderr", r.stderr)
+		})
+	}
+}
+
+// Revocation: once the Secret is deleted, the same token gets 401 (exit 5)
+// within the API server's token cache time.
+func TestIntegrationRevokedToken(t *testing.T) {
+	t.Parallel()
+	f := setup(t, testenv.WorkflowsListUpdate)
+	env := append(f.plain(), "ARGO_TOKEN="+f.token)
+	wantCode(t, run(t, env, "probe"), 0, "verdict: ok")
+	if err := f.s.Client.CoreV1().Secrets(f.ns).Delete(context.Background(), "ci", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var last result
+	testenv.Eventually(t, 15*time.Second, "exit 5 after revocation", func() bool {
+		last = run(t, env, "probe")
+		return last.code == 5
+	})
+	wantCode(t, last, 5, "the argo server rejected the token (401)")
+	noLeak(t, f.token, "stderr", last.stderr)
+}
+
+// The token controller is held back (kube-controller-manager stopped with
+// SIGSTOP): argo-cred waits with a watch, fails with exit 3 when --wait runs
+// out, and returns as soon as the token is written. Not parallel: it holds
+// the stack's one token controller.
+func TestIntegrationWaitForTokenController(t *testing.T) {
+	s := testenv.Get(t)
+	ns := s.Namespace(t)
+	s.Identity(t, ns, "ci", testenv.WorkflowsListUpdate)
+	s.WaitToken(t, ns, "ci")
+	env := []string{"KUBECONFIG=" + s.Kubeconfig, "ARGO_SERVER=" + s.ArgoServer, "ARGO_SECURE=false"}
+
+	s.Signal(t, "kube-controller-manager", syscall.SIGSTOP)
+	resumed := false
+	resume := func() {
+		if !resumed {
+			s.Signal(t, "kube-controller-manager", syscall.SIGCONT)
+			resumed = true
+		}
+	}
+	defer resume()
+
+	s.TokenSecret(t, ns, "never", "ci")
+	r := run(t, env, "env", "--secret", "never", "--namespace", ns, "--wait", "1s")
+	wantCode(t, r, 3, "token not filled in within 1s")
+
+	s.TokenSecret(t, ns, "later", "ci")
+	done := make(chan result)
+	go func() { done <- run(t, env, "env", "--secret", "later", "--namespace", ns, "--wait", "30s", "--probe=false") }()
+	time.Sleep(500 * time.Millisecond)
+	resume()
+	s.WaitToken(t, ns, "later")
+	filled := time.Now()
+	select {
+	case r = <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("argo-cred did not return after the token was written")
+	}
+	t.Logf("argo-cred returned %s after the test's own watch saw the token", time.Since(filled))
+	if r.code != 0 || !strings.Contains(r.stdout, "export ARGO_TOKEN='Bearer ey") {
+		t.Errorf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+}
+
+func TestIntegrationOutputFile(t *testing.T) {
+	t.Parallel()
+	f := setup(t, testenv.WorkflowsListUpdate)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "argo.env")
+	r := run(t, f.plain(), "env", "--secret", "ci", "--namespace", f.ns, "--format", "dotenv", "--output-file", path)
+	wantCode(t, r, 0, "verified")
+	if r.stdout != "" {
+		t.Errorf("stdout %q; want nothing with --output-file", r.stdout)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v; want 0600", st.Mode().Perm())
+	}
+	b, _ := os.ReadFile(path)
+	if !strings.Contains(string(b), "ARGO_TOKEN=Bearer "+f.token+"\n") {
+		t.Errorf("file lacks the token line:\n%s", b)
+	}
+	// A failing run leaves the old file alone and no temporary files behind.
+	r = run(t, f.plain(), "env", "--secret", "nope", "--namespace", f.ns, "--format", "dotenv", "--output-file", path)
+	wantCode(t, r, 3, "not found")
+	after, _ := os.ReadFile(path)
+	if !bytes.Equal(b, after) {
+		t.Error("a failed run changed the output file")
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("directory holds %d entries; want only the output file", len(entries))
+	}
+}
+
+func TestIntegrationGitHubFormat(t *testing.T) {
+	t.Parallel()
+	f := setup(t, testenv.WorkflowsListUpdate)
+	dir := t.TempDir()
+	envFile, summary := filepath.Join(dir, "github_env"), filepath.Join(dir, "summary.md")
+	r := run(t, append(f.plain(), "GITHUB_ENV="+envFile, "GITHUB_STEP_SUMMARY="+summary), "env", "--secret", "ci", "--namespace", f.ns, "--format", "github")
+	wantCode(t, r, 0, "verified")
+	wantMasks := []string{
+		"::add-mask::" + f.token,
+		"::add-mask::Bearer " + f.token,
+		"::add-mask::" + base64.StdEncoding.EncodeToString([]byte(f.token)),
+		"::add-mask::" + base64.StdEncoding.EncodeToString([]byte("Bearer "+f.token)),
+	}
+	if diff := cmp.Diff(wantMasks, strings.Split(strings.TrimSpace(r.stdout), "\n")); diff != "" {
+		t.Errorf("stdout (-want +got):\n%s", diff)
+	}
+	got := parseGitHubEnv(t, envFile)
+	if got["ARGO_TOKEN"] != "Bearer "+f.token || got["ARGO_NAMESPACE"] != f.ns || got["ARGO_SECURE"] != "false" {
+		t.Errorf("GITHUB_ENV: %v", got)
+	}
+	sum, _ := os.ReadFile(summary)
+	if !strings.Contains(string(sum), "| ✅ workflowtemplates/list | denied | denied |") {
+		t.Errorf("step summary:\n%s", sum)
+	}
+	noLeak(t, f.token, "step summary", string(sum))
+}
+
+// parseGitHubEnv reads a $GITHUB_ENV file the way the runner does.
+func parseGitHubEnv(t *testing.T, path string) map[string]string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{}
+	lines := strings.Split(string(b), "\n")
+	for i := 0; i < len(lines); i++ {
+		name, delim, ok := strings.Cut(lines[i], "<<")
+		if !ok {
+			continue
+		}
+		var val []string
+		for i++; i < len(lines) && lines[i] != delim; i++ {
+			val = append(val, lines[i])
+		}
+		vars[name] = strings.Join(val, "\n")
+	}
+	return vars
+}
+
+func opaqueSecret(name string) *corev1.Secret {
+	return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name}, Type: corev1.SecretTypeOpaque, Data: map[string][]byte{"token": []byte("x")}}
+}
