@@ -12,6 +12,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -268,4 +271,17 @@ func (s *Stack) Signal(t testing.TB, component string, sig syscall.Signal) {
 	if err := syscall.Kill(pid, sig); err != nil {
 		t.Fatalf("signalling %s: %v", component, err)
 	}
+}
+
+// HTTP1Proxy starts an HTTP/1-only reverse proxy to target on 127.0.0.1, as
+// an ingress that cannot carry gRPC would be, and returns its host:port.
+func HTTP1Proxy(t testing.TB, target string) string {
+	t.Helper()
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(httputil.NewSingleHostReverseProxy(u))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
 }

@@ -1,0 +1,95 @@
+package probe_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/argo-cred/argo-cred/internal/exitcode"
+	"github.com/argo-cred/argo-cred/internal/probe"
+	"github.com/argo-cred/argo-cred/internal/testenv"
+)
+
+// The hybrid-mode trap: an Argo Server with --auth-mode client
+// --auth-mode server runs a request whose Authorization lacks "Bearer " (or
+// is missing) as its own service account. Listing templates then succeeds,
+// and the identity check must catch it.
+func TestIntegrationHybridFallback(t *testing.T) {
+	t.Parallel()
+	s := testenv.Get(t)
+	ns := s.Namespace(t)
+	s.Identity(t, ns, "ci", testenv.WorkflowsListUpdate)
+	tok := s.WaitToken(t, ns, "ci")
+	subject := "system:serviceaccount:" + ns + ":ci"
+
+	tests := map[string]struct {
+		auth       string
+		http1      bool
+		wantCode   exitcode.Code
+		wantActual string
+	}{
+		"bearer grpc":            {auth: "Bearer " + tok, wantCode: exitcode.OK, wantActual: subject},
+		"bearer http1":           {auth: "Bearer " + tok, http1: true, wantCode: exitcode.OK, wantActual: subject},
+		"prefix-less grpc":       {auth: tok, wantCode: exitcode.ExcessAccess, wantActual: "the server's own service account"},
+		"prefix-less http1":      {auth: tok, http1: true, wantCode: exitcode.ExcessAccess, wantActual: "the server's own service account"},
+		"no authorization http1": {auth: "", http1: true, wantCode: exitcode.ExcessAccess, wantActual: "the server's own service account"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			r, err := probe.Run(ctx, probe.Config{
+				Server: s.ArgoServerHybrid, HTTP1: tc.http1, Authorization: tc.auth, Namespace: ns, Subject: subject,
+				Expect: probe.DefaultExpectations,
+			})
+			if got := exitcode.Of(err); got != tc.wantCode {
+				t.Fatalf("exit code %d (%v); want %d", got, err, tc.wantCode)
+			}
+			if got := r.Checks[1]; got.Name != "identity" || got.Actual != tc.wantActual {
+				t.Errorf("identity check %+v; want actual %q", got, tc.wantActual)
+			}
+			if tc.wantCode == exitcode.ExcessAccess {
+				if !strings.Contains(exitcode.Hint(err), "hybrid auth mode") {
+					t.Errorf("hint %q; want it to name hybrid auth mode", exitcode.Hint(err))
+				}
+				// The fallback identity really is over-privileged.
+				if last := r.Checks[len(r.Checks)-1]; last.Actual != "allowed" {
+					t.Errorf("templates check %+v; want allowed under the server's identity", last)
+				}
+			}
+			if strings.Contains(err2s(err), tok) {
+				t.Error("the error contains the token")
+			}
+		})
+	}
+}
+
+func err2s(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error() + exitcode.Hint(err)
+}
+
+// A gRPC client behind an HTTP/1-only hop fails with Unavailable; the probe
+// tells the user to set ARGO_HTTP1. The hop here is a plain HTTP/1 reverse
+// proxy in front of the real server.
+func TestIntegrationHTTP1OnlyProxyHint(t *testing.T) {
+	t.Parallel()
+	s := testenv.Get(t)
+	ns := s.Namespace(t)
+	s.Identity(t, ns, "ci", testenv.WorkflowsListUpdate)
+	tok := s.WaitToken(t, ns, "ci")
+	proxy := testenv.HTTP1Proxy(t, "http://"+s.ArgoServer)
+	cfg := probe.Config{Server: proxy, Authorization: "Bearer " + tok, Namespace: ns, Expect: probe.DefaultExpectations, Attempts: 2}
+	_, err := probe.Run(context.Background(), cfg)
+	if exitcode.Of(err) != exitcode.Unreachable || !strings.Contains(exitcode.Hint(err), "ARGO_HTTP1=true") {
+		t.Fatalf("got %v (hint %q); want unreachable with a hint to set ARGO_HTTP1=true", err, exitcode.Hint(err))
+	}
+	cfg.HTTP1 = true
+	if _, err := probe.Run(context.Background(), cfg); err != nil {
+		t.Fatalf("over HTTP/1 through the proxy: %v", err)
+	}
+}

@@ -1,0 +1,131 @@
+package probe
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/argo-cred/argo-cred/internal/exitcode"
+)
+
+func TestParseExpectation(t *testing.T) {
+	tests := map[string]struct {
+		want    Expectation
+		wantErr string
+	}{
+		"allow:workflows/list":          {want: Expectation{Allow: true, Resource: "workflows"}},
+		"deny:workflowtemplates/list":   {want: Expectation{Resource: "workflowtemplates"}},
+		"deny:clusterworkflowtemplates": {want: Expectation{Resource: "clusterworkflowtemplates"}},
+		"allow:archived-workflows/list": {want: Expectation{Allow: true, Resource: "archived-workflows"}},
+		"workflows/list":                {wantErr: "missing allow: or deny:"},
+		"maybe:workflows":               {wantErr: "must start with allow: or deny:"},
+		"allow:workflows/delete":        {wantErr: `verb "delete" cannot be probed`},
+		"allow:pods/list":               {wantErr: `unknown resource "pods"`},
+	}
+	for in, tc := range tests {
+		t.Run(in, func(t *testing.T) {
+			got, err := ParseExpectation(in)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || exitcode.Of(err) != exitcode.Usage {
+					t.Fatalf("got %v; want a usage error containing %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+			if round, _ := ParseExpectation(got.String()); round != got {
+				t.Errorf("String() %q does not parse back", got.String())
+			}
+		})
+	}
+}
+
+// fakeArgo answers like the Argo Server's HTTP API; handler decides the
+// workflow list's answer per call. Unit tests only: the real server is
+// probed in the integration tests.
+func fakeArgo(t *testing.T, workflows func(n int) (int, string)) (*httptest.Server, *atomic.Int32) {
+	var calls atomic.Int32
+	mux := http.NewServeMux()
+	mux.HandleFunc("/api/v1/version", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, `{"version":"v3.7.9"}`) })
+	mux.HandleFunc("/api/v1/userinfo", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"subject":"system:serviceaccount:ci:ci"}`)
+	})
+	mux.HandleFunc("/api/v1/workflows/ci", func(w http.ResponseWriter, r *http.Request) {
+		code, body := workflows(int(calls.Add(1)))
+		w.WriteHeader(code)
+		fmt.Fprint(w, body)
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv, &calls
+}
+
+func cfgFor(srv *httptest.Server) Config {
+	return Config{
+		Server: strings.TrimPrefix(srv.URL, "http://"), HTTP1: true, Authorization: "Bearer x",
+		Namespace: "ci", Subject: "system:serviceaccount:ci:ci",
+		Expect: []Expectation{{Allow: true, Resource: "workflows"}},
+	}
+}
+
+func TestRetries(t *testing.T) {
+	tests := map[string]struct {
+		answers   []string // "code body" per call; the last repeats
+		wantCode  exitcode.Code
+		wantCalls int32
+	}{
+		"503 then ok":       {answers: []string{`503 {"code":14,"message":"unavailable"}`, `200 {}`}, wantCode: exitcode.OK, wantCalls: 2},
+		"429 twice then ok": {answers: []string{`429 {"code":8,"message":"slow down"}`, `429 {"code":8,"message":"slow down"}`, `200 {}`}, wantCode: exitcode.OK, wantCalls: 3},
+		"503 forever":       {answers: []string{`503 {"code":14,"message":"unavailable"}`}, wantCode: exitcode.Unreachable, wantCalls: 4},
+		"401 never retried": {answers: []string{`401 {"code":16,"message":"token not valid"}`}, wantCode: exitcode.TokenRejected, wantCalls: 1},
+		"403 never retried": {answers: []string{`403 {"code":7,"message":"forbidden"}`}, wantCode: exitcode.MissingAccess, wantCalls: 1},
+		"500 html page":     {answers: []string{`502 <html>bad gateway</html>`}, wantCode: exitcode.Unreachable, wantCalls: 1},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			srv, calls := fakeArgo(t, func(n int) (int, string) {
+				a := tc.answers[min(n, len(tc.answers))-1]
+				var code int
+				fmt.Sscan(a, &code)
+				return code, a[4:]
+			})
+			r, err := Run(context.Background(), cfgFor(srv))
+			if got := exitcode.Of(err); got != tc.wantCode {
+				t.Errorf("exit code %d (%v); want %d", got, err, tc.wantCode)
+			}
+			if got := calls.Load(); got != tc.wantCalls {
+				t.Errorf("%d calls; want %d", got, tc.wantCalls)
+			}
+			if r.ExitCode != int(tc.wantCode) || r.OK != (tc.wantCode == 0) {
+				t.Errorf("report exit %d ok %t", r.ExitCode, r.OK)
+			}
+		})
+	}
+}
+
+func TestTimeoutBoundsRetries(t *testing.T) {
+	srv, _ := fakeArgo(t, func(int) (int, string) { return 503, `{"code":14,"message":"unavailable"}` })
+	cfg := cfgFor(srv)
+	cfg.Attempts = 100
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := Run(ctx, cfg)
+	if exitcode.Of(err) != exitcode.Unreachable {
+		t.Errorf("got %v; want unreachable", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("took %s; the context should bound the retries", d)
+	}
+}
