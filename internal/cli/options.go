@@ -3,8 +3,8 @@ package cli
 import (
 	"errors"
 	"flag"
-	"io"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 

@@ -35,8 +35,6 @@ type clients struct {
 	cron     cronpkg.CronWorkflowServiceClient
 	cwt      cwtpkg.ClusterWorkflowTemplateServiceClient
 	archive  archivepkg.ArchivedWorkflowServiceClient
-	// lastStatus is the HTTP status of the last HTTP/1 response; 0 for gRPC.
-	lastStatus func() int
 	// withAuth adds the Authorization value to a call's context.
 	withAuth func(context.Context) context.Context
 	close    func()
@@ -72,13 +70,12 @@ func newGRPC(cfg Config) (*clients, error) {
 	}
 	auth := cfg.Authorization
 	return &clients{
-		info:       infopkg.NewInfoServiceClient(conn),
-		workflow:   workflowpkg.NewWorkflowServiceClient(conn),
-		wft:        wftpkg.NewWorkflowTemplateServiceClient(conn),
-		cron:       cronpkg.NewCronWorkflowServiceClient(conn),
-		cwt:        cwtpkg.NewClusterWorkflowTemplateServiceClient(conn),
-		archive:    archivepkg.NewArchivedWorkflowServiceClient(conn),
-		lastStatus: func() int { return 0 },
+		info:     infopkg.NewInfoServiceClient(conn),
+		workflow: workflowpkg.NewWorkflowServiceClient(conn),
+		wft:      wftpkg.NewWorkflowTemplateServiceClient(conn),
+		cron:     cronpkg.NewCronWorkflowServiceClient(conn),
+		cwt:      cwtpkg.NewClusterWorkflowTemplateServiceClient(conn),
+		archive:  archivepkg.NewArchivedWorkflowServiceClient(conn),
 		withAuth: func(ctx context.Context) context.Context {
 			if auth == "" {
 				return ctx
@@ -89,19 +86,31 @@ func newGRPC(cfg Config) (*clients, error) {
 	}, nil
 }
 
-// statusRecorder remembers the status of the last response it carried.
+type statusKey struct{}
+
+// withStatus returns a context in which an HTTP/1 call records the status
+// of its response (the facade turns it into a gRPC code); calls run
+// concurrently, so each has its own.
+func withStatus(ctx context.Context) (context.Context, *int) {
+	p := new(int)
+	return context.WithValue(ctx, statusKey{}, p), p
+}
+
+// statusRecorder sets the User-Agent and records response statuses.
 type statusRecorder struct {
-	rt   http.RoundTripper
-	last int
-	ua   string
+	rt http.RoundTripper
+	ua string
 }
 
 func (s *statusRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
 	r.Header.Set("User-Agent", s.ua)
-	s.last = 0
 	resp, err := s.rt.RoundTrip(r)
-	if resp != nil {
-		s.last = resp.StatusCode
+	if p, ok := r.Context().Value(statusKey{}).(*int); ok {
+		*p = 0
+		if resp != nil {
+			*p = resp.StatusCode
+		}
 	}
 	return resp, err
 }
@@ -113,7 +122,7 @@ func newHTTP1(cfg Config) (*clients, error) {
 		}
 	}
 	scheme := "http"
-	tr := &http.Transport{DisableKeepAlives: false, ForceAttemptHTTP2: false}
+	tr := &http.Transport{MaxIdleConnsPerHost: 8}
 	if cfg.Secure {
 		scheme = "https"
 		tc, err := tlsConfig(cfg)
@@ -125,14 +134,13 @@ func newHTTP1(cfg Config) (*clients, error) {
 	rec := &statusRecorder{rt: tr, ua: cfg.UserAgent}
 	f := http1.NewFacade(scheme+"://"+cfg.Server+cfg.BaseHRef, cfg.Authorization, cfg.InsecureSkipVerify, cfg.Headers, &http.Client{Transport: rec})
 	return &clients{
-		info:       http1.InfoServiceClient(f),
-		workflow:   http1.WorkflowServiceClient(f),
-		wft:        http1.WorkflowTemplateServiceClient(f),
-		cron:       http1.CronWorkflowServiceClient(f),
-		cwt:        http1.ClusterWorkflowTemplateServiceClient(f),
-		archive:    http1.ArchivedWorkflowsServiceClient(f),
-		lastStatus: func() int { return rec.last },
-		withAuth:   func(ctx context.Context) context.Context { return ctx },
-		close:      tr.CloseIdleConnections,
+		info:     http1.InfoServiceClient(f),
+		workflow: http1.WorkflowServiceClient(f),
+		wft:      http1.WorkflowTemplateServiceClient(f),
+		cron:     http1.CronWorkflowServiceClient(f),
+		cwt:      http1.ClusterWorkflowTemplateServiceClient(f),
+		archive:  http1.ArchivedWorkflowsServiceClient(f),
+		withAuth: func(ctx context.Context) context.Context { return ctx },
+		close:    tr.CloseIdleConnections,
 	}, nil
 }

@@ -84,7 +84,7 @@ func TestClaims(t *testing.T) {
 		jwtOK bool
 	}{
 		"legacy secret token": {
-			raw: jwt(`{"iss":"kubernetes/serviceaccount","sub":"system:serviceaccount:ci:jenkins","kubernetes.io/serviceaccount/namespace":"ci","kubernetes.io/serviceaccount/service-account.name":"jenkins","kubernetes.io/serviceaccount/secret.name":"jenkins"}`),
+			raw:  jwt(`{"iss":"kubernetes/serviceaccount","sub":"system:serviceaccount:ci:jenkins","kubernetes.io/serviceaccount/namespace":"ci","kubernetes.io/serviceaccount/service-account.name":"jenkins","kubernetes.io/serviceaccount/secret.name":"jenkins"}`),
 			want: Claims{Subject: "system:serviceaccount:ci:jenkins", Issuer: "kubernetes/serviceaccount", Namespace: "ci", ServiceAccount: "jenkins", Secret: "jenkins"}, jwtOK: true,
 		},
 		"tokenrequest token": {

@@ -1,0 +1,184 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/argo-cred/argo-cred/internal/probe"
+)
+
+// clearArgoEnv empties every variable argo-cred reads, so that the tests
+// see only what they set.
+func clearArgoEnv(t *testing.T) {
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "ARGO_") || k == "KUBECONFIG" || strings.HasPrefix(k, "GITHUB_") {
+			t.Setenv(k, "")
+			os.Unsetenv(k)
+		}
+	}
+}
+
+func runCLI(args ...string) (stdout, stderr string, code int) {
+	var out, errOut bytes.Buffer
+	code = Run(context.Background(), args, IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut})
+	return out.String(), errOut.String(), code
+}
+
+// Precedence: a flag beats its environment variable, which beats the
+// default; ARGO_* values are parsed as the argo CLI parses them.
+func TestPrecedence(t *testing.T) {
+	tests := map[string]struct {
+		env  map[string]string
+		args []string
+		want map[string]string
+	}{
+		"defaults": {
+			env:  map[string]string{"ARGO_SERVER": "env:1"},
+			want: map[string]string{"ARGO_SERVER": "env:1", "ARGO_SECURE": "true", "ARGO_HTTP1": "false", "ARGO_INSECURE_SKIP_VERIFY": "false", "ARGO_NAMESPACE": "envns"},
+		},
+		"env only": {
+			env:  map[string]string{"ARGO_SERVER": "env:1", "ARGO_SECURE": "false", "ARGO_HTTP1": "true", "ARGO_INSECURE_SKIP_VERIFY": "true", "ARGO_BASE_HREF": "/argo"},
+			want: map[string]string{"ARGO_SERVER": "env:1", "ARGO_SECURE": "false", "ARGO_HTTP1": "true", "ARGO_INSECURE_SKIP_VERIFY": "true", "ARGO_NAMESPACE": "envns", "ARGO_BASE_HREF": "/argo"},
+		},
+		"flags win": {
+			env:  map[string]string{"ARGO_SERVER": "env:1", "ARGO_SECURE": "false", "ARGO_HTTP1": "true", "ARGO_NAMESPACE": "envns", "ARGO_BASE_HREF": "/env"},
+			args: []string{"--server", "flag:2", "--secure", "--http1=false", "--namespace", "flagns", "--base-href", "/flag"},
+			want: map[string]string{"ARGO_SERVER": "flag:2", "ARGO_SECURE": "true", "ARGO_HTTP1": "false", "ARGO_INSECURE_SKIP_VERIFY": "false", "ARGO_NAMESPACE": "flagns", "ARGO_BASE_HREF": "/flag"},
+		},
+		"argo parsing": {
+			// argo: HTTP1 only if exactly "true"; SECURE unless exactly "false".
+			env:  map[string]string{"ARGO_SERVER": "env:1", "ARGO_HTTP1": "1", "ARGO_SECURE": "no", "ARGO_INSECURE_SKIP_VERIFY": "True"},
+			want: map[string]string{"ARGO_SERVER": "env:1", "ARGO_SECURE": "true", "ARGO_HTTP1": "false", "ARGO_INSECURE_SKIP_VERIFY": "false", "ARGO_NAMESPACE": "envns"},
+		},
+		"url scheme sets secure": {
+			env:  map[string]string{"ARGO_SERVER": "http://env:1"},
+			want: map[string]string{"ARGO_SERVER": "env:1", "ARGO_SECURE": "false", "ARGO_HTTP1": "false", "ARGO_INSECURE_SKIP_VERIFY": "false", "ARGO_NAMESPACE": "envns"},
+		},
+		"tool settings from env, flag wins": {
+			env:  map[string]string{"ARGO_SERVER": "env:1", "ARGO_CRED_FORMAT": "shell"},
+			args: []string{"--format", "json"},
+			want: map[string]string{"ARGO_SERVER": "env:1", "ARGO_SECURE": "true", "ARGO_HTTP1": "false", "ARGO_INSECURE_SKIP_VERIFY": "false", "ARGO_NAMESPACE": "envns"},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			clearArgoEnv(t)
+			t.Setenv("ARGO_TOKEN", "Bearer a.b.c")
+			t.Setenv("ARGO_NAMESPACE", "envns")
+			t.Setenv("ARGO_CRED_FORMAT", "json")
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			stdout, stderr, code := runCLI(append([]string{"env", "--probe=false"}, tc.args...)...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			var got map[string]string
+			if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+				t.Fatalf("%v: %s", err, stdout)
+			}
+			tc.want["ARGO_TOKEN"], tc.want["KUBECONFIG"] = "Bearer a.b.c", "/dev/null"
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	tests := map[string]struct {
+		env     map[string]string
+		args    []string
+		wantErr string
+	}{
+		"no command":         {args: nil, wantErr: "error: no command given"},
+		"unknown command":    {args: []string{"login"}, wantErr: `error: unknown command "login"`},
+		"stray argument":     {args: []string{"env", "extra"}, wantErr: `unexpected argument "extra"`},
+		"bad duration env":   {env: map[string]string{"ARGO_CRED_WAIT": "soon"}, args: []string{"env"}, wantErr: "ARGO_CRED_WAIT"},
+		"source needs flag":  {args: []string{"env", "--source", "secret", "--server", "a:1"}, wantErr: "--source secret needs --secret"},
+		"header needs http1": {args: []string{"env", "--token-file", "/dev/null", "--server", "a:1", "--header", "X-A: b"}, wantErr: "--header works only with HTTP/1"},
+		"secure contradicts": {args: []string{"env", "--server", "http://a:1", "--secure"}, wantErr: "contradicts"},
+		"newline in server":  {env: map[string]string{"ARGO_SERVER": "a:1\nexport X=1"}, args: []string{"env", "--token-file", "/dev/null"}, wantErr: "white space or control characters"},
+		"github without env": {args: []string{"env", "--format", "github"}, wantErr: "--format github needs GITHUB_ENV"},
+		"bad output":         {args: []string{"probe", "-o", "yaml"}, wantErr: `unknown --output "yaml"`},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			clearArgoEnv(t)
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			stdout, stderr, code := runCLI(tc.args...)
+			if code != 2 || !strings.Contains(stderr, tc.wantErr) {
+				t.Errorf("exit %d, stderr %q; want exit 2 and %q", code, stderr, tc.wantErr)
+			}
+			if stdout != "" {
+				t.Errorf("stdout %q; want nothing", stdout)
+			}
+			if lines := strings.Split(strings.TrimSpace(stderr), "\n"); !strings.HasPrefix(lines[len(lines)-1], "error: ") {
+				t.Errorf("stderr %q; want it to end in one error line", stderr)
+			}
+		})
+	}
+}
+
+func TestHelpAndVersion(t *testing.T) {
+	clearArgoEnv(t)
+	for _, args := range [][]string{{"help"}, {"env", "--help"}, {"probe", "-h"}} {
+		stdout, _, code := runCLI(args...)
+		if code != 0 || !strings.Contains(stdout, "Exit codes:") {
+			t.Errorf("%v: exit %d, stdout %q; want help with exit codes on stdout", args, code, stdout)
+		}
+	}
+	Version = "v1.2.3"
+	defer func() { Version = "" }()
+	if stdout, _, code := runCLI("version"); code != 0 || stdout != "argo-cred v1.2.3\n" {
+		t.Errorf("version: %d %q", code, stdout)
+	}
+}
+
+var report = probe.Report{
+	Server: "argo.example.com:443", Transport: "grpc", Secure: true, Namespace: "ci", ServerVersion: "v3.7.9",
+	Checks: []probe.Check{
+		{Name: "reachability", Expected: "reachable", Actual: "reachable", OK: true, GRPCCode: "OK", LatencyMS: 4.2, Attempts: 1},
+		{Name: "identity", Expected: "system:serviceaccount:ci:ci", Actual: "system:serviceaccount:ci:ci", OK: true, GRPCCode: "OK", LatencyMS: 1.1, Attempts: 1},
+		{Name: "workflows/list", Expected: "allowed", Actual: "allowed", OK: true, GRPCCode: "OK", LatencyMS: 9.7, Attempts: 1},
+		{Name: "workflowtemplates/list", Expected: "denied", Actual: "allowed", GRPCCode: "OK", HTTPStatus: 200, LatencyMS: 3, Attempts: 1},
+	},
+	ExitCode: 7,
+}
+
+func Example_writeTable() {
+	_ = writeTable(os.Stdout, report)
+	// Output:
+	// server     argo.example.com:443 (grpc, tls) v3.7.9
+	// namespace  ci
+	//
+	// CHECK                   EXPECTED                     ACTUAL                       CODE      LATENCY  RESULT
+	// reachability            reachable                    reachable                    gRPC OK   4ms      ok
+	// identity                system:serviceaccount:ci:ci  system:serviceaccount:ci:ci  gRPC OK   1ms      ok
+	// workflows/list          allowed                      allowed                      gRPC OK   10ms     ok
+	// workflowtemplates/list  denied                       allowed                      HTTP 200  3ms      FAIL
+	//
+	// verdict: too much access (exit 7)
+}
+
+func Example_markdown() {
+	_ = markdown(os.Stdout, report)
+	// Output:
+	// ### argo-cred: argo.example.com:443 via grpc, namespace `ci`
+	//
+	// | check | expected | actual | code | latency |
+	// |---|---|---|---|---|
+	// | ✅ reachability | reachable | reachable | gRPC OK | 4ms |
+	// | ✅ identity | system:serviceaccount:ci:ci | system:serviceaccount:ci:ci | gRPC OK | 1ms |
+	// | ✅ workflows/list | allowed | allowed | gRPC OK | 10ms |
+	// | ❌ workflowtemplates/list | denied | allowed | HTTP 200 | 3ms |
+}
