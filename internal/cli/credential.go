@@ -7,11 +7,9 @@ import (
 	"path/filepath"
 	"time"
 
-	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
-	"k8s.io/client-go/tools/clientcmd"
-
 	"github.com/argo-cred/argo-cred/internal/env"
 	"github.com/argo-cred/argo-cred/internal/exitcode"
+	"github.com/argo-cred/argo-cred/internal/kube"
 	"github.com/argo-cred/argo-cred/internal/probe"
 	"github.com/argo-cred/argo-cred/internal/token"
 )
@@ -123,10 +121,11 @@ func (a *app) credential(ctx context.Context, o *options) (*credential, error) {
 	var kubeNS string
 	switch src {
 	case "secret", "tokenrequest":
-		core, ns, err := a.kube(o)
+		kc, err := a.kube(o)
 		if err != nil {
 			return nil, err
 		}
+		ns := kc.Namespace
 		kubeNS = ns
 		if o.SecretNS != "" {
 			ns = o.SecretNS
@@ -138,11 +137,11 @@ func (a *app) credential(ctx context.Context, o *options) (*credential, error) {
 			if isTerminal(a.streams.ErrOut) || o.Verbose {
 				progress = func(s string) { fmt.Fprintln(a.streams.ErrOut, s+" …") }
 			}
-			tok, err = token.FromSecret(ctx, core, ns, o.Secret, o.Wait, progress)
+			tok, err = token.FromSecret(ctx, kc.Secrets(ns), ns, o.Secret, o.Wait, progress)
 		} else {
 			rctx, cancel := context.WithTimeout(ctx, o.Timeout)
 			defer cancel()
-			tok, err = token.FromTokenRequest(rctx, core, ns, o.ServiceAccount, o.Duration, o.Audiences)
+			tok, err = token.FromTokenRequest(rctx, kc.ServiceAccounts(ns), ns, o.ServiceAccount, o.Duration, o.Audiences)
 		}
 		if err != nil {
 			return nil, err
@@ -179,28 +178,14 @@ func (a *app) credential(ctx context.Context, o *options) (*credential, error) {
 	return &credential{token: tok, settings: settings, expect: expect}, nil
 }
 
-// kube returns a client for the core API and the kubeconfig's namespace,
-// following client-go's loading rules (--kubeconfig, KUBECONFIG,
-// ~/.kube/config, in-cluster).
-func (a *app) kube(o *options) (corev1client.CoreV1Interface, string, error) {
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = o.Kubeconfig
-	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: o.Context})
-	rc, err := cc.ClientConfig()
+// kube returns a Kubernetes client following client-go's loading rules.
+func (a *app) kube(o *options) (*kube.Client, error) {
+	c, err := kube.Load(o.Kubeconfig, o.Context, "argo-cred/"+version())
 	if err != nil {
-		return nil, "", exitcode.Wrap(exitcode.Usage, "set --kubeconfig, KUBECONFIG or --context, or run in a pod", fmt.Errorf("loading kubernetes config: %w", err))
+		return nil, exitcode.Wrap(exitcode.Usage, "set --kubeconfig, KUBECONFIG or --context, or run in a pod", err)
 	}
-	ns, _, err := cc.Namespace()
-	if err != nil {
-		ns = ""
-	}
-	rc.UserAgent = "argo-cred/" + version()
-	core, err := corev1client.NewForConfig(rc)
-	if err != nil {
-		return nil, "", exitcode.Wrap(exitcode.Usage, "check the kubeconfig", fmt.Errorf("building kubernetes client: %w", err))
-	}
-	a.log.Debug("kubernetes", "host", rc.Host, "namespace", ns)
-	return core, ns, nil
+	a.log.Debug("kubernetes", "host", c.Host, "namespace", c.Namespace)
+	return c, nil
 }
 
 // verify probes the Argo Server with the credential.

@@ -11,7 +11,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/watch"
-	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 
 	"github.com/argo-cred/argo-cred/internal/exitcode"
 )
@@ -22,13 +21,19 @@ const (
 	labelLastUsed     = "kubernetes.io/legacy-token-last-used"
 )
 
+// Secrets is what FromSecret needs of one namespace's Secrets; client-go's
+// SecretInterface and kube.Secrets both have it.
+type Secrets interface {
+	Get(ctx context.Context, name string, opts metav1.GetOptions) (*corev1.Secret, error)
+	Watch(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error)
+}
+
 // FromSecret reads the token of a kubernetes.io/service-account-token Secret.
 // When the token controller has not filled it in yet, FromSecret watches the
 // Secret for up to wait and returns as soon as the token is written. progress,
 // if not nil, is told once that it is waiting.
-func FromSecret(ctx context.Context, c corev1client.SecretsGetter, namespace, name string, wait time.Duration, progress func(string)) (Token, error) {
+func FromSecret(ctx context.Context, secrets Secrets, namespace, name string, wait time.Duration, progress func(string)) (Token, error) {
 	from := "secret " + namespace + "/" + name
-	secrets := c.Secrets(namespace)
 	s, err := secrets.Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		return Token{}, apiError(err, "reading "+from, namespace)
@@ -68,7 +73,7 @@ func checkSecret(s *corev1.Secret) error {
 
 // waitFilled watches s until its token is written, it is deleted, or wait ends.
 // Where watching is forbidden it falls back to polling Get.
-func waitFilled(ctx context.Context, secrets corev1client.SecretInterface, s *corev1.Secret, wait time.Duration) (*corev1.Secret, error) {
+func waitFilled(ctx context.Context, secrets Secrets, s *corev1.Secret, wait time.Duration) (*corev1.Secret, error) {
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	notFilled := func() error {
@@ -134,7 +139,7 @@ func drain(ctx context.Context, w watch.Interface, rv *string) (*corev1.Secret, 
 	}
 }
 
-func pollFilled(ctx context.Context, secrets corev1client.SecretInterface, namespace, name string, notFilled func() error) (*corev1.Secret, error) {
+func pollFilled(ctx context.Context, secrets Secrets, namespace, name string, notFilled func() error) (*corev1.Secret, error) {
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for {

@@ -8,18 +8,24 @@ import (
 
 	authv1 "k8s.io/api/authentication/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 
 	"github.com/argo-cred/argo-cred/internal/exitcode"
 )
 
+// ServiceAccounts is what FromTokenRequest needs of one namespace's
+// ServiceAccounts; client-go's ServiceAccountInterface and
+// kube.ServiceAccounts both have it.
+type ServiceAccounts interface {
+	CreateToken(ctx context.Context, name string, tr *authv1.TokenRequest, opts metav1.CreateOptions) (*authv1.TokenRequest, error)
+}
+
 // FromTokenRequest asks the TokenRequest API for a short-lived token of a
 // ServiceAccount (what `kubectl create token` does).
-func FromTokenRequest(ctx context.Context, c corev1client.ServiceAccountsGetter, namespace, serviceAccount string, duration time.Duration, audiences []string) (Token, error) {
+func FromTokenRequest(ctx context.Context, c ServiceAccounts, namespace, serviceAccount string, duration time.Duration, audiences []string) (Token, error) {
 	from := "tokenrequest " + namespace + "/" + serviceAccount
 	secs := int64(duration / time.Second)
 	req := &authv1.TokenRequest{Spec: authv1.TokenRequestSpec{Audiences: audiences, ExpirationSeconds: &secs}}
-	resp, err := c.ServiceAccounts(namespace).CreateToken(ctx, serviceAccount, req, metav1.CreateOptions{})
+	resp, err := c.CreateToken(ctx, serviceAccount, req, metav1.CreateOptions{})
 	if err != nil {
 		return Token{}, apiError(err, "requesting a token for serviceaccount "+namespace+"/"+serviceAccount, namespace)
 	}

@@ -145,7 +145,7 @@ func TestFromSecretErrors(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			c := fake.NewSimpleClientset(tc.objs...)
-			_, err := FromSecret(context.Background(), c.CoreV1(), "ci", "jenkins", 50*time.Millisecond, nil)
+			_, err := FromSecret(context.Background(), c.CoreV1().Secrets("ci"), "ci", "jenkins", 50*time.Millisecond, nil)
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Fatalf("got %v; want error containing %q", err, tc.wantErr)
 			}
@@ -161,7 +161,7 @@ func TestFromSecretForbidden(t *testing.T) {
 	c.PrependReactor("get", "secrets", func(k8stesting.Action) (bool, runtime.Object, error) {
 		return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "secrets"}, "jenkins", fmt.Errorf("no"))
 	})
-	_, err := FromSecret(context.Background(), c.CoreV1(), "ci", "jenkins", time.Second, nil)
+	_, err := FromSecret(context.Background(), c.CoreV1().Secrets("ci"), "ci", "jenkins", time.Second, nil)
 	if exitcode.Of(err) != exitcode.TokenUnavailable || !strings.Contains(exitcode.Hint(err), "get and watch on secrets") {
 		t.Errorf("got %v (hint %q); want a forbidden error with a hint about RBAC", err, exitcode.Hint(err))
 	}
@@ -182,7 +182,7 @@ func TestFromSecretWaitsWithWatch(t *testing.T) {
 	}()
 	var told []string
 	start := time.Now()
-	tok, err := FromSecret(context.Background(), c.CoreV1(), "ci", "jenkins", 10*time.Second, func(s string) { told = append(told, s) })
+	tok, err := FromSecret(context.Background(), c.CoreV1().Secrets("ci"), "ci", "jenkins", 10*time.Second, func(s string) { told = append(told, s) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +208,7 @@ func TestFromSecretDeletedWhileWaiting(t *testing.T) {
 		<-watching
 		_ = c.CoreV1().Secrets("ci").Delete(context.Background(), "jenkins", metav1.DeleteOptions{})
 	}()
-	_, err := FromSecret(context.Background(), c.CoreV1(), "ci", "jenkins", 10*time.Second, nil)
+	_, err := FromSecret(context.Background(), c.CoreV1().Secrets("ci"), "ci", "jenkins", 10*time.Second, nil)
 	if err == nil || !strings.Contains(err.Error(), "deleted while waiting") || !strings.Contains(exitcode.Hint(err), "create the ServiceAccount first") {
 		t.Fatalf("got %v; want a deleted-while-waiting error", err)
 	}

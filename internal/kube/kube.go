@@ -1,0 +1,119 @@
+// Package kube is the small Kubernetes client argo-cred needs: Secrets (get,
+// watch) and ServiceAccount tokens (TokenRequest), over client-go's REST
+// client with a scheme of only those types. client-go's typed clientset
+// would register every API group at start-up, which the exec path pays for
+// on every run.
+package kube
+
+import (
+	"context"
+	"fmt"
+
+	authv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+var (
+	scheme = runtime.NewScheme()
+	codecs = serializer.NewCodecFactory(scheme)
+)
+
+func init() {
+	for _, add := range []func(*runtime.Scheme) error{corev1.AddToScheme, authv1.AddToScheme} {
+		if err := add(scheme); err != nil {
+			panic(err)
+		}
+	}
+	metav1.AddToGroupVersion(scheme, corev1.SchemeGroupVersion)
+}
+
+// Client reads Secrets and requests ServiceAccount tokens.
+type Client struct {
+	rc        rest.Interface
+	Host      string
+	Namespace string // the kubeconfig's namespace, or the pod's in-cluster
+}
+
+// Load follows client-go's loading rules: explicit path, KUBECONFIG,
+// ~/.kube/config, then in-cluster.
+func Load(kubeconfig, context, userAgent string) (*Client, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = kubeconfig
+	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: context})
+	cfg, err := cc.ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("loading kubernetes config: %w", err)
+	}
+	ns, _, err := cc.Namespace()
+	if err != nil {
+		ns = ""
+	}
+	cfg.UserAgent = userAgent
+	c, err := New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	c.Namespace = ns
+	return c, nil
+}
+
+// New returns a client for cfg.
+func New(cfg *rest.Config) (*Client, error) {
+	cfg = rest.CopyConfig(cfg)
+	cfg.APIPath = "/api"
+	cfg.GroupVersion = &corev1.SchemeGroupVersion
+	cfg.NegotiatedSerializer = codecs.WithoutConversion()
+	rc, err := rest.RESTClientFor(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("building kubernetes client: %w", err)
+	}
+	return &Client{rc: rc, Host: cfg.Host}, nil
+}
+
+// Secrets returns the Secrets of namespace ns.
+func (c *Client) Secrets(ns string) Secrets { return Secrets{c.rc, ns} }
+
+// ServiceAccounts returns the ServiceAccounts of namespace ns.
+func (c *Client) ServiceAccounts(ns string) ServiceAccounts { return ServiceAccounts{c.rc, ns} }
+
+// Secrets is one namespace's Secrets; it has the methods of client-go's
+// SecretInterface that argo-cred uses.
+type Secrets struct {
+	rc rest.Interface
+	ns string
+}
+
+// Get reads a Secret.
+func (s Secrets) Get(ctx context.Context, name string, opts metav1.GetOptions) (*corev1.Secret, error) {
+	out := &corev1.Secret{}
+	err := s.rc.Get().Namespace(s.ns).Resource("secrets").Name(name).
+		VersionedParams(&opts, metav1.ParameterCodec).Do(ctx).Into(out)
+	return out, err
+}
+
+// Watch watches Secrets.
+func (s Secrets) Watch(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
+	opts.Watch = true
+	return s.rc.Get().Namespace(s.ns).Resource("secrets").
+		VersionedParams(&opts, metav1.ParameterCodec).Watch(ctx)
+}
+
+// ServiceAccounts is one namespace's ServiceAccounts.
+type ServiceAccounts struct {
+	rc rest.Interface
+	ns string
+}
+
+// CreateToken asks the TokenRequest API for a token of ServiceAccount name.
+func (s ServiceAccounts) CreateToken(ctx context.Context, name string, tr *authv1.TokenRequest, opts metav1.CreateOptions) (*authv1.TokenRequest, error) {
+	out := &authv1.TokenRequest{}
+	err := s.rc.Post().Namespace(s.ns).Resource("serviceaccounts").Name(name).SubResource("token").
+		VersionedParams(&opts, metav1.ParameterCodec).Body(tr).Do(ctx).Into(out)
+	return out, err
+}
