@@ -293,7 +293,9 @@ func TestIntegrationWaitForTokenController(t *testing.T) {
 
 	s.TokenSecret(t, ns, "later", "ci")
 	done := make(chan result)
-	go func() { done <- run(t, env, "env", "--secret", "later", "--namespace", ns, "--wait", "30s", "--probe=false") }()
+	go func() {
+		done <- run(t, env, "env", "--secret", "later", "--namespace", ns, "--wait", "30s", "--probe=false")
+	}()
 	time.Sleep(500 * time.Millisecond)
 	resume()
 	s.WaitToken(t, ns, "later")
@@ -393,4 +395,25 @@ func parseGitHubEnv(t *testing.T, path string) map[string]string {
 
 func opaqueSecret(name string) *corev1.Secret {
 	return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name}, Type: corev1.SecretTypeOpaque, Data: map[string][]byte{"token": []byte("x")}}
+}
+
+// Kubernetes 1.30+ labels unused legacy tokens and later deletes them;
+// argo-cred says so.
+func TestIntegrationLegacyTokenCleanupWarning(t *testing.T) {
+	t.Parallel()
+	f := setup(t, testenv.WorkflowsListUpdate)
+	ctx := context.Background()
+	sec, err := f.s.Client.CoreV1().Secrets(f.ns).Get(ctx, "ci", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec.Labels = map[string]string{"kubernetes.io/legacy-token-invalid-since": "2026-01-02", "kubernetes.io/legacy-token-last-used": "2025-10-01"}
+	if _, err := f.s.Client.CoreV1().Secrets(f.ns).Update(ctx, sec, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, f.plain(), "env", "--secret", "ci", "--namespace", f.ns, "--probe=false")
+	want := "warning: secret " + f.ns + "/ci was invalidated on 2026-01-02 by Kubernetes' legacy token clean-up (last used 2025-10-01)"
+	if r.code != 0 || !strings.Contains(r.stderr, want) {
+		t.Errorf("exit %d, stderr %q; want %q", r.code, r.stderr, want)
+	}
 }

@@ -156,7 +156,7 @@ func (a *app) credential(ctx context.Context, o *options) (*credential, error) {
 		}
 	}
 	for _, w := range tok.Warnings {
-		fmt.Fprintln(a.streams.ErrOut, "warning: "+w)
+		fmt.Fprintln(a.streams.ErrOut, w)
 	}
 	claims, _ := tok.Claims()
 	if !tok.Expiry.IsZero() {

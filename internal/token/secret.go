@@ -56,7 +56,11 @@ func FromSecret(ctx context.Context, secrets Secrets, namespace, name string, wa
 		return Token{}, err
 	}
 	if v := s.Labels[labelInvalidSince]; v != "" {
-		t.Warnings = append(t.Warnings, fmt.Sprintf("%s is marked unused since %s and will be deleted by Kubernetes' legacy token clean-up; use it or switch to --source tokenrequest", from, v))
+		used := "never used"
+		if u := s.Labels[labelLastUsed]; u != "" {
+			used = "last used " + u
+		}
+		t.Warnings = append(t.Warnings, fmt.Sprintf("warning: %s was invalidated on %s by Kubernetes' legacy token clean-up (%s) and will be deleted; remove the label to keep it, or switch to --source tokenrequest", from, v, used))
 	}
 	return t, nil
 }

@@ -19,7 +19,7 @@ type Token struct {
 	raw      string
 	Source   string   // secret, tokenrequest, file or env
 	From     string   // e.g. "secret argo/jenkins-token"
-	Warnings []string // things a user should know, never containing the token
+	Warnings []string // lines a user should see ("note: …", "warning: …"), never containing the token
 	Expiry   time.Time
 }
 
@@ -35,7 +35,7 @@ func New(raw, source, from string) (Token, error) {
 	t := Token{raw: v, Source: source, From: from}
 	if c, ok := t.Claims(); ok {
 		if c.Expiry.IsZero() {
-			t.Warnings = append(t.Warnings, "the token has no expiry (a legacy Secret token lives until its Secret is deleted)")
+			t.Warnings = append(t.Warnings, "note: the token never expires (no exp claim): it lives until its Secret is deleted")
 		}
 		t.Expiry = c.Expiry
 	}

@@ -115,7 +115,7 @@ func TestClaims(t *testing.T) {
 
 func TestNoExpiryWarning(t *testing.T) {
 	tok, _ := New(jwt(`{"sub":"x"}`), "secret", "secret a/b")
-	if len(tok.Warnings) != 1 || !strings.Contains(tok.Warnings[0], "no expiry") {
+	if len(tok.Warnings) != 1 || !strings.Contains(tok.Warnings[0], "never expires") {
 		t.Errorf("warnings = %q; want one saying the token has no expiry", tok.Warnings)
 	}
 }

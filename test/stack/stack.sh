@@ -64,7 +64,8 @@ kcurl() {
 # apply PATH BODY-FILE: create an object; one that exists already is fine.
 apply() {
 	local code
-	code=$(kcurl -o "$dir/log/apply.out" -w '%{http_code}' -X POST -H 'Content-Type: application/yaml' \
+	code=$(curl -sS --cacert "$dir/pki/ca.crt" --cert "$dir/pki/admin.crt" --key "$dir/pki/admin.key" \
+		-o "$dir/log/apply.out" -w '%{http_code}' -X POST -H 'Content-Type: application/yaml' \
 		--data-binary "@$2" "https://127.0.0.1:$APISERVER_PORT$1" || true)
 	[[ $code == 201 || $code == 409 ]] || die "creating $1 from $2 failed with HTTP $code: $(head -c 300 "$dir/log/apply.out")"
 }
