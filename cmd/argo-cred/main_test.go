@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -415,5 +416,57 @@ func TestIntegrationLegacyTokenCleanupWarning(t *testing.T) {
 	want := "warning: secret " + f.ns + "/ci was invalidated on 2026-01-02 by Kubernetes' legacy token clean-up (last used 2025-10-01)"
 	if r.code != 0 || !strings.Contains(r.stderr, want) {
 		t.Errorf("exit %d, stderr %q; want %q", r.code, r.stderr, want)
+	}
+}
+
+// BenchmarkIntegrationSecretToEnv measures how soon argo-cred env returns
+// after the token controller writes a new Secret's token (ms-after-fill), and
+// the whole time from creating the Secret (ms-create-to-env).
+//   - direct: the Secret is created, then argo-cred starts, as in a CI script.
+//   - watch: argo-cred is already waiting on its watch when the token is
+//     written (the token controller is held with SIGSTOP meanwhile).
+func BenchmarkIntegrationSecretToEnv(b *testing.B) {
+	s := testenv.Get(b)
+	ns := s.Namespace(b)
+	s.Identity(b, ns, "ci", testenv.WorkflowsListUpdate)
+	s.WaitToken(b, ns, "ci")
+	env := append(os.Environ(), "KUBECONFIG="+s.Kubeconfig, "ARGO_SERVER="+s.ArgoServer, "ARGO_SECURE=false")
+	for _, mode := range []string{"direct", "watch"} {
+		b.Run(mode, func(b *testing.B) {
+			var total, afterFill time.Duration
+			for i := 0; i < b.N; i++ {
+				name := fmt.Sprintf("%s-%d-%d", mode, i, time.Now().UnixNano()%1e6)
+				cmd := exec.Command(binary, "env", "--secret", name, "--namespace", ns, "--wait", "30s", "--probe=false")
+				cmd.Env = env
+				var out bytes.Buffer
+				cmd.Stdout = &out
+				if mode == "watch" {
+					s.Signal(b, "kube-controller-manager", syscall.SIGSTOP)
+				}
+				created := time.Now()
+				s.TokenSecret(b, ns, name, "ci")
+				if err := cmd.Start(); err != nil {
+					b.Fatal(err)
+				}
+				if mode == "watch" {
+					time.Sleep(150 * time.Millisecond) // argo-cred is on its watch by now
+					s.Signal(b, "kube-controller-manager", syscall.SIGCONT)
+				}
+				s.WaitToken(b, ns, name)
+				filled := time.Now()
+				if err := cmd.Wait(); err != nil {
+					b.Fatalf("argo-cred: %v", err)
+				}
+				done := time.Now()
+				if !strings.Contains(out.String(), "ARGO_TOKEN") {
+					b.Fatalf("no token in %q", out.String())
+				}
+				total += done.Sub(created)
+				afterFill += max(0, done.Sub(filled))
+			}
+			b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "ms-create-to-env")
+			b.ReportMetric(float64(afterFill.Microseconds())/1000/float64(b.N), "ms-after-fill")
+			b.ReportMetric(0, "ns/op")
+		})
 	}
 }

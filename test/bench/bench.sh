@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Benchmarks against the local stack (make bench). Needs hyperfine and GNU
+# time (apt-get install hyperfine time); the seed pipeline also needs kubectl.
+# Prints the numbers the README reports.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+. "$root/.stack/env"
+cred="$root/bin/argo-cred"
+export KUBECONFIG=$STACK_KUBECONFIG
+ns=bench
+runs=${BENCH_RUNS:-50}
+
+for tool in hyperfine /usr/bin/time; do
+	command -v "$tool" >/dev/null || { echo "bench: $tool is missing: apt-get install hyperfine time" >&2; exit 1; }
+done
+"$root/test/stack/identity.sh" "$ns" ci
+"$cred" env --secret ci-token --namespace "$ns" --server "$ARGO_SERVER" --secure=false >/dev/null
+
+echo "== argo-cred env (Secret, probe of 4 calls) vs the seed's pipeline (kubectl get secret | base64 -d, two curl calls)"
+seed=$(mktemp)
+trap 'rm -f "$seed"' EXIT
+cat >"$seed" <<SEED
+t=\$(kubectl -n $ns get secret ci-token -o jsonpath='{.data.token}' | base64 -d)
+curl -s -o /dev/null -w '%{http_code}\n' -H "Authorization: Bearer \$t" http://$ARGO_SERVER/api/v1/workflows/$ns
+curl -s -o /dev/null -w '%{http_code}\n' -H "Authorization: Bearer \$t" http://$ARGO_SERVER/api/v1/workflow-templates/$ns
+SEED
+cmds=("$cred env --secret ci-token --namespace $ns --server $ARGO_SERVER --secure=false"
+	"$cred env --secret ci-token --namespace $ns --server $ARGO_SERVER_TLS --ca-file $STACK_CA_FILE"
+	"$cred env --secret ci-token --namespace $ns --server $ARGO_SERVER --secure=false --probe=false"
+	"$cred version")
+if command -v kubectl >/dev/null; then
+	[[ $(bash "$seed" | tr '\n' ' ') == "200 403 " ]] || { echo "bench: the seed pipeline does not give 200 403" >&2; exit 1; }
+	cmds+=("bash $seed")
+else
+	echo "bench: kubectl not found: the seed pipeline is left out" >&2
+fi
+hyperfine -N --warmup 5 --runs "$runs" --export-markdown "$root/.stack/bench.md" "${cmds[@]}" 2>&1 | grep -vE '^\s*$'
+
+echo
+echo "== peak RSS of argo-cred env (max of 10 runs)"
+max=0
+for _ in $(seq 10); do
+	kb=$(/usr/bin/time -f '%M' "$cred" env --secret ci-token --namespace "$ns" --server "$ARGO_SERVER" --secure=false 2>&1 >/dev/null | tail -1)
+	((kb > max)) && max=$kb
+done
+echo "peak RSS: $((max / 1024)) MB ($max KB)"
+
+echo
+echo "== binary"
+ls -l "$cred" | awk '{printf "size: %.1f MB (%d bytes, stripped, static)\n", $5/1048576, $5}'
+GODEBUG=inittrace=1 "$cred" version 2>&1 >/dev/null | awk '/^init/ {ms+=$5} END {printf "package init: %.1f ms\n", ms}'
+
+echo
+echo "== Secret created -> argo-cred env returns (the token controller's write in between)"
+cd "$root" && go test -run '^$' -bench 'BenchmarkIntegrationSecretToEnv' -benchtime "${BENCH_SECRETS:-20}x" ./cmd/argo-cred/ | grep -E 'Benchmark|ok'
