@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/argo-cred/argo-cred/internal/probe"
+	"github.com/argo-cred/argo-cred/internal/token"
 )
 
 // clearArgoEnv empties every variable argo-cred reads, so that the tests
@@ -181,4 +182,51 @@ func Example_markdown() {
 	// | ✅ identity | system:serviceaccount:ci:ci | system:serviceaccount:ci:ci | gRPC OK | 1ms |
 	// | ✅ workflows/list | allowed | allowed | gRPC OK | 10ms |
 	// | ❌ workflowtemplates/list | denied | allowed | HTTP 200 | 3ms |
+}
+
+func Example_writeJSON() {
+	// A TokenRequest token for system:serviceaccount:ci:gha.
+	tok, _ := token.New("eyJhbGciOiJSUzI1NiJ9.eyJhdWQiOlsiaHR0cHM6Ly9rdWJlcm5ldGVzLmRlZmF1bHQuc3ZjIl0sImV4cCI6MTcwMDAwMzYwMCwiaWF0IjoxNzAwMDAwMDAwLCJpc3MiOiJodHRwczovL2t1YmVybmV0ZXMuZGVmYXVsdC5zdmMiLCJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6Y2k6Z2hhIiwia3ViZXJuZXRlcy5pbyI6eyJuYW1lc3BhY2UiOiJjaSIsInNlcnZpY2VhY2NvdW50Ijp7Im5hbWUiOiJnaGEifX19.c2ln", "tokenrequest", "tokenrequest ci/gha")
+	r := report
+	r.Checks = r.Checks[2:3]
+	r.OK, r.ExitCode = true, 0
+	_ = writeJSON(os.Stdout, r, tok)
+	// Output:
+	// {
+	//   "server": "argo.example.com:443",
+	//   "transport": "grpc",
+	//   "secure": true,
+	//   "namespace": "ci",
+	//   "serverVersion": "v3.7.9",
+	//   "checks": [
+	//     {
+	//       "name": "workflows/list",
+	//       "expected": "allowed",
+	//       "actual": "allowed",
+	//       "ok": true,
+	//       "grpcCode": "OK",
+	//       "latencyMs": 9.7,
+	//       "attempts": 1
+	//     }
+	//   ],
+	//   "ok": true,
+	//   "exitCode": 0,
+	//   "token": {
+	//     "source": "tokenrequest",
+	//     "from": "tokenrequest ci/gha",
+	//     "jwt": true,
+	//     "expiry": "2023-11-14T23:13:20Z",
+	//     "claims": {
+	//       "sub": "system:serviceaccount:ci:gha",
+	//       "iss": "https://kubernetes.default.svc",
+	//       "aud": [
+	//         "https://kubernetes.default.svc"
+	//       ],
+	//       "exp": "2023-11-14T23:13:20Z",
+	//       "iat": "2023-11-14T22:13:20Z",
+	//       "namespace": "ci",
+	//       "serviceAccount": "gha"
+	//     }
+	//   }
+	// }
 }

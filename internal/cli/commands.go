@@ -16,6 +16,7 @@ import (
 	"github.com/argo-cred/argo-cred/internal/exitcode"
 	"github.com/argo-cred/argo-cred/internal/export"
 	"github.com/argo-cred/argo-cred/internal/probe"
+	"github.com/argo-cred/argo-cred/internal/token"
 )
 
 func (a *app) env(ctx context.Context, args []string) error {
@@ -101,28 +102,35 @@ func (a *app) probe(ctx context.Context, args []string) error {
 	}
 	r, err := a.verify(ctx, o, c)
 	if o.Output == "json" {
-		claims, isJWT := c.token.Claims()
-		out := struct {
-			probe.Report
-			Token tokenInfo `json:"token"`
-		}{Report: r, Token: tokenInfo{Source: c.token.Source, From: c.token.From, JWT: isJWT}}
-		if isJWT {
-			out.Token.Claims = &claims
-		}
-		if !c.token.Expiry.IsZero() {
-			e := c.token.Expiry
-			out.Token.Expiry = &e
-		}
-		b, jerr := json.MarshalIndent(out, "", "  ")
-		if jerr != nil {
-			return jerr
-		}
-		if _, werr := a.streams.Out.Write(append(b, '\n')); werr != nil {
+		if werr := writeJSON(a.streams.Out, r, c.token); werr != nil {
 			return werr
 		}
 	} else {
 		a.table(r)
 	}
+	return err
+}
+
+// writeJSON writes the report and what is known about the token (never the
+// token itself) as one JSON object.
+func writeJSON(w io.Writer, r probe.Report, tok token.Token) error {
+	claims, isJWT := tok.Claims()
+	out := struct {
+		probe.Report
+		Token tokenInfo `json:"token"`
+	}{Report: r, Token: tokenInfo{Source: tok.Source, From: tok.From, JWT: isJWT}}
+	if isJWT {
+		out.Token.Claims = &claims
+	}
+	if !tok.Expiry.IsZero() {
+		e := tok.Expiry
+		out.Token.Expiry = &e
+	}
+	b, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
 	return err
 }
 

@@ -180,7 +180,7 @@ func (a *app) credential(ctx context.Context, o *options) (*credential, error) {
 
 // kube returns a Kubernetes client following client-go's loading rules.
 func (a *app) kube(o *options) (*kube.Client, error) {
-	c, err := kube.Load(o.Kubeconfig, o.Context, "argo-cred/"+version())
+	c, err := kube.Load(o.Kubeconfig, o.Context, "argo-cred/"+version(), o.Timeout)
 	if err != nil {
 		return nil, exitcode.Wrap(exitcode.Usage, "set --kubeconfig, KUBECONFIG or --context, or run in a pod", err)
 	}

@@ -8,6 +8,7 @@ package kube
 import (
 	"context"
 	"fmt"
+	"time"
 
 	authv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -41,8 +42,9 @@ type Client struct {
 }
 
 // Load follows client-go's loading rules: explicit path, KUBECONFIG,
-// ~/.kube/config, then in-cluster.
-func Load(kubeconfig, context, userAgent string) (*Client, error) {
+// ~/.kube/config, then in-cluster. timeout bounds each request (a watch
+// that it ends is resumed by its caller).
+func Load(kubeconfig, context, userAgent string, timeout time.Duration) (*Client, error) {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	rules.ExplicitPath = kubeconfig
 	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: context})
@@ -54,7 +56,7 @@ func Load(kubeconfig, context, userAgent string) (*Client, error) {
 	if err != nil {
 		ns = ""
 	}
-	cfg.UserAgent = userAgent
+	cfg.UserAgent, cfg.Timeout = userAgent, timeout
 	c, err := New(cfg)
 	if err != nil {
 		return nil, err

@@ -77,10 +77,13 @@ func checkSecret(s *corev1.Secret) error {
 
 // waitFilled watches s until its token is written, it is deleted, or wait ends.
 // Where watching is forbidden it falls back to polling Get.
-func waitFilled(ctx context.Context, secrets Secrets, s *corev1.Secret, wait time.Duration) (*corev1.Secret, error) {
-	ctx, cancel := context.WithTimeout(ctx, wait)
+func waitFilled(parent context.Context, secrets Secrets, s *corev1.Secret, wait time.Duration) (*corev1.Secret, error) {
+	ctx, cancel := context.WithTimeout(parent, wait)
 	defer cancel()
 	notFilled := func() error {
+		if parent.Err() != nil {
+			return fmt.Errorf("interrupted while waiting for the token: %w", parent.Err())
+		}
 		return exitcode.New(exitcode.TokenUnavailable,
 			fmt.Sprintf("check that ServiceAccount %q exists and that kube-controller-manager's token controller runs, or raise --wait", s.Annotations[corev1.ServiceAccountNameKey]),
 			"token not filled in within %s", wait)

@@ -12,6 +12,21 @@ bin="$cache/k8s-$K8S_VERSION-argo-$ARGO_VERSION-lo"
 mkdir -p "$bin"
 
 log() { printf 'binaries: %s\n' "$*" >&2; }
+
+# progress NAME TOTAL: reads `go build -v` output (one package a line) and
+# says every 10% how far the build is; other lines (errors) pass through.
+progress() {
+	local name=$1 total=$2 n=0 step=$(($2 / 10 + 1)) line
+	while IFS= read -r line; do
+		if [[ $line =~ ^[a-zA-Z0-9._/~-]+$ ]]; then
+			n=$((n + 1))
+			((n % step == 0)) && log "$name: compiled $n of at most $total packages"
+		else
+			printf '%s\n' "$line" >&2
+		fi
+	done
+	return 0
+}
 export GOFLAGS=-buildvcs=false CGO_ENABLED=0
 
 build_k8s() {
@@ -22,7 +37,9 @@ build_k8s() {
 	for p in "${pkgs[@]}"; do
 		ld+=" -X $p.gitVersion=$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=34 -X $p.gitTreeState=clean"
 	done
-	(cd "$here/k8s" && go build -trimpath -ldflags "$ld" -o "$bin/$name.tmp" "k8s.io/kubernetes/cmd/$name")
+	local total
+	total=$(cd "$here/k8s" && go list -deps "k8s.io/kubernetes/cmd/$name" | wc -l)
+	(cd "$here/k8s" && go build -v -trimpath -ldflags "$ld" -o "$bin/$name.tmp" "k8s.io/kubernetes/cmd/$name" 2>&1 | progress "$name" "$total")
 	mv "$bin/$name.tmp" "$bin/$name"
 	log "built $name in $((SECONDS - start))s"
 }
@@ -45,8 +62,10 @@ build_argo() {
 		grep -q '"127.0.0.1:%d"' "$src/server/apiserver/argoserver.go" || { log "could not patch the argo server's listen address"; exit 1; }
 	fi
 	local p=github.com/argoproj/argo-workflows/v3
-	(cd "$src" && go build -trimpath -o "$bin/argo.tmp" \
-		-ldflags "-s -w -X $p.version=$ARGO_VERSION -X $p.gitTag=$ARGO_VERSION -X $p.gitCommit=unknown -X $p.gitTreeState=clean" ./cmd/argo)
+	local total
+	total=$(cd "$src" && go list -deps ./cmd/argo | wc -l)
+	(cd "$src" && go build -v -trimpath -o "$bin/argo.tmp" \
+		-ldflags "-s -w -X $p.version=$ARGO_VERSION -X $p.gitTag=$ARGO_VERSION -X $p.gitCommit=unknown -X $p.gitTreeState=clean" ./cmd/argo 2>&1 | progress argo "$total")
 	mv "$bin/argo.tmp" "$bin/argo"
 	log "built argo in $((SECONDS - start))s"
 }
