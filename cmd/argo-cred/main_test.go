@@ -237,6 +237,10 @@ func TestIntegrationExitCodes(t *testing.T) {
 		"role with template": {args: []string{"env", "--secret", "greedy"}, code: 7, stderrHas: "workflowtemplates/list: expected denied, got allowed"},
 		"deny what is had":   {args: []string{"probe", "--secret", "ci", "--expect", "deny:workflows/list"}, code: 7, stderrHas: "expected denied"},
 		"ok":                 {args: []string{"env", "--secret", "ci"}, code: 0, stderrHas: "verified"},
+		"more expectations": {args: []string{"probe", "--secret", "ci", "--expect", "allow:workflows", "--expect", "deny:cronworkflows/list",
+			"--expect", "deny:clusterworkflowtemplates/list", "--expect", "deny:workflowtemplates"}, code: 0, stderrHas: "clusterworkflowtemplates/list  denied"},
+		"expectations from env": {env: []string{"ARGO_CRED_EXPECT=allow:workflows/list,allow:cronworkflows/list"}, args: []string{"probe", "--secret", "ci"},
+			code: 6, stderrHas: "cronworkflows/list: expected allowed, got denied"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

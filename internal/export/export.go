@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strings"
 	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/argo-cred/argo-cred/internal/env"
 	"github.com/argo-cred/argo-cred/internal/exitcode"
@@ -36,6 +37,9 @@ func checkNames(vars []env.Var) error {
 		}
 		if strings.ContainsRune(v.Value, 0) {
 			return invalid("%s contains a NUL byte", v.Name)
+		}
+		if !utf8.ValidString(v.Value) {
+			return invalid("%s is not valid UTF-8", v.Name)
 		}
 	}
 	return nil

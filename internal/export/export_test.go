@@ -114,6 +114,7 @@ func TestRefusals(t *testing.T) {
 		"dotenv newline": {func(b *bytes.Buffer) error { return Dotenv(b, nl) }, "contains a newline"},
 		"dotenv spaces":  {func(b *bytes.Buffer) error { return Dotenv(b, []env.Var{{Name: "A", Value: " x"}}) }, "white space"},
 		"shell bad name": {func(b *bytes.Buffer) error { return Shell(b, []env.Var{{Name: "A;rm", Value: "x"}}) }, "invalid variable name"},
+		"json bad utf-8": {func(b *bytes.Buffer) error { return JSON(b, []env.Var{{Name: "A", Value: "\x80"}}) }, "not valid UTF-8"},
 		"json NUL":       {func(b *bytes.Buffer) error { return JSON(b, []env.Var{{Name: "A", Value: "a\x00"}}) }, "NUL"},
 		"github delimiter": {func(b *bytes.Buffer) error {
 			return githubEnv(b, []env.Var{{Name: "A", Value: "x ghadelimiter_1 y"}}, "ghadelimiter_1")
