@@ -277,9 +277,7 @@ func TestIntegrationRevokedToken(t *testing.T) {
 // the stack's one token controller.
 func TestIntegrationWaitForTokenController(t *testing.T) {
 	s := testenv.Get(t)
-	ns := s.Namespace(t)
-	s.Identity(t, ns, "ci", testenv.WorkflowsListUpdate)
-	s.WaitToken(t, ns, "ci")
+	ns, _ := s.SeedIdentity(t)
 	env := []string{"KUBECONFIG=" + s.Kubeconfig, "ARGO_SERVER=" + s.ArgoServer, "ARGO_SECURE=false"}
 
 	s.Signal(t, "kube-controller-manager", syscall.SIGSTOP)
@@ -431,9 +429,7 @@ func TestIntegrationLegacyTokenCleanupWarning(t *testing.T) {
 //     written (the token controller is held with SIGSTOP meanwhile).
 func BenchmarkIntegrationSecretToEnv(b *testing.B) {
 	s := testenv.Get(b)
-	ns := s.Namespace(b)
-	s.Identity(b, ns, "ci", testenv.WorkflowsListUpdate)
-	s.WaitToken(b, ns, "ci")
+	ns, _ := s.SeedIdentity(b)
 	env := append(os.Environ(), "KUBECONFIG="+s.Kubeconfig, "ARGO_SERVER="+s.ArgoServer, "ARGO_SECURE=false")
 	for _, mode := range []string{"direct", "watch"} {
 		b.Run(mode, func(b *testing.B) {

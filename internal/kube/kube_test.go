@@ -17,9 +17,7 @@ import (
 func TestIntegrationClient(t *testing.T) {
 	t.Parallel()
 	s := testenv.Get(t)
-	ns := s.Namespace(t)
-	s.Identity(t, ns, "ci", testenv.WorkflowsListUpdate)
-	want := s.WaitToken(t, ns, "ci")
+	ns, want := s.SeedIdentity(t)
 	c, err := kube.Load(s.Kubeconfig, "", "argo-cred-test", 10*time.Second)
 	if err != nil {
 		t.Fatal(err)

@@ -18,9 +18,7 @@ import (
 func TestIntegrationHybridFallback(t *testing.T) {
 	t.Parallel()
 	s := testenv.Get(t)
-	ns := s.Namespace(t)
-	s.Identity(t, ns, "ci", testenv.WorkflowsListUpdate)
-	tok := s.WaitToken(t, ns, "ci")
+	ns, tok := s.SeedIdentity(t)
 	subject := "system:serviceaccount:" + ns + ":ci"
 
 	tests := map[string]struct {
@@ -79,9 +77,7 @@ func err2s(err error) string {
 func TestIntegrationHTTP1OnlyProxyHint(t *testing.T) {
 	t.Parallel()
 	s := testenv.Get(t)
-	ns := s.Namespace(t)
-	s.Identity(t, ns, "ci", testenv.WorkflowsListUpdate)
-	tok := s.WaitToken(t, ns, "ci")
+	ns, tok := s.SeedIdentity(t)
 	proxy := testenv.HTTP1Proxy(t, "http://"+s.ArgoServer)
 	cfg := probe.Config{Server: proxy, Authorization: "Bearer " + tok, Namespace: ns, Expect: probe.DefaultExpectations, Attempts: 2}
 	_, err := probe.Run(context.Background(), cfg)

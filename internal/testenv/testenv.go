@@ -285,3 +285,12 @@ func HTTP1Proxy(t testing.TB, target string) string {
 	t.Cleanup(srv.Close)
 	return strings.TrimPrefix(srv.URL, "http://")
 }
+
+// SeedIdentity makes a fresh namespace holding the seed's identity "ci"
+// (list and update on workflows) and returns the namespace and the token.
+func (s *Stack) SeedIdentity(t testing.TB) (ns, token string) {
+	t.Helper()
+	ns = s.Namespace(t)
+	s.Identity(t, ns, "ci", WorkflowsListUpdate)
+	return ns, s.WaitToken(t, ns, "ci")
+}

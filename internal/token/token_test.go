@@ -170,11 +170,7 @@ func TestFromSecretForbidden(t *testing.T) {
 // The token controller fills the Secret after FromSecret started waiting.
 func TestFromSecretWaitsWithWatch(t *testing.T) {
 	c := fake.NewSimpleClientset(secret("jenkins", corev1.SecretTypeServiceAccountToken, "jenkins", ""))
-	watching := make(chan struct{})
-	c.PrependWatchReactor("secrets", func(k8stesting.Action) (bool, watch.Interface, error) {
-		close(watching)
-		return false, nil, nil
-	})
+	watching := watchStarted(c)
 	go func() {
 		<-watching
 		time.Sleep(20 * time.Millisecond)
@@ -199,11 +195,7 @@ func TestFromSecretWaitsWithWatch(t *testing.T) {
 
 func TestFromSecretDeletedWhileWaiting(t *testing.T) {
 	c := fake.NewSimpleClientset(secret("jenkins", corev1.SecretTypeServiceAccountToken, "ghost", ""))
-	watching := make(chan struct{})
-	c.PrependWatchReactor("secrets", func(k8stesting.Action) (bool, watch.Interface, error) {
-		close(watching)
-		return false, nil, nil
-	})
+	watching := watchStarted(c)
 	go func() {
 		<-watching
 		_ = c.CoreV1().Secrets("ci").Delete(context.Background(), "jenkins", metav1.DeleteOptions{})
@@ -227,4 +219,15 @@ func TestFromEnvAndFile(t *testing.T) {
 	if exitcode.Of(err) != exitcode.TokenUnavailable || !strings.Contains(err.Error(), "reading token file") {
 		t.Errorf("missing file: got %v", err)
 	}
+}
+
+// watchStarted returns a channel closed when a watch on secrets begins, so a
+// test can change the Secret while FromSecret is waiting on it.
+func watchStarted(c *fake.Clientset) <-chan struct{} {
+	watching := make(chan struct{})
+	c.PrependWatchReactor("secrets", func(k8stesting.Action) (bool, watch.Interface, error) {
+		close(watching)
+		return false, nil, nil
+	})
+	return watching
 }
