@@ -107,6 +107,9 @@ func TestUsageErrors(t *testing.T) {
 		"header needs http1": {args: []string{"env", "--token-file", "/dev/null", "--server", "a:1", "--header", "X-A: b"}, wantErr: "--header works only with HTTP/1"},
 		"secure contradicts": {args: []string{"env", "--server", "http://a:1", "--secure"}, wantErr: "contradicts"},
 		"newline in server":  {env: map[string]string{"ARGO_SERVER": "a:1\nexport X=1"}, args: []string{"env", "--token-file", "/dev/null"}, wantErr: "white space or control characters"},
+		"bad namespace":      {args: []string{"env", "--token-file", "/dev/null", "--server", "a:1", "--namespace", "Bad_NS"}, wantErr: `invalid --namespace "Bad_NS"`},
+		"namespace newline":  {env: map[string]string{"ARGO_NAMESPACE": "ci\nexport X=1"}, args: []string{"env", "--token-file", "/dev/null", "--server", "a:1"}, wantErr: "invalid --namespace"},
+		"bad secret name":    {args: []string{"env", "--secret", "../etc", "--server", "a:1"}, wantErr: `invalid --secret "../etc"`},
 		"github without env": {args: []string{"env", "--format", "github"}, wantErr: "--format github needs GITHUB_ENV"},
 		"bad output":         {args: []string{"probe", "-o", "yaml"}, wantErr: `unknown --output "yaml"`},
 	}

@@ -42,6 +42,14 @@ func (a *app) env(ctx context.Context, args []string) error {
 		return err
 	}
 	vars := c.settings.Vars()
+	// Refuse what the format cannot carry before any network call.
+	check := formatter(o.Format)
+	if o.Format == "github" {
+		check = export.GitHubEnv
+	}
+	if err := check(io.Discard, vars); err != nil {
+		return err
+	}
 	if o.Format == "github" {
 		// Masks first, before anything could print the token.
 		if err := export.GitHubMask(a.streams.Out, vars); err != nil {

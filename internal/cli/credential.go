@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/validation"
+
 	"github.com/argo-cred/argo-cred/internal/env"
 	"github.com/argo-cred/argo-cred/internal/exitcode"
 	"github.com/argo-cred/argo-cred/internal/kube"
@@ -67,6 +69,16 @@ func (a *app) validate(o *options) (env.Settings, []probe.Expectation, error) {
 				return s, nil, err
 			}
 			expect = append(expect, x)
+		}
+	}
+	for _, n := range []struct{ flag, value string }{
+		{"--namespace (ARGO_NAMESPACE)", o.Namespace}, {"--secret-namespace", o.SecretNS}, {"--secret", o.Secret}, {"--service-account", o.ServiceAccount},
+	} {
+		if n.value == "" {
+			continue
+		}
+		if errs := validation.IsDNS1123Subdomain(n.value); len(errs) > 0 {
+			return s, nil, exitcode.New(exitcode.Usage, "use a Kubernetes name: lower-case letters, digits, '-' and '.'", "invalid %s %q: %s", n.flag, n.value, errs[0])
 		}
 	}
 	if o.Timeout <= 0 || o.Wait < 0 {
