@@ -71,14 +71,18 @@ func (a *app) validate(o *options) (env.Settings, []probe.Expectation, error) {
 			expect = append(expect, x)
 		}
 	}
-	for _, n := range []struct{ flag, value string }{
-		{"--namespace (ARGO_NAMESPACE)", o.Namespace}, {"--secret-namespace", o.SecretNS}, {"--secret", o.Secret}, {"--service-account", o.ServiceAccount},
+	for _, n := range []struct {
+		flag, value string
+		check       func(string) []string
+	}{
+		{"--namespace", o.Namespace, validation.IsDNS1123Label},
+		{"--secret-namespace", o.SecretNS, validation.IsDNS1123Label},
+		{"--secret", o.Secret, validation.IsDNS1123Subdomain},
+		{"--service-account", o.ServiceAccount, validation.IsDNS1123Subdomain},
 	} {
-		if n.value == "" {
-			continue
-		}
-		if errs := validation.IsDNS1123Subdomain(n.value); len(errs) > 0 {
-			return s, nil, exitcode.New(exitcode.Usage, "use a Kubernetes name: lower-case letters, digits, '-' and '.'", "invalid %s %q: %s", n.flag, n.value, errs[0])
+		if n.value != "" && len(n.check(n.value)) > 0 {
+			return s, nil, exitcode.New(exitcode.Usage, "use a Kubernetes name: lower-case letters, digits and '-'",
+				"invalid %s %q: not a Kubernetes name", n.flag, n.value)
 		}
 	}
 	if o.Timeout <= 0 || o.Wait < 0 {
