@@ -128,7 +128,7 @@ func commandUsage(w io.Writer, cmd, what string) func(*flag.FlagSet) {
 			if f.DefValue != "" && f.DefValue != "false" {
 				def = " (now " + f.DefValue + ")"
 			}
-			fmt.Fprintf(w, "  %s%s %s\n      %s%s\n", dash, f.Name, name, strings.ReplaceAll(usage, "\n", "\n      "), def)
+			fmt.Fprintf(w, "  %s\n      %s%s\n", strings.TrimSpace(dash+f.Name+" "+name), strings.ReplaceAll(usage, "\n", "\n      "), def)
 		})
 		fmt.Fprint(w, "\n"+exitCodesHelp)
 	}
