@@ -470,3 +470,40 @@ func BenchmarkIntegrationSecretToEnv(b *testing.B) {
 		})
 	}
 }
+
+// The token appears only in the payload asked for: never on stderr (even
+// with -v), in the probe's output, or in files other than the output file.
+func TestIntegrationNoLeak(t *testing.T) {
+	t.Parallel()
+	f := setup(t, testenv.WorkflowsListUpdate)
+	dir := t.TempDir()
+	base := append(f.plain(), "GITHUB_ENV="+filepath.Join(dir, "env"), "GITHUB_STEP_SUMMARY="+filepath.Join(dir, "summary"))
+	runs := map[string][]string{
+		"probe table":   {"probe", "-v"},
+		"probe json":    {"probe", "-v", "-o", "json"},
+		"probe failing": {"probe", "-v", "--expect", "deny:workflows"},
+		"env failing":   {"env", "-v", "--expect", "allow:workflowtemplates"},
+		"env no probe":  {"env", "-v", "--probe=false"},
+	}
+	for _, format := range []string{"shell", "dotenv", "json", "github", "jenkins"} {
+		runs["env "+format] = []string{"env", "-v", "--format", format, "--output-file", filepath.Join(dir, "out-"+format)}
+	}
+	for name, args := range runs {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			r := run(t, base, append(args, "--secret", "ci", "--namespace", f.ns)...)
+			noLeak(t, f.token, "stderr", r.stderr)
+			if strings.HasPrefix(name, "probe") {
+				noLeak(t, f.token, "probe output", r.stdout)
+			}
+			if name == "env github" && !strings.Contains(r.stdout, "::add-mask::") {
+				t.Errorf("github format: stdout %q; want only masks", r.stdout)
+			}
+		})
+	}
+	t.Cleanup(func() {
+		if s, err := os.ReadFile(filepath.Join(dir, "summary")); err == nil {
+			noLeak(t, f.token, "step summary", string(s))
+		}
+	})
+}
