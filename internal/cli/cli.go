@@ -12,6 +12,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/argo-cred/argo-cred/internal/exitcode"
 )
@@ -75,10 +76,22 @@ func (a *app) run(ctx context.Context, args []string) error {
 	}
 }
 
+// setVerbose turns on debug logs on stderr, each stamped with the time since
+// start, so -v also shows where the time goes.
 func (a *app) setVerbose(v bool) {
-	if v {
-		a.log = slog.New(slog.NewTextHandler(a.streams.ErrOut, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if !v {
+		return
 	}
+	start := time.Now()
+	a.log = slog.New(slog.NewTextHandler(a.streams.ErrOut, &slog.HandlerOptions{
+		Level: slog.LevelDebug,
+		ReplaceAttr: func(_ []string, at slog.Attr) slog.Attr {
+			if at.Key == slog.TimeKey {
+				return slog.String("elapsed", time.Since(start).Round(10*time.Microsecond).String())
+			}
+			return at
+		},
+	}))
 }
 
 func version() string {

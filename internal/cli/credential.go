@@ -211,6 +211,7 @@ func (a *app) verify(ctx context.Context, o *options, c *credential) (probe.Repo
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 	a.log.Debug("probing", "server", s.Server, "http1", s.HTTP1, "secure", s.Secure, "namespace", s.Namespace)
+	defer a.log.Debug("probed")
 	return probe.Run(ctx, probe.Config{
 		Server: s.Server, Secure: s.Secure, InsecureSkipVerify: s.InsecureSkipVerify, CAFile: s.CAFile,
 		HTTP1: s.HTTP1, BaseHRef: s.BaseHRef, Headers: o.Headers,
