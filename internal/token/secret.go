@@ -111,7 +111,19 @@ func waitFilled(parent context.Context, secrets Secrets, s *corev1.Secret, wait 
 		if ctx.Err() != nil {
 			return nil, notFilled()
 		}
-		// The watch closed early (server timeout): resume from rv.
+		// The watch ended early (a server timeout, or an error event such as
+		// a compacted resource version): read the Secret again and resume
+		// from what it says.
+		cur, err := secrets.Get(ctx, s.Name, metav1.GetOptions{})
+		switch {
+		case ctx.Err() != nil:
+			return nil, notFilled()
+		case err != nil:
+			return nil, apiError(err, "reading", s.Namespace)
+		case len(cur.Data[corev1.ServiceAccountTokenKey]) > 0:
+			return cur, nil
+		}
+		rv = cur.ResourceVersion
 	}
 }
 

@@ -231,3 +231,29 @@ func watchStarted(c *fake.Clientset) <-chan struct{} {
 	})
 	return watching
 }
+
+// A watch that ends with an error event (say, a compacted resource version)
+// is resumed from a fresh read, not retried in a tight loop.
+func TestFromSecretResumesAfterWatchError(t *testing.T) {
+	c := fake.NewSimpleClientset(secret("jenkins", corev1.SecretTypeServiceAccountToken, "jenkins", ""))
+	var watches int
+	c.PrependWatchReactor("secrets", func(k8stesting.Action) (bool, watch.Interface, error) {
+		watches++
+		w := watch.NewFake()
+		go func() {
+			if watches == 1 {
+				// The token is written, but this watch only reports an error.
+				_, _ = c.CoreV1().Secrets("ci").Update(context.Background(), secret("jenkins", corev1.SecretTypeServiceAccountToken, "jenkins", "a.b.c"), metav1.UpdateOptions{})
+				w.Error(&metav1.Status{Status: metav1.StatusFailure, Code: 410, Reason: metav1.StatusReasonExpired})
+			}
+		}()
+		return true, w, nil
+	})
+	tok, err := FromSecret(context.Background(), c.CoreV1().Secrets("ci"), "ci", "jenkins", 5*time.Second, nil)
+	if err != nil || tok.Bearer() != "Bearer a.b.c" {
+		t.Fatalf("got %v, %v; want the token after resuming", tok, err)
+	}
+	if watches != 1 {
+		t.Errorf("%d watches; want the token found by reading the Secret again", watches)
+	}
+}
