@@ -4,13 +4,17 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/argo-cred/argo-cred/internal/cli.Version=$(VERSION)
 export CGO_ENABLED := 0
 
-.PHONY: build test unit integration demo bench stack-up stack-down stack-status stack-binaries clean
+.PHONY: build test vet unit integration demo bench stack-up stack-down stack-status stack-binaries clean
 
 build: ## the argo-cred binary, static, in bin/
 	go build -trimpath -ldflags "$(LDFLAGS)" -o bin/argo-cred ./cmd/argo-cred
 
-test: stack-up ## unit and integration tests against the local stack
+test: vet stack-up ## vet, then unit and integration tests against the local stack
 	go test -count=1 -timeout 20m ./...
+
+vet: ## go vet and gofmt
+	go vet ./...
+	@files=$$(gofmt -l cmd internal test); if [ -n "$$files" ]; then echo "gofmt needed: $$files" >&2; exit 1; fi
 
 unit: ## unit tests only (no stack)
 	go test -short -count=1 ./...
