@@ -187,7 +187,9 @@ func apiError(err error, doing, namespace string) error {
 	switch {
 	case apierrors.IsNotFound(err):
 		return exitcode.Wrap(exitcode.TokenUnavailable, "check the name and --secret-namespace (now "+namespace+"), or create it", err)
-	case apierrors.IsForbidden(err), apierrors.IsUnauthorized(err):
+	case apierrors.IsUnauthorized(err):
+		return exitcode.Wrap(exitcode.TokenUnavailable, "the Kubernetes API rejected the kubeconfig's credentials: check --kubeconfig and --context", err)
+	case apierrors.IsForbidden(err):
 		return exitcode.Wrap(exitcode.TokenUnavailable, "the Kubernetes identity in use needs get and watch on secrets (create on serviceaccounts/token for --source tokenrequest) in "+namespace, err)
 	case errors.Is(err, context.DeadlineExceeded):
 		return exitcode.Wrap(exitcode.TokenUnavailable, "the Kubernetes API did not answer in time", err)
