@@ -14,7 +14,9 @@ import (
 	"sync"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -104,24 +106,23 @@ func run(ctx context.Context, cfg Config, r *Report) error {
 	defer cl.close()
 
 	// Every call goes out at once, and the answers are judged in order:
-	// reachability, identity, then each expectation. On one gRPC
-	// connection this costs one round trip instead of four.
-	var version string
+	// reachability and identity (both from /api/v1/userinfo, which the
+	// server answers without calling Kubernetes), then each expectation.
 	var who *infopkg.GetUserInfoResponse
+	var version string
 	fns := []struct {
 		name, expected string
 		fn             func(context.Context) error
 	}{
-		{"reachability", "reachable", func(ctx context.Context) error {
-			v, err := cl.info.GetVersion(ctx, &infopkg.GetVersionRequest{})
-			if err == nil {
-				version = v.Version
-			}
-			return err
-		}},
 		{"identity", orUnknown(cfg.Subject), func(ctx context.Context) error {
+			var md metadata.MD
 			var err error
-			who, err = cl.info.GetUserInfo(ctx, &infopkg.GetUserInfoRequest{})
+			who, err = cl.info.GetUserInfo(ctx, &infopkg.GetUserInfoRequest{}, grpc.Header(&md))
+			if v := md.Get("argo-version"); len(v) > 0 {
+				version = v[0]
+			} else if a, ok := ctx.Value(answerKey{}).(*answer); ok {
+				version = a.version
+			}
 			return err
 		}},
 	}
@@ -142,17 +143,23 @@ func run(ctx context.Context, cfg Config, r *Report) error {
 	}
 	wg.Wait()
 
-	c, err := results[0].c, results[0].err
+	// Reachability: the server answered at all (an API error is an answer).
+	id := results[0]
+	c := Check{Name: "reachability", Expected: "reachable", GRPCCode: id.c.GRPCCode, HTTPStatus: id.c.HTTPStatus,
+		LatencyMS: id.c.LatencyMS, Attempts: id.c.Attempts, Message: id.c.Message}
 	r.ServerVersion = version
-	if err == nil {
-		c.Actual, c.OK = "reachable", true
+	answered := id.err == nil || !unanswered(id.err)
+	if answered {
+		c.Actual, c.OK, c.Message = "reachable", true, ""
+	} else {
+		c.Actual = id.c.Actual
 	}
 	r.Checks = append(r.Checks, c)
-	if err != nil {
-		return unreachable(ctx, cfg, c, err)
+	if !answered {
+		return unreachable(ctx, cfg, c, id.err)
 	}
 
-	c, err = results[1].c, results[1].err
+	c, err = id.c, id.err
 	if err != nil {
 		r.Checks = append(r.Checks, c)
 		return classify(c, err)
@@ -171,7 +178,7 @@ func run(ctx context.Context, cfg Config, r *Report) error {
 	}
 
 	for i, e := range cfg.Expect {
-		c, err := results[2+i].c, results[2+i].err
+		c, err := results[1+i].c, results[1+i].err
 		switch {
 		case err == nil:
 			c.Actual = "allowed"
@@ -204,6 +211,22 @@ func run(ctx context.Context, cfg Config, r *Report) error {
 		}
 	}
 	return firstErr
+}
+
+// unanswered tells a failure of transport (nothing, or not the Argo API,
+// answered) from an answer of the API such as 401.
+func unanswered(err error) bool {
+	st, ok := status.FromError(err)
+	if !ok {
+		return true
+	}
+	switch st.Code() {
+	case codes.Unavailable, codes.DeadlineExceeded, codes.Canceled, codes.ResourceExhausted:
+		return true
+	case codes.Internal, codes.Unknown:
+		return strings.HasPrefix(st.Message(), ": &{") // the HTTP/1 client's form for a body that is not an API error
+	}
+	return false
 }
 
 func connect(cfg Config) (*clients, error) {
@@ -262,7 +285,7 @@ func call(ctx context.Context, cfg Config, cl *clients, name, expected string, f
 	c := Check{Name: name, Expected: expected}
 	start := time.Now()
 	var err error
-	ctx, httpStatus := withStatus(ctx)
+	ctx, ans := withAnswer(ctx)
 	for c.Attempts = 1; ; c.Attempts++ {
 		err = fn(cl.withAuth(ctx))
 		if err == nil || c.Attempts >= cfg.Attempts || !retryable(err) || ctx.Err() != nil {
@@ -275,7 +298,7 @@ func call(ctx context.Context, cfg Config, cl *clients, name, expected string, f
 		}
 	}
 	c.LatencyMS = float64(time.Since(start).Microseconds()) / 1000
-	c.HTTPStatus = *httpStatus
+	c.HTTPStatus = ans.status
 	if err == nil {
 		c.GRPCCode = codes.OK.String()
 		return c, nil

@@ -86,17 +86,22 @@ func newGRPC(cfg Config) (*clients, error) {
 	}, nil
 }
 
-type statusKey struct{}
+type answerKey struct{}
 
-// withStatus returns a context in which an HTTP/1 call records the status
-// of its response (the facade turns it into a gRPC code); calls run
-// concurrently, so each has its own.
-func withStatus(ctx context.Context) (context.Context, *int) {
-	p := new(int)
-	return context.WithValue(ctx, statusKey{}, p), p
+// answer is what an HTTP/1 response says besides its body: the facade turns
+// the status into a gRPC code and drops the headers. Calls run concurrently,
+// so each has its own.
+type answer struct {
+	status  int
+	version string // the argo-version header the Argo Server sets
 }
 
-// statusRecorder sets the User-Agent and records response statuses.
+func withAnswer(ctx context.Context) (context.Context, *answer) {
+	a := &answer{}
+	return context.WithValue(ctx, answerKey{}, a), a
+}
+
+// statusRecorder sets the User-Agent and records each response's answer.
 type statusRecorder struct {
 	rt http.RoundTripper
 	ua string
@@ -106,10 +111,10 @@ func (s *statusRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
 	r = r.Clone(r.Context())
 	r.Header.Set("User-Agent", s.ua)
 	resp, err := s.rt.RoundTrip(r)
-	if p, ok := r.Context().Value(statusKey{}).(*int); ok {
-		*p = 0
+	if a, ok := r.Context().Value(answerKey{}).(*answer); ok {
+		*a = answer{}
 		if resp != nil {
-			*p = resp.StatusCode
+			a.status, a.version = resp.StatusCode, resp.Header.Get("Grpc-Metadata-Argo-Version")
 		}
 	}
 	return resp, err
