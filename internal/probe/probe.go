@@ -92,7 +92,12 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	return r, err
 }
 
-// result is a finished call.
+// probeCall is one call of the probe; result is its outcome.
+type probeCall struct {
+	name, expected string
+	fn             func(context.Context) error
+}
+
 type result struct {
 	c   Check
 	err error
@@ -105,112 +110,125 @@ func run(ctx context.Context, cfg Config, r *Report) error {
 	}
 	defer cl.close()
 
-	// Every call goes out at once, and the answers are judged in order:
+	// Every call goes out at once; the answers are judged in order:
 	// reachability and identity (both from /api/v1/userinfo, which the
 	// server answers without calling Kubernetes), then each expectation.
 	var who *infopkg.GetUserInfoResponse
-	var version string
-	fns := []struct {
-		name, expected string
-		fn             func(context.Context) error
-	}{
-		{"identity", orUnknown(cfg.Subject), func(ctx context.Context) error {
-			var md metadata.MD
-			var err error
-			who, err = cl.info.GetUserInfo(ctx, &infopkg.GetUserInfoRequest{}, grpc.Header(&md))
-			if v := md.Get("argo-version"); len(v) > 0 {
-				version = v[0]
-			} else if a, ok := ctx.Value(answerKey{}).(*answer); ok {
-				version = a.version
-			}
-			return err
-		}},
-	}
+	calls := []probeCall{{"identity", orUnknown(cfg.Subject), func(ctx context.Context) error {
+		var md metadata.MD
+		var err error
+		who, err = cl.info.GetUserInfo(ctx, &infopkg.GetUserInfoRequest{}, grpc.Header(&md))
+		r.ServerVersion = serverVersion(ctx, md)
+		return err
+	}}}
 	for _, e := range cfg.Expect {
-		fns = append(fns, struct {
-			name, expected string
-			fn             func(context.Context) error
-		}{e.Resource + "/list", verdict(e.Allow), list(cl, e.Resource, cfg.Namespace)})
+		calls = append(calls, probeCall{e.Resource + "/list", verdict(e.Allow), list(cl, e.Resource, cfg.Namespace)})
 	}
-	results := make([]result, len(fns))
+	results := make([]result, len(calls))
 	var wg sync.WaitGroup
-	for i, f := range fns {
+	for i, pc := range calls {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i].c, results[i].err = call(ctx, cfg, cl, f.name, f.expected, f.fn)
+			results[i].c, results[i].err = call(ctx, cfg, cl, pc)
 		}()
 	}
 	wg.Wait()
 
-	// Reachability: the server answered at all (an API error is an answer).
 	id := results[0]
-	c := Check{Name: "reachability", Expected: "reachable", GRPCCode: id.c.GRPCCode, HTTPStatus: id.c.HTTPStatus,
-		LatencyMS: id.c.LatencyMS, Attempts: id.c.Attempts, Message: id.c.Message}
-	r.ServerVersion = version
-	answered := id.err == nil || !unanswered(id.err)
-	if answered {
-		c.Actual, c.OK, c.Message = "reachable", true, ""
-	} else {
-		c.Actual = id.c.Actual
+	reach := reachability(id)
+	r.Checks = append(r.Checks, reach)
+	if !reach.OK {
+		return unreachable(ctx, cfg, reach, id.err)
 	}
-	r.Checks = append(r.Checks, c)
-	if !answered {
-		return unreachable(ctx, cfg, c, id.err)
+	idCheck, firstErr := identity(cfg, id, who)
+	r.Checks = append(r.Checks, idCheck)
+	if id.err != nil {
+		return firstErr
 	}
-
-	c, err = id.c, id.err
-	if err != nil {
+	for i, e := range cfg.Expect {
+		c, err := expectation(cfg, e, results[1+i])
 		r.Checks = append(r.Checks, c)
-		return classify(c, err)
+		if firstErr == nil {
+			firstErr = err
+		}
+		if err != nil && exitcode.Of(err) != exitcode.MissingAccess && exitcode.Of(err) != exitcode.ExcessAccess {
+			break // 401, 5xx: the rest would say the same
+		}
+	}
+	return firstErr
+}
+
+// serverVersion reads the argo-version header the Argo Server sets: gRPC
+// metadata, or the HTTP/1 answer recorded in ctx.
+func serverVersion(ctx context.Context, md metadata.MD) string {
+	if v := md.Get("argo-version"); len(v) > 0 {
+		return v[0]
+	}
+	if a, ok := ctx.Value(answerKey{}).(*answer); ok {
+		return a.version
+	}
+	return ""
+}
+
+// reachability: the server answered at all (an API error such as 401 is an
+// answer).
+func reachability(id result) Check {
+	c := id.c
+	c.Name, c.Expected = "reachability", "reachable"
+	if id.err == nil || !unanswered(id.err) {
+		c.Actual, c.OK, c.Message = "reachable", true, ""
+	}
+	return c
+}
+
+// identity: the request ran as the token's own subject.
+func identity(cfg Config, id result, who *infopkg.GetUserInfoResponse) (Check, error) {
+	c := id.c
+	if id.err != nil {
+		return c, classify(c, id.err)
 	}
 	c.Actual = orUnknown(who.Subject)
 	if who.Subject == "" {
 		c.Actual = "the server's own service account"
 	}
 	c.OK = cfg.Subject == "" || who.Subject == cfg.Subject
-	r.Checks = append(r.Checks, c)
-	var firstErr error
-	if !c.OK {
-		firstErr = exitcode.New(exitcode.ExcessAccess,
-			`the Argo Server runs in hybrid auth mode (--auth-mode client --auth-mode server) and ignored the token; send it as "Bearer <token>" and check that no proxy strips the Authorization header`,
-			"the argo server ran the request as %s, not as the token's subject %s", c.Actual, cfg.Subject)
+	if c.OK {
+		return c, nil
 	}
+	return c, exitcode.New(exitcode.ExcessAccess,
+		`the Argo Server runs in hybrid auth mode (--auth-mode client --auth-mode server) and ignored the token; send it as "Bearer <token>" and check that no proxy strips the Authorization header`,
+		"the argo server ran the request as %s, not as the token's subject %s", c.Actual, cfg.Subject)
+}
 
-	for i, e := range cfg.Expect {
-		c, err := results[1+i].c, results[1+i].err
-		switch {
-		case err == nil:
-			c.Actual = "allowed"
-		case status.Code(err) == codes.PermissionDenied:
-			c.Actual = "denied"
-		default:
-			r.Checks = append(r.Checks, c)
-			if firstErr == nil {
-				firstErr = classify(c, err)
-			}
-			return firstErr
-		}
-		c.OK = c.Actual == c.Expected
-		r.Checks = append(r.Checks, c)
-		if c.OK || firstErr != nil {
-			continue
-		}
-		where := "in namespace " + cfg.Namespace
-		if e.Resource == "clusterworkflowtemplates" {
-			where = "cluster-wide"
-		}
-		if e.Allow {
-			firstErr = exitcode.New(exitcode.MissingAccess,
-				fmt.Sprintf("grant list on %s.argoproj.io %s to the token's service account (a Role and RoleBinding)", crd(e.Resource), where),
-				"%s: expected allowed, got denied %s", c.Name, where)
-		} else {
-			firstErr = exitcode.New(exitcode.ExcessAccess,
-				fmt.Sprintf("remove list on %s.argoproj.io from the token's roles %s: a CI credential should have only what it needs", crd(e.Resource), where),
-				"%s: expected denied, got allowed %s", c.Name, where)
-		}
+// expectation: 200 is allowed, 403 denied, anything else a failure of its
+// own class.
+func expectation(cfg Config, e Expectation, res result) (Check, error) {
+	c := res.c
+	switch {
+	case res.err == nil:
+		c.Actual = "allowed"
+	case status.Code(res.err) == codes.PermissionDenied:
+		c.Actual = "denied"
+	default:
+		return c, classify(c, res.err)
 	}
-	return firstErr
+	c.OK = c.Actual == c.Expected
+	if c.OK {
+		return c, nil
+	}
+	where := "in namespace " + cfg.Namespace
+	if e.Resource == "clusterworkflowtemplates" {
+		where = "cluster-wide"
+	}
+	if e.Allow {
+		return c, exitcode.New(exitcode.MissingAccess,
+			fmt.Sprintf("grant list on %s.argoproj.io %s to the token's service account (a Role and RoleBinding)", crd(e.Resource), where),
+			"%s: expected allowed, got denied %s", c.Name, where)
+	}
+	return c, exitcode.New(exitcode.ExcessAccess,
+		fmt.Sprintf("remove list on %s.argoproj.io from the token's roles %s: a CI credential should have only what it needs", crd(e.Resource), where),
+		"%s: expected denied, got allowed %s", c.Name, where)
 }
 
 // unanswered tells a failure of transport (nothing, or not the Argo API,
@@ -281,13 +299,13 @@ func list(cl *clients, resource, ns string) func(context.Context) error {
 
 // call runs fn, retrying what is worth retrying (503, 429, refused or reset
 // connections) with jittered exponential backoff, never 401 or 403.
-func call(ctx context.Context, cfg Config, cl *clients, name, expected string, fn func(context.Context) error) (Check, error) {
-	c := Check{Name: name, Expected: expected}
+func call(ctx context.Context, cfg Config, cl *clients, pc probeCall) (Check, error) {
+	c := Check{Name: pc.name, Expected: pc.expected}
 	start := time.Now()
 	var err error
 	ctx, ans := withAnswer(ctx)
 	for c.Attempts = 1; ; c.Attempts++ {
-		err = fn(cl.withAuth(ctx))
+		err = pc.fn(cl.withAuth(ctx))
 		if err == nil || c.Attempts >= cfg.Attempts || !retryable(err) || ctx.Err() != nil {
 			break
 		}
