@@ -57,6 +57,9 @@ func (a *app) validate(o *options) (env.Settings, []probe.Expectation, error) {
 	if v := os.Getenv("ARGO_SECURE"); v != "" && v != "true" && v != "false" {
 		fmt.Fprintf(a.streams.ErrOut, "note: ARGO_SECURE=%q counts as true: argo reads only exactly \"false\" as false\n", v)
 	}
+	if os.Getenv("ARGO_INSTANCEID") != "" {
+		fmt.Fprintln(a.streams.ErrOut, "warning: ARGO_INSTANCEID is set: the argo CLI refuses it together with ARGO_SERVER; unset it where argo runs")
+	}
 	if len(o.Headers) > 0 && !s.HTTP1 {
 		return s, nil, exitcode.New(exitcode.Usage, "add --http1 (ARGO_HTTP1=true)", "--header works only with HTTP/1, as in the argo CLI")
 	}
