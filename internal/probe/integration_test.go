@@ -89,3 +89,39 @@ func TestIntegrationHTTP1OnlyProxyHint(t *testing.T) {
 		t.Fatalf("over HTTP/1 through the proxy: %v", err)
 	}
 }
+
+// 503 and 429 from a proxy in front of the real server are retried with
+// backoff; when they do not stop, the server counts as unreachable (exit 4).
+func TestIntegrationRetriesThroughFaultyProxy(t *testing.T) {
+	t.Parallel()
+	s := testenv.Get(t)
+	ns, tok := s.SeedIdentity(t)
+	tests := map[string]struct {
+		fault    func(n int) int
+		wantCode exitcode.Code
+	}{
+		"two 503 then through": {fault: func(n int) int { return map[bool]int{true: 503}[n <= 2] }, wantCode: exitcode.OK},
+		"429 then through":     {fault: func(n int) int { return map[bool]int{true: 429}[n <= 1] }, wantCode: exitcode.OK},
+		"503 for ever":         {fault: func(int) int { return 503 }, wantCode: exitcode.Unreachable},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			proxy := testenv.FaultProxy(t, "http://"+s.ArgoServer, tc.fault)
+			r, err := probe.Run(context.Background(), probe.Config{
+				Server: proxy, HTTP1: true, Authorization: "Bearer " + tok, Namespace: ns,
+				Subject: "system:serviceaccount:" + ns + ":ci", Expect: probe.DefaultExpectations,
+			})
+			if got := exitcode.Of(err); got != tc.wantCode {
+				t.Fatalf("exit code %d (%v); want %d", got, err, tc.wantCode)
+			}
+			retried := 0
+			for _, c := range r.Checks {
+				retried += c.Attempts - 1
+			}
+			if retried == 0 {
+				t.Errorf("no check was retried: %+v", r.Checks)
+			}
+		})
+	}
+}

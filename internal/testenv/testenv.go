@@ -22,6 +22,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -276,12 +277,35 @@ func (s *Stack) Signal(t testing.TB, component string, sig syscall.Signal) {
 // HTTP1Proxy starts an HTTP/1-only reverse proxy to target on 127.0.0.1, as
 // an ingress that cannot carry gRPC would be, and returns its host:port.
 func HTTP1Proxy(t testing.TB, target string) string {
+	return FaultProxy(t, target, func(int) int { return 0 })
+}
+
+// FaultProxy is HTTP1Proxy that answers request n (from 1) itself with the
+// status fault(n) returns, in the Argo API's error form, instead of passing
+// it on; 0 passes it on.
+func FaultProxy(t testing.TB, target string, fault func(n int) int) string {
 	t.Helper()
 	u, err := url.Parse(target)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(httputil.NewSingleHostReverseProxy(u))
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	var mu sync.Mutex
+	n := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		n++
+		code := fault(n)
+		mu.Unlock()
+		if code == 0 {
+			proxy.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(code)
+		grpcCode := map[int]int{429: 8, 503: 14}[code]
+		fmt.Fprintf(w, `{"code":%d,"message":"injected by the test proxy"}`, grpcCode)
+	}))
 	t.Cleanup(srv.Close)
 	return strings.TrimPrefix(srv.URL, "http://")
 }
