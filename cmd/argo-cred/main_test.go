@@ -18,6 +18,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/argo-cred/argo-cred/internal/testenv"
 )
@@ -506,4 +508,38 @@ func TestIntegrationNoLeak(t *testing.T) {
 			noLeak(t, f.token, "step summary", string(s))
 		}
 	})
+}
+
+// Kubernetes access follows client-go's loading rules: --kubeconfig and
+// --context pick the cluster, and the context's namespace is where the
+// Secret is looked up when no namespace is given.
+func TestIntegrationKubeconfigContext(t *testing.T) {
+	t.Parallel()
+	f := setup(t, testenv.WorkflowsListUpdate)
+	cfg, err := clientcmd.LoadFromFile(f.s.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := cfg.Contexts[cfg.CurrentContext]
+	good.Namespace = f.ns
+	cfg.Clusters["nowhere"] = &clientcmdapi.Cluster{Server: "https://127.0.0.1:1"}
+	cfg.Contexts["broken"] = &clientcmdapi.Context{Cluster: "nowhere", AuthInfo: good.AuthInfo}
+	cfg.Contexts["good"] = good
+	cfg.CurrentContext = "broken"
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
+		t.Fatal(err)
+	}
+	argo := []string{"ARGO_SERVER=" + f.s.ArgoServer, "ARGO_SECURE=false"}
+
+	r := run(t, argo, "env", "--kubeconfig", path, "--context", "good", "--secret", "ci", "--format", "json")
+	if r.code != 0 || !strings.Contains(r.stdout, `"ARGO_NAMESPACE": "`+f.ns+`"`) {
+		t.Errorf("--context good: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	r = run(t, append(argo, "KUBECONFIG="+path, "ARGO_CRED_CONTEXT=good"), "env", "--secret", "ci", "--probe=false")
+	if r.code != 0 {
+		t.Errorf("KUBECONFIG and ARGO_CRED_CONTEXT: exit %d, stderr %q", r.code, r.stderr)
+	}
+	r = run(t, argo, "env", "--kubeconfig", path, "--secret", "ci", "--timeout", "3s")
+	wantCode(t, r, 3, "check --kubeconfig, --context and that the Kubernetes API server is reachable")
 }
