@@ -4,7 +4,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/argo-cred/argo-cred/internal/cli.Version=$(VERSION)
 export CGO_ENABLED := 0
 
-.PHONY: build test vet unit integration demo bench stack-up stack-down stack-status stack-binaries clean
+.PHONY: deps build test vet unit integration demo bench stack-up stack-down stack-status stack-binaries clean
 
 build: ## the argo-cred binary, static, in bin/
 	go build -trimpath -ldflags "$(LDFLAGS)" -o bin/argo-cred ./cmd/argo-cred
@@ -27,6 +27,9 @@ demo: build stack-up ## the main job: argo-cred against the local stack
 
 bench: build stack-up ## benchmarks against the local stack (see README)
 	test/bench/bench.sh
+
+deps: ## the Debian packages the stack and tests need (apt-get, as root)
+	test/stack/deps.sh
 
 stack-binaries: ## build (or reuse) kube-apiserver, kube-controller-manager and argo
 	test/stack/binaries.sh >/dev/null

@@ -126,6 +126,7 @@ EOF
 
 up() {
 	local t0=$SECONDS bin
+	"$here/deps.sh"
 	for tool in etcd openssl curl go; do
 		command -v "$tool" >/dev/null || die "$tool is not installed; run .ci/run once, or: apt-get install etcd-server openssl curl"
 	done
