@@ -209,6 +209,11 @@ func TestIntegrationExitCodes(t *testing.T) {
 	if _, err := s.Client.CoreV1().Secrets(ns).Create(ctx, opaqueSecret("opaque"), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	s.TokenSecret(t, ns, "deleted", "ci")
+	s.WaitToken(t, ns, "deleted")
+	if err := s.Client.CoreV1().Secrets(ns).Delete(ctx, "deleted", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	stopped := s.StartArgoServer(t)
 	stopped.Stop()
 	kube := []string{"KUBECONFIG=" + s.Kubeconfig, "ARGO_SECURE=false", "ARGO_SERVER=" + s.ArgoServer, "ARGO_NAMESPACE=" + ns}
@@ -226,6 +231,7 @@ func TestIntegrationExitCodes(t *testing.T) {
 		"bad format":         {args: []string{"env", "--secret", "ci", "--format", "xml"}, code: 2, stderrHas: `unknown --format "xml"`},
 		"unknown flag":       {args: []string{"env", "--nope"}, code: 2, stderrHas: "flag provided but not defined"},
 		"missing secret":     {args: []string{"env", "--secret", "nope"}, code: 3, stderrHas: `secrets "nope" not found`},
+		"deleted secret":     {args: []string{"env", "--secret", "deleted"}, code: 3, stderrHas: `secrets "deleted" not found`},
 		"wrong type":         {args: []string{"env", "--secret", "opaque"}, code: 3, stderrHas: `type is "Opaque"`},
 		"empty env token":    {env: []string{"ARGO_TOKEN="}, args: []string{"env"}, code: 3, stderrHas: "token is empty"},
 		"unreadable file":    {args: []string{"env", "--token-file", "/nonexistent/token"}, code: 3, stderrHas: "reading token file"},
