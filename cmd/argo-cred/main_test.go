@@ -216,6 +216,7 @@ func TestIntegrationExitCodes(t *testing.T) {
 	}
 	stopped := s.StartArgoServer(t)
 	stopped.Stop()
+	stripping := testenv.StripBearerProxy(t, "http://"+s.ArgoServerHybrid)
 	kube := []string{"KUBECONFIG=" + s.Kubeconfig, "ARGO_SECURE=false", "ARGO_SERVER=" + s.ArgoServer, "ARGO_NAMESPACE=" + ns}
 
 	tests := map[string]struct {
@@ -243,6 +244,7 @@ func TestIntegrationExitCodes(t *testing.T) {
 		"garbage token":      {env: []string{"ARGO_TOKEN=not-a-token"}, args: []string{"env"}, code: 5, stderrHas: "rejected the token (401)"},
 		"role without list":  {args: []string{"env", "--secret", "getonly"}, code: 6, stderrHas: "workflows/list: expected allowed, got denied"},
 		"role with template": {args: []string{"env", "--secret", "greedy"}, code: 7, stderrHas: "workflowtemplates/list: expected denied, got allowed"},
+		"hybrid fallback":    {args: []string{"env", "--secret", "ci", "--server", stripping, "--http1"}, code: 7, stderrHas: "hybrid auth mode"},
 		"deny what is had":   {args: []string{"probe", "--secret", "ci", "--expect", "deny:workflows/list"}, code: 7, stderrHas: "expected denied"},
 		"ok":                 {args: []string{"env", "--secret", "ci"}, code: 0, stderrHas: "verified"},
 		"more expectations": {args: []string{"probe", "--secret", "ci", "--expect", "allow:workflows", "--expect", "deny:cronworkflows/list",

@@ -318,3 +318,22 @@ func (s *Stack) SeedIdentity(t testing.TB) (ns, token string) {
 	s.Identity(t, ns, "ci", WorkflowsListUpdate)
 	return ns, s.WaitToken(t, ns, "ci")
 }
+
+// StripBearerProxy is an HTTP/1 reverse proxy to target that removes the
+// "Bearer " prefix from the Authorization header, as a misconfigured ingress
+// might: in front of a hybrid-mode Argo Server, requests then run as the
+// server's own service account.
+func StripBearerProxy(t testing.TB, target string) string {
+	t.Helper()
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Header.Set("Authorization", strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
+}
