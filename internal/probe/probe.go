@@ -242,10 +242,14 @@ func unanswered(err error) bool {
 	case codes.Unavailable, codes.DeadlineExceeded, codes.Canceled, codes.ResourceExhausted:
 		return true
 	case codes.Internal, codes.Unknown:
-		return strings.HasPrefix(st.Message(), ": &{") // the HTTP/1 client's form for a body that is not an API error
+		return notAPIAnswer(st.Message())
 	}
 	return false
 }
+
+// notAPIAnswer tells the HTTP/1 client's message for a body that is not an
+// API error (it formats the *http.Response as ": &{…}").
+func notAPIAnswer(msg string) bool { return strings.HasPrefix(msg, ": &{") }
 
 func connect(cfg Config) (*clients, error) {
 	if cfg.HTTP1 {
@@ -333,7 +337,7 @@ func call(ctx context.Context, cfg Config, cl *clients, pc probeCall) (Check, er
 }
 
 func retryable(err error) bool {
-	if isTLS(err) {
+	if isTLS(err.Error()) {
 		return false
 	}
 	if st, ok := status.FromError(err); ok {
@@ -344,20 +348,29 @@ func retryable(err error) bool {
 		return false
 	}
 	var ne net.Error
-	return errors.As(err, &ne) || errors.Is(err, errConnReset)
+	return errors.As(err, &ne)
 }
 
-var errConnReset = errors.New("connection reset by peer")
+// What Go's TLS stack and HTTP client say when TLS is one-sided, and when a
+// certificate is not trusted.
+var (
+	notTLS        = []string{"first record does not look like a TLS handshake", "server gave HTTP response to HTTPS client"}
+	wantsTLS      = []string{"HTTP request to an HTTPS server", "malformed HTTP response", "frame too large"}
+	untrustedCert = []string{"x509:", "certificate"}
+)
 
-// isTLS tells TLS failures, which retrying cannot fix, from others.
-func isTLS(err error) bool {
-	s := err.Error()
-	for _, k := range []string{"x509:", "tls:", "certificate", "HTTP response to HTTPS client", "does not look like a TLS handshake"} {
-		if strings.Contains(s, k) {
+func containsAny(s string, subs []string) bool {
+	for _, sub := range subs {
+		if strings.Contains(s, sub) {
 			return true
 		}
 	}
 	return false
+}
+
+// isTLS tells TLS failures, which retrying cannot fix, from others.
+func isTLS(msg string) bool {
+	return strings.Contains(msg, "tls:") || containsAny(msg, untrustedCert) || containsAny(msg, notTLS)
 }
 
 // clean shortens a server message for one line.
@@ -392,8 +405,7 @@ func classify(c Check, err error) error {
 		return exitcode.New(exitcode.Unreachable, transportHint(c.Message),
 			"%s: argo server unavailable (%s): %s", c.Name, attempts(c.Attempts), c.Message)
 	case codes.Internal, codes.Unknown:
-		if strings.HasPrefix(c.Message, ": &{") {
-			// The HTTP/1 client's form for a body that is not an API error.
+		if notAPIAnswer(c.Message) {
 			return exitcode.New(exitcode.Unreachable, "check ARGO_SERVER, ARGO_SECURE and ARGO_BASE_HREF; an ingress may be answering instead of the Argo Server",
 				"%s: HTTP %d that is not an Argo API answer", c.Name, c.HTTPStatus)
 		}
@@ -427,9 +439,9 @@ func unreachable(ctx context.Context, cfg Config, c Check, err error) error {
 		return err == nil || status.Code(err) == codes.Unauthenticated
 	}
 	switch {
-	case !cfg.HTTP1 && !isTLS(err) && answers(cfg.Secure):
+	case !cfg.HTTP1 && !isTLS(err.Error()) && answers(cfg.Secure):
 		return rehint(e, "the server answers HTTP/1 but not gRPC (an HTTP/1-only proxy or load balancer?): set ARGO_HTTP1=true (--http1)")
-	case !isCertificate(err) && answers(!cfg.Secure):
+	case !containsAny(err.Error(), untrustedCert) && answers(!cfg.Secure):
 		fix := "set ARGO_SECURE=true (--secure)"
 		if cfg.Secure {
 			fix = "set ARGO_SECURE=false (--secure=false)"
@@ -447,11 +459,6 @@ func rehint(err error, hint string) error {
 	return err
 }
 
-func isCertificate(err error) bool {
-	s := err.Error()
-	return strings.Contains(s, "x509:") || strings.Contains(s, "certificate")
-}
-
 func attempts(n int) string {
 	if n == 1 {
 		return "1 attempt"
@@ -461,11 +468,11 @@ func attempts(n int) string {
 
 func transportHint(msg string) string {
 	switch {
-	case strings.Contains(msg, "first record does not look like a TLS handshake"), strings.Contains(msg, "server gave HTTP response to HTTPS client"):
+	case containsAny(msg, notTLS):
 		return "the server does not speak TLS: set ARGO_SECURE=false (--secure=false)"
-	case strings.Contains(msg, "x509:") || strings.Contains(msg, "certificate"):
+	case containsAny(msg, untrustedCert):
 		return "the server's certificate is not trusted: pass --ca-file with the CA that signed it (or, for a test server only, --insecure-skip-verify)"
-	case strings.Contains(msg, "HTTP request to an HTTPS server"), strings.Contains(msg, "malformed HTTP response"), strings.Contains(msg, "frame too large"):
+	case containsAny(msg, wantsTLS):
 		return "the server speaks TLS: set ARGO_SECURE=true (--secure)"
 	case strings.Contains(msg, "no such host"):
 		return "check the host name in ARGO_SERVER"

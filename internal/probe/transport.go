@@ -101,13 +101,13 @@ func withAnswer(ctx context.Context) (context.Context, *answer) {
 	return context.WithValue(ctx, answerKey{}, a), a
 }
 
-// statusRecorder sets the User-Agent and records each response's answer.
-type statusRecorder struct {
+// answerRecorder sets the User-Agent and records each response's answer.
+type answerRecorder struct {
 	rt http.RoundTripper
 	ua string
 }
 
-func (s *statusRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
+func (s *answerRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
 	r = r.Clone(r.Context())
 	r.Header.Set("User-Agent", s.ua)
 	resp, err := s.rt.RoundTrip(r)
@@ -136,7 +136,7 @@ func newHTTP1(cfg Config) (*clients, error) {
 		}
 		tr.TLSClientConfig = tc
 	}
-	rec := &statusRecorder{rt: tr, ua: cfg.UserAgent}
+	rec := &answerRecorder{rt: tr, ua: cfg.UserAgent}
 	f := http1.NewFacade(scheme+"://"+cfg.Server+cfg.BaseHRef, cfg.Authorization, cfg.InsecureSkipVerify, cfg.Headers, &http.Client{Transport: rec})
 	return &clients{
 		info:     http1.InfoServiceClient(f),
