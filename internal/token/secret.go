@@ -43,7 +43,7 @@ func FromSecret(ctx context.Context, secrets Secrets, namespace, name string, wa
 			`use a Secret of type kubernetes.io/service-account-token annotated with kubernetes.io/service-account.name`,
 			fmt.Errorf("%s: %w", from, err))
 	}
-	if len(s.Data[corev1.ServiceAccountTokenKey]) == 0 {
+	if !filled(s) {
 		if progress != nil {
 			progress(fmt.Sprintf("waiting up to %s for the token controller to fill %s", wait, from))
 		}
@@ -114,14 +114,9 @@ func waitFilled(parent context.Context, secrets Secrets, s *corev1.Secret, wait 
 		// The watch ended early (a server timeout, or an error event such as
 		// a compacted resource version): read the Secret again and resume
 		// from what it says.
-		cur, err := secrets.Get(ctx, s.Name, metav1.GetOptions{})
-		switch {
-		case ctx.Err() != nil:
-			return nil, notFilled()
-		case err != nil:
-			return nil, apiError(err, "reading", s.Namespace)
-		case len(cur.Data[corev1.ServiceAccountTokenKey]) > 0:
-			return cur, nil
+		cur, err := reread(ctx, secrets, s.Namespace, s.Name, notFilled)
+		if err != nil || filled(cur) {
+			return cur, err
 		}
 		rv = cur.ResourceVersion
 	}
@@ -151,7 +146,7 @@ func drain(ctx context.Context, w watch.Interface, rv *string) (*corev1.Secret, 
 				continue
 			}
 			*rv = s.ResourceVersion
-			if len(s.Data[corev1.ServiceAccountTokenKey]) > 0 {
+			if filled(s) {
 				return s, true, nil
 			}
 		}
@@ -167,18 +162,28 @@ func pollFilled(ctx context.Context, secrets Secrets, namespace, name string, no
 			return nil, notFilled()
 		case <-tick.C:
 		}
-		s, err := secrets.Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, notFilled()
-			}
-			return nil, apiError(err, "reading", namespace)
-		}
-		if len(s.Data[corev1.ServiceAccountTokenKey]) > 0 {
-			return s, nil
+		s, err := reread(ctx, secrets, namespace, name, notFilled)
+		if err != nil || filled(s) {
+			return s, err
 		}
 	}
 }
+
+// reread reads the Secret again while waiting; running out of time is
+// "not filled", any other failure is classified.
+func reread(ctx context.Context, secrets Secrets, namespace, name string, notFilled func() error) (*corev1.Secret, error) {
+	s, err := secrets.Get(ctx, name, metav1.GetOptions{})
+	switch {
+	case err == nil:
+		return s, nil
+	case ctx.Err() != nil:
+		return nil, notFilled()
+	}
+	return nil, apiError(err, "reading", namespace)
+}
+
+// filled reports whether the token controller has written the token.
+func filled(s *corev1.Secret) bool { return len(s.Data[corev1.ServiceAccountTokenKey]) > 0 }
 
 // apiError classifies a Kubernetes API error: a missing or forbidden object
 // means no token; an unreachable API server is unreachable all the same.
