@@ -104,17 +104,6 @@ func version() string {
 	return "(devel)"
 }
 
-const exitCodesHelp = `Exit codes:
-  0  ok
-  1  unexpected error
-  2  usage or configuration error
-  3  token unavailable (Secret missing, wrong type, not filled within --wait, empty, unreadable file)
-  4  Argo Server unreachable (DNS, refused, TLS, timeout, 5xx after retries)
-  5  token rejected (401)
-  6  missing access (an allow expectation got 403)
-  7  too much access (a deny expectation succeeded, or the request ran as another identity)
-`
-
 func (a *app) usage() {
 	fmt.Fprint(a.streams.ErrOut, `argo-cred gives CI a verified, least-privilege credential for the Argo Workflows Server.
 
@@ -125,7 +114,7 @@ Usage:
 
 Run "argo-cred env --help" for the flags.
 
-`+exitCodesHelp)
+`+exitcode.Help())
 }
 
 func commandUsage(w io.Writer, cmd, what string) func(*flag.FlagSet) {
@@ -143,7 +132,7 @@ func commandUsage(w io.Writer, cmd, what string) func(*flag.FlagSet) {
 			}
 			fmt.Fprintf(w, "  %s\n      %s%s\n", strings.TrimSpace(dash+f.Name+" "+name), strings.ReplaceAll(usage, "\n", "\n      "), def)
 		})
-		fmt.Fprint(w, "\n"+exitCodesHelp)
+		fmt.Fprint(w, "\n"+exitcode.Help())
 	}
 }
 

@@ -5,6 +5,7 @@ package exitcode
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Code is a process exit code; each failure class has its own.
@@ -22,15 +23,21 @@ const (
 	ExcessAccess     Code = 7 // a deny expectation was allowed, or the request ran as another identity
 )
 
-var names = map[Code]string{
-	OK: "ok", Unexpected: "unexpected error", Usage: "usage or configuration error",
-	TokenUnavailable: "token unavailable", Unreachable: "argo server unreachable",
-	TokenRejected: "token rejected", MissingAccess: "missing access", ExcessAccess: "too much access",
+// classes names each code, with what falls into it, for --help and docs.
+var classes = map[Code]struct{ name, detail string }{
+	OK:               {"ok", ""},
+	Unexpected:       {"unexpected error", ""},
+	Usage:            {"usage or configuration error", ""},
+	TokenUnavailable: {"token unavailable", "Secret missing, wrong type, not filled within --wait, empty, unreadable file"},
+	Unreachable:      {"Argo Server unreachable", "DNS, refused, TLS, timeout, 5xx after retries"},
+	TokenRejected:    {"token rejected", "401"},
+	MissingAccess:    {"missing access", "an allow expectation got 403"},
+	ExcessAccess:     {"too much access", "a deny expectation succeeded, or the request ran as another identity"},
 }
 
 func (c Code) String() string {
-	if n, ok := names[c]; ok {
-		return n
+	if cl, ok := classes[c]; ok {
+		return cl.name
 	}
 	return fmt.Sprintf("exit code %d", int(c))
 }
@@ -38,6 +45,21 @@ func (c Code) String() string {
 // All lists the codes in order, for help texts and docs.
 func All() []Code {
 	return []Code{OK, Unexpected, Usage, TokenUnavailable, Unreachable, TokenRejected, MissingAccess, ExcessAccess}
+}
+
+// Help is the exit-code table of --help.
+func Help() string {
+	var b strings.Builder
+	b.WriteString("Exit codes:\n")
+	for _, c := range All() {
+		cl := classes[c]
+		fmt.Fprintf(&b, "  %d  %s", int(c), cl.name)
+		if cl.detail != "" {
+			fmt.Fprintf(&b, " (%s)", cl.detail)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
 }
 
 // Error is an error with a failure class and an optional hint saying what to do.
