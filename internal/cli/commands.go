@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -26,7 +27,7 @@ func (a *app) env(ctx context.Context, args []string) error {
 		return err
 	}
 	a.setVerbose(o.Verbose)
-	if !validFormat(o.Format) {
+	if !slices.Contains(export.Formats, o.Format) {
 		return exitcode.New(exitcode.Usage, "use one of "+strings.Join(export.Formats, ", "), "unknown --format %q", o.Format)
 	}
 	envFile := ""
@@ -149,15 +150,6 @@ type tokenInfo struct {
 	JWT    bool       `json:"jwt"`
 	Expiry *time.Time `json:"expiry,omitempty"`
 	Claims any        `json:"claims,omitempty"`
-}
-
-func validFormat(f string) bool {
-	for _, x := range export.Formats {
-		if x == f {
-			return true
-		}
-	}
-	return false
 }
 
 func formatter(f string) func(io.Writer, []env.Var) error {
