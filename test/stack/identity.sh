@@ -7,14 +7,8 @@ set -euo pipefail
 ns=${1:?usage: identity.sh NAMESPACE NAME} name=${2:?usage: identity.sh NAMESPACE NAME}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 . "${STACK_DIR:-$root/.stack}/env"
-
-kapply() {
-	local code
-	code=$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$STACK_DIR/pki/ca.crt" \
-		--cert "$STACK_DIR/pki/admin.crt" --key "$STACK_DIR/pki/admin.key" \
-		-X POST -H 'Content-Type: application/yaml' --data-binary @- "$STACK_APISERVER$1")
-	[[ $code == 201 || $code == 409 ]] || { echo "identity: creating $1 failed with HTTP $code" >&2; exit 1; }
-}
+# shellcheck source=test/stack/lib.sh
+. "$root/test/stack/lib.sh"
 
 printf 'apiVersion: v1\nkind: Namespace\nmetadata: {name: %s}\n' "$ns" | kapply /api/v1/namespaces
 kapply "/apis/rbac.authorization.k8s.io/v1/namespaces/$ns/roles" <<YAML

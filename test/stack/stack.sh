@@ -19,6 +19,9 @@ ARGO_PORT=${STACK_ARGO_PORT:-22746}
 ARGO_TLS_PORT=${STACK_ARGO_TLS_PORT:-22747}
 ARGO_HYBRID_PORT=${STACK_ARGO_HYBRID_PORT:-22748}
 ARGO_NS=argo
+STACK_DIR=$dir STACK_APISERVER=https://127.0.0.1:$APISERVER_PORT
+# shellcheck source=test/stack/lib.sh
+. "$here/lib.sh"
 
 log() { printf 'stack: %s\n' "$*" >&2; }
 die() { printf 'stack: %s\n' "$*" >&2; exit 1; }
@@ -59,15 +62,6 @@ wait_for() {
 
 kcurl() {
 	curl -sS --fail-with-body --cacert "$dir/pki/ca.crt" --cert "$dir/pki/admin.crt" --key "$dir/pki/admin.key" "$@"
-}
-
-# apply PATH BODY-FILE: create an object; one that exists already is fine.
-apply() {
-	local code
-	code=$(curl -sS --cacert "$dir/pki/ca.crt" --cert "$dir/pki/admin.crt" --key "$dir/pki/admin.key" \
-		-o "$dir/log/apply.out" -w '%{http_code}' -X POST -H 'Content-Type: application/yaml' \
-		--data-binary "@$2" "https://127.0.0.1:$APISERVER_PORT$1" || true)
-	[[ $code == 201 || $code == 409 ]] || die "creating $1 from $2 failed with HTTP $code: $(head -c 300 "$dir/log/apply.out")"
 }
 
 argo_ready() {
@@ -162,19 +156,19 @@ up() {
 	local crds
 	crds=$(GOFLAGS=-mod=mod go mod download -json "github.com/argoproj/argo-workflows/v3@v3.7.9" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')/manifests/base/crds/minimal
 	for f in "$crds"/argoproj.io_*.yaml; do
-		apply /apis/apiextensions.k8s.io/v1/customresourcedefinitions "$f"
+		kapply /apis/apiextensions.k8s.io/v1/customresourcedefinitions <"$f"
 	done
 	for r in workflows workflowtemplates cronworkflows clusterworkflowtemplates; do
 		wait_for kube-apiserver 30 kcurl "https://127.0.0.1:$APISERVER_PORT/apis/argoproj.io/v1alpha1/$r?limit=1"
 	done
 	printf 'apiVersion: v1\nkind: Namespace\nmetadata: {name: %s}\n' "$ARGO_NS" >"$dir/manifests/ns.yaml"
-	apply /api/v1/namespaces "$dir/manifests/ns.yaml"
+	kapply /api/v1/namespaces <"$dir/manifests/ns.yaml"
 	printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: workflow-controller-configmap}\n' >"$dir/manifests/cm.yaml"
-	apply "/api/v1/namespaces/$ARGO_NS/configmaps" "$dir/manifests/cm.yaml"
+	kapply "/api/v1/namespaces/$ARGO_NS/configmaps" <"$dir/manifests/cm.yaml"
 	printf 'apiVersion: v1\nkind: Secret\ntype: kubernetes.io/tls\nmetadata: {name: argo-server-tls}\ndata:\n  tls.crt: %s\n  tls.key: %s\n' \
 		"$(base64 -w0 "$dir/pki/argo-server.crt")" "$(base64 -w0 "$dir/pki/argo-server.key")" >"$dir/manifests/tls.yaml"
 	chmod 600 "$dir/manifests/tls.yaml"
-	apply "/api/v1/namespaces/$ARGO_NS/secrets" "$dir/manifests/tls.yaml"
+	kapply "/api/v1/namespaces/$ARGO_NS/secrets" <"$dir/manifests/tls.yaml"
 
 	local common=(server --kubeconfig "$dir/argo-server.kubeconfig" --namespace "$ARGO_NS" --loglevel warn)
 	# env -i: the servers must not pick up a developer's ARGO_* settings. KUBECONFIG too:
