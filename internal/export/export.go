@@ -189,17 +189,19 @@ func Masks(vars []env.Var) []string {
 // anything could print a secret.
 func GitHubMask(stdout io.Writer, vars []env.Var) error {
 	masks := Masks(vars)
-	for _, m := range masks {
-		if strings.ContainsAny(m, "\r\n") {
-			return invalid("a secret contains a newline, which ::add-mask:: cannot mask")
+	check := func() error {
+		for _, m := range masks {
+			if strings.ContainsAny(m, "\r\n") {
+				return invalid("a secret contains a newline, which ::add-mask:: cannot mask")
+			}
 		}
+		return nil
 	}
-	var b bytes.Buffer
-	for _, m := range masks {
-		fmt.Fprintf(&b, "::add-mask::%s\n", m)
-	}
-	_, err := stdout.Write(b.Bytes())
-	return err
+	return render(stdout, check, func(b *bytes.Buffer) {
+		for _, m := range masks {
+			fmt.Fprintf(b, "::add-mask::%s\n", m)
+		}
+	})
 }
 
 // GitHubEnv appends the variables to envFile (the file named by $GITHUB_ENV)
@@ -214,20 +216,22 @@ func GitHubEnv(envFile io.Writer, vars []env.Var) error {
 }
 
 func githubEnv(envFile io.Writer, vars []env.Var, delim string) error {
-	if err := checkNames(vars); err != nil {
-		return err
-	}
-	for _, v := range vars {
-		if strings.Contains(v.Value, delim) {
-			return invalid("%s contains the heredoc delimiter", v.Name)
+	check := func() error {
+		if err := checkNames(vars); err != nil {
+			return err
 		}
+		for _, v := range vars {
+			if strings.Contains(v.Value, delim) {
+				return invalid("%s contains the heredoc delimiter", v.Name)
+			}
+		}
+		return nil
 	}
-	var b bytes.Buffer
-	for _, v := range vars {
-		fmt.Fprintf(&b, "%s<<%s\n%s\n%s\n", v.Name, delim, v.Value, delim)
-	}
-	_, err := envFile.Write(b.Bytes())
-	return err
+	return render(envFile, check, func(b *bytes.Buffer) {
+		for _, v := range vars {
+			fmt.Fprintf(b, "%s<<%s\n%s\n%s\n", v.Name, delim, v.Value, delim)
+		}
+	})
 }
 
 func delimiter() (string, error) {
