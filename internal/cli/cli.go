@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/argo-cred/argo-cred/internal/exitcode"
+	"github.com/argo-cred/argo-cred/internal/redact"
 )
 
 // Version is set at build time with -ldflags "-X …/internal/cli.Version=v1.2.3".
@@ -31,6 +32,7 @@ type IOStreams struct {
 type app struct {
 	streams IOStreams
 	log     *slog.Logger
+	red     *redact.Redactor // the token's forms, once it is known
 }
 
 // Run runs argo-cred with args (without the program name) and returns the
@@ -41,17 +43,19 @@ func Run(ctx context.Context, args []string, streams IOStreams) int {
 	if errors.Is(err, flag.ErrHelp) {
 		return int(exitcode.OK)
 	}
+	if err != nil && ctx.Err() != nil {
+		err = exitcode.Wrap(exitcode.Interrupted, "", fmt.Errorf("interrupted (%w)", err))
+	}
 	if err != nil {
 		line := "error: " + err.Error()
 		if h := exitcode.Hint(err); h != "" {
 			line += "; " + h
 		}
-		fmt.Fprintln(streams.ErrOut, oneLine(line))
+		// One line, without the token, whatever the error carries.
+		fmt.Fprintln(streams.ErrOut, a.red.Text(line))
 	}
 	return int(exitcode.Of(err))
 }
-
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 func (a *app) run(ctx context.Context, args []string) error {
 	if len(args) == 0 {

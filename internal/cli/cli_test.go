@@ -135,10 +135,14 @@ func TestUsageErrors(t *testing.T) {
 
 func TestHelpAndVersion(t *testing.T) {
 	clearArgoEnv(t)
-	for _, args := range [][]string{{"help"}, {"env", "--help"}, {"probe", "-h"}} {
-		stdout, _, code := runCLI(args...)
-		if code != 0 || !strings.Contains(stdout, "Exit codes:") {
-			t.Errorf("%v: exit %d, stdout %q; want help with exit codes on stdout", args, code, stdout)
+	if stdout, _, code := runCLI("help"); code != 0 || !strings.Contains(stdout, "Exit codes:") {
+		t.Errorf("help: exit %d, stdout %q; want help with exit codes on stdout", code, stdout)
+	}
+	// A command's help goes to stderr: eval "$(argo-cred env --help)" runs nothing.
+	for _, args := range [][]string{{"env", "--help"}, {"probe", "-h"}} {
+		stdout, stderr, code := runCLI(args...)
+		if code != 0 || stdout != "" || !strings.Contains(stderr, "Exit codes:") {
+			t.Errorf("%v: exit %d, stdout %q; want help with exit codes on stderr only", args, code, stdout)
 		}
 	}
 	Version = "v1.2.3"

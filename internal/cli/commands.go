@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -16,12 +15,14 @@ import (
 	"github.com/argo-cred/argo-cred/internal/env"
 	"github.com/argo-cred/argo-cred/internal/exitcode"
 	"github.com/argo-cred/argo-cred/internal/export"
+	"github.com/argo-cred/argo-cred/internal/files"
 	"github.com/argo-cred/argo-cred/internal/probe"
+	"github.com/argo-cred/argo-cred/internal/redact"
 	"github.com/argo-cred/argo-cred/internal/token"
 )
 
 func (a *app) env(ctx context.Context, args []string) error {
-	o, err := parseOptions("env", args, commandUsage(a.streams.Out, "env",
+	o, err := parseOptions("env", args, commandUsage(a.streams.ErrOut, "env",
 		"Gets a token, checks it against the Argo Server, and prints the ARGO_* settings for the argo CLI:\n  eval \"$(argo-cred env --secret ci-token --server argo.example.com:443)\""))
 	if err != nil {
 		return err
@@ -30,12 +31,13 @@ func (a *app) env(ctx context.Context, args []string) error {
 	if !slices.Contains(export.Formats, o.Format) {
 		return exitcode.New(exitcode.Usage, "use one of "+strings.Join(export.Formats, ", "), "unknown --format %q", o.Format)
 	}
-	envFile := ""
-	if o.Format == "github" {
-		if envFile = o.OutputFile; envFile == "" {
-			if envFile = os.Getenv("GITHUB_ENV"); envFile == "" {
-				return exitcode.New(exitcode.Usage, "run it in a GitHub Actions step, or give --output-file", "--format github needs GITHUB_ENV")
-			}
+	inActions := os.Getenv("GITHUB_ACTIONS") == "true"
+	if o.Format == "github" && o.OutputFile == "" && os.Getenv("GITHUB_ENV") == "" {
+		return exitcode.New(exitcode.Usage, "run it in a GitHub Actions step; elsewhere use --format dotenv or shell with --output-file", "--format github needs GITHUB_ENV")
+	}
+	if o.OutputFile != "" {
+		if err := files.Writable(o.OutputFile); err != nil {
+			return exitcode.Wrap(exitcode.Usage, "", fmt.Errorf("--output-file: %w", err))
 		}
 	}
 	c, err := a.credential(ctx, o)
@@ -44,17 +46,17 @@ func (a *app) env(ctx context.Context, args []string) error {
 	}
 	vars := c.settings.Vars()
 	// Refuse what the format cannot carry before any network call.
-	check := formatter(o.Format)
-	if o.Format == "github" {
-		check = export.GitHubEnv
-	}
-	if err := check(io.Discard, vars); err != nil {
+	if err := formatter(o.Format)(io.Discard, vars); err != nil {
 		return err
 	}
 	if o.Format == "github" {
-		// Masks first, before anything could print the token.
-		if err := export.GitHubMask(a.streams.Out, vars); err != nil {
-			return err
+		if inActions {
+			// Masks first, before anything could print the token.
+			if err := export.GitHubMask(a.streams.Out, vars); err != nil {
+				return err
+			}
+		} else {
+			fmt.Fprintln(a.streams.ErrOut, "note: not in GitHub Actions (GITHUB_ACTIONS is not true): no ::add-mask:: lines written, since nothing here would mask them")
 		}
 	}
 	var report *probe.Report
@@ -62,6 +64,9 @@ func (a *app) env(ctx context.Context, args []string) error {
 		r, err := a.verify(ctx, o, c)
 		if err != nil {
 			a.table(r)
+			if o.Format == "github" && inActions {
+				a.githubFailure(r, err)
+			}
 			return err
 		}
 		report = &r
@@ -69,34 +74,41 @@ func (a *app) env(ctx context.Context, args []string) error {
 	} else {
 		fmt.Fprintln(a.streams.ErrOut, "note: --probe=false: the credential was not checked against the Argo Server")
 	}
-	switch o.Format {
-	case "github":
-		if err := appendFile(envFile, func(w io.Writer) error { return export.GitHubEnv(w, vars) }); err != nil {
+	write := func(w io.Writer) error { return formatter(o.Format)(w, vars) }
+	if o.Format == "github" && o.OutputFile == "" {
+		// Appended to the runner's own files, as the runner expects.
+		if err := appendFile(os.Getenv("GITHUB_ENV"), write); err != nil {
 			return err
 		}
 		if sum := os.Getenv("GITHUB_STEP_SUMMARY"); sum != "" && report != nil {
-			if err := appendFile(sum, func(w io.Writer) error { return markdown(w, *report) }); err != nil {
-				return err
-			}
+			return appendFile(sum, func(w io.Writer) error { return markdown(w, *report) })
 		}
 		return nil
-	case "jenkins":
-		if o.OutputFile != "" {
-			// The properties for readProperties, and the shell form for sh steps.
-			if err := writeFile(o.OutputFile+".sh", func(w io.Writer) error { return export.Shell(w, vars) }); err != nil {
-				return err
-			}
+	}
+	if o.OutputFile == "" {
+		return write(a.streams.Out)
+	}
+	out := []files.File{{Path: o.OutputFile}}
+	if out[0].Data, err = files.Render(write); err != nil {
+		return err
+	}
+	if o.Format == "jenkins" {
+		// The shell form for sh steps beside the properties; it replaces
+		// only a file argo-cred wrote.
+		sh, err := files.Render(func(w io.Writer) error { return export.JenkinsShell(w, vars) })
+		if err != nil {
+			return err
 		}
+		out = append(out, files.File{Path: o.OutputFile + ".sh", Data: sh, Owned: export.IsJenkinsShell})
 	}
-	write := func(w io.Writer) error { return formatter(o.Format)(w, vars) }
-	if o.OutputFile != "" {
-		return writeFile(o.OutputFile, write)
+	if err := files.Write(out...); err != nil {
+		return exitcode.Wrap(exitcode.Usage, "check --output-file", err)
 	}
-	return write(a.streams.Out)
+	return nil
 }
 
 func (a *app) probe(ctx context.Context, args []string) error {
-	o, err := parseOptions("probe", args, commandUsage(a.streams.Out, "probe",
+	o, err := parseOptions("probe", args, commandUsage(a.streams.ErrOut, "probe",
 		"Gets a token and checks it against the Argo Server: reachability, identity, and each --expect.\nPrints a table on stderr, or with --output json one object on stdout."))
 	if err != nil {
 		return err
@@ -160,6 +172,8 @@ func formatter(f string) func(io.Writer, []env.Var) error {
 		return export.JSON
 	case "jenkins":
 		return export.Jenkins
+	case "github":
+		return export.GitHubEnv
 	}
 	return export.Shell
 }
@@ -174,6 +188,20 @@ func summary(r probe.Report) string {
 		who = r.Checks[1].Actual
 	}
 	return fmt.Sprintf("%s via %s as %s in namespace %s: %s", r.Server, r.Transport, who, r.Namespace, strings.Join(parts, ", "))
+}
+
+// githubFailure puts a failed report into the step summary and one
+// ::error line into the log, so the job's page says what to fix.
+func (a *app) githubFailure(r probe.Report, err error) {
+	if sum := os.Getenv("GITHUB_STEP_SUMMARY"); sum != "" {
+		_ = appendFile(sum, func(w io.Writer) error { return markdown(w, r) })
+	}
+	msg := err.Error()
+	if h := exitcode.Hint(err); h != "" {
+		msg += "; " + h
+	}
+	fmt.Fprintf(a.streams.ErrOut, "::error title=argo-cred %s (exit %d)::%s\n",
+		export.CommandEscape(exitcode.Of(err).String(), true), exitcode.Of(err), export.CommandEscape(a.red.Text(msg), false))
 }
 
 // table prints the report for people, on stderr.
@@ -210,13 +238,14 @@ func writeTable(w io.Writer, r probe.Report) error {
 // markdown writes the report as a GitHub step summary.
 func markdown(w io.Writer, r probe.Report) error {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "### argo-cred: %s via %s, namespace `%s`\n\n| check | expected | actual | code | latency |\n|---|---|---|---|---|\n", r.Server, r.Transport, r.Namespace)
+	md := redact.Markdown
+	fmt.Fprintf(&b, "### argo-cred: %s via %s, namespace `%s`\n\n| check | expected | actual | code | latency |\n|---|---|---|---|---|\n", md(r.Server), r.Transport, md(r.Namespace))
 	for _, c := range r.Checks {
 		mark := "✅"
 		if !c.OK {
 			mark = "❌"
 		}
-		fmt.Fprintf(&b, "| %s %s | %s | %s | %s | %s |\n", mark, c.Name, c.Expected, orDash(c.Actual), code(c), latency(c.LatencyMS))
+		fmt.Fprintf(&b, "| %s %s | %s | %s | %s | %s |\n", mark, md(c.Name), md(c.Expected), md(orDash(c.Actual)), code(c), latency(c.LatencyMS))
 	}
 	_, err := w.Write(b.Bytes())
 	return err
@@ -241,44 +270,12 @@ func code(c probe.Check) string {
 
 func latency(ms float64) string { return fmt.Sprintf("%.0fms", ms) }
 
-// writeFile writes a file atomically with mode 0600: a temporary file in the
-// same directory, then a rename, so no reader sees it half-written.
-func writeFile(path string, write func(io.Writer) error) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return exitcode.Wrap(exitcode.Usage, "check --output-file's directory", fmt.Errorf("writing %s: %w", path, err))
-	}
-	defer os.Remove(f.Name())
-	if err := write(f); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
-}
-
-// appendFile appends to a file such as $GITHUB_ENV in one write.
+// appendFile appends to a file of the runner's, such as $GITHUB_ENV, in
+// one write.
 func appendFile(path string, write func(io.Writer) error) error {
-	var b bytes.Buffer
-	if err := write(&b); err != nil {
+	b, err := files.Render(write)
+	if err != nil {
 		return err
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-	if err != nil {
-		return exitcode.Wrap(exitcode.Usage, "", fmt.Errorf("appending to %s: %w", path, err))
-	}
-	if _, err := f.Write(b.Bytes()); err != nil {
-		f.Close()
-		return fmt.Errorf("appending to %s: %w", path, err)
-	}
-	return f.Close()
+	return exitcode.Wrap(exitcode.Usage, "", files.Append(path, b))
 }

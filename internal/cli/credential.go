@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -13,6 +14,7 @@ import (
 	"github.com/argo-cred/argo-cred/internal/exitcode"
 	"github.com/argo-cred/argo-cred/internal/kube"
 	"github.com/argo-cred/argo-cred/internal/probe"
+	"github.com/argo-cred/argo-cred/internal/redact"
 	"github.com/argo-cred/argo-cred/internal/token"
 )
 
@@ -48,6 +50,9 @@ func (a *app) validate(o *options) (env.Settings, []probe.Expectation, error) {
 		if s.CAFile, err = filepath.Abs(s.CAFile); err != nil {
 			return s, nil, exitcode.Wrap(exitcode.Usage, "", fmt.Errorf("resolving --ca-file: %w", err))
 		}
+		if _, err := probe.LoadCA(s.CAFile); err != nil {
+			return s, nil, err
+		}
 	}
 	for _, v := range []struct{ name, val string }{{"ARGO_HTTP1", os.Getenv("ARGO_HTTP1")}, {"ARGO_INSECURE_SKIP_VERIFY", os.Getenv("ARGO_INSECURE_SKIP_VERIFY")}} {
 		if v.val != "" && v.val != "true" && v.val != "false" {
@@ -78,8 +83,8 @@ func (a *app) validate(o *options) (env.Settings, []probe.Expectation, error) {
 		flag, value string
 		check       func(string) []string
 	}{
-		{"--namespace", o.Namespace, validation.IsDNS1123Label},
-		{"--secret-namespace", o.SecretNS, validation.IsDNS1123Label},
+		{"--namespace", o.Namespace, validNamespace},
+		{"--secret-namespace", o.SecretNS, validNamespace},
 		{"--secret", o.Secret, validation.IsDNS1123Subdomain},
 		{"--service-account", o.ServiceAccount, validation.IsDNS1123Subdomain},
 	} {
@@ -145,6 +150,10 @@ func (a *app) credential(ctx context.Context, o *options) (*credential, error) {
 			return nil, err
 		}
 		ns := kc.Namespace
+		if ns != "" && len(validNamespace(ns)) > 0 {
+			return nil, exitcode.New(exitcode.Usage, "fix the context's namespace, or set --namespace",
+				"the kubeconfig's namespace %s is not a Kubernetes namespace", strconv.QuoteToASCII(ns))
+		}
 		kubeNS = ns
 		if o.SecretNS != "" {
 			ns = o.SecretNS
@@ -184,6 +193,7 @@ func (a *app) credential(ctx context.Context, o *options) (*credential, error) {
 	a.log.Debug("token obtained", "from", tok.From, "subject", claims.Subject)
 
 	settings.Authorization = tok.Bearer()
+	a.red = redact.New(tok.Bearer())
 	settings.Namespace = o.Namespace
 	if settings.Namespace == "" {
 		settings.Namespace = claims.Namespace
@@ -194,8 +204,17 @@ func (a *app) credential(ctx context.Context, o *options) (*credential, error) {
 	if settings.Namespace == "" {
 		return nil, exitcode.New(exitcode.Usage, "set --namespace or ARGO_NAMESPACE", "no namespace: the token names none")
 	}
+	if settings.Namespace != o.Namespace && len(validNamespace(settings.Namespace)) > 0 {
+		// From the token's unverified claims or the kubeconfig: it becomes a
+		// path segment of every request and an exported value.
+		return nil, exitcode.New(exitcode.Usage, "set --namespace or ARGO_NAMESPACE",
+			"the namespace %s from the token's claims or the kubeconfig is not a Kubernetes namespace", strconv.QuoteToASCII(settings.Namespace))
+	}
 	return &credential{token: tok, settings: settings, expect: expect}, nil
 }
+
+// validNamespace checks a namespace name: a DNS label.
+func validNamespace(s string) []string { return validation.IsDNS1123Label(s) }
 
 // kube returns a Kubernetes client following client-go's loading rules.
 func (a *app) kube(o *options) (*kube.Client, error) {
@@ -215,10 +234,14 @@ func (a *app) verify(ctx context.Context, o *options, c *credential) (probe.Repo
 	defer cancel()
 	a.log.Debug("probing", "server", s.Server, "http1", s.HTTP1, "secure", s.Secure, "namespace", s.Namespace)
 	defer a.log.Debug("probed")
-	return probe.Run(ctx, probe.Config{
+	r, err := probe.Run(ctx, probe.Config{
 		Server: s.Server, Secure: s.Secure, InsecureSkipVerify: s.InsecureSkipVerify, CAFile: s.CAFile,
 		HTTP1: s.HTTP1, BaseHRef: s.BaseHRef, Headers: o.Headers,
 		Authorization: s.Authorization, Namespace: s.Namespace, Subject: claims.Subject,
-		Expect: c.expect, UserAgent: "argo-cred/" + version(),
+		SkipIdentityCheck: o.SkipIdentityCheck, Expect: c.expect, UserAgent: "argo-cred/" + version(),
 	})
+	if len(r.Checks) > 1 && r.Checks[1].Actual == probe.NotChecked {
+		fmt.Fprintln(a.streams.ErrOut, "note: identity not checked (--skip-identity-check): the token has no subject and the server reported none")
+	}
+	return r, err
 }

@@ -40,13 +40,14 @@ type options struct {
 	CAFile             string        `envconfig:"ARGO_CRED_CA_FILE"`
 
 	// Probe and output.
-	Probe      bool          `envconfig:"ARGO_CRED_PROBE" default:"true"`
-	Expect     []string      `envconfig:"ARGO_CRED_EXPECT"`
-	Timeout    time.Duration `envconfig:"ARGO_CRED_TIMEOUT" default:"30s"`
-	Format     string        `envconfig:"ARGO_CRED_FORMAT" default:"shell"`
-	OutputFile string        `envconfig:"ARGO_CRED_OUTPUT_FILE"`
-	Output     string        `envconfig:"ARGO_CRED_OUTPUT" default:"table"`
-	Verbose    bool          `envconfig:"ARGO_CRED_VERBOSE"`
+	Probe             bool          `envconfig:"ARGO_CRED_PROBE" default:"true"`
+	Expect            []string      `envconfig:"ARGO_CRED_EXPECT"`
+	Timeout           time.Duration `envconfig:"ARGO_CRED_TIMEOUT" default:"30s"`
+	SkipIdentityCheck bool          `envconfig:"ARGO_CRED_SKIP_IDENTITY_CHECK"`
+	Format            string        `envconfig:"ARGO_CRED_FORMAT" default:"shell"`
+	OutputFile        string        `envconfig:"ARGO_CRED_OUTPUT_FILE"`
+	Output            string        `envconfig:"ARGO_CRED_OUTPUT" default:"table"`
+	Verbose           bool          `envconfig:"ARGO_CRED_VERBOSE"`
 
 	set map[string]bool // flags given on the command line
 }
@@ -105,6 +106,7 @@ func parseOptions(cmd string, args []string, usage func(*flag.FlagSet)) (*option
 
 	fs.Var(&listFlag{v: &o.Expect}, "expect", "allow:RESOURCE/list or deny:RESOURCE/list, repeatable (ARGO_CRED_EXPECT, comma-separated)\ndefault: allow:workflows/list, deny:workflowtemplates/list")
 	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "overall limit for the probe, retries included (ARGO_CRED_TIMEOUT)")
+	fs.BoolVar(&o.SkipIdentityCheck, "skip-identity-check", o.SkipIdentityCheck, "accept a token whose identity cannot be checked: it has no subject (not a JWT) and the server reports none;\na server that reports another identity still fails (ARGO_CRED_SKIP_IDENTITY_CHECK)")
 	fs.BoolVar(&o.Verbose, "v", o.Verbose, "verbose diagnostics on stderr; never the token (ARGO_CRED_VERBOSE)")
 	if cmd == "env" {
 		fs.BoolVar(&o.Probe, "probe", o.Probe, "probe the Argo Server before exporting (ARGO_CRED_PROBE)")

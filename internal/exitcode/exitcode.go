@@ -13,14 +13,15 @@ type Code int
 
 // The exit codes, documented in the README and in --help.
 const (
-	OK               Code = 0 // everything checked out
-	Unexpected       Code = 1 // anything not classified below
-	Usage            Code = 2 // bad flags, environment or configuration
-	TokenUnavailable Code = 3 // no usable token could be obtained
-	Unreachable      Code = 4 // the Argo Server could not be reached (DNS, refused, TLS, timeout, 5xx)
-	TokenRejected    Code = 5 // the Argo Server answered 401
-	MissingAccess    Code = 6 // an allow expectation was denied (403)
-	ExcessAccess     Code = 7 // a deny expectation was allowed, or the request ran as another identity
+	OK               Code = 0   // everything checked out
+	Unexpected       Code = 1   // anything not classified below
+	Usage            Code = 2   // bad flags, environment or configuration
+	TokenUnavailable Code = 3   // no usable token could be obtained
+	Unreachable      Code = 4   // the Argo Server could not be reached (DNS, refused, TLS, timeout, 5xx)
+	TokenRejected    Code = 5   // the Argo Server answered 401
+	MissingAccess    Code = 6   // an allow expectation was denied (403)
+	ExcessAccess     Code = 7   // a deny expectation was allowed, or the request ran as another identity
+	Interrupted      Code = 130 // SIGINT or SIGTERM arrived before argo-cred finished
 )
 
 // classes names each code, with what falls into it, for --help and docs.
@@ -32,7 +33,8 @@ var classes = map[Code]struct{ name, detail string }{
 	Unreachable:      {"Argo Server unreachable", "DNS, refused, TLS, timeout, 5xx after retries"},
 	TokenRejected:    {"token rejected", "401"},
 	MissingAccess:    {"missing access", "an allow expectation got 403"},
-	ExcessAccess:     {"too much access", "a deny expectation succeeded, or the request ran as another identity"},
+	ExcessAccess:     {"too much access", "a deny expectation succeeded, or the request ran as another identity, or it could not be checked"},
+	Interrupted:      {"interrupted", "SIGINT or SIGTERM; nothing was written"},
 }
 
 func (c Code) String() string {
@@ -44,7 +46,7 @@ func (c Code) String() string {
 
 // All lists the codes in order, for help texts and docs.
 func All() []Code {
-	return []Code{OK, Unexpected, Usage, TokenUnavailable, Unreachable, TokenRejected, MissingAccess, ExcessAccess}
+	return []Code{OK, Unexpected, Usage, TokenUnavailable, Unreachable, TokenRejected, MissingAccess, ExcessAccess, Interrupted}
 }
 
 // Help is the exit-code table of --help.
@@ -53,7 +55,7 @@ func Help() string {
 	b.WriteString("Exit codes:\n")
 	for _, c := range All() {
 		cl := classes[c]
-		fmt.Fprintf(&b, "  %d  %s", int(c), cl.name)
+		fmt.Fprintf(&b, "  %-3d  %s", int(c), cl.name)
 		if cl.detail != "" {
 			fmt.Fprintf(&b, " (%s)", cl.detail)
 		}

@@ -7,7 +7,6 @@ package export
 import (
 	"bytes"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/argo-cred/argo-cred/internal/env"
 	"github.com/argo-cred/argo-cred/internal/exitcode"
+	"github.com/argo-cred/argo-cred/internal/redact"
 )
 
 // Formats lists the names Write accepts.
@@ -131,6 +131,30 @@ func Jenkins(w io.Writer, vars []env.Var) error {
 	})
 }
 
+// jenkinsShellMarker opens every file JenkinsShell writes; argo-cred
+// replaces an existing file beside --output-file only if it starts so.
+const jenkinsShellMarker = "# argo-cred: ARGO_* settings for Jenkins sh steps"
+
+// JenkinsShell writes the shell form for Jenkins' sh steps, to be sourced
+// (`. ./argo.properties.sh`). Jenkins runs sh steps as `sh -xe`, whose trace
+// would print every export with its value: the file turns tracing off
+// around the exports (the `set +x` itself goes to /dev/null) and back on
+// only if it was on.
+func JenkinsShell(w io.Writer, vars []env.Var) error {
+	return render(w, func() error { return checkNames(vars) }, func(b *bytes.Buffer) {
+		b.WriteString(jenkinsShellMarker + "; source it with: . ./FILE\n")
+		b.WriteString("{ case $- in *x*) _argo_cred_x=1; set +x ;; *) _argo_cred_x= ;; esac; } 2>/dev/null\n")
+		for _, v := range vars {
+			fmt.Fprintf(b, "export %s=%s\n", v.Name, ShellQuote(v.Value))
+		}
+		b.WriteString("if [ -n \"$_argo_cred_x\" ]; then unset _argo_cred_x; set -x; else unset _argo_cred_x; fi\n")
+	})
+}
+
+// IsJenkinsShell tells whether a file starting with head was written by
+// JenkinsShell.
+func IsJenkinsShell(head []byte) bool { return bytes.HasPrefix(head, []byte(jenkinsShellMarker)) }
+
 func propertiesEscape(s string) string {
 	var b strings.Builder
 	for i, r := range s {
@@ -160,26 +184,21 @@ func propertiesEscape(s string) string {
 	return b.String()
 }
 
-// Masks returns every form in which a secret value could be printed: the
-// value, the value without a "Bearer " prefix, and the base64 of both.
+// Masks returns every form in which a secret value could be printed
+// (redact.Forms: with and without "Bearer ", base64 and URL encodings).
 func Masks(vars []env.Var) []string {
 	seen := map[string]bool{}
 	var out []string
-	add := func(s string) {
-		if s != "" && !seen[s] {
-			seen[s] = true
-			out = append(out, s)
-		}
-	}
 	for _, v := range vars {
 		if !v.Secret {
 			continue
 		}
-		raw := strings.TrimPrefix(v.Value, "Bearer ")
-		add(raw)
-		add(v.Value)
-		add(base64.StdEncoding.EncodeToString([]byte(raw)))
-		add(base64.StdEncoding.EncodeToString([]byte(v.Value)))
+		for _, f := range redact.Forms(v.Value) {
+			if !seen[f] {
+				seen[f] = true
+				out = append(out, f)
+			}
+		}
 	}
 	return out
 }
@@ -202,6 +221,16 @@ func GitHubMask(stdout io.Writer, vars []env.Var) error {
 			fmt.Fprintf(b, "::add-mask::%s\n", m)
 		}
 	})
+}
+
+// CommandEscape escapes s for a GitHub workflow command (`::cmd
+// prop=value::data`): %, CR and LF always, and : and , in a property value.
+func CommandEscape(s string, property bool) string {
+	r := strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A")
+	if property {
+		r = strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C")
+	}
+	return r.Replace(s)
 }
 
 // GitHubEnv appends the variables to envFile (the file named by $GITHUB_ENV)

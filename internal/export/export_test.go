@@ -75,10 +75,12 @@ func ExampleJenkins() {
 func ExampleGitHubMask() {
 	_ = GitHubMask(os.Stdout, []env.Var{{Name: "ARGO_TOKEN", Value: "Bearer abc.def.ghi", Secret: true}})
 	// Output:
-	// ::add-mask::abc.def.ghi
-	// ::add-mask::Bearer abc.def.ghi
-	// ::add-mask::YWJjLmRlZi5naGk=
 	// ::add-mask::QmVhcmVyIGFiYy5kZWYuZ2hp
+	// ::add-mask::Bearer abc.def.ghi
+	// ::add-mask::Bearer+abc.def.ghi
+	// ::add-mask::YWJjLmRlZi5naGk=
+	// ::add-mask::YWJjLmRlZi5naGk
+	// ::add-mask::abc.def.ghi
 }
 
 func Example_githubEnv() {

@@ -79,7 +79,7 @@ func TestIntegrationHTTP1OnlyProxyHint(t *testing.T) {
 	s := testenv.Get(t)
 	ns, tok := s.SeedIdentity(t)
 	proxy := testenv.HTTP1Proxy(t, "http://"+s.ArgoServer)
-	cfg := probe.Config{Server: proxy, Authorization: "Bearer " + tok, Namespace: ns, Expect: probe.DefaultExpectations, Attempts: 2}
+	cfg := probe.Config{Server: proxy, Authorization: "Bearer " + tok, Namespace: ns, Subject: "system:serviceaccount:" + ns + ":ci", Expect: probe.DefaultExpectations, Attempts: 2}
 	_, err := probe.Run(context.Background(), cfg)
 	if exitcode.Of(err) != exitcode.Unreachable || !strings.Contains(exitcode.Hint(err), "ARGO_HTTP1=true") {
 		t.Fatalf("got %v (hint %q); want unreachable with a hint to set ARGO_HTTP1=true", err, exitcode.Hint(err))

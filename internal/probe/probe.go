@@ -28,6 +28,7 @@ import (
 	wftpkg "github.com/argoproj/argo-workflows/v3/pkg/apiclient/workflowtemplate"
 
 	"github.com/argo-cred/argo-cred/internal/exitcode"
+	"github.com/argo-cred/argo-cred/internal/redact"
 )
 
 // Config is what to probe and how; the fields mirror the ARGO_* settings.
@@ -41,13 +42,18 @@ type Config struct {
 	Headers            []string
 	Authorization      string // sent as is
 	Namespace          string
-	Subject            string // the token's own subject; "" skips the identity check
-	Expect             []Expectation
-	Attempts           int // tries per call for retryable failures; 0 means 4
-	UserAgent          string
+	Subject            string // the token's own subject, "" when it has none
+	// SkipIdentityCheck accepts a token whose identity cannot be checked (it
+	// has no subject and the server reports none). A server that reports
+	// another identity fails all the same.
+	SkipIdentityCheck bool
+	Expect            []Expectation
+	Attempts          int // tries per call for retryable failures; 0 means 4
+	UserAgent         string
 }
 
-// Report is the verdict. It never contains the token.
+// Report is the verdict. It never contains the token, and every text in it
+// that the server supplied is redacted and cleaned (package redact).
 type Report struct {
 	Server        string  `json:"server"`
 	Transport     string  `json:"transport"`
@@ -92,6 +98,10 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	return r, err
 }
 
+// NotChecked is the identity check's actual value when the user accepted a
+// token whose identity cannot be checked.
+const NotChecked = "not checked"
+
 // probeCall is one call of the probe; result is its outcome.
 type probeCall struct {
 	name, expected string
@@ -118,7 +128,7 @@ func run(ctx context.Context, cfg Config, r *Report) error {
 		var md metadata.MD
 		var err error
 		who, err = cl.info.GetUserInfo(ctx, &infopkg.GetUserInfoRequest{}, grpc.Header(&md))
-		r.ServerVersion = serverVersion(ctx, md)
+		r.ServerVersion = cl.red.Text(serverVersion(ctx, md))
 		return err
 	}}}
 	for _, e := range cfg.Expect {
@@ -141,11 +151,12 @@ func run(ctx context.Context, cfg Config, r *Report) error {
 	if !reach.OK {
 		return unreachable(ctx, cfg, reach, id.err)
 	}
-	idCheck, firstErr := identity(cfg, id, who)
+	idCheck, idErr := identity(cfg, id, cl.red, who)
 	r.Checks = append(r.Checks, idCheck)
 	if id.err != nil {
-		return firstErr
+		return idErr
 	}
+	var firstErr error
 	for i, e := range cfg.Expect {
 		c, err := expectation(cfg, e, results[1+i])
 		r.Checks = append(r.Checks, c)
@@ -155,6 +166,11 @@ func run(ctx context.Context, cfg Config, r *Report) error {
 		if err != nil && exitcode.Of(err) != exitcode.MissingAccess && exitcode.Of(err) != exitcode.ExcessAccess {
 			break // 401, 5xx: the rest would say the same
 		}
+	}
+	// A rejected token explains more than whose identity the server
+	// reported for it (for a token it cannot decode, none).
+	if idErr != nil && exitcode.Of(firstErr) != exitcode.TokenRejected {
+		return idErr
 	}
 	return firstErr
 }
@@ -182,23 +198,40 @@ func reachability(id result) Check {
 	return c
 }
 
-// identity: the request ran as the token's own subject.
-func identity(cfg Config, id result, who *infopkg.GetUserInfoResponse) (Check, error) {
+// identity: the request ran as the token's own subject. The server reports
+// the subject of the token it used (in client mode it decodes a JWT's
+// claims); it reports none for a token it cannot decode, and none or its
+// own for a request it ran as its own service account (server mode, or the
+// hybrid-mode fallback).
+func identity(cfg Config, id result, red *redact.Redactor, who *infopkg.GetUserInfoResponse) (Check, error) {
 	c := id.c
 	if id.err != nil {
 		return c, classify(c, id.err)
 	}
-	c.Actual = orUnknown(who.Subject)
-	if who.Subject == "" {
-		c.Actual = "the server's own service account"
-	}
-	c.OK = cfg.Subject == "" || who.Subject == cfg.Subject
-	if c.OK {
+	const hybrid = `the Argo Server runs in hybrid auth mode (--auth-mode client --auth-mode server) or server mode and ignored the token; send it as "Bearer <token>" and check that no proxy strips the Authorization header`
+	reported := red.Text(who.Subject)
+	switch {
+	case who.Subject != "" && who.Subject == cfg.Subject:
+		c.Actual, c.OK = reported, true
 		return c, nil
+	case cfg.Subject != "" && who.Subject == "":
+		c.Actual = "the server's own service account"
+	case who.Subject != "":
+		c.Actual = reported
+	case cfg.SkipIdentityCheck:
+		c.Actual, c.OK = NotChecked, true
+		return c, nil
+	default:
+		c.Actual = "none reported"
+		return c, exitcode.New(exitcode.ExcessAccess,
+			"if the Argo Server runs in client auth mode only and the token is not a JWT, accept this with --skip-identity-check (ARGO_CRED_SKIP_IDENTITY_CHECK=true)",
+			"identity could not be checked: the token has no subject (not a JWT, or no sub claim) and the argo server reported none, as it does when it runs a request as its own service account")
 	}
-	return c, exitcode.New(exitcode.ExcessAccess,
-		`the Argo Server runs in hybrid auth mode (--auth-mode client --auth-mode server) and ignored the token; send it as "Bearer <token>" and check that no proxy strips the Authorization header`,
-		"the argo server ran the request as %s, not as the token's subject %s", c.Actual, cfg.Subject)
+	want := "the token's subject " + red.Text(cfg.Subject)
+	if cfg.Subject == "" {
+		want = "the token's identity (the token has no subject)"
+	}
+	return c, exitcode.New(exitcode.ExcessAccess, hybrid, "the argo server ran the request as %s, not as %s", c.Actual, want)
 }
 
 // expectation: 200 is allowed, 403 denied, anything else a failure of its
@@ -321,6 +354,10 @@ func call(ctx context.Context, cfg Config, cl *clients, pc probeCall) (Check, er
 	}
 	c.LatencyMS = float64(time.Since(start).Microseconds()) / 1000
 	c.HTTPStatus = ans.status
+	if err == nil && ans.status != 0 && ans.status != 200 {
+		// The HTTP/1 client reads an error body of code 0 as success.
+		err = &notArgoError{fmt.Sprintf("HTTP %d with an error body of code 0", ans.status)}
+	}
 	if err == nil {
 		c.GRPCCode = codes.OK.String()
 		return c, nil
@@ -328,16 +365,17 @@ func call(ctx context.Context, cfg Config, cl *clients, pc probeCall) (Check, er
 	c.Actual = "error"
 	if st, ok := status.FromError(err); ok {
 		c.GRPCCode = st.Code().String()
-		c.Message = clean(st.Message())
+		c.Message = redact.Shorten(cl.red.Text(st.Message()), 300)
 	} else {
 		c.Actual = "no answer"
-		c.Message = clean(err.Error())
+		c.Message = redact.Shorten(cl.red.Text(err.Error()), 300)
 	}
 	return c, err
 }
 
 func retryable(err error) bool {
-	if isTLS(err.Error()) {
+	var na *notArgoError
+	if isTLS(err.Error()) || errors.As(err, &na) {
 		return false
 	}
 	if st, ok := status.FromError(err); ok {
@@ -373,18 +411,15 @@ func isTLS(msg string) bool {
 	return strings.Contains(msg, "tls:") || containsAny(msg, untrustedCert) || containsAny(msg, notTLS)
 }
 
-// clean shortens a server message for one line.
-func clean(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > 300 {
-		s = s[:300] + "…"
-	}
-	return s
-}
-
 // classify turns a failed call into an exit-coded error.
 func classify(c Check, err error) error {
 	code := status.Code(err)
+	var na *notArgoError
+	if errors.As(err, &na) {
+		return exitcode.New(exitcode.Unreachable,
+			"ARGO_SERVER must name the Argo Server itself: check ARGO_SERVER, ARGO_SECURE and ARGO_BASE_HREF (a login page or ingress may answer instead); argo-cred follows no redirects",
+			"%s: not an Argo API answer: %s", c.Name, c.Message)
+	}
 	if _, ok := status.FromError(err); !ok {
 		if strings.Contains(c.Message, "invalid character") {
 			return exitcode.New(exitcode.Unreachable,
@@ -417,36 +452,25 @@ func classify(c Check, err error) error {
 	return exitcode.New(exitcode.Unexpected, "", "%s: unexpected answer (%s): %s", c.Name, code, c.Message)
 }
 
-// unreachable explains a failed first call. It asks /api/v1/version again
-// over HTTP/1, with and without TLS, which tells an HTTP/1-only proxy and a
-// TLS mismatch apart from a dead server.
+// unreachable explains a failed first call. Its diagnostic requests never
+// carry the token or a --header value and never weaken TLS: it reads Go's
+// own TLS errors, tries a bare TLS handshake (no request) where the user
+// chose plain HTTP, and asks for /api/v1/version over HTTP/1 with the
+// user's own TLS settings, without credentials, to tell an HTTP/1-only
+// proxy from a dead server.
 func unreachable(ctx context.Context, cfg Config, c Check, err error) error {
 	e := classify(c, err)
-	if exitcode.Of(e) != exitcode.Unreachable {
+	if exitcode.Of(e) != exitcode.Unreachable || ctx.Err() != nil {
 		return e
 	}
-	answers := func(secure bool) bool {
-		h := cfg
-		h.HTTP1, h.Secure, h.InsecureSkipVerify = true, secure, true
-		cl, err := newHTTP1(h)
-		if err != nil {
-			return false
-		}
-		defer cl.close()
-		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		defer cancel()
-		_, err = cl.info.GetVersion(ctx, &infopkg.GetVersionRequest{})
-		return err == nil || status.Code(err) == codes.Unauthenticated
-	}
+	msg := err.Error()
 	switch {
-	case !cfg.HTTP1 && !isTLS(err.Error()) && answers(cfg.Secure):
+	case cfg.Secure && containsAny(msg, notTLS):
+		return rehint(e, "the server speaks plain HTTP: set ARGO_SECURE=false (--secure=false)")
+	case !cfg.Secure && speaksTLS(ctx, cfg.Server):
+		return rehint(e, "the server speaks TLS: set ARGO_SECURE=true (--secure)")
+	case !cfg.HTTP1 && !isTLS(msg) && answersHTTP1(ctx, cfg):
 		return rehint(e, "the server answers HTTP/1 but not gRPC (an HTTP/1-only proxy or load balancer?): set ARGO_HTTP1=true (--http1)")
-	case !containsAny(err.Error(), untrustedCert) && answers(!cfg.Secure):
-		fix := "set ARGO_SECURE=true (--secure)"
-		if cfg.Secure {
-			fix = "set ARGO_SECURE=false (--secure=false)"
-		}
-		return rehint(e, "the server speaks "+map[bool]string{true: "plain HTTP", false: "TLS"}[cfg.Secure]+": "+fix)
 	}
 	return e
 }

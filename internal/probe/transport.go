@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
-	"os"
 	"strings"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
@@ -23,7 +25,22 @@ import (
 	wftpkg "github.com/argoproj/argo-workflows/v3/pkg/apiclient/workflowtemplate"
 
 	"github.com/argo-cred/argo-cred/internal/exitcode"
+	"github.com/argo-cred/argo-cred/internal/files"
+	"github.com/argo-cred/argo-cred/internal/redact"
 )
+
+// Bounds on what a server, or a file, can make argo-cred read.
+const (
+	maxBody   = 1 << 20  // one HTTP/1 response body or gRPC message
+	maxHeader = 64 << 10 // one response's headers
+	maxCA     = 1 << 20  // a --ca-file
+)
+
+// notArgoError is an answer that is not the Argo API's: a redirect, or a
+// body too large for any API answer. Retrying cannot change it.
+type notArgoError struct{ msg string }
+
+func (e *notArgoError) Error() string { return e.msg }
 
 // clients are the Argo API services the probe calls, over gRPC or HTTP/1,
 // built from the service subpackages only (the top-level apiclient package
@@ -38,23 +55,48 @@ type clients struct {
 	// withAuth adds the Authorization value to a call's context.
 	withAuth func(context.Context) context.Context
 	close    func()
+	// red cleans every text the server supplies and removes the token and
+	// the --header values from it.
+	red *redact.Redactor
+}
+
+// LoadCA reads a PEM bundle of CA certificates (a regular file of at most
+// 1 MiB).
+func LoadCA(path string) (*x509.CertPool, error) {
+	pem, err := files.Read(path, maxCA)
+	if err != nil {
+		return nil, exitcode.Wrap(exitcode.Usage, "give --ca-file the path of a PEM file of CA certificates", fmt.Errorf("reading CA file: %w", err))
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, exitcode.New(exitcode.Usage, "--ca-file must hold PEM certificates", "no certificates in CA file %s", path)
+	}
+	return pool, nil
 }
 
 func tlsConfig(cfg Config) (*tls.Config, error) {
 	c := &tls.Config{InsecureSkipVerify: cfg.InsecureSkipVerify, MinVersion: tls.VersionTLS12} //nolint:gosec // the user asked for it, as with argo -k
 	if cfg.CAFile != "" {
-		pem, err := os.ReadFile(cfg.CAFile)
+		pool, err := LoadCA(cfg.CAFile)
 		if err != nil {
-			return nil, exitcode.Wrap(exitcode.Usage, "check --ca-file", fmt.Errorf("reading CA file: %w", err))
+			return nil, err
 		}
-		c.RootCAs = x509.NewCertPool()
-		if !c.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, exitcode.New(exitcode.Usage, "--ca-file must hold PEM certificates", "no certificates in CA file %s", cfg.CAFile)
-		}
+		c.RootCAs = pool
 	}
 	return c, nil
 }
 
+// redactor knows the secrets of cfg: the Authorization value and the value
+// of every --header.
+func redactor(cfg Config) *redact.Redactor {
+	secrets := []string{cfg.Authorization}
+	for _, h := range cfg.Headers {
+		if _, v, ok := strings.Cut(h, ":"); ok && len(strings.TrimSpace(v)) >= 4 {
+			secrets = append(secrets, strings.TrimSpace(v))
+		}
+	}
+	return redact.New(secrets...)
+}
 func newGRPC(cfg Config) (*clients, error) {
 	creds := grpc.WithTransportCredentials(insecure.NewCredentials())
 	if cfg.Secure {
@@ -64,7 +106,8 @@ func newGRPC(cfg Config) (*clients, error) {
 		}
 		creds = grpc.WithTransportCredentials(credentials.NewTLS(tc))
 	}
-	conn, err := grpc.NewClient(cfg.Server, creds, grpc.WithUserAgent(cfg.UserAgent))
+	conn, err := grpc.NewClient(cfg.Server, creds, grpc.WithUserAgent(cfg.UserAgent),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxBody)), grpc.WithMaxHeaderListSize(maxHeader))
 	if err != nil {
 		return nil, exitcode.Wrap(exitcode.Usage, "check --server", fmt.Errorf("dialing %s: %w", cfg.Server, err))
 	}
@@ -83,6 +126,7 @@ func newGRPC(cfg Config) (*clients, error) {
 			return metadata.AppendToOutgoingContext(ctx, "authorization", auth)
 		},
 		close: func() { _ = conn.Close() },
+		red:   redactor(cfg),
 	}, nil
 }
 
@@ -101,7 +145,8 @@ func withAnswer(ctx context.Context) (context.Context, *answer) {
 	return context.WithValue(ctx, answerKey{}, a), a
 }
 
-// answerRecorder sets the User-Agent and records each response's answer.
+// answerRecorder sets the User-Agent, records each response's answer,
+// refuses redirects and bounds the body.
 type answerRecorder struct {
 	rt http.RoundTripper
 	ua string
@@ -117,27 +162,58 @@ func (s *answerRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
 			a.status, a.version = resp.StatusCode, resp.Header.Get("Grpc-Metadata-Argo-Version")
 		}
 	}
-	return resp, err
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		resp.Body.Close()
+		return nil, &notArgoError{fmt.Sprintf("HTTP %d redirect to %q, which argo-cred does not follow", resp.StatusCode, resp.Header.Get("Location"))}
+	}
+	resp.Body = &limitedBody{rc: resp.Body, left: maxBody}
+	return resp, nil
 }
 
+// limitedBody fails a read past its limit instead of reading on.
+type limitedBody struct {
+	rc   io.ReadCloser
+	left int64
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		return 0, &notArgoError{fmt.Sprintf("the answer's body is larger than %d bytes", maxBody)}
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.rc.Read(p)
+	b.left -= int64(n)
+	return n, err
+}
+
+func (b *limitedBody) Close() error { return b.rc.Close() }
+
+// httpClient is the HTTP/1 client: no proxy from the environment, no
+// redirects, bounded headers and bodies.
+func httpClient(tc *tls.Config, ua string) (*http.Client, *http.Transport) {
+	tr := &http.Transport{MaxIdleConnsPerHost: 8, MaxResponseHeaderBytes: maxHeader, TLSClientConfig: tc}
+	return &http.Client{
+		Transport:     &answerRecorder{rt: tr, ua: ua},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}, tr
+}
 func newHTTP1(cfg Config) (*clients, error) {
 	for _, h := range cfg.Headers {
 		if parts := strings.Split(h, ":"); len(parts) != 2 || strings.TrimSpace(parts[0]) == "" {
 			return nil, exitcode.New(exitcode.Usage, `write --header "Name: value"; argo cannot send a value that contains ':'`, "invalid header %q", h)
 		}
 	}
-	scheme := "http"
-	tr := &http.Transport{MaxIdleConnsPerHost: 8}
-	if cfg.Secure {
-		scheme = "https"
-		tc, err := tlsConfig(cfg)
-		if err != nil {
-			return nil, err
-		}
-		tr.TLSClientConfig = tc
+	scheme, tc, err := schemeTLS(cfg)
+	if err != nil {
+		return nil, err
 	}
-	rec := &answerRecorder{rt: tr, ua: cfg.UserAgent}
-	f := http1.NewFacade(scheme+"://"+cfg.Server+cfg.BaseHRef, cfg.Authorization, cfg.InsecureSkipVerify, cfg.Headers, &http.Client{Transport: rec})
+	hc, tr := httpClient(tc, cfg.UserAgent)
+	f := http1.NewFacade(scheme+"://"+cfg.Server+cfg.BaseHRef, cfg.Authorization, cfg.InsecureSkipVerify, cfg.Headers, hc)
 	return &clients{
 		info:     http1.InfoServiceClient(f),
 		workflow: http1.WorkflowServiceClient(f),
@@ -147,5 +223,63 @@ func newHTTP1(cfg Config) (*clients, error) {
 		archive:  http1.ArchivedWorkflowsServiceClient(f),
 		withAuth: func(ctx context.Context) context.Context { return ctx },
 		close:    tr.CloseIdleConnections,
+		red:      redactor(cfg),
 	}, nil
+}
+
+func schemeTLS(cfg Config) (string, *tls.Config, error) {
+	if !cfg.Secure {
+		return "http", nil, nil
+	}
+	tc, err := tlsConfig(cfg)
+	return "https", tc, err
+}
+
+// speaksTLS tells whether a TLS handshake with addr completes. It is only a
+// handshake: nothing is sent after it, so the certificate need not be
+// checked.
+func speaksTLS(ctx context.Context, addr string) bool {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	d := &tls.Dialer{Config: &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}} //nolint:gosec // a bare handshake, no data
+	c, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}
+
+// answersHTTP1 tells whether the Argo API answers GET /api/v1/version over
+// HTTP/1 with the user's own TLS settings. The request carries no
+// Authorization and no --header value. What counts is an answer with the
+// Argo Server's version header, or its gateway's error for a request
+// without a token (client mode answers that 401 without the version
+// header, but with grpc-gateway's metadata and a gRPC code in JSON).
+func answersHTTP1(ctx context.Context, cfg Config) bool {
+	scheme, tc, err := schemeTLS(cfg)
+	if err != nil {
+		return false
+	}
+	hc, tr := httpClient(tc, cfg.UserAgent)
+	defer tr.CloseIdleConnections()
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, scheme+"://"+cfg.Server+cfg.BaseHRef+"/api/v1/version", nil)
+	if err != nil {
+		return false
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	if resp.Header.Get("Grpc-Metadata-Argo-Version") != "" {
+		return true
+	}
+	var e struct {
+		Code *int `json:"code"`
+	}
+	return resp.Header.Get("Grpc-Metadata-Content-Type") == "application/grpc" &&
+		json.NewDecoder(resp.Body).Decode(&e) == nil && e.Code != nil
 }

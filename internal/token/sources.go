@@ -3,13 +3,13 @@ package token
 import (
 	"context"
 	"fmt"
-	"os"
 	"time"
 
 	authv1 "k8s.io/api/authentication/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/argo-cred/argo-cred/internal/exitcode"
+	"github.com/argo-cred/argo-cred/internal/files"
 )
 
 // ServiceAccounts is what FromTokenRequest needs of one namespace's
@@ -39,10 +39,14 @@ func FromTokenRequest(ctx context.Context, c ServiceAccounts, namespace, service
 	return t, nil
 }
 
+// MaxFileSize bounds a token file; service-account tokens are a few KiB.
+const MaxFileSize = 64 << 10
+
 // FromFile reads a token from a file, such as a projected service-account
-// token in a pod.
+// token in a pod: a regular file (symlinks followed) of at most
+// MaxFileSize bytes; a FIFO or device is refused without waiting on it.
 func FromFile(path string) (Token, error) {
-	b, err := os.ReadFile(path)
+	b, err := files.Read(path, MaxFileSize)
 	if err != nil {
 		return Token{}, exitcode.Wrap(exitcode.TokenUnavailable, hintFor("file"), fmt.Errorf("reading token file: %w", err))
 	}

@@ -130,13 +130,19 @@ func (t Token) Claims() (Claims, bool) {
 	} else {
 		_ = json.Unmarshal(c.Aud, &out.Audience)
 	}
-	if c.Exp > 0 {
-		out.Expiry = time.Unix(int64(c.Exp), 0).UTC()
-	}
-	if c.Iat > 0 {
-		out.IssuedAt = time.Unix(int64(c.Iat), 0).UTC()
-	}
+	out.Expiry, out.IssuedAt = unixTime(c.Exp), unixTime(c.Iat)
 	return out, true
+}
+
+// maxUnix is 9999-12-31T23:59:59Z, the last time JSON and RFC 3339 can
+// write; later claims are read as that.
+const maxUnix = 253402300799
+
+func unixTime(secs float64) time.Time {
+	if secs <= 0 {
+		return time.Time{}
+	}
+	return time.Unix(int64(min(secs, maxUnix)), 0).UTC()
 }
 
 func hintFor(source string) string {

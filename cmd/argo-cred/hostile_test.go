@@ -1,0 +1,541 @@
+package main
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/argo-cred/argo-cred/internal/testenv"
+)
+
+// The tests in this file run argo-cred against hostile servers
+// (internal/testenv/hostile.go) and assert on what those servers received
+// and on what argo-cred printed. They need no stack.
+
+// jwt makes an unsigned token with the given claims: good enough for
+// argo-cred, which reads claims only for display and comparison.
+func jwt(claims map[string]any) string {
+	enc := func(v any) string {
+		b, _ := json.Marshal(v)
+		return base64.RawURLEncoding.EncodeToString(b)
+	}
+	return enc(map[string]string{"alg": "RS256", "kid": "test"}) + "." + enc(claims) + ".c2lnbmF0dXJlLW9mLWEtaG9zdGlsZS10ZXN0LXRva2VuLTEyMzQ1Njc4OTA"
+}
+
+var hostileToken = jwt(map[string]any{
+	"sub": "system:serviceaccount:ci:ci", "iss": "https://kubernetes.default.svc",
+	"exp": time.Now().Add(time.Hour).Unix(), "kubernetes.io": map[string]any{"namespace": "ci", "serviceaccount": map[string]string{"name": "ci"}},
+})
+
+// headerSecret is an extra --header value that must go only to the server.
+const headerSecret = "X-Api-Key: hdr-secret-value-0123456789abcdef"
+
+// hostileRun runs argo-cred with the token in ARGO_TOKEN.
+func hostileRun(t *testing.T, env []string, args ...string) result {
+	t.Helper()
+	return run(t, append([]string{"ARGO_TOKEN=Bearer " + hostileToken, "ARGO_NAMESPACE=ci"}, env...), args...)
+}
+
+// noTokenIn fails when any form of the token or the header value is in s.
+func noTokenIn(t *testing.T, where, s string) {
+	t.Helper()
+	noLeak(t, hostileToken, where, s)
+	if strings.Contains(s, "hdr-secret-value") {
+		t.Errorf("the --header value appears in %s:\n%s", where, s)
+	}
+}
+
+func noneReached(t *testing.T, h *testenv.Hostile) {
+	t.Helper()
+	if leaks := h.Leaks("Bearer "+hostileToken, "hdr-secret-value-0123456789abcdef"); len(leaks) > 0 {
+		t.Errorf("a server the user never trusted received the credential: %+v", leaks)
+	}
+}
+
+// Findings 1 and 2: a failed first call is explained without ever sending
+// the token (or --header values) over a transport the user did not choose,
+// and without weakening certificate checks.
+func TestHostileDiagnosisSendsNoCredential(t *testing.T) {
+	t.Parallel()
+	plainOnly := testenv.PlainOnly(t)
+	noH2 := testenv.NoH2(t)
+	otherCA := filepath.Join(testenv.Root(), "internal", "testenv", "testdata", "other-ca.pem")
+	tests := map[string]struct {
+		h    *testenv.Hostile
+		args []string
+	}{
+		"tls reset, plain served, grpc":  {plainOnly, []string{"--server", plainOnly.Addr}},
+		"tls reset, plain served, http1": {plainOnly, []string{"--server", plainOnly.Addr, "--http1", "--header", headerSecret}},
+		"no h2, untrusted cert":          {noH2, []string{"--server", noH2.Addr}},
+		"no h2, cert of another CA":      {noH2, []string{"--server", noH2.Addr, "--ca-file", otherCA}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			r := hostileRun(t, nil, append([]string{"probe", "--timeout", "10s"}, tc.args...)...)
+			wantCode(t, r, 4, "error: ")
+			noTokenIn(t, "stderr", r.stderr)
+			noneReached(t, tc.h)
+		})
+	}
+	// What the plain-only server received at all: nothing with a credential,
+	// and at most requests without one.
+	for _, s := range plainOnly.Requests() {
+		if s.Header.Get("Authorization") != "" || s.Header.Get("X-Api-Key") != "" {
+			t.Errorf("plain request with a credential: %+v", s)
+		}
+	}
+}
+
+// Finding 3: no redirect is followed, whatever its target; a 3xx is "not
+// the Argo API" (exit 4).
+func TestHostileRedirectsNotFollowed(t *testing.T) {
+	t.Parallel()
+	target := testenv.FakeArgo(t, "system:serviceaccount:ci:ci", "v3.7.9", "denied")
+	_, port, _ := strings.Cut(target.Addr, ":")
+	tests := map[string]struct {
+		tls  bool
+		to   string
+		args []string
+	}{
+		"same host, other port":   {to: target.URL},
+		"other host":              {to: "http://localhost:" + port},
+		"https to http":           {tls: true, to: target.URL, args: []string{"--insecure-skip-verify"}},
+		"https to http same port": {tls: true, to: "http://127.0.0.1:" + port, args: []string{"--insecure-skip-verify"}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			redirect := testenv.Redirect(t, tc.tls, tc.to)
+			args := append([]string{"probe", "--http1", "--server", redirect.URL, "--header", headerSecret, "--timeout", "10s"}, tc.args...)
+			r := hostileRun(t, nil, args...)
+			wantCode(t, r, 4, "redirect")
+			noTokenIn(t, "stderr", r.stderr)
+			noneReached(t, target)
+			if n := len(redirect.Requests()); n == 0 {
+				t.Error("the redirecting server saw no request")
+			}
+		})
+	}
+}
+
+// Findings 4, 6 and 14: --output-file is always a 0600 atomic write of a
+// regular file; it never appends, follows a symlink, replaces a device or
+// FIFO, or replaces a file argo-cred did not write.
+func TestHostileOutputFiles(t *testing.T) {
+	t.Parallel()
+	env := []string{"ARGO_SERVER=127.0.0.1:1", "ARGO_SECURE=false", "GITHUB_ACTIONS=true"}
+	type file struct{ path, content string }
+	tests := map[string]struct {
+		setup       func(dir string) (out string, keep []file)
+		format      string
+		code        int
+		stderrHas   string
+		wantRegular bool // the output path afterwards holds a 0600 regular file with the token
+	}{
+		"github replaces a 0644 file, never appends": {
+			setup: func(dir string) (string, []file) {
+				p := filepath.Join(dir, "out")
+				must(t, os.WriteFile(p, []byte("OLD=1\n"), 0o644))
+				return p, nil
+			},
+			format: "github", wantRegular: true,
+		},
+		"github refuses a symlink": {
+			setup: func(dir string) (string, []file) {
+				target := filepath.Join(dir, "public")
+				must(t, os.WriteFile(target, []byte("public\n"), 0o644))
+				p := filepath.Join(dir, "out")
+				must(t, os.Symlink(target, p))
+				return p, []file{{target, "public\n"}}
+			},
+			format: "github", code: 2, stderrHas: "not a regular file",
+		},
+		"dotenv refuses a FIFO": {
+			setup: func(dir string) (string, []file) {
+				p := filepath.Join(dir, "fifo")
+				must(t, syscall.Mkfifo(p, 0o644))
+				return p, nil
+			},
+			format: "dotenv", code: 2, stderrHas: "not a regular file",
+		},
+		"shell refuses a directory": {
+			setup: func(dir string) (string, []file) {
+				p := filepath.Join(dir, "sub")
+				must(t, os.Mkdir(p, 0o755))
+				return p, nil
+			},
+			format: "shell", code: 2, stderrHas: "not a regular file",
+		},
+		"jenkins never replaces a .sh it did not write": {
+			setup: func(dir string) (string, []file) {
+				p := filepath.Join(dir, "argo.properties")
+				must(t, os.WriteFile(p+".sh", []byte("#!/bin/sh\necho build\n"), 0o755))
+				return p, []file{{p + ".sh", "#!/bin/sh\necho build\n"}}
+			},
+			format: "jenkins", code: 2, stderrHas: "argo-cred did not write",
+		},
+		"jenkins writes both or neither": {
+			setup: func(dir string) (string, []file) {
+				p := filepath.Join(dir, "argo.properties")
+				must(t, os.Mkdir(p, 0o755)) // the properties file cannot be written
+				return p, nil
+			},
+			format: "jenkins", code: 2, stderrHas: "not a regular file",
+		},
+		"jenkins": {
+			setup:  func(dir string) (string, []file) { return filepath.Join(dir, "argo.properties"), nil },
+			format: "jenkins", wantRegular: true,
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			out, keep := tc.setup(dir)
+			before := listDir(t, dir)
+			r := hostileRun(t, env, "env", "--probe=false", "--format", tc.format, "--output-file", out)
+			wantCode(t, r, tc.code, tc.stderrHas)
+			noTokenIn(t, "stdout", nonMaskOut(r.stdout))
+			for _, k := range keep {
+				if b, err := os.ReadFile(k.path); err != nil || string(b) != k.content {
+					t.Errorf("%s changed: %q, %v", k.path, b, err)
+				}
+			}
+			if tc.code != 0 {
+				if after := listDir(t, dir); after != before {
+					t.Errorf("a failed run changed the directory:\nbefore %s\nafter  %s", before, after)
+				}
+				return
+			}
+			paths := []string{out}
+			if tc.format == "jenkins" {
+				paths = append(paths, out+".sh")
+			}
+			for _, p := range paths {
+				st, err := os.Lstat(p)
+				if err != nil || !st.Mode().IsRegular() || st.Mode().Perm() != 0o600 {
+					t.Fatalf("%s: %v, %v; want a 0600 regular file", p, st.Mode(), err)
+				}
+				b, _ := os.ReadFile(p)
+				if strings.Contains(string(b), "OLD=1") || !strings.Contains(string(b), hostileToken) {
+					t.Errorf("%s:\n%s\nwant only the new settings", p, b)
+				}
+			}
+			// Running again replaces what argo-cred wrote.
+			r = hostileRun(t, env, "env", "--probe=false", "--format", tc.format, "--output-file", out)
+			wantCode(t, r, 0, "")
+		})
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// listDir describes a directory's entries: name, type and size.
+func listDir(t *testing.T, dir string) string {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, e := range entries {
+		info, _ := e.Info()
+		fmt.Fprintf(&b, "%s %v %d; ", e.Name(), info.Mode(), info.Size())
+	}
+	return b.String()
+}
+
+func nonMask(stdout string) []string {
+	var out []string
+	for _, l := range strings.Split(stdout, "\n") {
+		if !strings.HasPrefix(l, "::add-mask::") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// Finding 5: outside GitHub Actions nothing masks, so --format github
+// prints no form of the token and says why.
+func TestHostileGitHubMasksOnlyInActions(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	base := []string{"ARGO_SERVER=127.0.0.1:1", "ARGO_SECURE=false", "GITHUB_ENV=" + filepath.Join(dir, "env")}
+	r := hostileRun(t, base, "env", "--probe=false", "--format", "github")
+	wantCode(t, r, 0, "not in GitHub Actions")
+	noTokenIn(t, "stdout", r.stdout)
+	noTokenIn(t, "stderr", r.stderr)
+
+	r = hostileRun(t, append(base, "GITHUB_ACTIONS=true"), "env", "--probe=false", "--format", "github")
+	wantCode(t, r, 0, "")
+	if !strings.Contains(r.stdout, "::add-mask::"+hostileToken+"\n") {
+		t.Errorf("in Actions: stdout %q; want the masks", r.stdout)
+	}
+	// The missing-GITHUB_ENV hint does not lead to printing the token.
+	r = hostileRun(t, []string{"ARGO_SERVER=127.0.0.1:1"}, "env", "--probe=false", "--format", "github")
+	wantCode(t, r, 2, "needs GITHUB_ENV")
+	if strings.Contains(r.stderr, "give --output-file") && !strings.Contains(r.stderr, "GitHub Actions") {
+		t.Errorf("hint %q", r.stderr)
+	}
+}
+
+// Finding 7: the identity check is not skipped for tokens without a
+// subject, and an empty subject from the server always fails.
+func TestHostileIdentity(t *testing.T) {
+	t.Parallel()
+	serverOwn := testenv.FakeArgo(t, "", "v3.7.9", "denied")
+	honest := testenv.FakeArgo(t, "system:serviceaccount:ci:ci", "v3.7.9", "denied")
+	noSub := jwt(map[string]any{"iss": "x", "kubernetes.io": map[string]any{"namespace": "ci"}})
+	tests := map[string]struct {
+		token, server string
+		args          []string
+		code          int
+		stderrHas     string
+	}{
+		"jwt, server reports no subject":       {hostileToken, serverOwn.Addr, nil, 7, "ran the request as the server's own service account"},
+		"not a jwt, server reports no subject": {"garbage-token-0123456789abcdefghij", serverOwn.Addr, nil, 7, "identity could not be checked"},
+		"jwt without sub":                      {noSub, serverOwn.Addr, nil, 7, "identity could not be checked"},
+		"jwt without sub, server reports one":  {noSub, honest.Addr, nil, 7, "not as the token's identity"},
+		"not a jwt, opted out":                 {"garbage-token-0123456789abcdefghij", serverOwn.Addr, []string{"--skip-identity-check"}, 0, "identity not checked"},
+		"not a jwt, server reports someone":    {"garbage-token-0123456789abcdefghij", honest.Addr, []string{"--skip-identity-check"}, 7, "not as the token"},
+		"honest":                               {hostileToken, honest.Addr, nil, 0, "verdict: ok"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			args := append([]string{"probe", "--http1", "--secure=false", "--server", tc.server, "--namespace", "ci"}, tc.args...)
+			r := run(t, []string{"ARGO_TOKEN=" + tc.token}, args...)
+			wantCode(t, r, tc.code, tc.stderrHas)
+		})
+	}
+}
+
+// Finding 8: server-supplied text is printed without control characters,
+// line breaks of any kind, bidi controls or workflow commands, and escaped
+// in Markdown.
+func TestHostileServerText(t *testing.T) {
+	t.Parallel()
+	evil := "evil\n::error title=pwned::owned\r\x1b[2J\u2028::warning::x\u202e<script>|`code`"
+	// (Go's HTTP client itself refuses control characters in a header.)
+	fake := testenv.FakeArgo(t, evil, "v3.7.9 ::error::version", evil)
+	dir := t.TempDir()
+	summary := filepath.Join(dir, "summary.md")
+	env := []string{"ARGO_SERVER=" + fake.Addr, "ARGO_SECURE=false", "ARGO_HTTP1=true", "GITHUB_ACTIONS=true",
+		"GITHUB_ENV=" + filepath.Join(dir, "env"), "GITHUB_STEP_SUMMARY=" + summary}
+	for name, args := range map[string][]string{
+		"identity":          {"env", "--format", "github"},
+		"expectation":       {"env", "--format", "github", "--skip-identity-check", "--expect", "allow:workflows,allow:cronworkflows"},
+		"probe json":        {"probe", "-o", "json"},
+		"probe table, -v":   {"probe", "-v"},
+		"denied message -v": {"probe", "-v", "--skip-identity-check", "--expect", "allow:workflowtemplates"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := hostileRun(t, env, args...)
+			if r.code == 0 {
+				t.Fatalf("exit 0; the server's subject is not the token's")
+			}
+			for _, out := range []string{r.stderr, nonMaskOut(r.stdout)} {
+				for _, bad := range []string{"\x1b", "\r", "\u2028", "\u202e"} {
+					if strings.Contains(out, bad) {
+						t.Errorf("output contains %q:\n%s", bad, out)
+					}
+				}
+				for _, l := range strings.Split(out, "\n") {
+					// Only argo-cred's own ::error line, in Actions.
+					if strings.HasPrefix(strings.TrimSpace(l), "::") && !strings.HasPrefix(l, "::error title=argo-cred ") {
+						t.Errorf("a line a runner would read as a workflow command: %q", l)
+					}
+				}
+			}
+		})
+	}
+	b, err := os.ReadFile(summary)
+	if err != nil || !strings.Contains(string(b), "evil") {
+		t.Fatalf("step summary: %v\n%s\nwant the failed report with the server's subject", err, b)
+	}
+	for _, bad := range []string{"<script>", "|`code`", "\x1b", "\n::"} {
+		if strings.Contains(string(b), bad) {
+			t.Errorf("step summary contains %q:\n%s", bad, b)
+		}
+	}
+}
+
+// nonMaskOut is stdout without the ::add-mask:: lines argo-cred writes on
+// purpose.
+func nonMaskOut(s string) string { return strings.Join(nonMask(s), "\n") }
+
+// Finding 9: token and CA files are read only when regular and small, and a
+// signal ends argo-cred in every phase.
+func TestHostileFileReads(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	must(t, syscall.Mkfifo(fifo, 0o600))
+	huge := filepath.Join(dir, "huge")
+	f, err := os.Create(huge)
+	must(t, err)
+	must(t, f.Truncate(6<<30)) // sparse: 6 GiB that take no disk
+	f.Close()
+	env := []string{"ARGO_SERVER=127.0.0.1:1", "ARGO_SECURE=false", "ARGO_NAMESPACE=ci"}
+	tests := map[string]struct {
+		args      []string
+		code      int
+		stderrHas string
+	}{
+		"token file is a FIFO":      {[]string{"--token-file", fifo}, 3, "not a regular file"},
+		"token file is huge":        {[]string{"--token-file", huge}, 3, "larger than"},
+		"token file is a directory": {[]string{"--token-file", dir}, 3, "not a regular file"},
+		"CA file is a FIFO":         {[]string{"--ca-file", fifo, "--secure"}, 2, "not a regular file"},
+		"CA file is huge":           {[]string{"--ca-file", huge, "--secure"}, 2, "larger than"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			start := time.Now()
+			r := hostileRun(t, env, append([]string{"env", "--timeout", "30s"}, tc.args...)...)
+			wantCode(t, r, tc.code, tc.stderrHas)
+			if d := time.Since(start); d > 20*time.Second {
+				t.Errorf("took %s", d)
+			}
+		})
+	}
+}
+
+// A signal ends argo-cred at once, with exit 130, while it waits on a
+// server that never answers.
+func TestHostileSignal(t *testing.T) {
+	t.Parallel()
+	hang := testenv.Hang(t)
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			cmd := exec.Command(binary, "probe", "--server", hang.Addr, "--secure=false", "--timeout", "60s")
+			cmd.Env = []string{"ARGO_TOKEN=" + hostileToken, "ARGO_NAMESPACE=ci", "HOME=" + t.TempDir()}
+			var errOut strings.Builder
+			cmd.Stderr = &errOut
+			must(t, cmd.Start())
+			time.Sleep(500 * time.Millisecond)
+			sent := time.Now()
+			must(t, cmd.Process.Signal(sig))
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				_ = cmd.Process.Kill()
+				t.Fatalf("argo-cred did not exit within 10s of %s", sig)
+			}
+			t.Logf("exited %s after %s", cmd.ProcessState, time.Since(sent))
+			if got := cmd.ProcessState.ExitCode(); got != 130 || !strings.Contains(errOut.String(), "error: interrupted") {
+				t.Errorf("exit %d, stderr %q; want 130 and an interrupted line", got, errOut.String())
+			}
+		})
+	}
+}
+
+// Finding 10: a body that never ends is cut off early, with bounded memory.
+func TestHostileEndlessBody(t *testing.T) {
+	t.Parallel()
+	endless := testenv.EndlessBody(t)
+	cmd := exec.Command(binary, "probe", "--http1", "--secure=false", "--server", endless.Addr, "--timeout", "30s")
+	cmd.Env = []string{"ARGO_TOKEN=" + hostileToken, "ARGO_NAMESPACE=ci", "HOME=" + t.TempDir()}
+	var errOut strings.Builder
+	cmd.Stderr = &errOut
+	start := time.Now()
+	err := cmd.Run()
+	rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss // KiB on Linux
+	t.Logf("exit %v after %s, max RSS %d MiB", err, time.Since(start), rss/1024)
+	if cmd.ProcessState.ExitCode() != 4 || !strings.Contains(errOut.String(), "larger than") {
+		t.Errorf("exit %d, stderr %q; want 4 and a line about the body size", cmd.ProcessState.ExitCode(), errOut.String())
+	}
+	if rss > 200<<10 {
+		t.Errorf("max RSS %d MiB; want the body read bounded", rss/1024)
+	}
+}
+
+// Finding 11: a server that echoes the Authorization header in its errors,
+// over gRPC or HTTP/1, gets none of it into the output.
+func TestHostileEchoRedacted(t *testing.T) {
+	t.Parallel()
+	httpEcho := testenv.EchoAuth(t)
+	grpcEcho := testenv.GRPCEcho(t)
+	for name, args := range map[string][]string{
+		"http1 table": {"probe", "-v", "--http1", "--server", httpEcho.Addr, "--header", headerSecret},
+		"http1 json":  {"probe", "-o", "json", "--http1", "--server", httpEcho.Addr, "--header", headerSecret},
+		"http1 env":   {"env", "--http1", "--server", httpEcho.Addr},
+		"grpc table":  {"probe", "-v", "--server", grpcEcho.Addr},
+		"grpc json":   {"probe", "-o", "json", "--server", grpcEcho.Addr},
+		"grpc env":    {"env", "--server", grpcEcho.Addr},
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := hostileRun(t, []string{"ARGO_SECURE=false"}, args...)
+			if r.code != 5 || !strings.Contains(r.stderr, "rejected the token (401)") {
+				t.Errorf("exit %d, stderr %q; want 5, token rejected", r.code, r.stderr)
+			}
+			noTokenIn(t, "stderr", r.stderr)
+			noTokenIn(t, "stdout", r.stdout)
+			if !strings.Contains(r.stderr+r.stdout, "[redacted]") {
+				t.Errorf("want the echoed token shown as [redacted]:\n%s", r.stderr)
+			}
+		})
+	}
+	if len(grpcEcho.Requests()) == 0 || len(httpEcho.Requests()) == 0 {
+		t.Error("the echo servers saw no request")
+	}
+}
+
+// Finding 12: a namespace from the token's claims (or the kubeconfig) is
+// checked like --namespace, before any network call.
+func TestHostileNamespaceClaim(t *testing.T) {
+	t.Parallel()
+	unused := testenv.HTTPServer(t, false, func(w http.ResponseWriter, r *http.Request) {})
+	for name, ns := range map[string]string{
+		"path":     "ci/../../api/v1/workflows/kube-system",
+		"query":    "ci?fields=x",
+		"newline":  "ci\nARGO_SERVER=evil",
+		"too long": strings.Repeat("a", 64),
+	} {
+		t.Run(name, func(t *testing.T) {
+			tok := jwt(map[string]any{"sub": "system:serviceaccount:x:ci", "kubernetes.io": map[string]any{"namespace": ns}})
+			r := run(t, []string{"ARGO_TOKEN=" + tok, "ARGO_SERVER=" + unused.Addr, "ARGO_SECURE=false"}, "env", "--http1")
+			wantCode(t, r, 2, "not a Kubernetes namespace")
+		})
+	}
+	if n := len(unused.Requests()); n != 0 {
+		t.Errorf("the server got %d requests; want none", n)
+	}
+}
+
+// Finding 13: env --help prints nothing on stdout, so eval of it is empty.
+func TestHostileEnvHelp(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{{"env", "--help"}, {"env", "-h"}, {"probe", "--help"}} {
+		r := run(t, nil, args...)
+		if r.code != 0 || r.stdout != "" || !strings.Contains(r.stderr, "Usage: argo-cred") {
+			t.Errorf("%v: exit %d, stdout %q; want 0, nothing on stdout, usage on stderr", args, r.code, r.stdout)
+		}
+	}
+}
+
+// A token whose exp lies beyond year 9999 still gets a JSON report.
+func TestHostileFarExpiry(t *testing.T) {
+	t.Parallel()
+	fake := testenv.FakeArgo(t, "system:serviceaccount:ci:ci", "v3.7.9", "denied")
+	for _, exp := range []float64{253402300800, 1e300} {
+		tok := jwt(map[string]any{"sub": "system:serviceaccount:ci:ci", "exp": exp})
+		r := run(t, []string{"ARGO_TOKEN=" + tok, "ARGO_NAMESPACE=ci"}, "probe", "-o", "json", "--http1", "--secure=false", "--server", fake.Addr)
+		var out map[string]any
+		if r.code != 0 || json.Unmarshal([]byte(r.stdout), &out) != nil {
+			t.Errorf("exp %g: exit %d, stdout %q, stderr %q", exp, r.code, r.stdout, r.stderr)
+		}
+	}
+}

@@ -1,0 +1,122 @@
+// Package redact makes text that a server (or anything else outside
+// argo-cred) supplied safe to print: every form of a secret is replaced by
+// [redacted], and what a terminal or a CI log would interpret (control
+// characters, line breaks of any kind, bidi overrides, a leading workflow
+// command) is removed.
+package redact
+
+import (
+	"encoding/base64"
+	"net/url"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Placeholder replaces a secret.
+const Placeholder = "[redacted]"
+
+// Forms returns every form in which a secret might be printed: as given,
+// without a "Bearer " prefix, with it, and the standard, URL-safe and
+// percent encodings of both. Longest first, so replacing them in order
+// leaves no part of a longer form behind.
+func Forms(secret string) []string {
+	if secret == "" {
+		return nil
+	}
+	raw := strings.TrimPrefix(secret, "Bearer ")
+	var out []string
+	seen := map[string]bool{}
+	for _, s := range []string{raw, "Bearer " + raw} {
+		for _, f := range []string{s, base64.StdEncoding.EncodeToString([]byte(s)), base64.RawStdEncoding.EncodeToString([]byte(s)),
+			base64.URLEncoding.EncodeToString([]byte(s)), base64.RawURLEncoding.EncodeToString([]byte(s)), url.QueryEscape(s)} {
+			if !seen[f] {
+				seen[f] = true
+				out = append(out, f)
+			}
+		}
+	}
+	// Longest first.
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && len(out[j]) > len(out[j-1]); j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out
+}
+
+// Redactor removes the forms of known secrets from text.
+type Redactor struct{ forms []string }
+
+// New returns a Redactor for secrets (empty ones are ignored).
+func New(secrets ...string) *Redactor {
+	r := &Redactor{}
+	for _, s := range secrets {
+		r.forms = append(r.forms, Forms(s)...)
+	}
+	return r
+}
+
+// Text returns s with every form of the secrets replaced, then cleaned. A
+// nil Redactor only cleans.
+func (r *Redactor) Text(s string) string {
+	if r != nil {
+		for _, f := range r.forms {
+			s = strings.ReplaceAll(s, f, Placeholder)
+		}
+	}
+	return Clean(s)
+}
+
+// Clean makes s one printable line: invalid UTF-8, control characters
+// (C0, DEL, C1), every line or paragraph separator, and the bidi and
+// zero-width format characters are replaced by a space; runs of white space
+// become one; a leading "::" (a GitHub workflow command) is defused.
+func Clean(s string) string {
+	var b strings.Builder
+	for i, r := range s {
+		if r == utf8.RuneError {
+			if _, n := utf8.DecodeRuneInString(s[i:]); n <= 1 {
+				b.WriteByte(' ')
+				continue
+			}
+		}
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Zl, r) || unicode.Is(unicode.Zp, r) {
+			b.WriteByte(' ')
+			continue
+		}
+		b.WriteRune(r)
+	}
+	out := strings.Join(strings.Fields(b.String()), " ")
+	if strings.HasPrefix(out, "::") {
+		out = "'" + out
+	}
+	return out
+}
+
+// Shorten cuts s to at most n bytes (on a rune boundary), marking the cut.
+func Shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+// Markdown is Clean for a table cell or heading of GitHub-flavoured
+// Markdown: characters that would start markup (|, <, >, `, *, _, [, ], \)
+// are escaped.
+func Markdown(s string) string {
+	s = Clean(s)
+	var b strings.Builder
+	for _, r := range s {
+		switch r {
+		case '|', '<', '>', '`', '*', '_', '[', ']', '\\', '#', '!', '&':
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
