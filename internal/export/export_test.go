@@ -196,3 +196,48 @@ func TestShellRoundTrip(t *testing.T) {
 		t.Fatal("no POSIX shell found")
 	}
 }
+
+func ExampleJenkinsShell() {
+	_ = JenkinsShell(os.Stdout, sample[:2])
+	// Output:
+	// # argo-cred: ARGO_* settings for Jenkins sh steps; source it with: . ./FILE
+	// { case $- in *x*) _argo_cred_x=1; set +x ;; *) _argo_cred_x= ;; esac; } 2>/dev/null
+	// export ARGO_SERVER='argo.example.com:443'
+	// export ARGO_TOKEN='Bearer eyJhbGciOi.eyJzdWIi.c2ln'
+	// if [ -n "$_argo_cred_x" ]; then unset _argo_cred_x; set -x; else unset _argo_cred_x; fi
+}
+
+// Jenkins runs sh steps as `sh -xe`: sourcing the file traces no form of
+// the token, sets the values, and leaves tracing as it was.
+func TestJenkinsShellUnderTrace(t *testing.T) {
+	path := t.TempDir() + "/argo.properties.sh"
+	var b bytes.Buffer
+	if err := JenkinsShell(&b, sample); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, shell := range []string{"sh", "bash", "dash"} {
+		if _, err := exec.LookPath(shell); err != nil {
+			continue
+		}
+		for _, flags := range []string{"-xe", "-e"} {
+			got := path + ".value"
+			out, err := exec.Command(shell, flags, "-c", `. "$1"; printenv ARGO_TOKEN >"$2"; echo after`, "sh", path, got).CombinedOutput()
+			if err != nil {
+				t.Fatalf("%s %s: %v\n%s", shell, flags, err, out)
+			}
+			if v, _ := os.ReadFile(got); string(v) != "Bearer eyJhbGciOi.eyJzdWIi.c2ln\n" {
+				t.Errorf("%s %s: ARGO_TOKEN %q after sourcing", shell, flags, v)
+			}
+			if strings.Contains(string(out), "eyJ") {
+				t.Errorf("%s %s printed the token:\n%s", shell, flags, out)
+			}
+			traced := strings.Contains(string(out), "+ echo after")
+			if traced != (flags == "-xe") {
+				t.Errorf("%s %s: tracing after sourcing is %t:\n%s", shell, flags, traced, out)
+			}
+		}
+	}
+}
