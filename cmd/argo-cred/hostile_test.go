@@ -165,6 +165,17 @@ func TestHostileOutputFiles(t *testing.T) {
 			},
 			format: "dotenv", code: 2, stderrHas: "not a regular file",
 		},
+		"json refuses a character device": {
+			setup: func(dir string) (string, []file) {
+				p := filepath.Join(dir, "null")
+				// A copy of /dev/null's node (1, 3) in the test's own directory.
+				if err := syscall.Mknod(p, syscall.S_IFCHR|0o666, 1<<8|3); err != nil {
+					t.Skipf("mknod needs CAP_MKNOD: %v", err)
+				}
+				return p, nil
+			},
+			format: "json", code: 2, stderrHas: "a device, not a regular file",
+		},
 		"shell refuses a directory": {
 			setup: func(dir string) (string, []file) {
 				p := filepath.Join(dir, "sub")
@@ -510,6 +521,17 @@ func TestHostileNamespaceClaim(t *testing.T) {
 			wantCode(t, r, 2, "not a Kubernetes namespace")
 		})
 	}
+	// The kubeconfig's namespace, before Kubernetes is asked for anything.
+	kc := filepath.Join(t.TempDir(), "kubeconfig")
+	must(t, os.WriteFile(kc, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "`+unused.URL+`"}}]
+users: [{name: u, user: {token: kube-token}}]
+contexts: [{name: x, context: {cluster: c, user: u, namespace: "ci/../kube-system"}}]
+current-context: x
+`), 0o600))
+	r := run(t, []string{"KUBECONFIG=" + kc, "ARGO_SERVER=" + unused.Addr}, "env", "--secret", "ci")
+	wantCode(t, r, 2, "the kubeconfig's namespace")
 	if n := len(unused.Requests()); n != 0 {
 		t.Errorf("the server got %d requests; want none", n)
 	}

@@ -305,6 +305,22 @@ func TestIntegrationWaitForTokenController(t *testing.T) {
 	r := run(t, env, "env", "--secret", "never", "--namespace", ns, "--wait", "1s")
 	wantCode(t, r, 3, "token not filled in within 1s")
 
+	// SIGTERM ends the wait at once: exit 130, nothing on stdout.
+	cmd := exec.Command(binary, "env", "--secret", "never", "--namespace", ns, "--wait", "30s")
+	cmd.Env = append([]string{"HOME=" + t.TempDir()}, env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	sent := time.Now()
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	_ = cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 130 || stdout.Len() != 0 || time.Since(sent) > 5*time.Second {
+		t.Errorf("SIGTERM while waiting: exit %d after %s, stdout %q, stderr %q; want 130 at once", code, time.Since(sent), stdout.String(), stderr.String())
+	}
+
 	s.TokenSecret(t, ns, "later", "ci")
 	done := make(chan result)
 	go func() {
