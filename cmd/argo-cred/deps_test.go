@@ -23,7 +23,6 @@ func TestDependencies(t *testing.T) {
 		{"cloud.google.com/", "a cloud SDK"},
 		{"github.com/aws/", "a cloud SDK"},
 		{"github.com/Azure/", "a cloud SDK"},
-		{"github.com/spf13/cobra", "a CLI framework the flag package does without"},
 	}
 	deps := strings.Fields(string(out))
 	for _, d := range deps {

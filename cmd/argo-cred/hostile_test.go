@@ -542,7 +542,7 @@ func TestHostileEnvHelp(t *testing.T) {
 	t.Parallel()
 	for _, args := range [][]string{{"env", "--help"}, {"env", "-h"}, {"probe", "--help"}} {
 		r := run(t, nil, args...)
-		if r.code != 0 || r.stdout != "" || !strings.Contains(r.stderr, "Usage: argo-cred") {
+		if r.code != 0 || r.stdout != "" || !strings.Contains(r.stderr, "Exit codes:") {
 			t.Errorf("%v: exit %d, stdout %q; want 0, nothing on stdout, usage on stderr", args, r.code, r.stdout)
 		}
 	}

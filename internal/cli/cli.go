@@ -4,14 +4,11 @@ package cli
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"runtime/debug"
-	"strings"
 	"time"
 
 	"github.com/argo-cred/argo-cred/internal/exitcode"
@@ -39,10 +36,9 @@ type app struct {
 // exit code. It prints one error line on ErrOut when something fails.
 func Run(ctx context.Context, args []string, streams IOStreams) int {
 	a := &app{streams: streams, log: slog.New(slog.DiscardHandler)}
-	err := a.run(ctx, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return int(exitcode.OK)
-	}
+	root := a.commands()
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
 	if err != nil && ctx.Err() != nil {
 		err = exitcode.Wrap(exitcode.Interrupted, "", fmt.Errorf("interrupted (%w)", err))
 	}
@@ -55,29 +51,6 @@ func Run(ctx context.Context, args []string, streams IOStreams) int {
 		fmt.Fprintln(streams.ErrOut, a.red.Text(line))
 	}
 	return int(exitcode.Of(err))
-}
-
-func (a *app) run(ctx context.Context, args []string) error {
-	if len(args) == 0 {
-		a.usage()
-		return exitcode.New(exitcode.Usage, "", "no command given")
-	}
-	switch cmd, rest := args[0], args[1:]; cmd {
-	case "env":
-		return a.env(ctx, rest)
-	case "probe":
-		return a.probe(ctx, rest)
-	case "version", "--version":
-		fmt.Fprintln(a.streams.Out, "argo-cred", version())
-		return nil
-	case "help", "-h", "--help", "-help":
-		a.streams.ErrOut, a.streams.Out = a.streams.Out, a.streams.ErrOut
-		a.usage()
-		return nil
-	default:
-		a.usage()
-		return exitcode.New(exitcode.Usage, "", "unknown command %q", cmd)
-	}
 }
 
 // setVerbose turns on debug logs on stderr, each stamped with the time since
@@ -106,38 +79,6 @@ func version() string {
 		return bi.Main.Version
 	}
 	return "(devel)"
-}
-
-func (a *app) usage() {
-	fmt.Fprint(a.streams.ErrOut, `argo-cred gives CI a verified, least-privilege credential for the Argo Workflows Server.
-
-Usage:
-  argo-cred env [flags]     get a token, check it against the Argo Server, print the ARGO_* settings
-  argo-cred probe [flags]   get a token and print only the verdict of the check
-  argo-cred version         print the version
-
-Run "argo-cred env --help" for the flags.
-
-`+exitcode.Help())
-}
-
-func commandUsage(w io.Writer, cmd, what string) func(*flag.FlagSet) {
-	return func(fs *flag.FlagSet) {
-		fmt.Fprintf(w, "Usage: argo-cred %s [flags]\n\n%s\n\nFlags (each also read from the environment variable named; a flag wins):\n", cmd, what)
-		fs.VisitAll(func(f *flag.Flag) {
-			name, usage := flag.UnquoteUsage(f)
-			dash := "--"
-			if len(f.Name) == 1 {
-				dash = "-"
-			}
-			def := ""
-			if f.DefValue != "" && f.DefValue != "false" {
-				def = " (now " + f.DefValue + ")"
-			}
-			fmt.Fprintf(w, "  %s\n      %s%s\n", strings.TrimSpace(dash+f.Name+" "+name), strings.ReplaceAll(usage, "\n", "\n      "), def)
-		})
-		fmt.Fprint(w, "\n"+exitcode.Help())
-	}
 }
 
 // isTerminal reports whether w is a character device, where progress lines

@@ -99,19 +99,23 @@ func TestUsageErrors(t *testing.T) {
 		args    []string
 		wantErr string
 	}{
-		"no command":         {args: nil, wantErr: "error: no command given"},
-		"unknown command":    {args: []string{"login"}, wantErr: `error: unknown command "login"`},
-		"stray argument":     {args: []string{"env", "extra"}, wantErr: `unexpected argument "extra"`},
-		"bad duration env":   {env: map[string]string{"ARGO_CRED_WAIT": "soon"}, args: []string{"env"}, wantErr: "ARGO_CRED_WAIT"},
-		"source needs flag":  {args: []string{"env", "--source", "secret", "--server", "a:1"}, wantErr: "--source secret needs --secret"},
-		"header needs http1": {args: []string{"env", "--token-file", "/dev/null", "--server", "a:1", "--header", "X-A: b"}, wantErr: "--header works only with HTTP/1"},
-		"secure contradicts": {args: []string{"env", "--server", "http://a:1", "--secure"}, wantErr: "contradicts"},
-		"newline in server":  {env: map[string]string{"ARGO_SERVER": "a:1\nexport X=1"}, args: []string{"env", "--token-file", "/dev/null"}, wantErr: "white space or control characters"},
-		"bad namespace":      {args: []string{"env", "--token-file", "/dev/null", "--server", "a:1", "--namespace", "Bad_NS"}, wantErr: `invalid --namespace "Bad_NS"`},
-		"namespace newline":  {env: map[string]string{"ARGO_NAMESPACE": "ci\nexport X=1"}, args: []string{"env", "--token-file", "/dev/null", "--server", "a:1"}, wantErr: "invalid --namespace"},
-		"bad secret name":    {args: []string{"env", "--secret", "../etc", "--server", "a:1"}, wantErr: `invalid --secret "../etc"`},
-		"github without env": {args: []string{"env", "--format", "github"}, wantErr: "--format github needs GITHUB_ENV"},
-		"bad output":         {args: []string{"probe", "-o", "yaml"}, wantErr: `unknown --output "yaml"`},
+		"no command":               {args: nil, wantErr: "error: no command given"},
+		"unknown command":          {args: []string{"login"}, wantErr: `error: unknown command "login"`},
+		"stray argument":           {args: []string{"env", "extra"}, wantErr: `unexpected argument "extra"`},
+		"bad duration env":         {env: map[string]string{"ARGO_CRED_WAIT": "soon"}, args: []string{"env"}, wantErr: "ARGO_CRED_WAIT"},
+		"source needs flag":        {args: []string{"env", "--source", "secret", "--server", "a:1"}, wantErr: "--source secret needs --secret"},
+		"header needs http1":       {args: []string{"env", "--token-file", "/dev/null", "--server", "a:1", "--header", "X-A: b"}, wantErr: "--header works only with HTTP/1"},
+		"secure contradicts":       {args: []string{"env", "--server", "http://a:1", "--secure"}, wantErr: "contradicts"},
+		"newline in server":        {env: map[string]string{"ARGO_SERVER": "a:1\nexport X=1"}, args: []string{"env", "--token-file", "/dev/null"}, wantErr: "white space or control characters"},
+		"bad namespace":            {args: []string{"env", "--token-file", "/dev/null", "--server", "a:1", "--namespace", "Bad_NS"}, wantErr: `invalid --namespace "Bad_NS"`},
+		"namespace newline":        {env: map[string]string{"ARGO_NAMESPACE": "ci\nexport X=1"}, args: []string{"env", "--token-file", "/dev/null", "--server", "a:1"}, wantErr: "invalid --namespace"},
+		"bad secret name":          {args: []string{"env", "--secret", "../etc", "--server", "a:1"}, wantErr: `invalid --secret "../etc"`},
+		"github without env":       {args: []string{"env", "--format", "github"}, wantErr: "--format github needs GITHUB_ENV"},
+		"bad output":               {args: []string{"probe", "-o", "yaml"}, wantErr: `unknown --output "yaml"`},
+		"bool flag before command": {args: []string{"--http1", "env"}, wantErr: "a flag of argo-cred env goes after the command name"},
+		"bool with a space":        {args: []string{"env", "--secure", "false"}, wantErr: "a boolean flag takes its value after '='"},
+		"duration no unit":         {args: []string{"env", "--wait", "5"}, wantErr: "a duration needs a unit"},
+		"unknown flag":             {args: []string{"env", "--nope"}, wantErr: "flag provided but not defined: --nope"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -145,10 +149,17 @@ func TestHelpAndVersion(t *testing.T) {
 			t.Errorf("%v: exit %d, stdout %q; want help with exit codes on stderr only", args, code, stdout)
 		}
 	}
+	for _, shell := range []string{"bash", "zsh", "fish", "powershell"} {
+		if stdout, stderr, code := runCLI("completion", shell); code != 0 || !strings.Contains(stdout, "argo-cred") {
+			t.Errorf("completion %s: exit %d, stderr %q", shell, code, stderr)
+		}
+	}
 	Version = "v1.2.3"
 	defer func() { Version = "" }()
-	if stdout, _, code := runCLI("version"); code != 0 || stdout != "argo-cred v1.2.3\n" {
-		t.Errorf("version: %d %q", code, stdout)
+	for _, args := range [][]string{{"version"}, {"--version"}} {
+		if stdout, _, code := runCLI(args...); code != 0 || stdout != "argo-cred v1.2.3\n" {
+			t.Errorf("%v: %d %q", args, code, stdout)
+		}
 	}
 }
 
@@ -236,4 +247,19 @@ func Example_writeJSON() {
 	//     }
 	//   }
 	// }
+}
+
+// GNU-style flags: a command's flags may come before its name or after it.
+func TestFlagsAnywhere(t *testing.T) {
+	clearArgoEnv(t)
+	t.Setenv("ARGO_TOKEN", "Bearer a.b.c")
+	for _, args := range [][]string{
+		{"--server", "flag:2", "--namespace=ci", "env", "--probe=false", "--format", "json"},
+		{"env", "--format", "json", "--server", "flag:2", "--probe=false", "--namespace", "ci"},
+	} {
+		stdout, stderr, code := runCLI(args...)
+		if code != 0 || !strings.Contains(stdout, `"ARGO_SERVER": "flag:2"`) {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, stdout, stderr)
+		}
+	}
 }

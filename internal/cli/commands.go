@@ -21,13 +21,7 @@ import (
 	"github.com/argo-cred/argo-cred/internal/token"
 )
 
-func (a *app) env(ctx context.Context, args []string) error {
-	o, err := parseOptions("env", args, commandUsage(a.streams.ErrOut, "env",
-		"Gets a token, checks it against the Argo Server, and prints the ARGO_* settings for the argo CLI:\n  eval \"$(argo-cred env --secret ci-token --server argo.example.com:443)\""))
-	if err != nil {
-		return err
-	}
-	a.setVerbose(o.Verbose)
+func (a *app) env(ctx context.Context, o *options) error {
 	if !slices.Contains(export.Formats, o.Format) {
 		return exitcode.New(exitcode.Usage, "use one of "+strings.Join(export.Formats, ", "), "unknown --format %q", o.Format)
 	}
@@ -107,13 +101,7 @@ func (a *app) env(ctx context.Context, args []string) error {
 	return nil
 }
 
-func (a *app) probe(ctx context.Context, args []string) error {
-	o, err := parseOptions("probe", args, commandUsage(a.streams.ErrOut, "probe",
-		"Gets a token and checks it against the Argo Server: reachability, identity, and each --expect.\nPrints a table on stderr, or with --output json one object on stdout."))
-	if err != nil {
-		return err
-	}
-	a.setVerbose(o.Verbose)
+func (a *app) probe(ctx context.Context, o *options) error {
 	if o.Output != "table" && o.Output != "json" {
 		return exitcode.New(exitcode.Usage, "use table or json", "unknown --output %q", o.Output)
 	}

@@ -1,14 +1,12 @@
 package cli
 
 import (
-	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
+	"github.com/spf13/pflag"
 
 	"github.com/argo-cred/argo-cred/internal/env"
 	"github.com/argo-cred/argo-cred/internal/exitcode"
@@ -53,10 +51,12 @@ type options struct {
 }
 
 // listFlag is a repeatable flag; the first use replaces the value from the
-// environment, later uses append.
+// environment, later uses append. With split, each use may also be a
+// comma-separated list, as the environment variable is.
 type listFlag struct {
 	v     *[]string
 	fresh bool
+	split bool
 }
 
 func (l *listFlag) String() string {
@@ -70,26 +70,39 @@ func (l *listFlag) Set(s string) error {
 	if !l.fresh {
 		*l.v, l.fresh = nil, true
 	}
-	*l.v = append(*l.v, s)
+	if !l.split {
+		*l.v = append(*l.v, s)
+		return nil
+	}
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			*l.v = append(*l.v, part)
+		}
+	}
 	return nil
 }
 
-// parseOptions reads the environment, then the flags of command cmd.
-func parseOptions(cmd string, args []string, usage func(*flag.FlagSet)) (*options, error) {
+func (l *listFlag) Type() string { return "list" }
+
+// loadEnv reads the environment into options (envconfig).
+func loadEnv() (*options, error) {
 	o := &options{}
 	if err := envconfig.Process("", o); err != nil {
-		return nil, exitcode.Wrap(exitcode.Usage, "fix the environment variable named above", fmt.Errorf("reading the environment: %w", err))
+		return o, exitcode.Wrap(exitcode.Usage, "fix the environment variable named above", fmt.Errorf("reading the environment: %w", err))
 	}
-	fs := flag.NewFlagSet("argo-cred "+cmd, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.Usage = func() {}
+	return o, nil
+}
 
+// bindFlags defines the flags of command cmd on fs, each defaulting to what
+// the environment set in o.
+func bindFlags(fs *pflag.FlagSet, o *options, cmd string) {
+	fs.SortFlags = false
 	fs.StringVar(&o.Source, "source", o.Source, "token source: secret, tokenrequest, file or env (ARGO_CRED_SOURCE); default: follows from the flags given")
 	fs.StringVar(&o.Secret, "secret", o.Secret, "name of a kubernetes.io/service-account-token Secret (ARGO_CRED_SECRET)")
 	fs.StringVar(&o.SecretNS, "secret-namespace", o.SecretNS, "namespace of the Secret or ServiceAccount (ARGO_CRED_SECRET_NAMESPACE); default: --namespace, then the kubeconfig's")
 	fs.StringVar(&o.ServiceAccount, "service-account", o.ServiceAccount, "ServiceAccount to request a token for with the TokenRequest API (ARGO_CRED_SERVICE_ACCOUNT)")
 	fs.DurationVar(&o.Duration, "duration", o.Duration, "lifetime of a TokenRequest token (ARGO_CRED_DURATION)")
-	fs.Var(&listFlag{v: &o.Audiences}, "audience", "audience of a TokenRequest token, repeatable (ARGO_CRED_AUDIENCE, comma-separated); default: the API server's")
+	fs.Var(&listFlag{v: &o.Audiences, split: true}, "audience", "audience of a TokenRequest token, repeatable or comma-separated (ARGO_CRED_AUDIENCE); default: the API server's")
 	fs.StringVar(&o.TokenFile, "token-file", o.TokenFile, "file holding the token, e.g. a projected token (ARGO_CRED_TOKEN_FILE)")
 	fs.DurationVar(&o.Wait, "wait", o.Wait, "how long to wait for the token controller to fill a Secret (ARGO_CRED_WAIT)")
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", "", "kubeconfig file (default: KUBECONFIG, ~/.kube/config, then in-cluster)")
@@ -104,29 +117,15 @@ func parseOptions(cmd string, args []string, usage func(*flag.FlagSet)) (*option
 	fs.Var(&listFlag{v: &o.Headers}, "header", "extra HTTP header \"Name: value\", HTTP/1 only, repeatable")
 	fs.StringVar(&o.CAFile, "ca-file", o.CAFile, "PEM CA bundle to verify the server with; exported as SSL_CERT_FILE (ARGO_CRED_CA_FILE)")
 
-	fs.Var(&listFlag{v: &o.Expect}, "expect", "allow:RESOURCE/list or deny:RESOURCE/list, repeatable (ARGO_CRED_EXPECT, comma-separated)\ndefault: allow:workflows/list, deny:workflowtemplates/list")
+	fs.Var(&listFlag{v: &o.Expect, split: true}, "expect", "allow:RESOURCE/list or deny:RESOURCE/list, repeatable or comma-separated (ARGO_CRED_EXPECT)\n(default allow:workflows/list,deny:workflowtemplates/list)")
 	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "overall limit for the probe, retries included (ARGO_CRED_TIMEOUT)")
 	fs.BoolVar(&o.SkipIdentityCheck, "skip-identity-check", o.SkipIdentityCheck, "accept a token whose identity cannot be checked: it has no subject (not a JWT) and the server reports none;\na server that reports another identity still fails (ARGO_CRED_SKIP_IDENTITY_CHECK)")
-	fs.BoolVar(&o.Verbose, "v", o.Verbose, "verbose diagnostics on stderr; never the token (ARGO_CRED_VERBOSE)")
+	fs.BoolVarP(&o.Verbose, "verbose", "v", o.Verbose, "verbose diagnostics on stderr; never the token (ARGO_CRED_VERBOSE)")
 	if cmd == "env" {
 		fs.BoolVar(&o.Probe, "probe", o.Probe, "probe the Argo Server before exporting (ARGO_CRED_PROBE)")
 		fs.StringVar(&o.Format, "format", o.Format, "shell, dotenv, json, github or jenkins (ARGO_CRED_FORMAT)")
 		fs.StringVar(&o.OutputFile, "output-file", o.OutputFile, "write to this file (mode 0600, atomically) instead of stdout (ARGO_CRED_OUTPUT_FILE)")
 	} else {
-		fs.StringVar(&o.Output, "output", o.Output, "table (on stderr) or json (on stdout) (ARGO_CRED_OUTPUT)")
-		fs.StringVar(&o.Output, "o", o.Output, "short for --output")
+		fs.StringVarP(&o.Output, "output", "o", o.Output, "table (on stderr) or json (on stdout) (ARGO_CRED_OUTPUT)")
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			usage(fs)
-			return nil, err
-		}
-		return nil, exitcode.Wrap(exitcode.Usage, "see argo-cred "+cmd+" --help", err)
-	}
-	if fs.NArg() > 0 {
-		return nil, exitcode.New(exitcode.Usage, "see argo-cred "+cmd+" --help", "unexpected argument %q", fs.Arg(0))
-	}
-	o.set = map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
-	return o, nil
 }

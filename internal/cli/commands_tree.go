@@ -1,0 +1,151 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/argo-cred/argo-cred/internal/exitcode"
+)
+
+// commands builds the command tree. The environment is read first
+// (envconfig), so that every flag's default is its variable's value: a flag
+// given on the command line wins, then the environment, then the default.
+func (a *app) commands() *cobra.Command {
+	o, envErr := loadEnv()
+	root := &cobra.Command{
+		Use:   "argo-cred",
+		Short: "A verified, least-privilege credential for the Argo Workflows Server, for CI",
+		Long:  "argo-cred gives CI a verified, least-privilege credential for the Argo Workflows Server.",
+		Example: `  creds=$(argo-cred env --secret ci-token --server argo.example.com:443) || exit; eval "$creds"
+  argo-cred probe --service-account ci --secret-namespace ci --server argo.example.com:443`,
+		Version:       version(),
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		Args:          noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cmd.SetOut(a.streams.ErrOut)
+			_ = cmd.Usage()
+			return exitcode.New(exitcode.Usage, "", "no command given")
+		},
+	}
+	root.SetIn(a.streams.In)
+	root.SetOut(a.streams.Out)
+	root.SetErr(a.streams.ErrOut)
+	root.SetVersionTemplate("argo-cred {{.Version}}\n")
+	root.SetFlagErrorFunc(flagError)
+	root.SetUsageTemplate(usageTemplate)
+	cobra.AddTemplateFunc("exitCodes", exitcode.Help)
+
+	withEnv := func(run func(*cobra.Command) error) func(*cobra.Command, []string) error {
+		return func(cmd *cobra.Command, _ []string) error {
+			if envErr != nil {
+				return envErr
+			}
+			o.set = map[string]bool{}
+			cmd.Flags().Visit(func(f *pflag.Flag) { o.set[f.Name] = true })
+			a.setVerbose(o.Verbose)
+			return run(cmd)
+		}
+	}
+	env := &cobra.Command{
+		Use:   "env [flags]",
+		Short: "Get a token, check it against the Argo Server, print the ARGO_* settings",
+		Long: `Gets a token, checks it against the Argo Server, and prints the ARGO_* settings for the argo CLI.
+Stop the script when it fails, then evaluate the settings:
+  creds=$(argo-cred env --secret ci-token --server argo.example.com:443) || exit
+  eval "$creds"`,
+		Args: noArgs,
+		RunE: withEnv(func(cmd *cobra.Command) error { return a.env(cmd.Context(), o) }),
+	}
+	probe := &cobra.Command{
+		Use:   "probe [flags]",
+		Short: "Get a token and print only the verdict of the check",
+		Long: `Gets a token and checks it against the Argo Server: reachability, identity, and each --expect.
+Prints a table on stderr, or with --output json one object on stdout.`,
+		Args: noArgs,
+		RunE: withEnv(func(cmd *cobra.Command) error { return a.probe(cmd.Context(), o) }),
+	}
+	versionCmd := &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fmt.Fprintln(a.streams.Out, "argo-cred", version())
+			return nil
+		},
+	}
+	for _, c := range []*cobra.Command{env, probe} {
+		// A command's help goes to stderr: eval "$(argo-cred env --help)" runs nothing.
+		c.SetOut(a.streams.ErrOut)
+		bindFlags(c.Flags(), o, c.Name())
+	}
+	root.AddCommand(env, probe, versionCmd)
+	return root
+}
+
+const usageTemplate = `Usage:{{if .Runnable}}
+  {{.UseLine}}{{end}}{{if .HasAvailableSubCommands}}
+  {{.CommandPath}} COMMAND [flags]{{end}}{{if gt (len .Aliases) 0}}
+
+Aliases:
+  {{.NameAndAliases}}{{end}}{{if .HasExample}}
+
+Examples:
+{{.Example}}{{end}}{{if .HasAvailableSubCommands}}
+
+Commands:{{range .Commands}}{{if (or .IsAvailableCommand (eq .Name "help"))}}
+  {{rpad .Name .NamePadding }} {{.Short}}{{end}}{{end}}{{end}}{{if .HasAvailableLocalFlags}}
+
+Flags (each also read from the environment variable named; a flag wins):
+{{.LocalFlags.FlagUsages | trimTrailingWhitespaces}}{{end}}{{if .HasAvailableSubCommands}}
+
+Run "{{.CommandPath}} COMMAND --help" for a command's flags.{{end}}
+
+{{exitCodes}}`
+
+// noArgs refuses positional arguments, with a hint for the usual slips.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	if cmd.HasSubCommands() {
+		hint := "run argo-cred --help for the commands"
+		if strings.HasPrefix(args[0], "-") {
+			hint = "flags go after the command name: argo-cred env --secret …"
+		}
+		return exitcode.New(exitcode.Usage, hint, "unknown command %q", args[0])
+	}
+	hint := "see " + cmd.CommandPath() + " --help"
+	if slices.Contains([]string{"true", "false"}, args[0]) {
+		hint = "a boolean flag takes its value after '=', e.g. --secure=false"
+	}
+	return exitcode.New(exitcode.Usage, hint, "unexpected argument %q", args[0])
+}
+
+// flagError classifies a flag that does not parse, with a hint for the
+// usual slips.
+func flagError(cmd *cobra.Command, err error) error {
+	msg := err.Error()
+	hint := "see " + cmd.CommandPath() + " --help"
+	switch {
+	case strings.HasPrefix(msg, "unknown flag: ") || strings.HasPrefix(msg, "unknown shorthand flag: "):
+		name := strings.TrimPrefix(strings.TrimPrefix(msg, "unknown flag: "), "unknown shorthand flag: ")
+		msg = "flag provided but not defined: " + name
+		for _, sub := range cmd.Commands() {
+			if f := sub.Flags().Lookup(strings.TrimLeft(name, "-")); f != nil && cmd.HasSubCommands() {
+				hint = "a flag of " + sub.CommandPath() + " goes after the command name: " + sub.CommandPath() + " " + name + " …"
+				break
+			}
+		}
+	case strings.Contains(msg, "missing unit in duration"):
+		hint = "a duration needs a unit: 500ms, 5s, 2m, 1h"
+	case strings.Contains(msg, "strconv.ParseBool"):
+		hint = "a boolean flag takes true or false after '=', e.g. --secure=false"
+	}
+	return exitcode.Wrap(exitcode.Usage, hint, errors.New(msg))
+}
