@@ -203,7 +203,9 @@ func TestIntegrationExitCodes(t *testing.T) {
 	s.Identity(t, ns, "ci", testenv.WorkflowsListUpdate)
 	s.Identity(t, ns, "getonly", []rbacv1.PolicyRule{{APIGroups: []string{"argoproj.io"}, Resources: []string{"workflows"}, Verbs: []string{"get"}}})
 	s.Identity(t, ns, "greedy", []rbacv1.PolicyRule{{APIGroups: []string{"argoproj.io"}, Resources: []string{"workflows", "workflowtemplates"}, Verbs: []string{"list"}}})
+	s.Identity(t, ns, "creator", []rbacv1.PolicyRule{{APIGroups: []string{"argoproj.io"}, Resources: []string{"workflows"}, Verbs: []string{"list", "create"}}})
 	tok := s.WaitToken(t, ns, "ci")
+	s.WaitToken(t, ns, "creator")
 	s.WaitToken(t, ns, "getonly")
 	s.WaitToken(t, ns, "greedy")
 	ctx := context.Background()
@@ -226,40 +228,52 @@ func TestIntegrationExitCodes(t *testing.T) {
 		code      int
 		stderrHas string
 	}{
-		"no source":          {args: []string{"env"}, code: 2, stderrHas: "no token source"},
-		"bad server":         {args: []string{"env", "--secret", "ci", "--server", "https://argo:443/path"}, code: 2, stderrHas: "a path is not allowed"},
-		"server no port":     {args: []string{"env", "--secret", "ci", "--server", "argo.example.com"}, code: 2, stderrHas: "want host:port"},
-		"bad expect":         {args: []string{"probe", "--secret", "ci", "--expect", "allow:pods/list"}, code: 2, stderrHas: `unknown resource "pods"`},
-		"bad format":         {args: []string{"env", "--secret", "ci", "--format", "xml"}, code: 2, stderrHas: `unknown --format "xml"`},
-		"unknown flag":       {args: []string{"env", "--nope"}, code: 2, stderrHas: "flag provided but not defined"},
-		"missing secret":     {args: []string{"env", "--secret", "nope"}, code: 3, stderrHas: `secrets "nope" not found`},
-		"deleted secret":     {args: []string{"env", "--secret", "deleted"}, code: 3, stderrHas: `secrets "deleted" not found`},
-		"wrong type":         {args: []string{"env", "--secret", "opaque"}, code: 3, stderrHas: `type is "Opaque"`},
-		"empty env token":    {env: []string{"ARGO_TOKEN="}, args: []string{"env"}, code: 3, stderrHas: "token is empty"},
-		"unreadable file":    {args: []string{"env", "--token-file", "/nonexistent/token"}, code: 3, stderrHas: "reading token file"},
-		"no such sa":         {args: []string{"env", "--service-account", "ghost"}, code: 3, stderrHas: `serviceaccounts "ghost" not found`},
-		"stopped server":     {args: []string{"env", "--secret", "ci", "--server", stopped.Addr}, code: 4, stderrHas: "connection refused"},
-		"tls to plain":       {args: []string{"env", "--secret", "ci", "--secure"}, code: 4, stderrHas: "the server speaks plain HTTP: set ARGO_SECURE=false"},
-		"untrusted cert":     {args: []string{"env", "--secret", "ci", "--server", s.ArgoServerTLS, "--secure"}, code: 4, stderrHas: "x509"},
-		"plain to tls":       {args: []string{"env", "--secret", "ci", "--server", s.ArgoServerTLS, "--http1"}, code: 4, stderrHas: "the server speaks TLS"},
-		"garbage token":      {env: []string{"ARGO_TOKEN=not-a-token"}, args: []string{"env"}, code: 5, stderrHas: "rejected the token (401)"},
-		"role without list":  {args: []string{"env", "--secret", "getonly"}, code: 6, stderrHas: "workflows/list: expected allowed, got denied"},
-		"role with template": {args: []string{"env", "--secret", "greedy"}, code: 7, stderrHas: "workflowtemplates/list: expected denied, got allowed"},
-		"hybrid fallback":    {args: []string{"env", "--secret", "ci", "--server", stripping, "--http1"}, code: 7, stderrHas: "hybrid auth mode"},
-		"deny what is had":   {args: []string{"probe", "--secret", "ci", "--expect", "deny:workflows/list"}, code: 7, stderrHas: "expected denied"},
-		"ok":                 {args: []string{"env", "--secret", "ci"}, code: 0, stderrHas: "verified"},
+		"no source":                        {args: []string{"env"}, code: 2, stderrHas: "no token source"},
+		"bad server":                       {args: []string{"env", "--secret", "ci", "--server", "https://argo:443/path"}, code: 2, stderrHas: "a path is not allowed"},
+		"server no port":                   {args: []string{"env", "--secret", "ci", "--server", "argo.example.com"}, code: 2, stderrHas: "want host:port"},
+		"bad expect":                       {args: []string{"probe", "--secret", "ci", "--expect", "allow:pods/list"}, code: 2, stderrHas: `unknown resource "pods"`},
+		"bad format":                       {args: []string{"env", "--secret", "ci", "--format", "xml"}, code: 2, stderrHas: `unknown --format "xml"`},
+		"unknown flag":                     {args: []string{"env", "--nope"}, code: 2, stderrHas: "flag provided but not defined"},
+		"missing secret":                   {args: []string{"env", "--secret", "nope"}, code: 3, stderrHas: `secrets "nope" not found`},
+		"deleted secret":                   {args: []string{"env", "--secret", "deleted"}, code: 3, stderrHas: `secrets "deleted" not found`},
+		"wrong type":                       {args: []string{"env", "--secret", "opaque"}, code: 3, stderrHas: `type is "Opaque"`},
+		"empty env token":                  {env: []string{"ARGO_TOKEN="}, args: []string{"env"}, code: 3, stderrHas: "token is empty"},
+		"unreadable file":                  {args: []string{"env", "--token-file", "/nonexistent/token"}, code: 3, stderrHas: "reading token file"},
+		"no such sa":                       {args: []string{"env", "--service-account", "ghost"}, code: 3, stderrHas: `serviceaccounts "ghost" not found`},
+		"stopped server":                   {args: []string{"env", "--secret", "ci", "--server", stopped.Addr}, code: 4, stderrHas: "connection refused"},
+		"tls to plain":                     {args: []string{"env", "--secret", "ci", "--secure"}, code: 4, stderrHas: "the server speaks plain HTTP: set ARGO_SECURE=false"},
+		"untrusted cert":                   {args: []string{"env", "--secret", "ci", "--server", s.ArgoServerTLS, "--secure"}, code: 4, stderrHas: "x509"},
+		"plain to tls":                     {args: []string{"env", "--secret", "ci", "--server", s.ArgoServerTLS, "--http1"}, code: 4, stderrHas: "the server speaks TLS"},
+		"garbage token":                    {env: []string{"ARGO_TOKEN=not-a-token"}, args: []string{"env"}, code: 5, stderrHas: "rejected the token (401)"},
+		"role without list":                {args: []string{"env", "--secret", "getonly"}, code: 6, stderrHas: "workflows/list: expected allowed, got denied"},
+		"role with template":               {args: []string{"env", "--secret", "greedy"}, code: 7, stderrHas: "workflowtemplates/list: expected denied, got allowed"},
+		"hybrid fallback":                  {args: []string{"env", "--secret", "ci", "--server", stripping, "--http1"}, code: 7, stderrHas: "hybrid auth mode"},
+		"deny what is had":                 {args: []string{"probe", "--secret", "ci", "--expect", "deny:workflows/list"}, code: 7, stderrHas: "expected denied"},
+		"ok":                               {args: []string{"env", "--secret", "ci"}, code: 0, stderrHas: "verified"},
+		"create without it":                {args: []string{"probe", "--secret", "ci", "--expect", "allow:workflows/create"}, code: 6, stderrHas: "workflows/create: expected allowed, got denied"},
+		"create with it":                   {args: []string{"probe", "--secret", "creator", "--expect", "allow:workflows/create"}, code: 0, stderrHas: "workflows/create        allowed"},
+		"create unwanted":                  {args: []string{"probe", "--secret", "creator", "--expect", "deny:workflows/create"}, code: 7, stderrHas: "remove create on workflows.argoproj.io"},
+		"one expect keeps least privilege": {args: []string{"probe", "--secret", "greedy", "--expect", "allow:workflows/list"}, code: 7, stderrHas: "workflowtemplates/list: expected denied, got allowed"},
+		"default overridden, said":         {args: []string{"probe", "--secret", "greedy", "--expect", "allow:workflowtemplates"}, code: 0, stderrHas: "note: --expect replaces the default least-privilege check deny:workflowtemplates/list"},
 		"more expectations": {args: []string{"probe", "--secret", "ci", "--expect", "allow:workflows", "--expect", "deny:cronworkflows/list",
 			"--expect", "deny:clusterworkflowtemplates/list", "--expect", "deny:workflowtemplates"}, code: 0, stderrHas: "clusterworkflowtemplates/list  denied"},
 		"expectations from env": {env: []string{"ARGO_CRED_EXPECT=allow:workflows/list,allow:cronworkflows/list"}, args: []string{"probe", "--secret", "ci"},
 			code: 6, stderrHas: "cronworkflows/list: expected allowed, got denied"},
 	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			r := run(t, append(append([]string{}, kube...), tc.env...), tc.args...)
-			wantCode(t, r, tc.code, tc.stderrHas)
-			noLeak(t, tok, "stderr", r.stderr)
-		})
+	t.Run("cases", func(t *testing.T) {
+		for name, tc := range tests {
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				r := run(t, append(append([]string{}, kube...), tc.env...), tc.args...)
+				wantCode(t, r, tc.code, tc.stderrHas)
+				noLeak(t, tok, "stderr", r.stderr)
+			})
+		}
+	})
+	// The create checks were dry runs: no workflow exists.
+	raw, err := s.Client.CoreV1().RESTClient().Get().AbsPath("/apis/argoproj.io/v1alpha1/namespaces/" + ns + "/workflows").DoRaw(ctx)
+	if err != nil || !strings.Contains(string(raw), `"items":[]`) {
+		t.Errorf("workflows in %s after the create checks: %s, %v", ns, raw, err)
 	}
 }
 

@@ -68,16 +68,17 @@ func (a *app) validate(o *options) (env.Settings, []probe.Expectation, error) {
 	if len(o.Headers) > 0 && !s.HTTP1 {
 		return s, nil, exitcode.New(exitcode.Usage, "add --http1 (ARGO_HTTP1=true)", "--header works only with HTTP/1, as in the argo CLI")
 	}
-	expect := probe.DefaultExpectations
-	if len(o.Expect) > 0 {
-		expect = nil
-		for _, e := range o.Expect {
-			x, err := probe.ParseExpectation(e)
-			if err != nil {
-				return s, nil, err
-			}
-			expect = append(expect, x)
+	var user []probe.Expectation
+	for _, e := range o.Expect {
+		x, err := probe.ParseExpectation(e)
+		if err != nil {
+			return s, nil, err
 		}
+		user = append(user, x)
+	}
+	expect, replaced := probe.Merge(probe.DefaultExpectations, user)
+	for _, r := range replaced {
+		fmt.Fprintf(a.streams.ErrOut, "note: --expect replaces the default least-privilege check %s\n", r)
 	}
 	for _, n := range []struct {
 		flag, value string

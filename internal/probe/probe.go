@@ -18,7 +18,10 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 
 	cwtpkg "github.com/argoproj/argo-workflows/v3/pkg/apiclient/clusterworkflowtemplate"
 	cronpkg "github.com/argoproj/argo-workflows/v3/pkg/apiclient/cronworkflow"
@@ -132,7 +135,7 @@ func run(ctx context.Context, cfg Config, r *Report) error {
 		return err
 	}}}
 	for _, e := range cfg.Expect {
-		calls = append(calls, probeCall{e.Resource + "/list", verdict(e.Allow), list(cl, e.Resource, cfg.Namespace)})
+		calls = append(calls, probeCall{e.Name(), verdict(e.Allow), do(cl, e, cfg.Namespace)})
 	}
 	results := make([]result, len(calls))
 	var wg sync.WaitGroup
@@ -243,6 +246,9 @@ func expectation(cfg Config, e Expectation, res result) (Check, error) {
 		c.Actual = "allowed"
 	case status.Code(res.err) == codes.PermissionDenied:
 		c.Actual = "denied"
+	case e.Verb == "create" && status.Code(res.err) == codes.InvalidArgument && strings.Contains(res.err.Error(), "is forbidden"):
+		// The dry run reports Kubernetes' refusal as InvalidArgument.
+		c.Actual = "denied"
 	default:
 		return c, classify(c, res.err)
 	}
@@ -256,11 +262,11 @@ func expectation(cfg Config, e Expectation, res result) (Check, error) {
 	}
 	if e.Allow {
 		return c, exitcode.New(exitcode.MissingAccess,
-			fmt.Sprintf("grant list on %s.argoproj.io %s to the token's service account (a Role and RoleBinding)", crd(e.Resource), where),
+			fmt.Sprintf("grant %s on %s.argoproj.io %s to the token's service account (a Role and RoleBinding)", e.Verb, crd(e.Resource), where),
 			"%s: expected allowed, got denied %s", c.Name, where)
 	}
 	return c, exitcode.New(exitcode.ExcessAccess,
-		fmt.Sprintf("remove list on %s.argoproj.io from the token's roles %s: a CI credential should have only what it needs", crd(e.Resource), where),
+		fmt.Sprintf("remove %s on %s.argoproj.io from the token's roles %s: a CI credential should have only what it needs", e.Verb, crd(e.Resource), where),
 		"%s: expected denied, got allowed %s", c.Name, where)
 }
 
@@ -312,25 +318,41 @@ func crd(resource string) string {
 	return resource
 }
 
-func list(cl *clients, resource, ns string) func(context.Context) error {
+// do returns the call that probes e: a list of at most one item, or for
+// create a server-side dry run of a minimal workflow, which the Argo Server
+// validates and Kubernetes authorizes and admits without storing it.
+func do(cl *clients, e Expectation, ns string) func(context.Context) error {
 	lo := &metav1.ListOptions{Limit: 1}
 	return func(ctx context.Context) error {
 		var err error
-		switch resource {
-		case "workflows":
+		switch e.Resource + "/" + e.Verb {
+		case "workflows/list":
 			_, err = cl.workflow.ListWorkflows(ctx, &workflowpkg.WorkflowListRequest{Namespace: ns, ListOptions: lo, Fields: "metadata.resourceVersion"})
-		case "workflowtemplates":
+		case "workflows/create":
+			_, err = cl.workflow.CreateWorkflow(ctx, &workflowpkg.WorkflowCreateRequest{Namespace: ns, Workflow: dryRunWorkflow(ns), ServerDryRun: true})
+		case "workflowtemplates/list":
 			_, err = cl.wft.ListWorkflowTemplates(ctx, &wftpkg.WorkflowTemplateListRequest{Namespace: ns, ListOptions: lo})
-		case "cronworkflows":
+		case "cronworkflows/list":
 			_, err = cl.cron.ListCronWorkflows(ctx, &cronpkg.ListCronWorkflowsRequest{Namespace: ns, ListOptions: lo})
-		case "clusterworkflowtemplates":
+		case "clusterworkflowtemplates/list":
 			_, err = cl.cwt.ListClusterWorkflowTemplates(ctx, &cwtpkg.ClusterWorkflowTemplateListRequest{ListOptions: lo})
-		case "archived-workflows":
+		case "archived-workflows/list":
 			_, err = cl.archive.ListArchivedWorkflows(ctx, &archivepkg.ListArchivedWorkflowsRequest{Namespace: ns, ListOptions: lo})
 		default:
-			err = fmt.Errorf("unknown resource %q", resource)
+			err = fmt.Errorf("cannot probe %s", e.Name())
 		}
 		return err
+	}
+}
+
+// dryRunWorkflow is the smallest workflow the Argo Server validates.
+func dryRunWorkflow(ns string) *wfv1.Workflow {
+	return &wfv1.Workflow{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: "argo-cred-dry-run-", Namespace: ns},
+		Spec: wfv1.WorkflowSpec{
+			Entrypoint: "main",
+			Templates:  []wfv1.Template{{Name: "main", Container: &corev1.Container{Image: "argo-cred/dry-run", Command: []string{"true"}}}},
+		},
 	}
 }
 

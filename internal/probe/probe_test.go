@@ -20,14 +20,19 @@ func TestParseExpectation(t *testing.T) {
 		want    Expectation
 		wantErr string
 	}{
-		"allow:workflows/list":          {want: Expectation{Allow: true, Resource: "workflows"}},
-		"deny:workflowtemplates/list":   {want: Expectation{Resource: "workflowtemplates"}},
-		"deny:clusterworkflowtemplates": {want: Expectation{Resource: "clusterworkflowtemplates"}},
-		"allow:archived-workflows/list": {want: Expectation{Allow: true, Resource: "archived-workflows"}},
-		"workflows/list":                {wantErr: "missing allow: or deny:"},
-		"maybe:workflows":               {wantErr: "must start with allow: or deny:"},
-		"allow:workflows/delete":        {wantErr: `verb "delete" cannot be probed`},
-		"allow:pods/list":               {wantErr: `unknown resource "pods"`},
+		"allow:workflows/list":           {want: Expectation{Allow: true, Resource: "workflows", Verb: "list"}},
+		"deny:workflowtemplates/list":    {want: Expectation{Resource: "workflowtemplates", Verb: "list"}},
+		"deny:clusterworkflowtemplates":  {want: Expectation{Resource: "clusterworkflowtemplates", Verb: "list"}},
+		"allow:archived-workflows/list":  {want: Expectation{Allow: true, Resource: "archived-workflows", Verb: "list"}},
+		"allow:workflows/create":         {want: Expectation{Allow: true, Resource: "workflows", Verb: "create"}},
+		"deny:workflows/create":          {want: Expectation{Resource: "workflows", Verb: "create"}},
+		"allow:workflowtemplates/create": {wantErr: "would create it for real"},
+		"allow:cronworkflows/create":     {wantErr: "would create it for real"},
+		"workflows/list":                 {wantErr: "missing allow: or deny:"},
+		"maybe:workflows":                {wantErr: "must start with allow: or deny:"},
+		"allow:workflows/delete":         {wantErr: `verb "delete" cannot be probed`},
+		"allow:workflows/":               {wantErr: `verb "" cannot be probed`},
+		"allow:pods/list":                {wantErr: `unknown resource "pods"`},
 	}
 	for in, tc := range tests {
 		t.Run(in, func(t *testing.T) {
@@ -75,7 +80,7 @@ func cfgFor(srv *httptest.Server) Config {
 	return Config{
 		Server: strings.TrimPrefix(srv.URL, "http://"), HTTP1: true, Authorization: "Bearer x",
 		Namespace: "ci", Subject: "system:serviceaccount:ci:ci",
-		Expect: []Expectation{{Allow: true, Resource: "workflows"}},
+		Expect: []Expectation{{Allow: true, Resource: "workflows", Verb: "list"}},
 	}
 }
 
@@ -127,5 +132,45 @@ func TestTimeoutBoundsRetries(t *testing.T) {
 	}
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("took %s; the context should bound the retries", d)
+	}
+}
+
+func TestMerge(t *testing.T) {
+	parse := func(ss ...string) []Expectation {
+		var out []Expectation
+		for _, s := range ss {
+			e, err := ParseExpectation(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, e)
+		}
+		return out
+	}
+	tests := map[string]struct {
+		user, want, replaced []string
+	}{
+		"none":               {want: []string{"allow:workflows/list", "deny:workflowtemplates/list"}},
+		"one more":           {user: []string{"allow:workflows/create"}, want: []string{"allow:workflows/list", "deny:workflowtemplates/list", "allow:workflows/create"}},
+		"default restated":   {user: []string{"allow:workflows"}, want: []string{"allow:workflows/list", "deny:workflowtemplates/list"}},
+		"default overridden": {user: []string{"allow:workflowtemplates"}, want: []string{"allow:workflows/list", "allow:workflowtemplates/list"}, replaced: []string{"deny:workflowtemplates/list"}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, replaced := Merge(DefaultExpectations, parse(tc.user...))
+			str := func(es []Expectation) []string {
+				var out []string
+				for _, e := range es {
+					out = append(out, e.String())
+				}
+				return out
+			}
+			if diff := cmp.Diff(tc.want, str(got)); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.replaced, str(replaced)); diff != "" {
+				t.Errorf("replaced (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
