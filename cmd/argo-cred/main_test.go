@@ -6,6 +6,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -151,7 +153,7 @@ func TestIntegrationSources(t *testing.T) {
 				if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
 					t.Fatalf("stdout is not JSON: %v\n%s", err, r.stdout)
 				}
-				if got["ARGO_NAMESPACE"] != f.ns || got["KUBECONFIG"] != "/dev/null" || !strings.HasPrefix(got["ARGO_TOKEN"], "Bearer ey") || strings.HasPrefix(got["ARGO_TOKEN"], "Bearer Bearer") {
+				if got["ARGO_NAMESPACE"] != f.ns || got["KUBECONFIG"] != "" || !strings.HasPrefix(got["ARGO_TOKEN"], "Bearer ey") || strings.HasPrefix(got["ARGO_TOKEN"], "Bearer Bearer") {
 					t.Errorf("settings: %v", got)
 				}
 				if sname != "tokenrequest" && got["ARGO_TOKEN"] != "Bearer "+f.token {
@@ -219,6 +221,15 @@ func TestIntegrationExitCodes(t *testing.T) {
 	}
 	stopped := s.StartArgoServer(t)
 	stopped.Stop()
+	kcfg, err := clientcmd.BuildConfigFromFlags("", s.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubeAPI := strings.TrimPrefix(kcfg.Host, "https://")
+	web := httptest.NewServer(http.NotFoundHandler()) // a plain HTTP/1 web server
+	defer web.Close()
+	webAddr := strings.TrimPrefix(web.URL, "http://")
+	s.TokenSecret(t, ns, "orphan", "ghost") // its ServiceAccount does not exist
 	stripping := testenv.StripBearerProxy(t, "http://"+s.ArgoServerHybrid)
 	kube := []string{"KUBECONFIG=" + s.Kubeconfig, "ARGO_SECURE=false", "ARGO_SERVER=" + s.ArgoServer, "ARGO_NAMESPACE=" + ns}
 
@@ -237,6 +248,13 @@ func TestIntegrationExitCodes(t *testing.T) {
 		"missing secret":                   {args: []string{"env", "--secret", "nope"}, code: 3, stderrHas: `secrets "nope" not found`},
 		"deleted secret":                   {args: []string{"env", "--secret", "deleted"}, code: 3, stderrHas: `secrets "deleted" not found`},
 		"wrong type":                       {args: []string{"env", "--secret", "opaque"}, code: 3, stderrHas: `type is "Opaque"`},
+		"opaque with a token":              {args: []string{"env", "--secret", "opaque"}, code: 3, stderrHas: "mount it and pass --token-file"},
+		"secret of no sa":                  {args: []string{"env", "--secret", "orphan"}, code: 3, stderrHas: "the token controller deletes such a Secret at once"},
+		"kube-apiserver port":              {args: []string{"probe", "--secret", "ci", "--server", kubeAPI, "--secure", "--insecure-skip-verify"}, code: 4, stderrHas: "is not an Argo Server"},
+		"web server, grpc":                 {args: []string{"probe", "--secret", "ci", "--server", webAddr, "--secure=false"}, code: 4, stderrHas: "an HTTP/1 server answered, not gRPC"},
+		"web server, http1":                {args: []string{"probe", "--secret", "ci", "--server", webAddr, "--secure=false", "--http1"}, code: 4, stderrHas: "is not an Argo Server: it answered HTTP 404"},
+		"foreign audience":                 {args: []string{"probe", "--service-account", "ci", "--audience", "https://not-kubernetes"}, code: 5, stderrHas: "drop --audience"},
+		"kubeconfig devnull":               {env: []string{"KUBECONFIG=/dev/null"}, args: []string{"env", "--secret", "ci"}, code: 2, stderrHas: "KUBECONFIG is /dev/null"},
 		"empty env token":                  {env: []string{"ARGO_TOKEN="}, args: []string{"env"}, code: 3, stderrHas: "token is empty"},
 		"unreadable file":                  {args: []string{"env", "--token-file", "/nonexistent/token"}, code: 3, stderrHas: "reading token file"},
 		"no such sa":                       {args: []string{"env", "--service-account", "ghost"}, code: 3, stderrHas: `serviceaccounts "ghost" not found`},

@@ -49,9 +49,14 @@ func TestPrecedence(t *testing.T) {
 			want: map[string]string{"ARGO_SERVER": "env:1", "ARGO_SECURE": "false", "ARGO_HTTP1": "true", "ARGO_INSECURE_SKIP_VERIFY": "true", "ARGO_NAMESPACE": "envns", "ARGO_BASE_HREF": "/argo"},
 		},
 		"flags win": {
-			env:  map[string]string{"ARGO_SERVER": "env:1", "ARGO_SECURE": "false", "ARGO_HTTP1": "true", "ARGO_NAMESPACE": "envns", "ARGO_BASE_HREF": "/env"},
-			args: []string{"--server", "flag:2", "--secure", "--http1=false", "--namespace", "flagns", "--base-href", "/flag"},
-			want: map[string]string{"ARGO_SERVER": "flag:2", "ARGO_SECURE": "true", "ARGO_HTTP1": "false", "ARGO_INSECURE_SKIP_VERIFY": "false", "ARGO_NAMESPACE": "flagns", "ARGO_BASE_HREF": "/flag"},
+			env:  map[string]string{"ARGO_SERVER": "env:1", "ARGO_SECURE": "false", "ARGO_HTTP1": "true", "ARGO_NAMESPACE": "envns"},
+			args: []string{"--server", "flag:2", "--secure", "--http1=false", "--namespace", "flagns"},
+			want: map[string]string{"ARGO_SERVER": "flag:2", "ARGO_SECURE": "true", "ARGO_HTTP1": "false", "ARGO_INSECURE_SKIP_VERIFY": "false", "ARGO_NAMESPACE": "flagns"},
+		},
+		"base href flag wins": {
+			env:  map[string]string{"ARGO_SERVER": "env:1", "ARGO_HTTP1": "true", "ARGO_BASE_HREF": "/env"},
+			args: []string{"--base-href", "/flag"},
+			want: map[string]string{"ARGO_SERVER": "env:1", "ARGO_SECURE": "true", "ARGO_HTTP1": "true", "ARGO_INSECURE_SKIP_VERIFY": "false", "ARGO_NAMESPACE": "envns", "ARGO_BASE_HREF": "/flag"},
 		},
 		"argo parsing": {
 			// argo: HTTP1 only if exactly "true"; SECURE unless exactly "false".
@@ -85,7 +90,7 @@ func TestPrecedence(t *testing.T) {
 			if err := json.Unmarshal([]byte(stdout), &got); err != nil {
 				t.Fatalf("%v: %s", err, stdout)
 			}
-			tc.want["ARGO_TOKEN"], tc.want["KUBECONFIG"] = "Bearer a.b.c", "/dev/null"
+			tc.want["ARGO_TOKEN"] = "Bearer a.b.c"
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
@@ -112,6 +117,9 @@ func TestUsageErrors(t *testing.T) {
 		"bad secret name":          {args: []string{"env", "--secret", "../etc", "--server", "a:1"}, wantErr: `invalid --secret "../etc"`},
 		"github without env":       {args: []string{"env", "--format", "github"}, wantErr: "--format github needs GITHUB_ENV"},
 		"bad output":               {args: []string{"probe", "-o", "yaml"}, wantErr: `unknown --output "yaml"`},
+		"secret and sa":            {args: []string{"env", "--secret", "a", "--service-account", "b", "--server", "a:1"}, wantErr: "--secret and --service-account both given"},
+		"duration too short":       {args: []string{"env", "--service-account", "b", "--duration", "5m", "--server", "a:1"}, wantErr: "--duration 5m0s is under the minimum of 10m"},
+		"base href needs http1":    {env: map[string]string{"ARGO_BASE_HREF": "/argo"}, args: []string{"env", "--token-file", "/dev/null", "--server", "a:1"}, wantErr: "--base-href (ARGO_BASE_HREF) works only with HTTP/1"},
 		"bool flag before command": {args: []string{"--http1", "env"}, wantErr: "a flag of argo-cred env goes after the command name"},
 		"bool with a space":        {args: []string{"env", "--secure", "false"}, wantErr: "a boolean flag takes its value after '='"},
 		"duration no unit":         {args: []string{"env", "--wait", "5"}, wantErr: "a duration needs a unit"},

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -68,6 +69,10 @@ func (a *app) validate(o *options) (env.Settings, []probe.Expectation, error) {
 	if len(o.Headers) > 0 && !s.HTTP1 {
 		return s, nil, exitcode.New(exitcode.Usage, "add --http1 (ARGO_HTTP1=true)", "--header works only with HTTP/1, as in the argo CLI")
 	}
+	if s.BaseHRef != "" && !s.HTTP1 {
+		return s, nil, exitcode.New(exitcode.Usage, "add --http1 (ARGO_HTTP1=true): behind an ingress with a path prefix only HTTP/1 works",
+			"--base-href (ARGO_BASE_HREF) works only with HTTP/1; argo's gRPC client ignores it")
+	}
 	var user []probe.Expectation
 	for _, e := range o.Expect {
 		x, err := probe.ParseExpectation(e)
@@ -93,6 +98,12 @@ func (a *app) validate(o *options) (env.Settings, []probe.Expectation, error) {
 			return s, nil, exitcode.New(exitcode.Usage, "use a Kubernetes name: lower-case letters, digits and '-'",
 				"invalid %s %q: not a Kubernetes name", n.flag, n.value)
 		}
+	}
+	if o.Secret != "" && o.ServiceAccount != "" {
+		return s, nil, exitcode.New(exitcode.Usage, "give one: --secret reads a token Secret, --service-account requests a new token", "--secret and --service-account both given")
+	}
+	if (o.ServiceAccount != "" || o.Source == "tokenrequest") && o.Duration < 10*time.Minute {
+		return s, nil, exitcode.New(exitcode.Usage, "the TokenRequest API issues tokens of at least 10m", "--duration %s is under the minimum of 10m", o.Duration)
 	}
 	if o.Timeout <= 0 || o.Wait < 0 {
 		return s, nil, exitcode.New(exitcode.Usage, "", "--timeout must be positive and --wait not negative")
@@ -189,7 +200,7 @@ func (a *app) credential(ctx context.Context, o *options) (*credential, error) {
 	}
 	claims, _ := tok.Claims()
 	if !tok.Expiry.IsZero() {
-		a.log.Debug("token expiry", "expires", tok.Expiry.Format(time.RFC3339), "in", time.Until(tok.Expiry).Round(time.Second).String())
+		fmt.Fprintf(a.streams.ErrOut, "note: the token expires at %s (in %s)\n", tok.Expiry.Format(time.RFC3339), time.Until(tok.Expiry).Round(time.Second))
 	}
 	a.log.Debug("token obtained", "from", tok.From, "subject", claims.Subject)
 
@@ -219,12 +230,46 @@ func validNamespace(s string) []string { return validation.IsDNS1123Label(s) }
 
 // kube returns a Kubernetes client following client-go's loading rules.
 func (a *app) kube(o *options) (*kube.Client, error) {
+	if err := kubeconfigProblem(o.Kubeconfig); err != nil {
+		return nil, err
+	}
 	c, err := kube.Load(o.Kubeconfig, o.Context, "argo-cred/"+version(), o.Timeout)
 	if err != nil {
 		return nil, exitcode.Wrap(exitcode.Usage, "set --kubeconfig, KUBECONFIG or --context, or run in a pod", err)
 	}
 	a.log.Debug("kubernetes", "host", c.Host, "namespace", c.Namespace)
 	return c, nil
+}
+
+// kubeconfigProblem names a kubeconfig that cannot work before client-go
+// skips it silently and falls back to localhost:8080: /dev/null (which
+// older argo-cred exported), or files that do not exist.
+func kubeconfigProblem(explicit string) error {
+	name, paths := "--kubeconfig", []string{explicit}
+	if explicit == "" {
+		name, paths = "KUBECONFIG", filepath.SplitList(os.Getenv("KUBECONFIG"))
+	}
+	var devnull, missing []string
+	for _, p := range paths {
+		switch _, err := os.Stat(p); {
+		case p == "":
+		case p == os.DevNull:
+			devnull = append(devnull, p)
+		case err != nil:
+			missing = append(missing, p)
+		default:
+			return nil // one usable file is enough
+		}
+	}
+	switch {
+	case len(devnull) > 0:
+		return exitcode.New(exitcode.Usage, "unset KUBECONFIG (an earlier eval of argo-cred env may have set it) or point it at a kubeconfig",
+			"%s is /dev/null, which holds no cluster", name)
+	case len(missing) > 0:
+		return exitcode.New(exitcode.Usage, "point it at an existing kubeconfig, or unset it to use ~/.kube/config or the pod's service account",
+			"%s names %s: no such file", name, strings.Join(missing, ", "))
+	}
+	return nil
 }
 
 // verify probes the Argo Server with the credential.
@@ -241,6 +286,10 @@ func (a *app) verify(ctx context.Context, o *options, c *credential) (probe.Repo
 		Authorization: s.Authorization, Namespace: s.Namespace, Subject: claims.Subject,
 		SkipIdentityCheck: o.SkipIdentityCheck, Expect: c.expect, UserAgent: "argo-cred/" + version(),
 	})
+	if exitcode.Of(err) == exitcode.TokenRejected && len(o.Audiences) > 0 && c.token.Source == "tokenrequest" {
+		err = &exitcode.Error{Code: exitcode.TokenRejected, Err: err,
+			Hint: fmt.Sprintf("the token was requested for audience %s, which the API server behind the Argo Server does not accept: drop --audience (ARGO_CRED_AUDIENCE)", strings.Join(o.Audiences, ","))}
+	}
 	if len(r.Checks) > 1 && r.Checks[1].Actual == probe.NotChecked {
 		fmt.Fprintln(a.streams.ErrOut, "note: identity not checked (--skip-identity-check): the token has no subject and the server reported none")
 	}

@@ -61,7 +61,10 @@ func (s Settings) Vars() []Var {
 	if s.CAFile != "" {
 		vars = append(vars, Var{Name: "SSL_CERT_FILE", Value: s.CAFile})
 	}
-	return append(vars, Var{Name: "KUBECONFIG", Value: "/dev/null"})
+	// No KUBECONFIG: with ARGO_SERVER, ARGO_TOKEN and ARGO_NAMESPACE set the
+	// argo CLI never loads a kubeconfig (cmd/argo/commands/client/conn.go),
+	// and KUBECONFIG=/dev/null would break kubectl for the rest of the job.
+	return vars
 }
 
 // Server is a parsed ARGO_SERVER.
@@ -71,10 +74,11 @@ type Server struct {
 	Note     string // what was changed, for the user
 }
 
-// ParseServer accepts host:port, [v6]:port, or http(s)://host:port with an
-// optional trailing slash. The scheme is removed (argo's gRPC dialer cannot
-// take one) and reported as Secure. A path, a missing port or anything else
-// is a usage error.
+// ParseServer accepts host:port, [v6]:port, or http(s)://host[:port] with
+// an optional trailing slash; a URL without a port means the scheme's (443
+// or 80). The scheme is removed (argo's gRPC dialer cannot take one) and
+// reported as Secure. A path, a missing port in host:port form, or anything
+// else is a usage error.
 func ParseServer(s string) (Server, error) {
 	in := s
 	bad := func(why string) (Server, error) {
@@ -109,8 +113,15 @@ func ParseServer(s string) (Server, error) {
 			return bad("only scheme, host and port are allowed")
 		}
 		out.Secure = &secure
-		out.Note = fmt.Sprintf("ARGO_SERVER given as a URL: using %s with ARGO_SECURE=%t", u.Host, secure)
-		s = u.Host
+		host := u.Host
+		if u.Port() == "" && u.Hostname() != "" && !strings.HasSuffix(host, ":") {
+			// As an ingress URL is usually given: the scheme's port.
+			host = net.JoinHostPort(u.Hostname(), map[bool]string{true: "443", false: "80"}[secure])
+		}
+		out.Note = fmt.Sprintf("ARGO_SERVER given as a URL: using %s with ARGO_SECURE=%t", host, secure)
+		s = host
+	} else if strings.ContainsAny(s, "/?#") {
+		return bad("a path is not allowed (use --base-href for a path prefix)")
 	}
 	host, port, err := net.SplitHostPort(s)
 	if err != nil {

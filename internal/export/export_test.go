@@ -27,7 +27,6 @@ func ExampleShell() {
 	// export ARGO_INSECURE_SKIP_VERIFY='false'
 	// export ARGO_NAMESPACE='ci'
 	// export ARGO_BASE_HREF='/argo'
-	// export KUBECONFIG='/dev/null'
 }
 
 func ExampleDotenv() {
@@ -40,7 +39,6 @@ func ExampleDotenv() {
 	// ARGO_INSECURE_SKIP_VERIFY=false
 	// ARGO_NAMESPACE=ci
 	// ARGO_BASE_HREF=/argo
-	// KUBECONFIG=/dev/null
 }
 
 func ExampleJSON() {
@@ -53,8 +51,7 @@ func ExampleJSON() {
 	//   "ARGO_SECURE": "true",
 	//   "ARGO_INSECURE_SKIP_VERIFY": "false",
 	//   "ARGO_NAMESPACE": "ci",
-	//   "ARGO_BASE_HREF": "/argo",
-	//   "KUBECONFIG": "/dev/null"
+	//   "ARGO_BASE_HREF": "/argo"
 	// }
 }
 
@@ -69,7 +66,6 @@ func ExampleJenkins() {
 	// ARGO_INSECURE_SKIP_VERIFY=false
 	// ARGO_NAMESPACE=ci
 	// ARGO_BASE_HREF=/argo
-	// KUBECONFIG=/dev/null
 }
 
 func ExampleGitHubMask() {

@@ -151,6 +151,21 @@ func run(ctx context.Context, cfg Config, r *Report) error {
 	id := results[0]
 	reach := reachability(id)
 	r.Checks = append(r.Checks, reach)
+	// Every answer of an Argo Server to a request with a token carries its
+	// version; a kube-apiserver's 403 or a web server's 404 does not (a
+	// proxy's 5xx or 429 is judged as unavailability).
+	answered := reach.OK || (id.c.HTTPStatus != 0 && id.c.HTTPStatus < 500 && id.c.HTTPStatus != 429)
+	if answered && r.ServerVersion == "" {
+		r.Checks[0].OK, r.Checks[0].Actual = false, "not an Argo Server"
+		if !cfg.Secure && speaksTLS(ctx, cfg.Server) {
+			// A TLS server's own answer to plain HTTP.
+			return exitcode.New(exitcode.Unreachable, "the server speaks TLS: set ARGO_SECURE=true (--secure)",
+				"%s: HTTP %d to a plain HTTP request", r.Checks[0].Name, id.c.HTTPStatus)
+		}
+		return exitcode.New(exitcode.Unreachable,
+			"point ARGO_SERVER at the Argo Server (port 2746 unless changed), and behind an ingress set ARGO_BASE_HREF and ARGO_HTTP1",
+			"%s is not an Argo Server: it answered %s without the argo-version header every Argo Server answer carries", cfg.Server, what(id.c))
+	}
 	if !reach.OK {
 		return unreachable(ctx, cfg, reach, id.err)
 	}
@@ -171,7 +186,11 @@ func run(ctx context.Context, cfg Config, r *Report) error {
 		}
 	}
 	// A rejected token explains more than whose identity the server
-	// reported for it (for a token it cannot decode, none).
+	// reported for it (for a token it cannot decode, none), and its
+	// identity is not "ok".
+	if exitcode.Of(firstErr) == exitcode.TokenRejected {
+		r.Checks[1].OK = false
+	}
 	if idErr != nil && exitcode.Of(firstErr) != exitcode.TokenRejected {
 		return idErr
 	}
@@ -268,6 +287,18 @@ func expectation(cfg Config, e Expectation, res result) (Check, error) {
 	return c, exitcode.New(exitcode.ExcessAccess,
 		fmt.Sprintf("remove %s on %s.argoproj.io from the token's roles %s: a CI credential should have only what it needs", e.Verb, crd(e.Resource), where),
 		"%s: expected denied, got allowed %s", c.Name, where)
+}
+
+// what describes an answer: its HTTP status or gRPC code, and its message.
+func what(c Check) string {
+	s := "gRPC " + c.GRPCCode
+	if c.HTTPStatus != 0 {
+		s = fmt.Sprintf("HTTP %d", c.HTTPStatus)
+	}
+	if c.Message != "" && !notAPIAnswer(c.Message) {
+		s += " (" + redact.Shorten(c.Message, 120) + ")"
+	}
+	return s
 }
 
 // unanswered tells a failure of transport (nothing, or not the Argo API,
@@ -516,6 +547,8 @@ func transportHint(msg string) string {
 	switch {
 	case containsAny(msg, notTLS):
 		return "the server does not speak TLS: set ARGO_SECURE=false (--secure=false)"
+	case strings.Contains(msg, "looked like an HTTP/1.1 header"):
+		return "an HTTP/1 server answered, not gRPC: if it is an HTTP/1-only proxy in front of the Argo Server set ARGO_HTTP1=true (--http1), otherwise check ARGO_SERVER"
 	case containsAny(msg, untrustedCert):
 		return "the server's certificate is not trusted: pass --ca-file with the CA that signed it (or, for a test server only, --insecure-skip-verify)"
 	case containsAny(msg, wantsTLS):

@@ -35,13 +35,20 @@ type Secrets interface {
 func FromSecret(ctx context.Context, secrets Secrets, namespace, name string, wait time.Duration, progress func(string)) (Token, error) {
 	from := "secret " + namespace + "/" + name
 	s, err := secrets.Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return Token{}, exitcode.Wrap(exitcode.TokenUnavailable,
+			"check the name and --secret-namespace (now "+namespace+"); if you just created it, its ServiceAccount may not exist: the token controller deletes such a Secret at once, so create the ServiceAccount first",
+			fmt.Errorf("reading %s: %w", from, err))
+	}
 	if err != nil {
 		return Token{}, apiError(err, "reading "+from, namespace)
 	}
 	if err := checkSecret(s); err != nil {
-		return Token{}, exitcode.Wrap(exitcode.TokenUnavailable,
-			`use a Secret of type kubernetes.io/service-account-token annotated with kubernetes.io/service-account.name`,
-			fmt.Errorf("%s: %w", from, err))
+		hint := `use a Secret of type kubernetes.io/service-account-token annotated with kubernetes.io/service-account.name`
+		if s.Type != corev1.SecretTypeServiceAccountToken && len(s.Data[corev1.ServiceAccountTokenKey]) > 0 {
+			hint = "this Secret holds a token but is not a service-account token Secret: mount it and pass --token-file, or put the token in ARGO_TOKEN"
+		}
+		return Token{}, exitcode.Wrap(exitcode.TokenUnavailable, hint, fmt.Errorf("%s: %w", from, err))
 	}
 	if !filled(s) {
 		if progress != nil {
