@@ -20,9 +20,10 @@ server="--server $ARGO_SERVER --secure=false"
 say argo-cred probe --secret ci-token --namespace $ns $server
 "$cred" probe --secret ci-token --namespace "$ns" $server
 
-say 'eval "$(argo-cred env --secret ci-token --namespace '$ns' '"$server"')"'
-eval "$("$cred" env --secret ci-token --namespace "$ns" $server)"
-env | grep -E '^(ARGO_(SERVER|TOKEN|HTTP1|SECURE|INSECURE_SKIP_VERIFY|NAMESPACE|BASE_HREF)|KUBECONFIG)=' | sed -E 's/^(ARGO_TOKEN=Bearer ).*/\1…(hidden here)/' | sort >&2
+say 'creds=$(argo-cred env --secret ci-token --namespace '$ns' '"$server"') || exit; eval "$creds"'
+creds=$("$cred" env --secret ci-token --namespace "$ns" $server) || exit
+eval "$creds"
+env | grep -E '^ARGO_(SERVER|TOKEN|HTTP1|SECURE|INSECURE_SKIP_VERIFY|NAMESPACE|BASE_HREF)=' | sed -E 's/^(ARGO_TOKEN=Bearer ).*/\1…(hidden here)/' | sort >&2
 
 say argo list -n $ns
 "$ARGO_BIN" list -n "$ns"

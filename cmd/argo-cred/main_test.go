@@ -602,3 +602,53 @@ func TestIntegrationKubeconfigContext(t *testing.T) {
 	r = run(t, argo, "env", "--kubeconfig", path, "--secret", "ci", "--timeout", "3s")
 	wantCode(t, r, 3, "check --kubeconfig, --context and that the Kubernetes API server is reachable")
 }
+
+// --ca-file is exported as SSL_CERT_FILE naming a bundle of the system
+// roots and the CA: argo trusts the Argo Server, and every other TLS client
+// of the job keeps the public roots. The dotenv form works for the real argo.
+func TestIntegrationCABundle(t *testing.T) {
+	t.Parallel()
+	f := setup(t, testenv.WorkflowsListUpdate)
+	cache := t.TempDir()
+	env := append([]string{"XDG_CACHE_HOME=" + cache}, f.kube...)
+	r := run(t, env, "env", "--secret", "ci", "--namespace", f.ns, "--server", "https://"+f.s.ArgoServerTLS, "--ca-file", f.s.CAFile, "--format", "json")
+	wantCode(t, r, 0, "verified")
+	var got map[string]string
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
+		t.Fatal(err)
+	}
+	bundle := got["SSL_CERT_FILE"]
+	if filepath.Dir(bundle) != filepath.Join(cache, "argo-cred") {
+		t.Fatalf("SSL_CERT_FILE %q; want a bundle in the cache directory", bundle)
+	}
+	st, err := os.Stat(bundle)
+	if err != nil || st.Mode().Perm() != 0o644 {
+		t.Fatalf("bundle: %v, %v; want 0644", st, err)
+	}
+	count := func(path string) int {
+		b, _ := os.ReadFile(path)
+		return strings.Count(string(b), "-----BEGIN CERTIFICATE-----")
+	}
+	system := count("/etc/ssl/certs/ca-certificates.crt")
+	if system == 0 {
+		t.Fatal("no system roots on this machine: install ca-certificates")
+	}
+	if n := count(bundle); n != system+count(f.s.CAFile) {
+		t.Errorf("bundle holds %d certificates; want the %d system roots and the CA", n, system)
+	}
+	// The same inputs give the same file; a second run changes nothing.
+	r = run(t, env, "env", "--secret", "ci", "--namespace", f.ns, "--server", "https://"+f.s.ArgoServerTLS, "--ca-file", f.s.CAFile, "--format", "json", "--probe=false")
+	if !strings.Contains(r.stdout, bundle) {
+		t.Errorf("second run: %s", r.stdout)
+	}
+	// The dotenv file, loaded as docker --env-file would, serves the real argo.
+	dotenv := filepath.Join(t.TempDir(), "argo.env")
+	r = run(t, env, "env", "--secret", "ci", "--namespace", f.ns, "--server", "https://"+f.s.ArgoServerTLS, "--ca-file", f.s.CAFile, "--format", "dotenv", "--output-file", dotenv)
+	wantCode(t, r, 0, "verified")
+	b, _ := os.ReadFile(dotenv)
+	cmd := exec.Command(f.s.ArgoBin, "list")
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, strings.Split(strings.TrimSpace(string(b)), "\n")...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("argo list with the dotenv settings: %v\n%s", err, out)
+	}
+}

@@ -30,13 +30,18 @@ func (a *app) env(ctx context.Context, o *options) error {
 		return exitcode.New(exitcode.Usage, "run it in a GitHub Actions step; elsewhere use --format dotenv or shell with --output-file", "--format github needs GITHUB_ENV")
 	}
 	if o.OutputFile != "" {
-		if err := files.Writable(o.OutputFile); err != nil {
-			return exitcode.Wrap(exitcode.Usage, "", fmt.Errorf("--output-file: %w", err))
+		if err := files.Check(outputFiles(o)...); err != nil {
+			return exitcode.Wrap(exitcode.Usage, "check --output-file", fmt.Errorf("--output-file: %w", err))
 		}
 	}
 	c, err := a.credential(ctx, o)
 	if err != nil {
 		return err
+	}
+	if c.settings.CAFile != "" {
+		if c.settings.CABundle, err = caBundle(c.settings.CAFile); err != nil {
+			return err
+		}
 	}
 	vars := c.settings.Vars()
 	// Refuse what the format cannot carry before any network call.
@@ -82,18 +87,14 @@ func (a *app) env(ctx context.Context, o *options) error {
 	if o.OutputFile == "" {
 		return write(a.streams.Out)
 	}
-	out := []files.File{{Path: o.OutputFile}}
+	out := outputFiles(o)
 	if out[0].Data, err = files.Render(write); err != nil {
 		return err
 	}
 	if o.Format == "jenkins" {
-		// The shell form for sh steps beside the properties; it replaces
-		// only a file argo-cred wrote.
-		sh, err := files.Render(func(w io.Writer) error { return export.JenkinsShell(w, vars) })
-		if err != nil {
+		if out[1].Data, err = files.Render(func(w io.Writer) error { return export.JenkinsShell(w, vars) }); err != nil {
 			return err
 		}
-		out = append(out, files.File{Path: o.OutputFile + ".sh", Data: sh, Owned: export.IsJenkinsShell})
 	}
 	if err := files.Write(out...); err != nil {
 		return exitcode.Wrap(exitcode.Usage, "check --output-file", err)
@@ -176,6 +177,17 @@ func summary(r probe.Report) string {
 		who = r.Checks[1].Actual
 	}
 	return fmt.Sprintf("%s via %s as %s in namespace %s: %s", r.Server, r.Transport, who, r.Namespace, strings.Join(parts, ", "))
+}
+
+// outputFiles are the files --output-file writes: the file, and for
+// --format jenkins the shell form for sh steps beside it, which replaces
+// only a file argo-cred wrote.
+func outputFiles(o *options) []files.File {
+	out := []files.File{{Path: o.OutputFile}}
+	if o.Format == "jenkins" {
+		out = append(out, files.File{Path: o.OutputFile + ".sh", Owned: export.IsJenkinsShell})
+	}
+	return out
 }
 
 // githubFailure puts a failed report into the step summary and one

@@ -115,9 +115,9 @@ func bindFlags(fs *pflag.FlagSet, o *options, cmd string) {
 	fs.BoolVar((*bool)(&o.InsecureSkipVerify), "insecure-skip-verify", bool(o.InsecureSkipVerify), "do not verify the server's certificate (ARGO_INSECURE_SKIP_VERIFY, true only if exactly \"true\")")
 	fs.StringVar(&o.BaseHRef, "base-href", o.BaseHRef, "path prefix behind an ingress, HTTP/1 only (ARGO_BASE_HREF)")
 	fs.Var(&listFlag{v: &o.Headers}, "header", "extra HTTP header \"Name: value\", HTTP/1 only, repeatable")
-	fs.StringVar(&o.CAFile, "ca-file", o.CAFile, "PEM CA bundle to verify the server with; exported as SSL_CERT_FILE (ARGO_CRED_CA_FILE)")
+	fs.StringVar(&o.CAFile, "ca-file", o.CAFile, "PEM CA certificates to verify the server with; exported as SSL_CERT_FILE naming a bundle of the system roots and these (ARGO_CRED_CA_FILE)")
 
-	fs.Var(&listFlag{v: &o.Expect, split: true}, "expect", "allow:RESOURCE/list or deny:RESOURCE/list, repeatable or comma-separated (ARGO_CRED_EXPECT)\n(default allow:workflows/list,deny:workflowtemplates/list)")
+	fs.Var(&listFlag{v: &o.Expect, split: true}, "expect", "allow:RESOURCE/VERB or deny:RESOURCE/VERB, repeatable or comma-separated (ARGO_CRED_EXPECT);\nVERB is list (any resource) or create (workflows only, a server-side dry run that creates nothing);\nadded to the defaults allow:workflows/list,deny:workflowtemplates/list, replacing one only for the same RESOURCE/VERB")
 	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "overall limit for the probe, retries included (ARGO_CRED_TIMEOUT)")
 	fs.BoolVar(&o.SkipIdentityCheck, "skip-identity-check", o.SkipIdentityCheck, "accept a token whose identity cannot be checked: it has no subject (not a JWT) and the server reports none;\na server that reports another identity still fails (ARGO_CRED_SKIP_IDENTITY_CHECK)")
 	fs.BoolVarP(&o.Verbose, "verbose", "v", o.Verbose, "verbose diagnostics on stderr; never the token (ARGO_CRED_VERBOSE)")

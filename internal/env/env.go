@@ -36,7 +36,8 @@ type Settings struct {
 	InsecureSkipVerify bool
 	Namespace          string
 	BaseHRef           string
-	CAFile             string // exported as SSL_CERT_FILE, which Go's TLS (and so argo) reads
+	CAFile             string // the CA that verifies the Argo Server
+	CABundle           string // exported as SSL_CERT_FILE, which Go's TLS (and so argo) reads: the roots plus CAFile
 }
 
 // Var is one exported variable.
@@ -58,8 +59,8 @@ func (s Settings) Vars() []Var {
 	if s.BaseHRef != "" {
 		vars = append(vars, Var{Name: "ARGO_BASE_HREF", Value: s.BaseHRef})
 	}
-	if s.CAFile != "" {
-		vars = append(vars, Var{Name: "SSL_CERT_FILE", Value: s.CAFile})
+	if s.CABundle != "" {
+		vars = append(vars, Var{Name: "SSL_CERT_FILE", Value: s.CABundle})
 	}
 	// No KUBECONFIG: with ARGO_SERVER, ARGO_TOKEN and ARGO_NAMESPACE set the
 	// argo CLI never loads a kubeconfig (cmd/argo/commands/client/conn.go),

@@ -99,6 +99,8 @@ type File struct {
 	// replaced (for a file the user did not name, such as one argo-cred
 	// writes beside it): it gets the first bytes of the existing file.
 	Owned func(head []byte) bool
+	// Mode is the file's mode; 0 means 0600.
+	Mode os.FileMode
 }
 
 // ErrNotOwned is wrapped by errors about an existing file Write may not
@@ -109,6 +111,33 @@ var ErrNotOwned = errors.New("not written by argo-cred")
 // temporary files (mode 0600) beside their paths, then renamed into place.
 // If anything fails before the renames, nothing at any path changes.
 func Write(list ...File) error {
+	if err := Check(list...); err != nil {
+		return err
+	}
+	var temps []string
+	defer func() {
+		for _, t := range temps {
+			_ = os.Remove(t) // gone after a rename; left only on failure
+		}
+	}()
+	for _, f := range list {
+		t, err := writeTemp(f.Path, f.Data, f.Mode)
+		if err != nil {
+			return err
+		}
+		temps = append(temps, t)
+	}
+	for i, f := range list {
+		if err := os.Rename(temps[i], f.Path); err != nil {
+			return fmt.Errorf("writing %s: %w", f.Path, err)
+		}
+	}
+	return nil
+}
+
+// Check tells, without writing, whether Write could write every file: each
+// path is Writable, and an existing file with an Owned test passes it.
+func Check(list ...File) error {
 	for _, f := range list {
 		if err := Writable(f.Path); err != nil {
 			return err
@@ -121,24 +150,6 @@ func Write(list ...File) error {
 			if head != nil && !f.Owned(head) {
 				return fmt.Errorf("%s exists and argo-cred did not write it: %w", f.Path, ErrNotOwned)
 			}
-		}
-	}
-	var temps []string
-	defer func() {
-		for _, t := range temps {
-			_ = os.Remove(t) // gone after a rename; left only on failure
-		}
-	}()
-	for _, f := range list {
-		t, err := writeTemp(f.Path, f.Data)
-		if err != nil {
-			return err
-		}
-		temps = append(temps, t)
-	}
-	for i, f := range list {
-		if err := os.Rename(temps[i], f.Path); err != nil {
-			return fmt.Errorf("writing %s: %w", f.Path, err)
 		}
 	}
 	return nil
@@ -161,13 +172,18 @@ func readHead(path string) ([]byte, error) {
 	return b[:n], nil
 }
 
-func writeTemp(path string, data []byte) (string, error) {
+func writeTemp(path string, data []byte, mode os.FileMode) (string, error) {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return "", fmt.Errorf("writing %s: %w", path, err)
 	}
 	name := f.Name()
-	_, err = f.Write(data)
+	if mode != 0 {
+		err = f.Chmod(mode)
+	}
+	if err == nil {
+		_, err = f.Write(data)
+	}
 	if err == nil {
 		err = f.Sync()
 	}
