@@ -129,10 +129,7 @@ func ArgoError(w http.ResponseWriter, httpStatus int, code codes.Code, msg strin
 func PlainOnly(t testing.TB) *Hostile {
 	t.Helper()
 	rec := &Recorder{}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := loopback(t)
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec.record(r)
 		ArgoError(w, 401, codes.Unauthenticated, "token not valid")
@@ -276,10 +273,7 @@ func echo(auth string, headers map[string][]string) string {
 func GRPCEcho(t testing.TB) *Hostile {
 	t.Helper()
 	rec := &Recorder{}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := loopback(t)
 	srv := grpc.NewServer(grpc.UnknownServiceHandler(func(_ any, stream grpc.ServerStream) error {
 		md, _ := metadata.FromIncomingContext(stream.Context())
 		method, _ := grpc.MethodFromServerStream(stream)
@@ -296,13 +290,20 @@ func GRPCEcho(t testing.TB) *Hostile {
 	return &Hostile{Addr: l.Addr().String(), URL: "http://" + l.Addr().String(), Recorder: rec}
 }
 
-// Hang accepts connections and never answers.
-func Hang(t testing.TB) *Hostile {
+// loopback listens on a free port of 127.0.0.1.
+func loopback(t testing.TB) net.Listener {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	return l
+}
+
+// Hang accepts connections and never answers.
+func Hang(t testing.TB) *Hostile {
+	t.Helper()
+	l := loopback(t)
 	var mu sync.Mutex
 	var conns []net.Conn
 	go func() {
