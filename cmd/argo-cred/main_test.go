@@ -652,3 +652,78 @@ func TestIntegrationCABundle(t *testing.T) {
 		t.Errorf("argo list with the dotenv settings: %v\n%s", err, out)
 	}
 }
+
+// exec: the child gets the caller's environment without inherited ARGO_* or
+// KUBECONFIG, plus the settings; its exit code is the process's; argo-cred's
+// own failures come before it starts.
+func TestIntegrationExec(t *testing.T) {
+	t.Parallel()
+	f := setup(t, testenv.WorkflowsListUpdate)
+	ns := f.ns
+	f.s.Identity(t, ns, "greedy", []rbacv1.PolicyRule{{APIGroups: []string{"argoproj.io"}, Resources: []string{"workflows", "workflowtemplates"}, Verbs: []string{"list"}}})
+	f.s.WaitToken(t, ns, "greedy")
+	caller := append(f.plain(), "ARGO_TOKEN=stale-token", "ARGO_INSTANCEID=stale", "ARGO_CRED_VERBOSE=false", "FOO=bar baz", "EMPTY=")
+	cred := []string{"exec", "--secret", "ci", "--namespace", ns}
+
+	t.Run("environment", func(t *testing.T) {
+		r := run(t, caller, append(cred, "--", "env")...)
+		wantCode(t, r, 0, "verified")
+		got := map[string]string{}
+		for _, kv := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+			k, v, _ := strings.Cut(kv, "=")
+			got[k] = v
+		}
+		want := map[string]string{
+			"ARGO_SERVER": f.s.ArgoServer, "ARGO_TOKEN": "Bearer " + f.token, "ARGO_SECURE": "false", "ARGO_HTTP1": "false",
+			"ARGO_INSECURE_SKIP_VERIFY": "false", "ARGO_NAMESPACE": ns, "KUBECONFIG": "/dev/null",
+			"FOO": "bar baz", "EMPTY": "", "PATH": os.Getenv("PATH"),
+		}
+		for k := range got {
+			if _, ok := want[k]; !ok && k != "HOME" {
+				t.Errorf("unexpected %s in the child's environment", k)
+			}
+		}
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("%s=%q in the child; want %q", k, got[k], v)
+			}
+		}
+	})
+	t.Run("argo list", func(t *testing.T) {
+		r := run(t, append(caller, "PATH="+filepath.Dir(f.s.ArgoBin)+":"+os.Getenv("PATH")), append(cred, "--", f.s.ArgoBin, "list")...)
+		if r.code != 0 || !strings.Contains(r.stdout, "No workflows found") {
+			t.Errorf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+		}
+		noLeak(t, f.token, "stderr", r.stderr)
+	})
+	t.Run("argo's own exit code", func(t *testing.T) {
+		r := run(t, caller, append(cred, "--", f.s.ArgoBin, "template", "list")...)
+		if r.code != 1 || !strings.Contains(r.stderr, "PermissionDenied") {
+			t.Errorf("exit %d, stderr %q; want argo's 1 and its PermissionDenied", r.code, r.stderr)
+		}
+		r = run(t, caller, append(cred, "--", "sh", "-c", "exit 42")...)
+		if r.code != 42 {
+			t.Errorf("exit %d; want the child's 42", r.code)
+		}
+	})
+	t.Run("over-privileged: argo never starts", func(t *testing.T) {
+		marker := filepath.Join(t.TempDir(), "ran")
+		r := run(t, caller, "exec", "--secret", "greedy", "--namespace", ns, "--", "sh", "-c", "touch "+marker)
+		wantCode(t, r, 7, "workflowtemplates/list: expected denied")
+		if _, err := os.Stat(marker); err == nil {
+			t.Error("the command ran after a failed check")
+		}
+	})
+	t.Run("no token source: unchanged", func(t *testing.T) {
+		r := run(t, []string{"FOO=1", "KUBECONFIG=/k"}, "exec", "--", "sh", "-c", "echo $FOO $KUBECONFIG")
+		if r.code != 0 || r.stdout != "1 /k\n" || !strings.Contains(r.stderr, "note: no token source") {
+			t.Errorf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+		}
+	})
+	t.Run("flags end at COMMAND", func(t *testing.T) {
+		r := run(t, caller, append(cred, "sh", "-c", "echo $0 $1", "--namespace", "x")...)
+		if r.code != 0 || r.stdout != "--namespace x\n" {
+			t.Errorf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+		}
+	})
+}

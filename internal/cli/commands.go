@@ -38,10 +38,8 @@ func (a *app) env(ctx context.Context, o *options) error {
 	if err != nil {
 		return err
 	}
-	if c.settings.CAFile != "" {
-		if c.settings.CABundle, err = caBundle(c.settings.CAFile); err != nil {
-			return err
-		}
+	if err := a.bundle(c); err != nil {
+		return err
 	}
 	vars := c.settings.Vars()
 	// Refuse what the format cannot carry before any network call.
@@ -58,20 +56,12 @@ func (a *app) env(ctx context.Context, o *options) error {
 			fmt.Fprintln(a.streams.ErrOut, "note: not in GitHub Actions (GITHUB_ACTIONS is not true): no ::add-mask:: lines written, since nothing here would mask them")
 		}
 	}
-	var report *probe.Report
-	if o.Probe {
-		r, err := a.verify(ctx, o, c)
-		if err != nil {
-			a.table(r)
-			if o.Format == "github" && inActions {
-				a.githubFailure(r, err)
-			}
-			return err
+	report, err := a.probeIf(ctx, o, c)
+	if err != nil {
+		if report != nil && o.Format == "github" && inActions {
+			a.githubFailure(*report, err)
 		}
-		report = &r
-		fmt.Fprintf(a.streams.ErrOut, "verified: %s\n", summary(r))
-	} else {
-		fmt.Fprintln(a.streams.ErrOut, "note: --probe=false: the credential was not checked against the Argo Server")
+		return err
 	}
 	write := func(w io.Writer) error { return formatter(o.Format)(w, vars) }
 	if o.Format == "github" && o.OutputFile == "" {
@@ -177,6 +167,43 @@ func summary(r probe.Report) string {
 		who = r.Checks[1].Actual
 	}
 	return fmt.Sprintf("%s via %s as %s in namespace %s: %s", r.Server, r.Transport, who, r.Namespace, strings.Join(parts, ", "))
+}
+
+// checked gets the credential, writes its CA bundle, and probes it unless
+// --probe=false: what env and exec share.
+func (a *app) checked(ctx context.Context, o *options) (*credential, *probe.Report, error) {
+	c, err := a.credential(ctx, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := a.bundle(c); err != nil {
+		return nil, nil, err
+	}
+	r, err := a.probeIf(ctx, o, c)
+	return c, r, err
+}
+
+func (a *app) bundle(c *credential) (err error) {
+	if c.settings.CAFile != "" {
+		c.settings.CABundle, err = caBundle(c.settings.CAFile)
+	}
+	return err
+}
+
+// probeIf probes unless --probe=false; a failed probe's table is printed,
+// and its report returned with the error.
+func (a *app) probeIf(ctx context.Context, o *options, c *credential) (*probe.Report, error) {
+	if !o.Probe {
+		fmt.Fprintln(a.streams.ErrOut, "note: --probe=false: the credential was not checked against the Argo Server")
+		return nil, nil
+	}
+	r, err := a.verify(ctx, o, c)
+	if err != nil {
+		a.table(r)
+		return &r, err
+	}
+	fmt.Fprintf(a.streams.ErrOut, "verified: %s\n", summary(r))
+	return &r, nil
 }
 
 // outputFiles are the files --output-file writes: the file, and for

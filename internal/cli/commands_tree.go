@@ -70,6 +70,22 @@ Prints a table on stderr, or with --output json one object on stdout.`,
 		Args: noArgs,
 		RunE: withEnv(func(cmd *cobra.Command) error { return a.probe(cmd.Context(), o) }),
 	}
+	execCmd := &cobra.Command{
+		Use:   "exec [flags] [--] [COMMAND [ARGS...]]",
+		Short: "Get and check a token, then run COMMAND (default argo) with the ARGO_* settings",
+		Long: `Gets a token and checks it as env does, then replaces itself with COMMAND (default argo)
+in the caller's environment without any ARGO_* or KUBECONFIG, plus the settings and
+KUBECONFIG=/dev/null. COMMAND's exit code is the process's; argo-cred's own failures before it
+starts keep the exit codes below. With no token source at all, COMMAND runs unchanged.
+Flags end at COMMAND; everything after it (or after --) is passed on verbatim.`,
+		Example: `  argo-cred exec --secret ci-token --server argo.example.com:443 -- argo submit -n ci workflow.yaml
+  docker run --rm -e ARGO_SERVER -e ARGO_TOKEN argo-cred:dev list -n ci   # the image's entrypoint`,
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withEnv(func(cmd *cobra.Command) error { return a.exec(cmd.Context(), o, args) })(cmd, args)
+		},
+	}
+	execCmd.Flags().SetInterspersed(false)
 	versionCmd := &cobra.Command{
 		Use:   "version",
 		Short: "Print the version",
@@ -79,12 +95,12 @@ Prints a table on stderr, or with --output json one object on stdout.`,
 			return nil
 		},
 	}
-	for _, c := range []*cobra.Command{env, probe} {
+	for _, c := range []*cobra.Command{env, probe, execCmd} {
 		// A command's help goes to stderr: eval "$(argo-cred env --help)" runs nothing.
 		c.SetOut(a.streams.ErrOut)
 		bindFlags(c.Flags(), o, c.Name())
 	}
-	root.AddCommand(env, probe, versionCmd)
+	root.AddCommand(env, probe, execCmd, versionCmd)
 	return root
 }
 

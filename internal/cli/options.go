@@ -121,11 +121,14 @@ func bindFlags(fs *pflag.FlagSet, o *options, cmd string) {
 	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "overall limit for the probe, retries included (ARGO_CRED_TIMEOUT)")
 	fs.BoolVar(&o.SkipIdentityCheck, "skip-identity-check", o.SkipIdentityCheck, "accept a token whose identity cannot be checked: it has no subject (not a JWT) and the server reports none;\na server that reports another identity still fails (ARGO_CRED_SKIP_IDENTITY_CHECK)")
 	fs.BoolVarP(&o.Verbose, "verbose", "v", o.Verbose, "verbose diagnostics on stderr; never the token (ARGO_CRED_VERBOSE)")
-	if cmd == "env" {
-		fs.BoolVar(&o.Probe, "probe", o.Probe, "probe the Argo Server before exporting (ARGO_CRED_PROBE)")
+	if cmd == "env" || cmd == "exec" {
+		fs.BoolVar(&o.Probe, "probe", o.Probe, "probe the Argo Server first (ARGO_CRED_PROBE)")
+	}
+	switch cmd {
+	case "env":
 		fs.StringVar(&o.Format, "format", o.Format, "shell, dotenv, json, github or jenkins (ARGO_CRED_FORMAT)")
 		fs.StringVar(&o.OutputFile, "output-file", o.OutputFile, "write to this file (mode 0600, atomically) instead of stdout (ARGO_CRED_OUTPUT_FILE)")
-	} else {
+	case "probe":
 		fs.StringVarP(&o.Output, "output", "o", o.Output, "table (on stderr) or json (on stdout) (ARGO_CRED_OUTPUT)")
 	}
 }

@@ -1,0 +1,75 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"syscall"
+
+	"github.com/argo-cred/argo-cred/internal/env"
+	"github.com/argo-cred/argo-cred/internal/exitcode"
+)
+
+// execve replaces the process with another program (syscall.Exec); tests
+// of the command line in-process stand in for it.
+var execve = syscall.Exec
+
+// exec gets and checks the credential as env does, then replaces argo-cred
+// with COMMAND (default argo) in a curated environment: the caller's,
+// without any ARGO_* or KUBECONFIG it had, plus the settings. Signals, TTY
+// and exit code are then COMMAND's own.
+func (a *app) exec(ctx context.Context, o *options, args []string) error {
+	if len(args) == 0 {
+		args = []string{"argo"}
+	}
+	path, err := exec.LookPath(args[0])
+	if err != nil {
+		return exitcode.New(exitcode.Usage, "install it, or give its path", "command %q not found in PATH", args[0])
+	}
+	if noSource(o) {
+		// A drop-in for the argo CLI image: `docker run IMAGE version`.
+		fmt.Fprintf(a.streams.ErrOut, "note: no token source (--secret, --service-account, --token-file or ARGO_TOKEN): running %s with the environment as it is\n", args[0])
+		return a.replace(ctx, path, args, os.Environ())
+	}
+	c, _, err := a.checked(ctx, o)
+	if err != nil {
+		return err
+	}
+	return a.replace(ctx, path, args, curated(os.Environ(), c.settings.Vars()))
+}
+
+// noSource tells whether no token source is given at all.
+func noSource(o *options) bool {
+	_, token := os.LookupEnv("ARGO_TOKEN")
+	return o.Source == "" && o.Secret == "" && o.ServiceAccount == "" && o.TokenFile == "" && !token
+}
+
+// curated is environ without ARGO_*, KUBECONFIG and whatever vars set,
+// followed by vars and KUBECONFIG=/dev/null (argo then never reads a
+// kubeconfig, whatever it finds).
+func curated(environ []string, vars []env.Var) []string {
+	set := map[string]bool{"KUBECONFIG": true}
+	for _, v := range vars {
+		set[v.Name] = true
+	}
+	out := slices.DeleteFunc(slices.Clone(environ), func(kv string) bool {
+		name, _, _ := strings.Cut(kv, "=")
+		return set[name] || strings.HasPrefix(name, "ARGO_")
+	})
+	for _, v := range vars {
+		out = append(out, v.Name+"="+v.Value)
+	}
+	return append(out, "KUBECONFIG=/dev/null")
+}
+
+func (a *app) replace(ctx context.Context, path string, args, environ []string) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	a.log.Debug("exec", "command", path, "args", len(args)-1)
+	err := execve(path, args, environ)
+	return exitcode.Wrap(exitcode.Usage, "check that it is an executable for this machine", fmt.Errorf("running %s: %w", path, err))
+}
