@@ -4,10 +4,13 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/argo-cred/argo-cred/internal/cli.Version=$(VERSION)
 export CGO_ENABLED := 0
 
-.PHONY: deps build test vet unit integration demo bench stack-up stack-down stack-status stack-binaries clean
+.PHONY: deps build image test vet unit integration demo bench stack-up stack-down stack-status stack-binaries clean
 
 build: ## the argo-cred binary, static, in bin/
 	go build -trimpath -ldflags "$(LDFLAGS)" -o bin/argo-cred ./cmd/argo-cred
+
+image: stack-binaries ## the argo-cred image (argo-cred:dev), offline: see test/image/build.sh
+	test/image/build.sh
 
 test: vet stack-up ## vet, then unit and integration tests against the local stack
 	go test -count=1 -timeout 20m ./...

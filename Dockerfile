@@ -1,0 +1,39 @@
+# argo-cred on the argo CLI image: `docker run IMAGE list -n ci` is the argo
+# CLI with a credential that argo-cred assembled and checked first.
+#
+# With a registry:  docker build -t argo-cred .
+# Offline:          make image (builds bin/argo-cred on the host, passes
+#                   PREBUILT=true, and a local stand-in for the bases; see
+#                   test/image/build.sh)
+#
+# The argocli tag matches the argo apiclient in go.mod; the release process
+# pins it by digest too (ARGOCLI_IMAGE=quay.io/argoproj/argocli:vX@sha256:…).
+ARG ARGOCLI_IMAGE=quay.io/argoproj/argocli:v3.7.9
+ARG GO_IMAGE=golang:1.26-bookworm
+
+FROM ${GO_IMAGE} AS build
+# PREBUILT=true takes bin/argo-cred from the build context instead of
+# building it (the offline path: no Go image can be pulled there).
+ARG PREBUILT=false
+ARG VERSION=dev
+WORKDIR /src
+COPY . .
+RUN if [ "$PREBUILT" = true ]; then test -x bin/argo-cred; \
+    else CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X github.com/argo-cred/argo-cred/internal/cli.Version=${VERSION}" -o bin/argo-cred ./cmd/argo-cred; fi
+
+FROM ${ARGOCLI_IMAGE}
+ARG VERSION=dev
+ARG REVISION=unknown
+LABEL org.opencontainers.image.title="argo-cred" \
+      org.opencontainers.image.description="The argo CLI with a verified, least-privilege credential" \
+      org.opencontainers.image.source="https://github.com/argo-cred/argo-cred" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.licenses="NOASSERTION"
+COPY --from=build /src/bin/argo-cred /bin/argo-cred
+# As the argocli image: uid 8737, which has no passwd entry there, so HOME
+# is set explicitly (argo-cred keeps its CA bundle in $HOME/.cache).
+USER 8737
+ENV HOME=/home/argo
+WORKDIR /home/argo
+ENTRYPOINT ["/bin/argo-cred", "exec", "--", "/bin/argo"]

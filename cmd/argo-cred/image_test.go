@@ -1,0 +1,292 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	authv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/argo-cred/argo-cred/internal/testenv"
+)
+
+var (
+	imageOnce sync.Once
+	imageTag  string
+	imageErr  error
+)
+
+// image returns the argo-cred image, built once by test/image/build.sh
+// (offline: on a stand-in base when the argocli image cannot be pulled).
+// Without a Docker engine the test is skipped, saying so in one line.
+func image(t *testing.T) string {
+	t.Helper()
+	testenv.Get(t) // skips under -short, fails without the stack
+	if out, err := exec.Command("docker", "version", "--format", "{{.Server.Version}}").CombinedOutput(); err != nil {
+		t.Skipf("no Docker engine reachable, skipping the image tests: %s", strings.TrimSpace(string(out)))
+	}
+	imageOnce.Do(func() {
+		cmd := exec.Command(filepath.Join(testenv.Root(), "test", "image", "build.sh"))
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		imageTag = strings.TrimSpace(string(out))
+		if err != nil {
+			imageErr = fmt.Errorf("test/image/build.sh: %v\n%s", err, stderr.String())
+		}
+	})
+	if imageErr != nil {
+		t.Fatal(imageErr)
+	}
+	return imageTag
+}
+
+// docker runs the docker CLI with env added to its own environment (so
+// that -e NAME passes values by name) and returns what it printed.
+func docker(t *testing.T, env []string, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "docker", args...)
+	cmd.Env = append(os.Environ(), env...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	r := result{stdout: out.String(), stderr: errOut.String()}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("docker: %v", err)
+	}
+	return r
+}
+
+// byName turns NAME=value pairs into -e NAME flags.
+func byName(env []string) []string {
+	var out []string
+	for _, kv := range env {
+		name, _, _ := strings.Cut(kv, "=")
+		out = append(out, "-e", name)
+	}
+	return out
+}
+
+// The image behaves as the argocli image with the credential checked first.
+func TestIntegrationImage(t *testing.T) {
+	t.Parallel()
+	img := image(t)
+	f := setup(t, testenv.WorkflowsListUpdate)
+	f.s.Identity(t, f.ns, "greedy", []rbacv1.PolicyRule{{APIGroups: []string{"argoproj.io"}, Resources: []string{"workflows", "workflowtemplates"}, Verbs: []string{"list"}}})
+	greedy := f.s.WaitToken(t, f.ns, "greedy")
+	settings := []string{"ARGO_SERVER=" + f.s.ArgoServer, "ARGO_SECURE=false", "ARGO_NAMESPACE=" + f.ns}
+	withToken := func(tok string) []string { return append([]string{"ARGO_TOKEN=" + tok}, settings...) }
+	runImage := func(env []string, extra []string, args ...string) result {
+		return docker(t, env, append(append(append([]string{"run", "--rm", "--network", "host"}, byName(env)...), extra...), append([]string{img}, args...)...)...)
+	}
+
+	t.Run("list", func(t *testing.T) {
+		r := runImage(withToken(f.token), nil, "list", "-n", f.ns)
+		if r.code != 0 || !strings.Contains(r.stdout, "No workflows found") || !strings.Contains(r.stderr, "verified") {
+			t.Errorf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+		}
+		noLeak(t, f.token, "stderr", r.stderr)
+	})
+	t.Run("argo's refusal and exit code", func(t *testing.T) {
+		r := runImage(withToken(f.token), nil, "template", "list", "-n", f.ns)
+		if r.code != 1 || !strings.Contains(r.stderr, "PermissionDenied") {
+			t.Errorf("exit %d, stderr %q; want argo's 1 and PermissionDenied", r.code, r.stderr)
+		}
+	})
+	t.Run("over-privileged: exit 7 before argo", func(t *testing.T) {
+		r := runImage(withToken(greedy), nil, "template", "list", "-n", f.ns)
+		if r.code != 7 || !strings.Contains(r.stderr, "error: workflowtemplates/list: expected denied") || strings.Contains(r.stdout, "NAME") {
+			t.Errorf("exit %d, stdout %q, stderr %q; want 7 from argo-cred and no listing", r.code, r.stdout, r.stderr)
+		}
+	})
+	t.Run("from a Secret with a mounted kubeconfig", func(t *testing.T) {
+		kc := readerKubeconfig(t, f)
+		env := append([]string{"ARGO_CRED_SECRET=ci", "KUBECONFIG=/kube/config"}, settings...)
+		r := runImage(env, []string{"-v", kc + ":/kube/config:ro"}, "list", "-n", f.ns)
+		if r.code != 0 || !strings.Contains(r.stdout, "No workflows found") {
+			t.Errorf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+		}
+	})
+	t.Run("version without a credential", func(t *testing.T) {
+		r := runImage(nil, nil, "version")
+		if r.code != 0 || !strings.Contains(r.stdout, "argo: v3.7.9") || !strings.Contains(r.stderr, "note: no token source") {
+			t.Errorf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+		}
+	})
+}
+
+// reader makes a ServiceAccount that may get and watch Secrets in the
+// fixture's namespace (what argo-cred needs to read a token Secret) and
+// returns a token for it.
+func reader(t *testing.T, f fixture) string {
+	t.Helper()
+	ctx := context.Background()
+	c := f.s.Client
+	must := func(_ any, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(c.CoreV1().ServiceAccounts(f.ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "reader"}}, metav1.CreateOptions{}))
+	must(c.RbacV1().Roles(f.ns).Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "reader"},
+		Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "watch"}}}}, metav1.CreateOptions{}))
+	must(c.RbacV1().RoleBindings(f.ns).Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "reader"},
+		RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "reader"},
+		Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: "reader", Namespace: f.ns}}}, metav1.CreateOptions{}))
+	tr, err := c.CoreV1().ServiceAccounts(f.ns).CreateToken(ctx, "reader", &authv1.TokenRequest{}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr.Status.Token
+}
+
+// readerKubeconfig is a kubeconfig (readable by the image's uid 8737) that
+// reaches the stack's kube-apiserver as reader.
+func readerKubeconfig(t *testing.T, f fixture) string {
+	ca, err := os.ReadFile(f.s.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	must(t, os.WriteFile(path, []byte(fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters: [{name: stack, cluster: {server: "https://127.0.0.1:26443", certificate-authority-data: %s}}]
+users: [{name: reader, user: {token: %s}}]
+contexts: [{name: stack, context: {cluster: stack, user: reader, namespace: %s}}]
+current-context: stack
+`, base64.StdEncoding.EncodeToString(ca), reader(t, f), f.ns)), 0o644))
+	return path
+}
+
+// In a pod, for real: the ServiceAccount's token, ca.crt and namespace
+// mounted where Kubernetes mounts them, and KUBERNETES_SERVICE_HOST/PORT
+// naming the stack's kube-apiserver, as a Jenkins agent or runner pod has.
+func TestIntegrationImageInCluster(t *testing.T) {
+	t.Parallel()
+	img := image(t)
+	f := setup(t, testenv.WorkflowsListUpdate)
+	ca, err := os.ReadFile(f.s.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mount := func(token string) string {
+		dir := t.TempDir()
+		for name, data := range map[string]string{"token": token, "ca.crt": string(ca), "namespace": f.ns} {
+			must(t, os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644))
+		}
+		must(t, os.Chmod(dir, 0o755))
+		return dir + ":/var/run/secrets/kubernetes.io/serviceaccount:ro"
+	}
+	pod := []string{"KUBERNETES_SERVICE_HOST=127.0.0.1", "KUBERNETES_SERVICE_PORT=26443", "ARGO_SERVER=" + f.s.ArgoServer, "ARGO_SECURE=false"}
+	for name, tc := range map[string]struct {
+		env   []string
+		token string
+	}{
+		"--secret through the in-cluster config": {env: []string{"ARGO_CRED_SECRET=ci"}, token: reader(t, f)},
+		"--source file, no Kubernetes access":    {env: []string{"ARGO_CRED_TOKEN_FILE=/var/run/secrets/kubernetes.io/serviceaccount/token"}, token: f.token},
+	} {
+		t.Run(name, func(t *testing.T) {
+			env := append(append([]string{}, pod...), tc.env...)
+			args := append(append([]string{"run", "--rm", "--network", "host", "-v", mount(tc.token)}, byName(env)...), img, "list")
+			r := docker(t, env, args...)
+			if r.code != 0 || !strings.Contains(r.stdout, "No workflows found") || !strings.Contains(r.stderr, "in namespace "+f.ns) {
+				t.Errorf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+			}
+		})
+	}
+}
+
+// Signals: SIGTERM to `docker run` of the image reaches argo inside (a long
+// `argo wait` on a workflow no controller runs) and the exit code comes
+// back; argo-cred as PID 1, before it execs argo, exits on SIGTERM with 130.
+// Meanwhile no process on the machine has the token in its command line.
+func TestIntegrationImageSignals(t *testing.T) {
+	t.Parallel()
+	img := image(t)
+	f := setup(t, []rbacv1.PolicyRule{{APIGroups: []string{"argoproj.io"}, Resources: []string{"workflows"}, Verbs: []string{"list", "get", "watch"}}})
+	pendingWorkflow(t, f, "forever")
+	hang := testenv.Hang(t)
+	for name, tc := range map[string]struct {
+		env      []string
+		args     []string
+		wantCode func(int) bool
+		want     string
+	}{
+		"argo wait gets SIGTERM": {env: []string{"ARGO_TOKEN=" + f.token, "ARGO_SERVER=" + f.s.ArgoServer, "ARGO_SECURE=false", "ARGO_NAMESPACE=" + f.ns},
+			args: []string{"wait", "forever"}, wantCode: func(c int) bool { return c != 0 && c != 130 }, want: "verified"},
+		"argo-cred as PID 1 gets SIGTERM": {env: []string{"ARGO_TOKEN=" + f.token, "ARGO_SERVER=" + hang.Addr, "ARGO_SECURE=false", "ARGO_NAMESPACE=" + f.ns, "ARGO_CRED_TIMEOUT=60s"},
+			args: []string{"list"}, wantCode: func(c int) bool { return c == 130 }, want: "error: interrupted"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cmd := exec.Command("docker", append(append([]string{"run", "--rm", "--network", "host"}, byName(tc.env)...), append([]string{img}, tc.args...)...)...)
+			cmd.Env = append(os.Environ(), tc.env...)
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			must(t, cmd.Start())
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			time.Sleep(3 * time.Second) // argo-cred checked, argo waiting (or argo-cred stuck on the hanging server)
+			scanCmdlines(t, f.token)
+			sent := time.Now()
+			must(t, cmd.Process.Signal(syscall.SIGTERM)) // the docker CLI proxies it to the container
+			select {
+			case <-done:
+			case <-time.After(20 * time.Second):
+				_ = cmd.Process.Kill()
+				t.Fatalf("docker run did not end within 20s of SIGTERM; stderr %q", stderr.String())
+			}
+			code := cmd.ProcessState.ExitCode()
+			t.Logf("exit %d after %s", code, time.Since(sent))
+			if !tc.wantCode(code) || !strings.Contains(stderr.String(), tc.want) {
+				t.Errorf("exit %d, stderr %q", code, stderr.String())
+			}
+		})
+	}
+}
+
+// pendingWorkflow creates a Workflow that never completes: the stack runs
+// no workflow controller.
+func pendingWorkflow(t *testing.T, f fixture, name string) {
+	t.Helper()
+	body := `{"apiVersion":"argoproj.io/v1alpha1","kind":"Workflow","metadata":{"name":"` + name + `"},"spec":{"entrypoint":"main","templates":[{"name":"main","container":{"image":"busybox"}}]}}`
+	if err := f.s.Client.CoreV1().RESTClient().Post().AbsPath("/apis/argoproj.io/v1alpha1/namespaces/" + f.ns + "/workflows").
+		SetHeader("Content-Type", "application/json").Body([]byte(body)).Do(context.Background()).Error(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// scanCmdlines fails if any process on the machine has a form of tok in its
+// command line.
+func scanCmdlines(t *testing.T, tok string) {
+	t.Helper()
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	n := 0
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		n++
+		noLeak(t, tok, p, strings.ReplaceAll(string(b), "\x00", " "))
+	}
+	if n < 10 {
+		t.Fatalf("read only %d command lines; the scan would prove nothing", n)
+	}
+}
