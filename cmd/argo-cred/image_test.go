@@ -290,3 +290,72 @@ func scanCmdlines(t *testing.T, tok string) {
 		t.Fatalf("read only %d command lines; the scan would prove nothing", n)
 	}
 }
+
+// argocliImage is the argocli image if it is here, else the stand-in
+// test/image/build.sh made.
+func argocliImage(t *testing.T) string {
+	image(t)
+	if exec.Command("docker", "image", "inspect", "quay.io/argoproj/argocli:v3.7.9").Run() == nil {
+		return "quay.io/argoproj/argocli:v3.7.9"
+	}
+	return "argo-cred/argocli-standin:v3.7.9"
+}
+
+// argo-cred docker: the credential is checked on the host, the argocli
+// image runs with the settings passed by name only, in the working
+// directory, and its exit code and signals pass through.
+func TestIntegrationDockerWrapper(t *testing.T) {
+	t.Parallel()
+	img := argocliImage(t)
+	f := setup(t, []rbacv1.PolicyRule{{APIGroups: []string{"argoproj.io"}, Resources: []string{"workflows"}, Verbs: []string{"list", "get", "watch", "create"}}})
+	pendingWorkflow(t, f, "forever")
+	work := t.TempDir()
+	must(t, os.WriteFile(filepath.Join(work, "wf.yaml"), []byte("apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {generateName: wrapped-}\nspec: {entrypoint: main, templates: [{name: main, container: {image: busybox}}]}\n"), 0o644))
+	must(t, os.Chmod(work, 0o755))
+	base := []string{"docker", "--image", img, "--network", "host", "--secret", "ci", "--namespace", f.ns, "--server", f.s.ArgoServer, "--secure=false"}
+	start := func(args ...string) (*exec.Cmd, *bytes.Buffer, *bytes.Buffer) {
+		cmd := exec.Command(binary, append(append([]string{}, base...), args...)...)
+		cmd.Dir = work
+		cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, f.kube...)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		must(t, cmd.Start())
+		return cmd, &stdout, &stderr
+	}
+	t.Run("list and submit from the working directory", func(t *testing.T) {
+		for _, args := range [][]string{{"-v", "--", "list", "-n", f.ns}, {"--", "submit", "-n", f.ns, "wf.yaml"}} {
+			cmd, stdout, stderr := start(args...)
+			err := cmd.Wait()
+			if err != nil || !strings.Contains(stdout.String(), map[bool]string{true: "forever", false: "wrapped-"}[args[0] == "-v"]) {
+				t.Errorf("%v: %v\nstdout %s\nstderr %s", args, err, stdout, stderr)
+			}
+			noLeak(t, f.token, "stderr", stderr.String())
+			if args[0] == "-v" && !strings.Contains(stderr.String(), "-e ARGO_TOKEN ") {
+				t.Errorf("-v: want the docker command line with -e ARGO_TOKEN:\n%s", stderr)
+			}
+		}
+	})
+	t.Run("SIGTERM reaches argo, the exit code comes back, no token in any command line", func(t *testing.T) {
+		cmd, _, stderr := start("--", "wait", "-n", f.ns, "forever")
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		time.Sleep(3 * time.Second)
+		scanCmdlines(t, f.token)
+		must(t, cmd.Process.Signal(syscall.SIGTERM))
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			_ = cmd.Process.Kill()
+			t.Fatalf("argo-cred docker did not end within 20s of SIGTERM; stderr %q", stderr)
+		}
+		// argo, a Go program as the container's PID 1, exits 2 on SIGTERM.
+		if code := cmd.ProcessState.ExitCode(); code != 2 || strings.Contains(stderr.String(), "error: interrupted") {
+			t.Errorf("exit %d, stderr %q; want argo's own exit code", code, stderr)
+		}
+	})
+	t.Run("no docker CLI, no engine", func(t *testing.T) {
+		tok := []string{"ARGO_TOKEN=" + f.token, "ARGO_SERVER=" + f.s.ArgoServer}
+		wantCode(t, run(t, append(tok, "PATH=/nonexistent"), "docker", "--", "version"), 2, "the docker CLI is not installed")
+		wantCode(t, run(t, append(tok, "DOCKER_HOST=unix:///nonexistent.sock"), "docker", "--", "version"), 2, "no Docker engine reachable")
+	})
+}

@@ -4,6 +4,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -39,6 +40,9 @@ func Run(ctx context.Context, args []string, streams IOStreams) int {
 	root := a.commands()
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
+	if errors.Is(err, exitcode.ErrChild) {
+		return int(exitcode.Of(err))
+	}
 	if err != nil && ctx.Err() != nil {
 		err = exitcode.Wrap(exitcode.Interrupted, "", fmt.Errorf("interrupted (%w)", err))
 	}

@@ -86,6 +86,22 @@ Flags end at COMMAND; everything after it (or after --) is passed on verbatim.`,
 		},
 	}
 	execCmd.Flags().SetInterspersed(false)
+	dockerCmd := &cobra.Command{
+		Use:   "docker [flags] [--] [ARGS...]",
+		Short: "Get and check a token on this host, then docker run the argo CLI image with ARGS",
+		Long: `Gets a token and checks it as env does, on this host, then runs
+  docker run --rm [-i] [-t] -v $PWD:$PWD -w $PWD -e ARGO_SERVER -e ARGO_TOKEN … IMAGE ARGS
+passing every setting by name only: the values are in the docker CLI's environment, never in a
+command line. The current directory is the container's working directory; a CA bundle from
+--ca-file is mounted where SSL_CERT_FILE says. The container's exit code is the process's;
+SIGINT and SIGTERM reach the container. Flags end at the first argument; put ARGS after --.`,
+		Example: `  argo-cred docker --secret ci-token --server argo.example.com:443 -- submit -n ci workflow.yaml`,
+		Args:    cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withEnv(func(cmd *cobra.Command) error { return a.docker(cmd.Context(), o, args) })(cmd, args)
+		},
+	}
+	dockerCmd.Flags().SetInterspersed(false)
 	versionCmd := &cobra.Command{
 		Use:   "version",
 		Short: "Print the version",
@@ -95,12 +111,12 @@ Flags end at COMMAND; everything after it (or after --) is passed on verbatim.`,
 			return nil
 		},
 	}
-	for _, c := range []*cobra.Command{env, probe, execCmd} {
+	for _, c := range []*cobra.Command{env, probe, execCmd, dockerCmd} {
 		// A command's help goes to stderr: eval "$(argo-cred env --help)" runs nothing.
 		c.SetOut(a.streams.ErrOut)
 		bindFlags(c.Flags(), o, c.Name())
 	}
-	root.AddCommand(env, probe, execCmd, versionCmd)
+	root.AddCommand(env, probe, execCmd, dockerCmd, versionCmd)
 	return root
 }
 

@@ -8,6 +8,8 @@ import (
 	"github.com/kelseyhightower/envconfig"
 	"github.com/spf13/pflag"
 
+	"github.com/argo-cred/argo-cred/internal/docker"
+
 	"github.com/argo-cred/argo-cred/internal/env"
 	"github.com/argo-cred/argo-cred/internal/exitcode"
 )
@@ -45,7 +47,12 @@ type options struct {
 	Format            string        `envconfig:"ARGO_CRED_FORMAT" default:"shell"`
 	OutputFile        string        `envconfig:"ARGO_CRED_OUTPUT_FILE"`
 	Output            string        `envconfig:"ARGO_CRED_OUTPUT" default:"table"`
-	Verbose           bool          `envconfig:"ARGO_CRED_VERBOSE"`
+	Verbose    bool          `envconfig:"ARGO_CRED_VERBOSE"`
+
+	// docker.
+	Image      string   `envconfig:"ARGO_CRED_IMAGE"`
+	Network    string   `envconfig:"ARGO_CRED_DOCKER_NETWORK"`
+	DockerArgs []string `ignored:"true"`
 
 	set map[string]bool // flags given on the command line
 }
@@ -121,13 +128,20 @@ func bindFlags(fs *pflag.FlagSet, o *options, cmd string) {
 	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "overall limit for the probe, retries included (ARGO_CRED_TIMEOUT)")
 	fs.BoolVar(&o.SkipIdentityCheck, "skip-identity-check", o.SkipIdentityCheck, "accept a token whose identity cannot be checked: it has no subject (not a JWT) and the server reports none;\na server that reports another identity still fails (ARGO_CRED_SKIP_IDENTITY_CHECK)")
 	fs.BoolVarP(&o.Verbose, "verbose", "v", o.Verbose, "verbose diagnostics on stderr; never the token (ARGO_CRED_VERBOSE)")
-	if cmd == "env" || cmd == "exec" {
+	if cmd == "env" || cmd == "exec" || cmd == "docker" {
 		fs.BoolVar(&o.Probe, "probe", o.Probe, "probe the Argo Server first (ARGO_CRED_PROBE)")
 	}
 	switch cmd {
 	case "env":
 		fs.StringVar(&o.Format, "format", o.Format, "shell, dotenv, json, github or jenkins (ARGO_CRED_FORMAT)")
 		fs.StringVar(&o.OutputFile, "output-file", o.OutputFile, "write to this file (mode 0600, atomically) instead of stdout (ARGO_CRED_OUTPUT_FILE)")
+	case "docker":
+		if o.Image == "" {
+			o.Image = docker.DefaultImage()
+		}
+		fs.StringVar(&o.Image, "image", o.Image, "the argo CLI image to run (ARGO_CRED_IMAGE)")
+		fs.StringVar(&o.Network, "network", o.Network, "docker run --network, e.g. host for an Argo Server on this machine's loopback (ARGO_CRED_DOCKER_NETWORK)")
+		fs.Var(&listFlag{v: &o.DockerArgs}, "docker-arg", "one more docker run argument before the image, repeatable (e.g. --docker-arg=--add-host=argo:10.0.0.1)")
 	case "probe":
 		fs.StringVarP(&o.Output, "output", "o", o.Output, "table (on stderr) or json (on stdout) (ARGO_CRED_OUTPUT)")
 	}

@@ -87,6 +87,19 @@ func Wrap(code Code, hint string, err error) error {
 	return &Error{Code: code, Err: err, Hint: hint}
 }
 
+// ErrChild marks the exit code of a program argo-cred ran and waited for:
+// passed on as it is, with no error line of argo-cred's.
+var ErrChild = errors.New("the program argo-cred ran exited")
+
+// Child returns the exit code of a program argo-cred ran as an error (nil
+// for 0).
+func Child(code int) error {
+	if code == 0 {
+		return nil
+	}
+	return &Error{Code: Code(code), Err: ErrChild}
+}
+
 // Of returns the exit code for err: 0 for nil, the class of the outermost
 // classified error, or Unexpected.
 func Of(err error) Code {

@@ -1,0 +1,62 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+
+	"github.com/argo-cred/argo-cred/internal/docker"
+	"github.com/argo-cred/argo-cred/internal/env"
+	"github.com/argo-cred/argo-cred/internal/exitcode"
+)
+
+// docker gets and checks the credential on the host, then runs the argo
+// CLI image with ARGS, every setting passed by name only; the container's
+// exit code is the process's.
+func (a *app) docker(ctx context.Context, o *options, args []string) error {
+	if err := docker.Check(ctx); err != nil {
+		return err
+	}
+	c, _, err := a.checked(ctx, o)
+	if err != nil {
+		return err
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return fmt.Errorf("finding the working directory: %w", err)
+	}
+	r := docker.Run{
+		Image: o.Image, Args: args, Workdir: wd, Network: o.Network, Extra: o.DockerArgs,
+		Vars:  append(c.settings.Vars(), env.Var{Name: "KUBECONFIG", Value: "/dev/null"}),
+		Stdin: attached(os.Stdin), TTY: isTerminal(os.Stdin) && isTerminal(os.Stdout),
+	}
+	if c.settings.CABundle != "" {
+		r.Files = []string{c.settings.CABundle}
+	}
+	if host, _, _ := net.SplitHostPort(c.settings.Server); r.Network != "host" && (host == "localhost" || net.ParseIP(strings.Trim(host, "[]")).IsLoopback()) {
+		fmt.Fprintf(a.streams.ErrOut, "note: ARGO_SERVER %s is a loopback address, which a container reaches only with --network host\n", c.settings.Server)
+	}
+	if o.Verbose {
+		cmdline, _ := r.Command()
+		fmt.Fprintln(a.streams.ErrOut, "docker "+strings.Join(cmdline, " "))
+	}
+	code, err := docker.Exec(os.Environ(), r, a.streams.In, a.streams.Out, a.streams.ErrOut)
+	if err != nil {
+		return err
+	}
+	return exitcode.Child(code)
+}
+
+// attached tells whether f is a terminal or a pipe, worth passing to the
+// container as its stdin.
+func attached(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&(os.ModeCharDevice|os.ModeNamedPipe) != 0 && !isDevNull(st)
+}
+
+func isDevNull(st os.FileInfo) bool {
+	null, err := os.Stat(os.DevNull)
+	return err == nil && os.SameFile(st, null)
+}
