@@ -266,7 +266,7 @@ func TestIntegrationImageSignals(t *testing.T) {
 func pendingWorkflow(t *testing.T, f fixture, name string) {
 	t.Helper()
 	body := `{"apiVersion":"argoproj.io/v1alpha1","kind":"Workflow","metadata":{"name":"` + name + `"},"spec":{"entrypoint":"main","templates":[{"name":"main","container":{"image":"busybox"}}]}}`
-	if err := f.s.Client.CoreV1().RESTClient().Post().AbsPath("/apis/argoproj.io/v1alpha1/namespaces/" + f.ns + "/workflows").
+	if err := f.s.Client.CoreV1().RESTClient().Post().AbsPath("/apis/argoproj.io/v1alpha1/namespaces/"+f.ns+"/workflows").
 		SetHeader("Content-Type", "application/json").Body([]byte(body)).Do(context.Background()).Error(); err != nil {
 		t.Fatal(err)
 	}

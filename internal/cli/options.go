@@ -47,7 +47,7 @@ type options struct {
 	Format            string        `envconfig:"ARGO_CRED_FORMAT" default:"shell"`
 	OutputFile        string        `envconfig:"ARGO_CRED_OUTPUT_FILE"`
 	Output            string        `envconfig:"ARGO_CRED_OUTPUT" default:"table"`
-	Verbose    bool          `envconfig:"ARGO_CRED_VERBOSE"`
+	Verbose           bool          `envconfig:"ARGO_CRED_VERBOSE"`
 
 	// docker.
 	Image      string   `envconfig:"ARGO_CRED_IMAGE"`
