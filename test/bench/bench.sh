@@ -37,6 +37,26 @@ fi
 hyperfine -N --warmup 5 --runs "$runs" --export-markdown "$root/.stack/bench.md" "${cmds[@]}" 2>&1 | grep -vE '^\s*$'
 
 echo
+echo "== argo-cred exec: its overhead before argo starts, against argo alone (target <= 1.10x with --probe=false)"
+tok=$("$cred" env --secret ci-token --namespace "$ns" --server "$ARGO_SERVER" --secure=false --format json 2>/dev/null | sed -n 's/.*"ARGO_TOKEN": "\(.*\)".*/\1/p')
+export ARGO_TOKEN=$tok ARGO_SERVER ARGO_SECURE=false ARGO_NAMESPACE=$ns
+hyperfine -N --warmup 5 --runs "$runs" \
+	"$ARGO_BIN version" \
+	"$cred exec --source env --probe=false -- $ARGO_BIN version" \
+	"$cred exec --source env -- $ARGO_BIN version" \
+	"env -u ARGO_TOKEN $cred exec --secret ci-token -- $ARGO_BIN version" 2>&1 | grep -vE '^\s*$'
+unset ARGO_TOKEN ARGO_SECURE ARGO_NAMESPACE
+max=0
+for _ in $(seq 10); do
+	kb=$(/usr/bin/time -f '%M' "$cred" exec --secret ci-token --namespace "$ns" --server "$ARGO_SERVER" --secure=false -- true 2>&1 >/dev/null | tail -1)
+	((kb > max)) && max=$kb
+done
+echo "peak RSS of argo-cred exec before the exec (max of 10 runs): $((max / 1024)) MB"
+if docker image inspect argo-cred:dev >/dev/null 2>&1; then
+	docker image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep -E '^(argo-cred:dev|argo-cred/argocli-standin|quay.io/argoproj/argocli)'
+fi
+
+echo
 echo "== peak RSS of argo-cred env (max of 10 runs)"
 max=0
 for _ in $(seq 10); do
