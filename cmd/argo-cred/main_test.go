@@ -545,6 +545,8 @@ func TestIntegrationNoLeak(t *testing.T) {
 		"probe failing": {"probe", "-v", "--expect", "deny:workflows"},
 		"env failing":   {"env", "-v", "--expect", "allow:workflowtemplates"},
 		"env no probe":  {"env", "-v", "--probe=false"},
+		"exec -v":       {"exec", "-v", "--", "true"},
+		"exec failing":  {"exec", "-v", "--expect", "allow:workflowtemplates", "--", "true"},
 	}
 	for _, format := range []string{"shell", "dotenv", "json", "github", "jenkins"} {
 		runs["env "+format] = []string{"env", "-v", "--format", format, "--output-file", filepath.Join(dir, "out-"+format)}
