@@ -159,6 +159,13 @@ func noArgs(cmd *cobra.Command, args []string) error {
 	return exitcode.New(exitcode.Usage, hint, "unexpected argument %q", args[0])
 }
 
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // flagError classifies a flag that does not parse, with a hint for the
 // usual slips.
 func flagError(cmd *cobra.Command, err error) error {
@@ -168,7 +175,9 @@ func flagError(cmd *cobra.Command, err error) error {
 	case strings.HasPrefix(msg, "unknown flag: ") || strings.HasPrefix(msg, "unknown shorthand flag: "):
 		name := strings.TrimPrefix(strings.TrimPrefix(msg, "unknown flag: "), "unknown shorthand flag: ")
 		msg = "flag provided but not defined: " + name
-		for _, sub := range cmd.Commands() {
+		subs := slices.Clone(cmd.Commands())
+		slices.SortStableFunc(subs, func(x, y *cobra.Command) int { return boolInt(y.Name() == "env") - boolInt(x.Name() == "env") })
+		for _, sub := range subs {
 			if f := sub.Flags().Lookup(strings.TrimLeft(name, "-")); f != nil && cmd.HasSubCommands() {
 				hint = "a flag of " + sub.CommandPath() + " goes after the command name: " + sub.CommandPath() + " " + name + " …"
 				break
