@@ -19,7 +19,17 @@ ARG VERSION=dev
 WORKDIR /src
 COPY . .
 RUN if [ "$PREBUILT" = true ]; then test -x bin/argo-cred; \
-    else CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X github.com/argo-cred/argo-cred/internal/cli.Version=${VERSION}" -o bin/argo-cred ./cmd/argo-cred; fi
+    else CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X github.com/argo-cred/argo-cred/internal/cli.Version=${VERSION}" -o bin/argo-cred ./cmd/argo-cred; fi \
+    && ln -sf argo-cred bin/argo-cred-post
+
+# The GitHub Action's image (action.yml, docker build --target action): the
+# runner runs it as the image's user with no --user, and the file-command
+# files belong to the runner's user, so it runs as root. No shell: argo-cred
+# and CA certificates only. The post stage runs argo-cred as argo-cred-post.
+FROM scratch AS action
+COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
+COPY --from=build /src/bin/ /bin/
+ENTRYPOINT ["/bin/argo-cred", "action"]
 
 FROM ${ARGOCLI_IMAGE}
 ARG VERSION=dev

@@ -5,6 +5,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"fmt"
 	"io"
 	"log/slog"
@@ -31,6 +32,8 @@ type app struct {
 	streams IOStreams
 	log     *slog.Logger
 	red     *redact.Redactor // the token's forms, once it is known
+	// annotated is set once a GitHub ::error annotation was printed.
+	annotated bool
 }
 
 // Run runs argo-cred with args (without the program name) and returns the
@@ -38,6 +41,9 @@ type app struct {
 func Run(ctx context.Context, args []string, streams IOStreams) int {
 	a := &app{streams: streams, log: slog.New(slog.DiscardHandler)}
 	root := a.commands()
+	if filepath.Base(os.Args[0]) == postName {
+		args = []string{"action", "--post"} // the action's post stage
+	}
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if errors.Is(err, exitcode.ErrChild) {

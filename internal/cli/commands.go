@@ -22,74 +22,80 @@ import (
 )
 
 func (a *app) env(ctx context.Context, o *options) error {
+	_, _, err := a.envWith(ctx, o)
+	return err
+}
+
+// envWith is env, returning the credential and the probe's report (also
+// when the probe failed) for the GitHub Action's outputs.
+func (a *app) envWith(ctx context.Context, o *options) (c *credential, report *probe.Report, err error) {
+	fail := func(err error) (*credential, *probe.Report, error) { return c, report, err }
 	if !slices.Contains(export.Formats, o.Format) {
-		return exitcode.New(exitcode.Usage, "use one of "+strings.Join(export.Formats, ", "), "unknown --format %q", o.Format)
+		return fail(exitcode.New(exitcode.Usage, "use one of "+strings.Join(export.Formats, ", "), "unknown --format %q", o.Format))
 	}
 	inActions := os.Getenv("GITHUB_ACTIONS") == "true"
 	if o.Format == "github" && o.OutputFile == "" && os.Getenv("GITHUB_ENV") == "" {
-		return exitcode.New(exitcode.Usage, "run it in a GitHub Actions step; elsewhere use --format dotenv or shell with --output-file", "--format github needs GITHUB_ENV")
+		return fail(exitcode.New(exitcode.Usage, "run it in a GitHub Actions step; elsewhere use --format dotenv or shell with --output-file", "--format github needs GITHUB_ENV"))
 	}
 	if o.OutputFile != "" {
 		if err := files.Check(outputFiles(o)...); err != nil {
-			return exitcode.Wrap(exitcode.Usage, "check --output-file", fmt.Errorf("--output-file: %w", err))
+			return fail(exitcode.Wrap(exitcode.Usage, "check --output-file", fmt.Errorf("--output-file: %w", err)))
 		}
 	}
-	c, err := a.credential(ctx, o)
-	if err != nil {
-		return err
+	if c, err = a.credential(ctx, o); err != nil {
+		return fail(err)
 	}
 	if err := a.bundle(c); err != nil {
-		return err
+		return fail(err)
 	}
 	vars := c.settings.Vars()
 	// Refuse what the format cannot carry before any network call.
 	if err := formatter(o.Format)(io.Discard, vars); err != nil {
-		return err
+		return fail(err)
 	}
 	if o.Format == "github" {
 		if inActions {
 			// Masks first, before anything could print the token.
 			if err := export.GitHubMask(a.streams.Out, vars); err != nil {
-				return err
+				return fail(err)
 			}
 		} else {
 			fmt.Fprintln(a.streams.ErrOut, "note: not in GitHub Actions (GITHUB_ACTIONS is not true): no ::add-mask:: lines written, since nothing here would mask them")
 		}
 	}
-	report, err := a.probeIf(ctx, o, c)
-	if err != nil {
+	if report, err = a.probeIf(ctx, o, c); err != nil {
 		if report != nil && o.Format == "github" && inActions {
 			a.githubFailure(*report, err)
 		}
-		return err
+		return fail(err)
 	}
 	write := func(w io.Writer) error { return formatter(o.Format)(w, vars) }
 	if o.Format == "github" && o.OutputFile == "" {
 		// Appended to the runner's own files, as the runner expects.
 		if err := appendFile(os.Getenv("GITHUB_ENV"), write); err != nil {
-			return err
+			return fail(err)
 		}
 		if sum := os.Getenv("GITHUB_STEP_SUMMARY"); sum != "" && report != nil {
-			return appendFile(sum, func(w io.Writer) error { return markdown(w, *report) })
+			return fail(appendFile(sum, func(w io.Writer) error { return markdown(w, *report) }))
 		}
-		return nil
+		return c, report, nil
 	}
 	if o.OutputFile == "" {
-		return write(a.streams.Out)
+		return fail(write(a.streams.Out))
 	}
 	out := outputFiles(o)
 	if out[0].Data, err = files.Render(write); err != nil {
-		return err
+		return fail(err)
 	}
 	if o.Format == "jenkins" {
 		if out[1].Data, err = files.Render(func(w io.Writer) error { return export.JenkinsShell(w, vars) }); err != nil {
-			return err
+			return fail(err)
 		}
 	}
 	if err := files.Write(out...); err != nil {
-		return exitcode.Wrap(exitcode.Usage, "check --output-file", err)
+		return fail(exitcode.Wrap(exitcode.Usage, "check --output-file", err))
 	}
-	return nil
+	return c, report, nil
 }
 
 func (a *app) probe(ctx context.Context, o *options) error {
@@ -220,6 +226,7 @@ func outputFiles(o *options) []files.File {
 // githubFailure puts a failed report into the step summary and one
 // ::error line into the log, so the job's page says what to fix.
 func (a *app) githubFailure(r probe.Report, err error) {
+	a.annotated = true
 	if sum := os.Getenv("GITHUB_STEP_SUMMARY"); sum != "" {
 		_ = appendFile(sum, func(w io.Writer) error { return markdown(w, r) })
 	}

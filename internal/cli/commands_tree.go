@@ -102,6 +102,24 @@ SIGINT and SIGTERM reach the container. Flags end at the first argument; put ARG
 		},
 	}
 	dockerCmd.Flags().SetInterspersed(false)
+	var post bool
+	actionCmd := &cobra.Command{
+		Use:   "action",
+		Short: "Run as the GitHub Action (action.yml): inputs from INPUT_*, settings to $GITHUB_ENV",
+		Long: `Runs as the GitHub Action's main stage: reads the inputs (INPUT_<NAME>), gets and checks the
+credential as env --format github does, and sets the outputs server, namespace, token-expires-at and
+probe-result. With --post (or run as argo-cred-post) it is the post stage: it removes the files the
+main stage wrote.`,
+		Args: noArgs,
+		RunE: withEnv(func(cmd *cobra.Command) error {
+			if post {
+				return a.actionPost()
+			}
+			return a.action(cmd.Context(), o)
+		}),
+	}
+	actionCmd.Flags().BoolVar(&post, "post", false, "run the post stage")
+	actionCmd.SetOut(a.streams.ErrOut)
 	versionCmd := &cobra.Command{
 		Use:   "version",
 		Short: "Print the version",
@@ -116,7 +134,7 @@ SIGINT and SIGTERM reach the container. Flags end at the first argument; put ARG
 		c.SetOut(a.streams.ErrOut)
 		bindFlags(c.Flags(), o, c.Name())
 	}
-	root.AddCommand(env, probe, execCmd, dockerCmd, versionCmd)
+	root.AddCommand(env, probe, execCmd, dockerCmd, actionCmd, versionCmd)
 	return root
 }
 

@@ -233,9 +233,12 @@ func CommandEscape(s string, property bool) string {
 	return r.Replace(s)
 }
 
-// GitHubEnv appends the variables to envFile (the file named by $GITHUB_ENV)
-// as `NAME<<DELIMITER` blocks with a delimiter random per write. A value
-// containing the delimiter is refused.
+// GitHubEnv appends the variables to envFile (the file named by $GITHUB_ENV,
+// $GITHUB_OUTPUT or $GITHUB_STATE, which the runner parses alike) as
+// `NAME<<DELIMITER` blocks with a delimiter random per write, as
+// @actions/core does. A value containing the delimiter or a CR (the
+// runner's Linux parser keeps CRs in values) and the name NODE_OPTIONS
+// (which the runner refuses) are refused before anything is written.
 func GitHubEnv(envFile io.Writer, vars []env.Var) error {
 	delim, err := delimiter()
 	if err != nil {
@@ -250,8 +253,13 @@ func githubEnv(envFile io.Writer, vars []env.Var, delim string) error {
 			return err
 		}
 		for _, v := range vars {
-			if strings.Contains(v.Value, delim) {
+			switch {
+			case strings.Contains(v.Value, delim):
 				return invalid("%s contains the heredoc delimiter", v.Name)
+			case strings.ContainsRune(v.Value, '\r'):
+				return invalid("%s contains a carriage return, which the runner would keep in the value", v.Name)
+			case strings.EqualFold(v.Name, "NODE_OPTIONS"):
+				return invalid("the runner refuses NODE_OPTIONS")
 			}
 		}
 		return nil

@@ -5,14 +5,15 @@
 # builds, the system's CA certificates and a passwd entry for uid 8737, and a
 # busybox-static image stands in for the Go build stage (PREBUILT=true skips
 # the Go build there). With a registry, `docker build .` builds the real image.
-# Prints the image's tag on stdout.
+# Also builds the GitHub Action's image (Dockerfile target action) under the
+# tag action.yml names. Prints the image's tag on stdout.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 ARGO_VERSION=v3.7.9
 tag=${IMAGE:-argo-cred:dev}
 base=quay.io/argoproj/argocli:$ARGO_VERSION
 standin=argo-cred/argocli-standin:$ARGO_VERSION
-tools=argo-cred/busybox:local
+tools=argo-cred/build-tools:1 # busybox-static and CA certificates; bump when its content changes
 log() { printf 'image: %s\n' "$*" >&2; }
 # dbuild ARGS...: docker build, quiet unless it fails.
 dbuild() {
@@ -35,8 +36,9 @@ if ! docker image inspect "$tools" >/dev/null 2>&1; then
 	busybox=$(command -v busybox || true)
 	[[ -n $busybox ]] && file -L "$busybox" 2>/dev/null | grep -q 'statically linked' || busybox=/bin/busybox
 	[[ -x $busybox ]] || { log "busybox-static is missing: apt-get install busybox-static"; exit 2; }
-	mkdir -p "$work/tools/bin" && cp "$busybox" "$work/tools/bin/busybox"
-	printf 'FROM scratch\nCOPY bin/ /bin/\nRUN ["/bin/busybox", "--install", "-s", "/bin"]\nENV PATH=/bin\n' >"$work/tools/Dockerfile"
+	mkdir -p "$work/tools/bin" "$work/tools/etc/ssl/certs" && cp "$busybox" "$work/tools/bin/busybox"
+	cp /etc/ssl/certs/ca-certificates.crt "$work/tools/etc/ssl/certs/"
+	printf 'FROM scratch\nCOPY bin/ /bin/\nCOPY etc/ /etc/\nRUN ["/bin/busybox", "--install", "-s", "/bin"]\nENV PATH=/bin\n' >"$work/tools/Dockerfile"
 	log "building $tools (busybox-static) for the offline build stage"
 	dbuild -t "$tools" "$work/tools"
 fi
@@ -67,6 +69,14 @@ DOCKERFILE
 fi
 
 version=$(git -C "$root" describe --tags --always --dirty 2>/dev/null || echo dev)
+# The action's image, under the exact tag action.yml names, so that
+# `uses: ./` runs it on a machine with no registry.
+action=$(sed -n 's|^ *image: *docker://\(.*\)$|\1|p' "$root/action.yml")
+[[ -n $action ]] || { log "action.yml names no docker:// image"; exit 1; }
+log "building $action (the GitHub Action's image)"
+dbuild -t "$action" --target action \
+	--build-arg ARGOCLI_IMAGE="$from" --build-arg GO_IMAGE="$tools" --build-arg PREBUILT=true --build-arg VERSION="$version" \
+	"$root"
 log "building $tag FROM $from"
 dbuild -t "$tag" \
 	--build-arg ARGOCLI_IMAGE="$from" --build-arg GO_IMAGE="$tools" --build-arg PREBUILT=true \

@@ -1,0 +1,188 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/argo-cred/argo-cred/internal/env"
+	"github.com/argo-cred/argo-cred/internal/exitcode"
+	"github.com/argo-cred/argo-cred/internal/export"
+	"github.com/argo-cred/argo-cred/internal/files"
+)
+
+// ActionInputs are the GitHub Action's inputs, as action.yml declares them.
+// The runner passes each as INPUT_<NAME upper-cased, hyphens kept>, empty
+// when the workflow does not set it; empty means "not given".
+var ActionInputs = []string{"server", "namespace", "source", "secret", "secret-namespace", "service-account", "duration", "audience",
+	"token", "kubeconfig", "http1", "secure", "insecure-skip-verify", "ca", "base-href", "expect", "wait", "timeout", "probe"}
+
+// ActionOutputs are the outputs the action sets.
+var ActionOutputs = []string{"server", "namespace", "token-expires-at", "probe-result"}
+
+// postName is the program name of the action's post stage: the runner
+// passes the same args to main and post and takes the entrypoint as one
+// path, so the image holds argo-cred under this second name too.
+const postName = "argo-cred-post"
+
+func input(name string) string {
+	return strings.TrimSpace(os.Getenv("INPUT_" + strings.ToUpper(strings.ReplaceAll(name, " ", "_"))))
+}
+
+// action runs as the GitHub Action's main stage: the inputs become options,
+// then env --format github runs, and the outputs are set. Any failure is
+// one ::error annotation and argo-cred's exit code.
+func (a *app) action(ctx context.Context, o *options) error {
+	err := a.actionMain(ctx, o)
+	if err != nil && !a.annotated {
+		msg := err.Error()
+		if h := exitcode.Hint(err); h != "" {
+			msg += "; " + h
+		}
+		fmt.Fprintf(a.streams.ErrOut, "::error title=argo-cred %s (exit %d)::%s\n",
+			export.CommandEscape(exitcode.Of(err).String(), true), exitcode.Of(err), export.CommandEscape(a.red.Text(msg), false))
+	}
+	return err
+}
+
+func (a *app) actionMain(ctx context.Context, o *options) error {
+	if os.Getenv("GITHUB_ACTIONS") != "true" || os.Getenv("GITHUB_ENV") == "" || os.Getenv("GITHUB_OUTPUT") == "" {
+		return exitcode.New(exitcode.Usage, "use it as a step (uses: argo-cred/argo-cred@…); elsewhere use argo-cred env", "argo-cred action runs only as a GitHub Actions step")
+	}
+	if err := applyInputs(o); err != nil {
+		return err
+	}
+	for name, set := range map[string]*string{"kubeconfig": &o.Kubeconfig, "ca": &o.CAFile} {
+		v := input(name)
+		if v == "" || (name == "ca" && !strings.HasPrefix(v, "-----BEGIN")) {
+			if name == "ca" && v != "" {
+				*set = v // a path in the workspace
+			}
+			continue
+		}
+		path, err := a.tempFile(name, v)
+		if err != nil {
+			return err
+		}
+		*set = path
+	}
+	if tok := input("token"); tok != "" {
+		// The env source, as ARGO_TOKEN in this process only.
+		if err := os.Setenv("ARGO_TOKEN", tok); err != nil {
+			return err
+		}
+	}
+	o.Format, o.OutputFile = "github", ""
+	c, report, err := a.envWith(ctx, o)
+	if c == nil {
+		return err
+	}
+	outputs := []env.Var{{Name: "server", Value: c.settings.Server}, {Name: "namespace", Value: c.settings.Namespace}, {Name: "token-expires-at"}}
+	if !c.token.Expiry.IsZero() {
+		outputs[2].Value = c.token.Expiry.Format(time.RFC3339)
+	}
+	if report != nil {
+		b, jerr := files.Render(func(w io.Writer) error { return writeJSON(w, *report, c.token) })
+		if jerr != nil {
+			return jerr
+		}
+		outputs = append(outputs, env.Var{Name: "probe-result", Value: strings.TrimSpace(string(b))})
+	}
+	if werr := appendFile(os.Getenv("GITHUB_OUTPUT"), func(w io.Writer) error { return export.GitHubEnv(w, outputs) }); werr != nil && err == nil {
+		err = werr
+	}
+	return err
+}
+
+// applyInputs sets the options the workflow gave as inputs.
+func applyInputs(o *options) error {
+	strs := map[string]*string{"server": &o.Server, "namespace": &o.Namespace, "source": &o.Source, "secret": &o.Secret,
+		"secret-namespace": &o.SecretNS, "service-account": &o.ServiceAccount, "base-href": &o.BaseHRef}
+	for name, p := range strs {
+		if v := input(name); v != "" {
+			*p = v
+		}
+	}
+	bools := map[string]*bool{"http1": (*bool)(&o.HTTP1), "secure": (*bool)(&o.Secure), "insecure-skip-verify": (*bool)(&o.InsecureSkipVerify), "probe": &o.Probe}
+	for name, p := range bools {
+		if v := input(name); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return exitcode.New(exitcode.Usage, "write true or false", "input %s: %q is not a boolean", name, v)
+			}
+			*p = b
+		}
+	}
+	durs := map[string]*time.Duration{"duration": &o.Duration, "wait": &o.Wait, "timeout": &o.Timeout}
+	for name, p := range durs {
+		if v := input(name); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return exitcode.New(exitcode.Usage, "write a duration with a unit, e.g. 30s or 10m", "input %s: %q is not a duration", name, v)
+			}
+			*p = d
+		}
+	}
+	lists := map[string]*[]string{"expect": &o.Expect, "audience": &o.Audiences}
+	for name, p := range lists {
+		if v := input(name); v != "" {
+			*p = strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == '\n' || r == '\r' })
+			for i := range *p {
+				(*p)[i] = strings.TrimSpace((*p)[i])
+			}
+		}
+	}
+	return nil
+}
+
+// tempFile writes an input's content to a new file under $RUNNER_TEMP and
+// records it in $GITHUB_STATE for the post stage to remove.
+func (a *app) tempFile(name, content string) (string, error) {
+	dir := os.Getenv("RUNNER_TEMP")
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	path := filepath.Join(dir, "argo-cred-"+name+"-"+hex.EncodeToString(b))
+	if err := files.Write(files.File{Path: path, Data: []byte(content + "\n")}); err != nil {
+		return "", exitcode.Wrap(exitcode.Usage, "", fmt.Errorf("writing the %s input to a file: %w", name, err))
+	}
+	if state := os.Getenv("GITHUB_STATE"); state != "" {
+		if err := appendFile(state, func(w io.Writer) error { return export.GitHubEnv(w, []env.Var{{Name: name, Value: path}}) }); err != nil {
+			return "", err
+		}
+	}
+	return path, nil
+}
+
+// actionPost runs as the action's post stage: it removes the files the
+// main stage wrote (their paths arrive as STATE_<name>).
+func (a *app) actionPost() error {
+	dir := os.Getenv("RUNNER_TEMP")
+	var errs []error
+	for _, name := range []string{"kubeconfig", "ca"} {
+		path := os.Getenv("STATE_" + name)
+		if path == "" {
+			continue
+		}
+		if filepath.Dir(path) != filepath.Clean(dir) || !strings.HasPrefix(filepath.Base(path), "argo-cred-"+name+"-") {
+			errs = append(errs, fmt.Errorf("not removing %s: not a file the main stage wrote", path))
+			continue
+		}
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+			continue
+		}
+		fmt.Fprintf(a.streams.ErrOut, "post: removed the %s file\n", name)
+	}
+	return errors.Join(errs...)
+}

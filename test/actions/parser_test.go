@@ -1,0 +1,107 @@
+package actions
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/argo-cred/argo-cred/internal/env"
+	"github.com/argo-cred/argo-cred/internal/export"
+)
+
+// The port behaves as the runner on the vectors of the research file
+// (where act differs).
+func TestParserPort(t *testing.T) {
+	tests := map[string]struct {
+		in      string
+		want    []pair
+		wantErr string
+	}{
+		"blank line skipped":            {in: "A=1\n\nB=2\n", want: []pair{{"A", "1"}, {"B", "2"}}},
+		"CR kept":                       {in: "A=1\r\n", want: []pair{{"A", "1\r"}}},
+		"CRLF heredoc":                  {in: "A<<EOF\r\nv1\r\nEOF\r\n", want: []pair{{"A", "v1\r"}}},
+		"leading blanks kept":           {in: "A<<EOF\n\n\nabc\nEOF\n", want: []pair{{"A", "\n\nabc"}}},
+		"trailing blank kept":           {in: "A<<EOF\nabc\n\nEOF\n", want: []pair{{"A", "abc\n"}}},
+		"first = splits":                {in: "A==x\n", want: []pair{{"A", "=x"}}},
+		"BOM":                           {in: "\ufeffA=1\n", want: []pair{{"A", "1"}}},
+		"last line without LF":          {in: "A=1", want: []pair{{"A", "1"}}},
+		"delimiter last, no LF":         {in: "A<<EOF\nv\nEOF", want: []pair{{"A", "v"}}},
+		"injection applies, then fails": {in: "A<<EOF\nl1\nEOF\nB=inj\nEOF\n", want: []pair{{"A", "l1"}, {"B", "inj"}}, wantErr: `invalid format "EOF"`},
+		"delimiter missing":             {in: "A<<EOF\nv\n", wantErr: "matching delimiter not found"},
+		"EOF marker missing":            {in: "A<<EOF\nv", wantErr: "EOF marker missing new line"},
+		"empty delimiter":               {in: "A<<\nv\n", wantErr: "delimiter must not be empty"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, err := parseFileCommand(tc.in)
+			if (err != nil || tc.wantErr != "") && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
+				t.Fatalf("error %v; want one containing %q", err, tc.wantErr)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// Injection: whatever the values, argo-cred's GITHUB_ENV writer either
+// refuses them before writing anything, or the runner reads back exactly
+// the variables written: no value can end its heredoc, create or change a
+// variable, or reach NODE_OPTIONS.
+func TestInjectionReadBack(t *testing.T) {
+	values := []string{
+		"plain", "a\nb", "x=y", "A<<EOF", "ghadelimiter_00000000000000000000000000000000", "line\nghadelimiter_guess\nB=evil",
+		"v\r", "\r\nEVIL=1", "=", "<<", "ns\nARGO_SERVER=evil:1", "EOF\nNODE_OPTIONS=--require /tmp/x", "", "\n\n", "🙂\u2028",
+	}
+	names := []string{"ARGO_NAMESPACE", "NODE_OPTIONS", "node_options", "A=B", "A<<B", "A\nB"}
+	for _, name := range names {
+		for _, v := range values {
+			vars := []env.Var{{Name: "ARGO_SERVER", Value: "argo:443"}, {Name: name, Value: v}}
+			var b bytes.Buffer
+			if err := export.GitHubEnv(&b, vars); err != nil {
+				if b.Len() != 0 {
+					t.Errorf("%q=%q refused, but %d bytes written", name, v, b.Len())
+				}
+				continue
+			}
+			got := map[string]string{}
+			if err := applyEnv(b.String(), got); err != nil {
+				t.Errorf("%q=%q: the runner fails the step: %v", name, v, err)
+			}
+			want := map[string]string{"ARGO_SERVER": "argo:443", name: v}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("%q=%q read back (-want +got):\n%s", name, v, diff)
+			}
+		}
+	}
+}
+
+// A delimiter argo-cred did not choose is refused, and so is a value
+// holding the one it chose.
+func FuzzGitHubEnvReadBack(f *testing.F) {
+	f.Add("ARGO_NAMESPACE", "ci\nB=1")
+	f.Fuzz(func(t *testing.T, name, value string) {
+		var b bytes.Buffer
+		if export.GitHubEnv(&b, []env.Var{{Name: name, Value: value}}) != nil {
+			return
+		}
+		got := map[string]string{}
+		if err := applyEnv(b.String(), got); err != nil {
+			t.Fatalf("%q=%q: %v", name, value, err)
+		}
+		if len(got) != 1 || got[name] != value {
+			t.Fatalf("%q=%q read back as %q", name, value, got)
+		}
+	})
+}
+
+func TestMaskerPort(t *testing.T) {
+	m := &masker{}
+	log := processLog("before abc.def\n::add-mask::abc.def\nafter abc.def and "+b64("abc.def")+"\n::add-mask::l1%0Al2\nl1 l2\n", m)
+	want := "before abc.def\n::add-mask::***\nafter *** and ***==\n::add-mask::***\n*** ***\n\n"
+	if diff := cmp.Diff(want, log); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
