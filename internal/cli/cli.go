@@ -5,11 +5,11 @@ package cli
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"time"
 
