@@ -290,8 +290,8 @@ func TestHostileGitHubMasksOnlyInActions(t *testing.T) {
 
 	r = hostileRun(t, append(base, "GITHUB_ACTIONS=true"), "env", "--probe=false", "--format", "github")
 	wantCode(t, r, 0, "")
-	if !strings.Contains(r.stdout, "::add-mask::"+hostileToken+"\n") {
-		t.Errorf("in Actions: stdout %q; want the masks", r.stdout)
+	if !strings.HasPrefix(r.stderr, "::add-mask::") || !strings.Contains(r.stderr, "::add-mask::"+hostileToken+"\n") {
+		t.Errorf("in Actions: stderr %q; want the masks first", r.stderr)
 	}
 	// The missing-GITHUB_ENV hint does not lead to printing the token.
 	r = hostileRun(t, []string{"ARGO_SERVER=127.0.0.1:1"}, "env", "--probe=false", "--format", "github")
@@ -355,7 +355,7 @@ func TestHostileServerText(t *testing.T) {
 			if r.code == 0 {
 				t.Fatalf("exit 0; the server's subject is not the token's")
 			}
-			for _, out := range []string{r.stderr, nonMaskOut(r.stdout)} {
+			for _, out := range []string{nonMaskOut(r.stderr), nonMaskOut(r.stdout)} {
 				for _, bad := range []string{"\x1b", "\r", "\u2028", "\u202e"} {
 					if strings.Contains(out, bad) {
 						t.Errorf("output contains %q:\n%s", bad, out)

@@ -413,16 +413,17 @@ func TestIntegrationGitHubFormat(t *testing.T) {
 	envFile, summary := filepath.Join(dir, "github_env"), filepath.Join(dir, "summary.md")
 	r := run(t, append(f.plain(), "GITHUB_ACTIONS=true", "GITHUB_ENV="+envFile, "GITHUB_STEP_SUMMARY="+summary), "env", "--secret", "ci", "--namespace", f.ns, "--format", "github")
 	wantCode(t, r, 0, "verified")
-	masks := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if r.stdout != "" {
+		t.Errorf("stdout %q; want nothing", r.stdout)
+	}
+	masks := strings.Split(strings.TrimSpace(r.stderr), "\n")
 	for _, form := range []string{f.token, "Bearer " + f.token, base64.StdEncoding.EncodeToString([]byte(f.token)), base64.StdEncoding.EncodeToString([]byte("Bearer " + f.token))} {
 		if !slices.Contains(masks, "::add-mask::"+form) {
-			t.Errorf("no mask for a form of the token; stdout:\n%s", r.stdout)
+			t.Errorf("no mask for a form of the token; stderr:\n%s", r.stderr)
 		}
 	}
-	for _, m := range masks {
-		if !strings.HasPrefix(m, "::add-mask::") {
-			t.Errorf("stdout line %q; want only masks", m)
-		}
+	if !strings.HasPrefix(masks[0], "::add-mask::") {
+		t.Errorf("first stderr line %q; want the masks first", masks[0])
 	}
 	got := parseGitHubEnv(t, envFile)
 	if got["ARGO_TOKEN"] != "Bearer "+f.token || got["ARGO_NAMESPACE"] != f.ns || got["ARGO_SECURE"] != "false" {
@@ -555,12 +556,12 @@ func TestIntegrationNoLeak(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			r := run(t, base, append(args, "--secret", "ci", "--namespace", f.ns)...)
-			noLeak(t, f.token, "stderr", r.stderr)
+			noLeak(t, f.token, "stderr", nonMaskOut(r.stderr))
 			if strings.HasPrefix(name, "probe") {
 				noLeak(t, f.token, "probe output", r.stdout)
 			}
-			if name == "env github" && !strings.Contains(r.stdout, "::add-mask::") {
-				t.Errorf("github format: stdout %q; want only masks", r.stdout)
+			if name == "env github" && (!strings.Contains(r.stderr, "::add-mask::") || r.stdout != "") {
+				t.Errorf("github format: stdout %q, stderr %q; want the masks on stderr", r.stdout, r.stderr)
 			}
 		})
 	}

@@ -34,6 +34,8 @@ type app struct {
 	red     *redact.Redactor // the token's forms, once it is known
 	// annotated is set once a GitHub ::error annotation was printed.
 	annotated bool
+	// maskFirst prints the token's ::add-mask:: lines as soon as it is known.
+	maskFirst bool
 }
 
 // Run runs argo-cred with args (without the program name) and returns the

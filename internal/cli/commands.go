@@ -42,6 +42,7 @@ func (a *app) envWith(ctx context.Context, o *options) (c *credential, report *p
 			return fail(exitcode.Wrap(exitcode.Usage, "check --output-file", fmt.Errorf("--output-file: %w", err)))
 		}
 	}
+	a.maskFirst = o.Format == "github" && inActions
 	if c, err = a.credential(ctx, o); err != nil {
 		return fail(err)
 	}
@@ -53,15 +54,8 @@ func (a *app) envWith(ctx context.Context, o *options) (c *credential, report *p
 	if err := formatter(o.Format)(io.Discard, vars); err != nil {
 		return fail(err)
 	}
-	if o.Format == "github" {
-		if inActions {
-			// Masks first, before anything could print the token.
-			if err := export.GitHubMask(a.streams.Out, vars); err != nil {
-				return fail(err)
-			}
-		} else {
-			fmt.Fprintln(a.streams.ErrOut, "note: not in GitHub Actions (GITHUB_ACTIONS is not true): no ::add-mask:: lines written, since nothing here would mask them")
-		}
+	if o.Format == "github" && !inActions {
+		fmt.Fprintln(a.streams.ErrOut, "note: not in GitHub Actions (GITHUB_ACTIONS is not true): no ::add-mask:: lines written, since nothing here would mask them")
 	}
 	if report, err = a.probeIf(ctx, o, c); err != nil {
 		if report != nil && o.Format == "github" && inActions {

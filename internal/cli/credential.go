@@ -13,6 +13,7 @@ import (
 
 	"github.com/argo-cred/argo-cred/internal/env"
 	"github.com/argo-cred/argo-cred/internal/exitcode"
+	"github.com/argo-cred/argo-cred/internal/export"
 	"github.com/argo-cred/argo-cred/internal/kube"
 	"github.com/argo-cred/argo-cred/internal/probe"
 	"github.com/argo-cred/argo-cred/internal/redact"
@@ -192,6 +193,14 @@ func (a *app) credential(ctx context.Context, o *options) (*credential, error) {
 		}
 	case "env":
 		if tok, err = token.FromEnv(os.LookupEnv); err != nil {
+			return nil, err
+		}
+	}
+	if a.maskFirst {
+		// In GitHub Actions: the masks before any other line, so that the
+		// runner hides the token from everything printed after.
+		// On stderr, with every other line, so that the order holds.
+		if err := export.GitHubMask(a.streams.ErrOut, []env.Var{{Name: "ARGO_TOKEN", Value: tok.Bearer(), Secret: true}}); err != nil {
 			return nil, err
 		}
 	}

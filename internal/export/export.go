@@ -249,8 +249,15 @@ func GitHubEnv(envFile io.Writer, vars []env.Var) error {
 
 func githubEnv(envFile io.Writer, vars []env.Var, delim string) error {
 	check := func() error {
-		if err := checkNames(vars); err != nil {
-			return err
+		for _, v := range vars {
+			// The runner takes any name without '=' or "<<" (outputs such
+			// as token-expires-at have hyphens); refuse what it would misread.
+			if v.Name == "" || strings.Contains(v.Name, "<<") || strings.ContainsAny(v.Name, "= \t\r\n") || !utf8.ValidString(v.Name) {
+				return invalid("invalid variable name %q", v.Name)
+			}
+			if strings.ContainsRune(v.Value, 0) || !utf8.ValidString(v.Value) {
+				return invalid("%s contains a NUL byte or invalid UTF-8", v.Name)
+			}
 		}
 		for _, v := range vars {
 			switch {

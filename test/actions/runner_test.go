@@ -1,0 +1,421 @@
+package actions
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	authv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/argo-cred/argo-cred/internal/cli"
+	"github.com/argo-cred/argo-cred/internal/testenv"
+)
+
+// runnerUID owns the file-command files, as the runner's user does: an
+// action image with a USER cannot write them, as on GitHub.
+const runnerUID = 1001
+
+// actionYAML is action.yml, as far as the runner reads it.
+type actionYAML struct {
+	Inputs  map[string]struct{ Default string } `json:"inputs"`
+	Outputs map[string]struct{}                 `json:"outputs"`
+	Runs    struct {
+		Using          string   `json:"using"`
+		Image          string   `json:"image"`
+		Entrypoint     string   `json:"entrypoint"`
+		PostEntrypoint string   `json:"post-entrypoint"`
+		Args           []string `json:"args"`
+	} `json:"runs"`
+}
+
+func readAction(t *testing.T) actionYAML {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(testenv.Root(), "action.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a actionYAML
+	if err := yaml.Unmarshal(b, &a); err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// The inputs and outputs action.yml declares are exactly those argo-cred
+// reads and writes.
+func TestActionYAML(t *testing.T) {
+	a := readAction(t)
+	var inputs, outputs []string
+	for k := range a.Inputs {
+		inputs = append(inputs, k)
+	}
+	for k := range a.Outputs {
+		outputs = append(outputs, k)
+	}
+	slices.Sort(inputs)
+	slices.Sort(outputs)
+	if diff := cmp.Diff(slices.Sorted(slices.Values(cli.ActionInputs)), inputs); diff != "" {
+		t.Errorf("inputs: action.yml (+) vs argo-cred (-):\n%s", diff)
+	}
+	if diff := cmp.Diff(slices.Sorted(slices.Values(cli.ActionOutputs)), outputs); diff != "" {
+		t.Errorf("outputs: action.yml (+) vs argo-cred (-):\n%s", diff)
+	}
+	if a.Runs.Using != "docker" || !strings.HasPrefix(a.Runs.Image, "docker://") || a.Runs.PostEntrypoint != "/bin/argo-cred-post" || strings.Contains(a.Runs.PostEntrypoint, " ") {
+		t.Errorf("runs: %+v; want a docker image and a post-entrypoint that is one path", a.Runs)
+	}
+}
+
+var (
+	buildOnce sync.Once
+	buildErr  error
+)
+
+// actionImage builds the images (test/image/build.sh) once and returns the
+// action's image as action.yml names it.
+func actionImage(t *testing.T) string {
+	t.Helper()
+	testenv.Get(t)
+	if out, err := exec.Command("docker", "version", "--format", "{{.Server.Version}}").CombinedOutput(); err != nil {
+		t.Skipf("no Docker engine reachable, skipping the runner emulation: %s", strings.TrimSpace(string(out)))
+	}
+	buildOnce.Do(func() {
+		out, err := exec.Command(filepath.Join(testenv.Root(), "test", "image", "build.sh")).CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("test/image/build.sh: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return strings.TrimPrefix(readAction(t).Runs.Image, "docker://")
+}
+
+// runner lays out a runner's directories for one job and runs steps of a
+// container action the way actions/runner does.
+type runner struct {
+	t                    *testing.T
+	temp, workspace, env string // temp is RUNNER_TEMP on the host
+	label                string
+	jobEnv               map[string]string // the env context: earlier $GITHUB_ENV writes
+}
+
+func newRunner(t *testing.T) *runner {
+	root := t.TempDir()
+	r := &runner{t: t, temp: filepath.Join(root, "_temp"), workspace: filepath.Join(root, "work"), label: randHex(3), jobEnv: map[string]string{}}
+	for _, d := range []string{r.temp, r.workspace, filepath.Join(r.temp, "_github_home"), filepath.Join(r.temp, "_github_workflow"), filepath.Join(r.temp, "_runner_file_commands")} {
+		must(t, os.MkdirAll(d, 0o755))
+		must(t, os.Chown(d, runnerUID, runnerUID))
+	}
+	must(t, os.WriteFile(filepath.Join(r.temp, "_github_workflow", "event.json"), []byte("{}"), 0o644))
+	return r
+}
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// step is what one stage of the action left behind.
+type step struct {
+	code                       int
+	log                        string // stdout and stderr, as the runner read them
+	env, output, state, summry string // the file-command files' contents
+}
+
+// run runs one stage: entrypoint "" is the image's (main), else the
+// post-entrypoint. with are the step's inputs; state the STATE_* values.
+func (r *runner) run(image, entrypoint string, with, state map[string]string) step {
+	t := r.t
+	t.Helper()
+	a := readAction(t)
+	id := randHex(16)
+	fc := filepath.Join(r.temp, "_runner_file_commands")
+	files := map[string]string{}
+	for _, kind := range []string{"add_path_", "set_env_", "set_output_", "save_state_", "step_summary_"} {
+		p := filepath.Join(fc, kind+id)
+		must(t, os.WriteFile(p, nil, 0o644))
+		must(t, os.Chown(p, runnerUID, runnerUID))
+		files[kind] = p
+	}
+	// The environment: the env context, the inputs (every declared one,
+	// defaulted or empty), STATE_*, and the runner's own variables, with
+	// host paths as the container sees them.
+	env := map[string]string{}
+	for k, v := range r.jobEnv {
+		env[k] = v
+	}
+	for name, in := range a.Inputs {
+		v, ok := with[name]
+		if !ok {
+			v = in.Default
+		}
+		env["INPUT_"+strings.ToUpper(strings.ReplaceAll(name, " ", "_"))] = v
+	}
+	for k, v := range state {
+		env["STATE_"+k] = v
+	}
+	for k, v := range map[string]string{
+		"HOME": "/github/home", "GITHUB_WORKSPACE": "/github/workspace", "RUNNER_TEMP": "/github/runner_temp",
+		"GITHUB_EVENT_PATH": "/github/workflow/event.json", "GITHUB_ENV": "/github/file_commands/set_env_" + id,
+		"GITHUB_OUTPUT": "/github/file_commands/set_output_" + id, "GITHUB_STATE": "/github/file_commands/save_state_" + id,
+		"GITHUB_STEP_SUMMARY": "/github/file_commands/step_summary_" + id, "GITHUB_PATH": "/github/file_commands/add_path_" + id,
+		"GITHUB_ACTION": "__self", "RUNNER_OS": "Linux",
+	} {
+		env[k] = v
+	}
+	args := []string{"run", "--name", strings.NewReplacer("/", "_", ":", "_", ".", "_").Replace(image) + "_" + randHex(3), "--label", r.label,
+		"--workdir", "/github/workspace", "--rm"}
+	var names []string
+	for k := range env {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	var docker []string // the docker CLI's own environment
+	for _, k := range names {
+		args = append(args, "-e", k) // by name only; the value is in docker's environment
+		docker = append(docker, k+"="+env[k])
+	}
+	args = append(args, "-e", "GITHUB_ACTIONS=true", "-e", "CI=true")
+	if entrypoint != "" {
+		args = append(args, "--entrypoint", entrypoint)
+	}
+	// GitHub adds --network only for job containers; the emulation uses
+	// host so that the container reaches the stack on 127.0.0.1.
+	args = append(args, "--network", "host",
+		"-v", "/var/run/docker.sock:/var/run/docker.sock", "-v", r.temp+":/github/runner_temp",
+		"-v", filepath.Join(r.temp, "_github_home")+":/github/home", "-v", filepath.Join(r.temp, "_github_workflow")+":/github/workflow",
+		"-v", fc+":/github/file_commands", "-v", r.workspace+":/github/workspace", image)
+	args = append(args, a.Runs.Args...)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "docker", args...)
+	cmd.Env = append(os.Environ(), docker...)
+	var log bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &log, &log
+	err := cmd.Run()
+	s := step{log: log.String()}
+	if ee, ok := err.(*exec.ExitError); ok {
+		s.code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	read := func(p string) string { b, _ := os.ReadFile(p); return string(b) }
+	s.env, s.output, s.state, s.summry = read(files["set_env_"]), read(files["set_output_"]), read(files["save_state_"]), read(files["step_summary_"])
+	return s
+}
+
+func pairs(t *testing.T, contents string) map[string]string {
+	t.Helper()
+	m := map[string]string{}
+	ps, err := parseFileCommand(contents)
+	if err != nil {
+		t.Errorf("the runner could not parse %q: %v", contents, err)
+	}
+	for _, p := range ps {
+		m[p.Key] = p.Value
+	}
+	return m
+}
+
+// tokenForms are the forms of a token that must appear nowhere but in
+// $GITHUB_ENV.
+func tokenForms(tok string) []string {
+	return []string{tok, tok[len(tok)-24:], base64.StdEncoding.EncodeToString([]byte(tok)), base64.StdEncoding.EncodeToString([]byte("Bearer " + tok))}
+}
+
+// The action, run as GitHub's runner runs it, against the real stack: it
+// masks first, exports settings a later step's real argo uses (list
+// allowed, templates refused), sets every output, writes the summary,
+// leaks no form of the token, and its post stage removes the kubeconfig.
+func TestIntegrationActionInRunner(t *testing.T) {
+	t.Parallel()
+	img := actionImage(t)
+	s := testenv.Get(t)
+	ns, tok := s.SeedIdentity(t)
+	kubeconfig := readerKubeconfig(t, s, ns)
+	r := newRunner(t)
+	with := map[string]string{"server": s.ArgoServer, "secure": "false", "namespace": ns, "secret": "ci", "kubeconfig": kubeconfig,
+		"expect": "allow:workflows/list\ndeny:cronworkflows/list"}
+
+	main := r.run(img, "", with, nil)
+	m := &masker{}
+	log := processLog(main.log, m)
+	if main.code != 0 {
+		t.Fatalf("main stage: exit %d\n%s", main.code, log)
+	}
+	if first := strings.SplitN(main.log, "\n", 2)[0]; !strings.HasPrefix(first, "::add-mask::") {
+		t.Errorf("first log line %q; want the masks before anything else", first)
+	}
+	summary := processSummary(main.summry, m)
+	for _, form := range tokenForms(tok) {
+		for where, text := range map[string]string{"the log": log, "the summary": summary, "the outputs": main.output, "the state": main.state} {
+			if strings.Contains(text, form) {
+				t.Errorf("a form of the token is in %s:\n%s", where, text)
+			}
+		}
+	}
+	// Only $GITHUB_ENV holds it, and a later step gets exactly the settings.
+	env := map[string]string{}
+	if err := applyEnv(main.env, env); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"ARGO_SERVER": s.ArgoServer, "ARGO_TOKEN": "Bearer " + tok, "ARGO_HTTP1": "false", "ARGO_SECURE": "false",
+		"ARGO_INSECURE_SKIP_VERIFY": "false", "ARGO_NAMESPACE": ns}
+	if diff := cmp.Diff(want, env); diff != "" {
+		t.Errorf("$GITHUB_ENV (-want +got):\n%s", diff)
+	}
+	outputs := pairs(t, main.output)
+	for _, o := range cli.ActionOutputs {
+		if _, ok := outputs[o]; !ok {
+			t.Errorf("output %s not set; outputs: %v", o, outputs)
+		}
+	}
+	var result struct {
+		OK     bool `json:"ok"`
+		Checks []struct{ Name string }
+	}
+	if err := json.Unmarshal([]byte(outputs["probe-result"]), &result); err != nil || !result.OK || len(result.Checks) != 5 {
+		t.Errorf("probe-result %q: %v", outputs["probe-result"], err)
+	}
+	if outputs["server"] != s.ArgoServer || outputs["namespace"] != ns || outputs["token-expires-at"] != "" {
+		t.Errorf("outputs %v", outputs)
+	}
+	if !strings.Contains(summary, "| ✅ cronworkflows/list | denied | denied |") {
+		t.Errorf("step summary:\n%s", summary)
+	}
+	// The kubeconfig input was written under RUNNER_TEMP, 0600, and the
+	// post stage (STATE_*) removes it.
+	state := pairs(t, main.state)
+	host := filepath.Join(r.temp, strings.TrimPrefix(state["kubeconfig"], "/github/runner_temp/"))
+	if st, err := os.Stat(host); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("kubeconfig file %s after main: %v, %v; want 0600", host, st, err)
+	}
+	post := r.run(img, readAction(t).Runs.PostEntrypoint, with, state)
+	if post.code != 0 {
+		t.Errorf("post stage: exit %d\n%s", post.code, post.log)
+	}
+	if _, err := os.Stat(host); !os.IsNotExist(err) {
+		t.Errorf("the kubeconfig file is still there after the post stage: %v", err)
+	}
+	// The next step: the real argo with only what $GITHUB_ENV gave it.
+	for args, wantOK := range map[string]bool{"list": true, "template list": false} {
+		cmd := exec.Command(s.ArgoBin, strings.Fields(args)...)
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+		for k, v := range env {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+		out, err := cmd.CombinedOutput()
+		if (err == nil) != wantOK || (!wantOK && !strings.Contains(string(out), "PermissionDenied")) {
+			t.Errorf("argo %s: %v\n%s", args, err, out)
+		}
+	}
+}
+
+// processSummary is what the runner uploads: each line masked.
+func processSummary(s string, m *masker) string {
+	var b strings.Builder
+	for _, l := range strings.Split(s, "\n") {
+		b.WriteString(m.mask(l) + "\n")
+	}
+	return b.String()
+}
+
+// A failing main stage: one ::error annotation naming the fix, argo-cred's
+// exit code, nothing in $GITHUB_ENV; the post stage still cleans up. An
+// action image with a USER cannot write the runner's files.
+func TestIntegrationActionFailures(t *testing.T) {
+	t.Parallel()
+	img := actionImage(t)
+	s := testenv.Get(t)
+	ns, _ := s.SeedIdentity(t)
+	r := newRunner(t)
+	with := map[string]string{"server": s.ArgoServer, "secure": "false", "namespace": ns, "secret": "nope", "kubeconfig": readerKubeconfig(t, s, ns)}
+	main := r.run(img, "", with, nil)
+	var annotations []string
+	for _, l := range strings.Split(main.log, "\n") {
+		if strings.HasPrefix(l, "::error ") {
+			annotations = append(annotations, l)
+		}
+	}
+	if main.code != 3 || len(annotations) != 1 || !strings.Contains(annotations[0], "title=argo-cred token unavailable (exit 3)::") || main.env != "" {
+		t.Errorf("exit %d, annotations %q, GITHUB_ENV %q\n%s", main.code, annotations, main.env, main.log)
+	}
+	post := r.run(img, readAction(t).Runs.PostEntrypoint, with, pairs(t, main.state))
+	if entries, _ := filepath.Glob(filepath.Join(r.temp, "argo-cred-kubeconfig-*")); post.code != 0 || len(entries) != 0 {
+		t.Errorf("post: exit %d, left %v\n%s", post.code, entries, post.log)
+	}
+
+	// The same image with a USER, as the argocli-based image has: on
+	// GitHub it cannot write the runner's files.
+	withUser := "argo-cred/action-with-user:test"
+	dir := t.TempDir()
+	must(t, os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM "+img+"\nUSER 8737\n"), 0o644))
+	if out, err := exec.Command("docker", "build", "-q", "-t", withUser, dir).CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	with["secret"] = "ci"
+	if st := r.run(withUser, "", with, nil); st.code == 0 || !strings.Contains(st.log, "permission denied") {
+		t.Errorf("an image with a USER: exit %d\n%s\nwant a failure to write the runner's files", st.code, st.log)
+	}
+}
+
+// readerKubeconfig is a kubeconfig's content for a ServiceAccount that may
+// get and watch Secrets in ns, reaching the stack's kube-apiserver from a
+// container on the host network.
+func readerKubeconfig(t *testing.T, s *testenv.Stack, ns string) string {
+	t.Helper()
+	ctx := context.Background()
+	c := s.Client
+	_, err := c.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "reader"}}, metav1.CreateOptions{})
+	if err == nil {
+		_, err = c.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "reader"},
+			Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "watch"}}}}, metav1.CreateOptions{})
+	}
+	if err == nil {
+		_, err = c.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "reader"},
+			RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "reader"},
+			Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: "reader", Namespace: ns}}}, metav1.CreateOptions{})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := c.CoreV1().ServiceAccounts(ns).CreateToken(ctx, "reader", &authv1.TokenRequest{}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, err := os.ReadFile(s.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters: [{name: stack, cluster: {server: "https://127.0.0.1:26443", certificate-authority-data: %s}}]
+users: [{name: reader, user: {token: %s}}]
+contexts: [{name: stack, context: {cluster: stack, user: reader, namespace: %s}}]
+current-context: stack`, base64.StdEncoding.EncodeToString(ca), tr.Status.Token, ns)
+}
