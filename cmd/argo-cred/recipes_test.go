@@ -48,6 +48,7 @@ func readmeRecipes(t *testing.T) map[string]string {
 type recipeEnv struct {
 	s        *testenv.Stack
 	dir, bin string
+	realBin  string // argo-cred and the argo shim only: docker is the real one
 	env      []string
 	tokens   []string
 }
@@ -66,13 +67,15 @@ func newRecipeEnv(t *testing.T) *recipeEnv {
 	}
 	t.Cleanup(func() { _ = nss.Delete(context.Background(), "ci", metav1.DeleteOptions{}) })
 	submit := []rbacv1.PolicyRule{{APIGroups: []string{"argoproj.io"}, Resources: []string{"workflows"}, Verbs: []string{"list", "get", "create"}}}
-	e := &recipeEnv{s: s, dir: t.TempDir(), bin: t.TempDir()}
+	e := &recipeEnv{s: s, dir: t.TempDir(), bin: t.TempDir(), realBin: t.TempDir()}
 	for _, id := range []string{"ci-token", "jenkins-token", "gha"} {
 		s.Identity(t, "ci", id, submit)
 		e.tokens = append(e.tokens, s.WaitToken(t, "ci", id))
 	}
-	must(t, os.Symlink(binary, filepath.Join(e.bin, "argo-cred")))
-	must(t, os.WriteFile(filepath.Join(e.bin, "argo"), []byte("#!/bin/sh\ntouch \"$ARGO_RAN\"\nexec "+s.ArgoBin+" \"$@\"\n"), 0o755))
+	for _, dir := range []string{e.bin, e.realBin} {
+		must(t, os.Symlink(binary, filepath.Join(dir, "argo-cred")))
+		must(t, os.WriteFile(filepath.Join(dir, "argo"), []byte("#!/bin/sh\ntouch \"$SHIM_RAN\"\nexec "+s.ArgoBin+" \"$@\"\n"), 0o755))
+	}
 	must(t, os.WriteFile(filepath.Join(e.bin, "docker"), []byte(`#!/bin/sh
 # docker run --rm --env-file FILE [-v X] [-w D] IMAGE ARGS...: runs argo with FILE's settings only.
 [ "$1" = run ] || exit 125; shift
@@ -86,7 +89,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 shift # the image
-exec env -i PATH="$PATH" ARGO_RAN="$ARGO_RAN" HOME="$HOME" sh -c 'while IFS= read -r l; do export "$l"; done <"$0"; exec argo "$@"' "$envfile" "$@"
+exec env -i PATH="$PATH" SHIM_RAN="$SHIM_RAN" HOME="$HOME" sh -c 'while IFS= read -r l; do export "$l"; done <"$0"; exec argo "$@"' "$envfile" "$@"
 `), 0o755))
 	must(t, os.WriteFile(filepath.Join(e.dir, "workflow.yaml"), []byte(`apiVersion: argoproj.io/v1alpha1
 kind: Workflow
@@ -121,7 +124,7 @@ func (e *recipeEnv) run(t *testing.T, env []string, shell ...string) recipeRun {
 	marker := filepath.Join(t.TempDir(), "argo-ran")
 	cmd := exec.Command(shell[0], shell[1:]...)
 	cmd.Dir = e.dir
-	cmd.Env = append(append([]string{"ARGO_RAN=" + marker}, e.env...), env...)
+	cmd.Env = append(append([]string{"SHIM_RAN=" + marker}, e.env...), env...)
 	out, err := cmd.CombinedOutput()
 	r := recipeRun{out: string(out)}
 	if ee, ok := err.(*exec.ExitError); ok {
