@@ -20,15 +20,17 @@ WORKDIR /src
 COPY . .
 RUN if [ "$PREBUILT" = true ]; then test -x bin/argo-cred; \
     else CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X github.com/argo-cred/argo-cred/internal/cli.Version=${VERSION}" -o bin/argo-cred ./cmd/argo-cred; fi \
-    && ln -sf argo-cred bin/argo-cred-post
+    && mkdir -p /rootfs/bin /rootfs/tmp /rootfs/etc/ssl/certs && chmod 1777 /rootfs/tmp \
+    && cp bin/argo-cred /rootfs/bin/ && ln -s argo-cred /rootfs/bin/argo-cred-post \
+    && cp /etc/ssl/certs/ca-certificates.crt /rootfs/etc/ssl/certs/
 
 # The GitHub Action's image (action.yml, docker build --target action): the
 # runner runs it as the image's user with no --user, and the file-command
 # files belong to the runner's user, so it runs as root. No shell: argo-cred
-# and CA certificates only. The post stage runs argo-cred as argo-cred-post.
+# and CA certificates only, and a /tmp (RUNNER_TEMP is /tmp under act). The
+# post stage runs argo-cred as argo-cred-post.
 FROM scratch AS action
-COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
-COPY --from=build /src/bin/ /bin/
+COPY --from=build /rootfs/ /
 ENTRYPOINT ["/bin/argo-cred", "action"]
 
 FROM ${ARGOCLI_IMAGE}
@@ -40,7 +42,7 @@ LABEL org.opencontainers.image.title="argo-cred" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.licenses="NOASSERTION"
-COPY --from=build /src/bin/argo-cred /bin/argo-cred
+COPY --from=build /rootfs/bin/argo-cred /bin/argo-cred
 # As the argocli image: uid 8737, which has no passwd entry there, so HOME
 # is set explicitly (argo-cred keeps its CA bundle in $HOME/.cache).
 USER 8737

@@ -1,0 +1,126 @@
+package actions
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	authv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/argo-cred/argo-cred/internal/testenv"
+)
+
+// A second, independent runner: nektos/act runs the example workflow in
+// container mode, with a local job image (busybox-static FROM scratch: act
+// needs tail), against the real stack. What differs from the example:
+// checkout is dropped and the action is `uses: ./` (no network), the
+// stack's server, namespace and argocli image (a stand-in when the real one
+// cannot be pulled) are swapped in, the workflow file is named by its path
+// in this repository, and submit does not --wait (the stack runs no
+// workflow controller).
+//
+// What act cannot check, so the runner emulation does
+// (TestIntegrationActionInRunner): the post stage with STATE_* (act passes
+// neither STATE_* nor defaulted inputs to a docker post stage), the step
+// summary (act only echoes it), masking of encoded forms (act masks the raw
+// value only), file commands owned by another user (act's are 0666, so an
+// image with a USER would pass), and the runner's parser where it differs
+// (act drops leading blank lines of a heredoc and refuses blank lines).
+func TestIntegrationActRunsExample(t *testing.T) {
+	t.Parallel()
+	actionImage(t)
+	s := testenv.Get(t)
+	act, err := exec.Command(filepath.Join(testenv.Root(), "test", "tools", "act.sh")).Output()
+	if err != nil {
+		t.Fatalf("building act: %v", err)
+	}
+	ns := s.Namespace(t)
+	s.Identity(t, ns, "gha", []rbacv1.PolicyRule{{APIGroups: []string{"argoproj.io"}, Resources: []string{"workflows"}, Verbs: []string{"list", "create"}}})
+	minter := kubeconfigJSON(t, s, ns, "minter", rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"serviceaccounts/token"}, Verbs: []string{"create"}})
+
+	b, err := os.ReadFile(filepath.Join(testenv.Root(), "examples", "github-actions", "argo-submit.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	argocli := "quay.io/argoproj/argocli:v3.7.9"
+	if exec.Command("docker", "image", "inspect", argocli).Run() != nil {
+		argocli = "argo-cred/argocli-standin:v3.7.9"
+	}
+	wf := strings.NewReplacer(
+		"      - uses: actions/checkout@v4\n", "",
+		"uses: argo-cred/argo-cred@v0.1.0", "uses: ./",
+		"https://argo.example.com", "http://"+s.ArgoServer,
+		"namespace: ci", "namespace: "+ns,
+		"quay.io/argoproj/argocli:v3.7.9", argocli,
+		"submit --wait", "submit",
+		" workflow.yaml", " examples/github-actions/workflow.yaml",
+	).Replace(string(b))
+	dir := t.TempDir()
+	must(t, os.WriteFile(filepath.Join(dir, "argo-submit.yml"), []byte(wf), 0o644))
+	must(t, os.WriteFile(filepath.Join(dir, "secrets"), []byte("ARGO_CRED_KUBECONFIG="+minter+"\n"), 0o600))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, strings.TrimSpace(string(act)), "workflow_dispatch", "-W", filepath.Join(dir, "argo-submit.yml"),
+		"-P", "ubuntu-latest=argo-cred/build-tools:1", "--pull=false", "--rebuild=false", "--action-offline-mode", "-b",
+		"--secret-file", filepath.Join(dir, "secrets"), "--network", "host")
+	cmd.Dir = testenv.Root()
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err = cmd.Run()
+	log := out.String()
+	if err != nil {
+		t.Fatalf("act: %v\n%s", err, log)
+	}
+	for _, want := range []string{"verified:", "Name:", "hello-"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("act's log lacks %q:\n%s", want, log)
+		}
+	}
+	// No JWT in the log: neither the token argo-cred requested nor the
+	// kubeconfig's.
+	if strings.Contains(log, "eyJhbGci") {
+		t.Errorf("a token is in act's log:\n%s", log)
+	}
+}
+
+// kubeconfigJSON makes a ServiceAccount name with one rule in ns and
+// returns a one-line (JSON) kubeconfig for it that reaches the stack from a
+// container on the host network.
+func kubeconfigJSON(t *testing.T, s *testenv.Stack, ns, name string, rule rbacv1.PolicyRule) string {
+	t.Helper()
+	ctx := context.Background()
+	c := s.Client
+	_, err := c.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
+	if err == nil {
+		_, err = c.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: []rbacv1.PolicyRule{rule}}, metav1.CreateOptions{})
+	}
+	if err == nil {
+		_, err = c.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name},
+			RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: name},
+			Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: name, Namespace: ns}}}, metav1.CreateOptions{})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := c.CoreV1().ServiceAccounts(ns).CreateToken(ctx, name, &authv1.TokenRequest{}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, err := os.ReadFile(s.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf(`{"apiVersion":"v1","kind":"Config","clusters":[{"name":"stack","cluster":{"server":"https://127.0.0.1:26443","certificate-authority-data":%q}}],"users":[{"name":"u","user":{"token":%q}}],"contexts":[{"name":"stack","context":{"cluster":"stack","user":"u","namespace":%q}}],"current-context":"stack"}`,
+		base64.StdEncoding.EncodeToString(ca), tr.Status.Token, ns)
+}
