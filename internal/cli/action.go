@@ -81,6 +81,7 @@ func (a *app) actionMain(ctx context.Context, o *options) error {
 		}
 	}
 	o.Format, o.OutputFile = "github", ""
+	a.noBundle = true
 	c, report, err := a.envWith(ctx, o)
 	if c == nil {
 		return err

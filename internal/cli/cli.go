@@ -36,6 +36,9 @@ type app struct {
 	annotated bool
 	// maskFirst prints the token's ::add-mask:: lines as soon as it is known.
 	maskFirst bool
+	// noBundle exports no SSL_CERT_FILE: in the GitHub Action, a path
+	// would name a file inside the action's container.
+	noBundle bool
 }
 
 // Run runs argo-cred with args (without the program name) and returns the

@@ -184,7 +184,7 @@ func (a *app) checked(ctx context.Context, o *options) (*credential, *probe.Repo
 }
 
 func (a *app) bundle(c *credential) (err error) {
-	if c.settings.CAFile != "" {
+	if c.settings.CAFile != "" && !a.noBundle {
 		c.settings.CABundle, err = caBundle(c.settings.CAFile)
 	}
 	return err

@@ -370,6 +370,17 @@ func TestIntegrationActionFailures(t *testing.T) {
 		t.Errorf("post: exit %d, left %v\n%s", post.code, entries, post.log)
 	}
 
+	// Inputs crafted to end a heredoc change nothing: argo-cred refuses them
+	// before writing.
+	for input, value := range map[string]string{"namespace": "ci\nARGO_SERVER=evil:1", "server": "a:1\nghadelimiter_x\nB=1", "secret": "ci\rNODE_OPTIONS=x"} {
+		crafted := map[string]string{"server": s.ArgoServer, "secure": "false", "namespace": ns, "secret": "ci", "kubeconfig": with["kubeconfig"]}
+		crafted[input] = value
+		st := r.run(img, "", crafted, nil)
+		if st.code != 2 || st.env != "" || strings.Contains(st.output, "evil") {
+			t.Errorf("%s=%q: exit %d, GITHUB_ENV %q, outputs %q\n%s", input, value, st.code, st.env, st.output, st.log)
+		}
+	}
+
 	// The same image with a USER, as the argocli-based image has: on
 	// GitHub it cannot write the runner's files.
 	withUser := "argo-cred/action-with-user:test"
