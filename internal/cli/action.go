@@ -23,7 +23,7 @@ import (
 // The runner passes each as INPUT_<NAME upper-cased, hyphens kept>, empty
 // when the workflow does not set it; empty means "not given".
 var ActionInputs = []string{"server", "namespace", "source", "secret", "secret-namespace", "service-account", "duration", "audience",
-	"token", "kubeconfig", "http1", "secure", "insecure-skip-verify", "ca", "base-href", "expect", "wait", "timeout", "probe"}
+	"token", "kubeconfig", "http1", "secure", "insecure-skip-verify", "ca", "base-href", "expect", "wait", "timeout", "probe", "bind"}
 
 // ActionOutputs are the outputs the action sets.
 var ActionOutputs = []string{"server", "namespace", "token-expires-at", "probe-result"}
@@ -86,6 +86,15 @@ func (a *app) actionMain(ctx context.Context, o *options) error {
 	if c == nil {
 		return err
 	}
+	if err == nil && a.binding != nil {
+		// The token dies with the job: the post stage deletes its Secret.
+		b := a.binding
+		state := []env.Var{{Name: "binding", Value: b.name}, {Name: "binding-namespace", Value: b.ns}}
+		if err = appendFile(os.Getenv("GITHUB_STATE"), func(w io.Writer) error { return export.GitHubEnv(w, state) }); err != nil {
+			return err
+		}
+		a.binding = nil
+	}
 	outputs := []env.Var{{Name: "server", Value: c.settings.Server}, {Name: "namespace", Value: c.settings.Namespace}, {Name: "token-expires-at"}}
 	if !c.token.Expiry.IsZero() {
 		outputs[2].Value = c.token.Expiry.Format(time.RFC3339)
@@ -112,7 +121,7 @@ func applyInputs(o *options) error {
 			*p = v
 		}
 	}
-	bools := map[string]*bool{"http1": (*bool)(&o.HTTP1), "secure": (*bool)(&o.Secure), "insecure-skip-verify": (*bool)(&o.InsecureSkipVerify), "probe": &o.Probe}
+	bools := map[string]*bool{"http1": (*bool)(&o.HTTP1), "secure": (*bool)(&o.Secure), "insecure-skip-verify": (*bool)(&o.InsecureSkipVerify), "probe": &o.Probe, "bind": &o.Bind}
 	for name, p := range bools {
 		if v := input(name); v != "" {
 			b, err := strconv.ParseBool(v)
@@ -167,9 +176,21 @@ func (a *app) tempFile(name, content string) (string, error) {
 
 // actionPost runs as the action's post stage: it removes the files the
 // main stage wrote (their paths arrive as STATE_<name>).
-func (a *app) actionPost() error {
+func (a *app) actionPost(o *options) error {
 	dir := os.Getenv("RUNNER_TEMP")
 	var errs []error
+	if name, ns := os.Getenv("STATE_binding"), os.Getenv("STATE_binding-namespace"); name != "" {
+		// Revoke the job's token first, with the kubeconfig still there.
+		o.Kubeconfig = os.Getenv("STATE_kubeconfig")
+		kc, err := a.kube(o)
+		if err == nil {
+			a.binding = &binding{kc: kc, ns: ns, name: name}
+			a.dropBinding()
+		}
+		if err != nil || a.binding != nil {
+			errs = append(errs, fmt.Errorf("could not revoke the job's token (secret %s/%s): %v", ns, name, err))
+		}
+	}
 	for _, name := range []string{"kubeconfig", "ca"} {
 		path := os.Getenv("STATE_" + name)
 		if path == "" {

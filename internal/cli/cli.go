@@ -39,6 +39,8 @@ type app struct {
 	// noBundle exports no SSL_CERT_FILE: in the GitHub Action, a path
 	// would name a file inside the action's container.
 	noBundle bool
+	// binding is the per-run Secret of a --bind token, if any.
+	binding *binding
 }
 
 // Run runs argo-cred with args (without the program name) and returns the
@@ -51,6 +53,8 @@ func Run(ctx context.Context, args []string, streams IOStreams) int {
 	}
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
+	// A --bind token dies with the run unless the command handed it on.
+	a.dropBinding()
 	if errors.Is(err, exitcode.ErrChild) {
 		return int(exitcode.Of(err))
 	}

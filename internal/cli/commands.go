@@ -23,6 +23,11 @@ import (
 
 func (a *app) env(ctx context.Context, o *options) error {
 	_, _, err := a.envWith(ctx, o)
+	if err == nil && a.binding != nil {
+		b := a.binding
+		a.binding = nil // handed on: it lives until revoked, or until the token expires
+		fmt.Fprintf(a.streams.ErrOut, "note: the token is bound to secret %s/%s: revoke it with argo-cred revoke --namespace %s --binding %s\n", b.ns, b.name, b.ns, b.name)
+	}
 	return err
 }
 

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -102,6 +103,27 @@ SIGINT and SIGTERM reach the container. Flags end at the first argument; put ARG
 		},
 	}
 	dockerCmd.Flags().SetInterspersed(false)
+	lifecycle := func(use, short, long string, run func(context.Context, *options) error) *cobra.Command {
+		return &cobra.Command{Use: use, Short: short, Long: long, Args: noArgs,
+			RunE: withEnv(func(cmd *cobra.Command) error { return run(cmd.Context(), o) })}
+	}
+	provisionCmd := lifecycle("provision --client NAME [flags]", "Create or update a client's least-privilege identity and check its token",
+		`Creates or updates, with server-side apply (field manager argo-cred), a client's Role with exactly
+the --allow verbs on argoproj.io resources, its ServiceAccount, RoleBinding and token Secret
+NAME-token, all labelled app.kubernetes.io/managed-by=argo-cred and argo-cred/client=NAME; waits
+for the token and probes it: what is granted must work, listing workflow templates must be refused
+unless granted. Running it again with the same flags changes nothing.`, a.provision)
+	rotateCmd := lifecycle("rotate --client NAME [flags]", "Give a client a new token, then revoke the old ones and prove it",
+		`Creates a new token Secret, waits for it, probes the new token, deletes the old Secrets, and polls
+the Argo Server until it rejects every old token (401): kube-apiserver caches a token check up to
+10 s. Says how long each step took. If the new token fails its probe, the old Secrets stay.`, a.rotate)
+	revokeCmd := lifecycle("revoke (--client NAME [--purge] | --binding SECRET) [flags]", "Revoke a client's tokens (or one bound token) and prove it",
+		`Deletes the client's token Secrets and polls the Argo Server until it rejects each token (401);
+--purge also deletes the Role, RoleBinding and ServiceAccount. --binding deletes the per-run Secret a
+--bind token is bound to.`, a.revoke)
+	clientsCmd := lifecycle("clients [flags]", "List the clients argo-cred manages, their grants and token Secrets",
+		`Lists the clients in the namespace: grants, token Secrets with their age and Kubernetes' legacy-token
+labels, and with --check whether each token still passes the probe.`, a.clients)
 	var post bool
 	actionCmd := &cobra.Command{
 		Use:   "action",
@@ -113,7 +135,7 @@ main stage wrote.`,
 		Args: noArgs,
 		RunE: withEnv(func(cmd *cobra.Command) error {
 			if post {
-				return a.actionPost()
+				return a.actionPost(o)
 			}
 			return a.action(cmd.Context(), o)
 		}),
@@ -129,12 +151,12 @@ main stage wrote.`,
 			return nil
 		},
 	}
-	for _, c := range []*cobra.Command{env, probe, execCmd, dockerCmd} {
+	for _, c := range []*cobra.Command{env, probe, execCmd, dockerCmd, provisionCmd, rotateCmd, revokeCmd, clientsCmd} {
 		// A command's help goes to stderr: eval "$(argo-cred env --help)" runs nothing.
 		c.SetOut(a.streams.ErrOut)
 		bindFlags(c.Flags(), o, c.Name())
 	}
-	root.AddCommand(env, probe, execCmd, dockerCmd, actionCmd, versionCmd)
+	root.AddCommand(env, probe, execCmd, dockerCmd, provisionCmd, rotateCmd, revokeCmd, clientsCmd, actionCmd, versionCmd)
 	return root
 }
 

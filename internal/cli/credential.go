@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	authv1 "k8s.io/api/authentication/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/argo-cred/argo-cred/internal/env"
@@ -84,6 +85,9 @@ func (a *app) validate(o *options) (env.Settings, []probe.Expectation, error) {
 	}
 	expect, replaced := probe.Merge(probe.DefaultExpectations, user)
 	for _, r := range replaced {
+		if o.quietExpect {
+			break
+		}
 		fmt.Fprintf(a.streams.ErrOut, "note: --expect replaces the default least-privilege check %s\n", r)
 	}
 	for _, n := range []struct {
@@ -146,6 +150,9 @@ func (a *app) credential(ctx context.Context, o *options) (*credential, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.Bind && src != "tokenrequest" {
+		return nil, exitcode.New(exitcode.Usage, "use --bind with --service-account (--source tokenrequest)", "--bind binds a TokenRequest token; --source %s has none", src)
+	}
 	need := map[string]struct{ flag, val string }{
 		"secret": {"--secret", o.Secret}, "tokenrequest": {"--service-account", o.ServiceAccount}, "file": {"--token-file", o.TokenFile},
 	}
@@ -182,7 +189,16 @@ func (a *app) credential(ctx context.Context, o *options) (*credential, error) {
 		} else {
 			rctx, cancel := context.WithTimeout(ctx, o.Timeout)
 			defer cancel()
-			tok, err = token.FromTokenRequest(rctx, kc.ServiceAccounts(ns), ns, o.ServiceAccount, o.Duration, o.Audiences)
+			var bound *authv1.BoundObjectReference
+			if o.Bind {
+				if bound, err = a.newBinding(rctx, kc, ns, o.ServiceAccount); err != nil {
+					return nil, err
+				}
+			}
+			tok, err = token.FromTokenRequest(rctx, kc.ServiceAccounts(ns), ns, o.ServiceAccount, o.Duration, o.Audiences, bound)
+			if err != nil {
+				a.dropBinding()
+			}
 		}
 		if err != nil {
 			return nil, err

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/argo-cred/argo-cred/internal/child"
 	"github.com/argo-cred/argo-cred/internal/env"
 	"github.com/argo-cred/argo-cred/internal/exitcode"
 )
@@ -38,7 +39,19 @@ func (a *app) exec(ctx context.Context, o *options, args []string) error {
 	if err != nil {
 		return err
 	}
-	return a.replace(ctx, path, args, curated(os.Environ(), c.settings.Vars()))
+	environ := curated(os.Environ(), c.settings.Vars())
+	if a.binding != nil {
+		// The token dies with COMMAND: wait for it, then delete the
+		// binding (Run does, on every way out).
+		cmd := exec.Command(path, args[1:]...)
+		cmd.Env, cmd.Stdin, cmd.Stdout, cmd.Stderr = environ, a.streams.In, a.streams.Out, a.streams.ErrOut
+		code, err := child.Run(cmd)
+		if err != nil {
+			return exitcode.Wrap(exitcode.Usage, "check that it is an executable for this machine", err)
+		}
+		return exitcode.Child(code)
+	}
+	return a.replace(ctx, path, args, environ)
 }
 
 // noSource tells whether no token source is given at all.

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -49,12 +50,27 @@ type options struct {
 	Output            string        `envconfig:"ARGO_CRED_OUTPUT" default:"table"`
 	Verbose           bool          `envconfig:"ARGO_CRED_VERBOSE"`
 
+	// Tokens that die with the job: a TokenRequest token bound to a per-run Secret.
+	Bind bool `envconfig:"ARGO_CRED_BIND"`
+
+	// The identity lifecycle.
+	Client    string   `envconfig:"ARGO_CRED_CLIENT"`
+	Allow     []string `ignored:"true"`
+	DryRun    bool     `ignored:"true"`
+	PrintRBAC bool     `ignored:"true"`
+	Purge     bool     `ignored:"true"`
+	Binding   string   `ignored:"true"`
+	Check     bool     `ignored:"true"`
+
 	// docker.
 	Image      string   `envconfig:"ARGO_CRED_IMAGE"`
 	Network    string   `envconfig:"ARGO_CRED_DOCKER_NETWORK"`
 	DockerArgs []string `ignored:"true"`
 
 	set map[string]bool // flags given on the command line
+	// quietExpect: the expectations are argo-cred's own (derived from a
+	// client's grants), so replacing a default is no news.
+	quietExpect bool
 }
 
 // listFlag is a repeatable flag; the first use replaces the value from the
@@ -104,6 +120,31 @@ func loadEnv() (*options, error) {
 // the environment set in o.
 func bindFlags(fs *pflag.FlagSet, o *options, cmd string) {
 	fs.SortFlags = false
+	lifecycle := slices.Contains([]string{"provision", "rotate", "revoke", "clients"}, cmd)
+	if lifecycle {
+		fs.StringVar(&o.Client, "client", o.Client, "the client: it names the Role, ServiceAccount, RoleBinding and token Secrets (ARGO_CRED_CLIENT)")
+		switch cmd {
+		case "provision":
+			fs.Var(&listFlag{v: &o.Allow}, "allow", "RESOURCE:VERB[,VERB…] on argoproj.io, repeatable (default workflows:list,update)")
+			fs.BoolVar(&o.DryRun, "dry-run", false, "print the objects as YAML and change nothing")
+			fs.BoolVar(&o.PrintRBAC, "print-rbac", false, "print the Role the identity that runs argo-cred needs in the namespace, and exit")
+			fs.StringVar(&o.Format, "format", "", "also print the settings, as env does: shell, dotenv, json, github or jenkins")
+		case "revoke":
+			fs.BoolVar(&o.Purge, "purge", false, "also delete the client's Role, RoleBinding and ServiceAccount")
+			fs.StringVar(&o.Binding, "binding", "", "revoke one bound token by deleting its per-run Secret (the bound token in ARGO_TOKEN proves it)")
+		case "clients":
+			fs.BoolVar(&o.Check, "check", false, "check each token against the Argo Server")
+			fs.StringVarP(&o.Output, "output", "o", o.Output, "table (on stdout) or json")
+		}
+		fs.StringVar(&o.Namespace, "namespace", o.Namespace, "namespace of the client (ARGO_NAMESPACE); default: the kubeconfig's")
+		fs.DurationVar(&o.Wait, "wait", o.Wait, "how long to wait for the token controller to fill a Secret (ARGO_CRED_WAIT)")
+		fs.StringVar(&o.Kubeconfig, "kubeconfig", "", "kubeconfig file (default: KUBECONFIG, ~/.kube/config, then in-cluster)")
+		fs.StringVar(&o.Context, "context", o.Context, "kubeconfig context (ARGO_CRED_CONTEXT)")
+		argoFlags(fs, o)
+		fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "overall limit for each probe, retries included (ARGO_CRED_TIMEOUT)")
+		fs.BoolVarP(&o.Verbose, "verbose", "v", o.Verbose, "verbose diagnostics on stderr; never the token (ARGO_CRED_VERBOSE)")
+		return
+	}
 	fs.StringVar(&o.Source, "source", o.Source, "token source: secret, tokenrequest, file or env (ARGO_CRED_SOURCE); default: follows from the flags given")
 	fs.StringVar(&o.Secret, "secret", o.Secret, "name of a kubernetes.io/service-account-token Secret (ARGO_CRED_SECRET)")
 	fs.StringVar(&o.SecretNS, "secret-namespace", o.SecretNS, "namespace of the Secret or ServiceAccount (ARGO_CRED_SECRET_NAMESPACE); default: --namespace, then the kubeconfig's")
@@ -115,22 +156,32 @@ func bindFlags(fs *pflag.FlagSet, o *options, cmd string) {
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", "", "kubeconfig file (default: KUBECONFIG, ~/.kube/config, then in-cluster)")
 	fs.StringVar(&o.Context, "context", o.Context, "kubeconfig context (ARGO_CRED_CONTEXT)")
 
-	fs.StringVar(&o.Server, "server", o.Server, "Argo Server host:port; http:// or https:// sets --secure (ARGO_SERVER)")
 	fs.StringVar(&o.Namespace, "namespace", o.Namespace, "namespace to check and export (ARGO_NAMESPACE); default: the token's")
-	fs.BoolVar((*bool)(&o.HTTP1), "http1", bool(o.HTTP1), "use HTTP/1 instead of gRPC (ARGO_HTTP1, true only if exactly \"true\")")
-	fs.BoolVar((*bool)(&o.Secure), "secure", bool(o.Secure), "use TLS (ARGO_SECURE, true unless exactly \"false\")")
-	fs.BoolVar((*bool)(&o.InsecureSkipVerify), "insecure-skip-verify", bool(o.InsecureSkipVerify), "do not verify the server's certificate (ARGO_INSECURE_SKIP_VERIFY, true only if exactly \"true\")")
-	fs.StringVar(&o.BaseHRef, "base-href", o.BaseHRef, "path prefix behind an ingress, HTTP/1 only (ARGO_BASE_HREF)")
-	fs.Var(&listFlag{v: &o.Headers}, "header", "extra HTTP header \"Name: value\", HTTP/1 only, repeatable")
-	fs.StringVar(&o.CAFile, "ca-file", o.CAFile, "PEM CA certificates to verify the server with; exported as SSL_CERT_FILE naming a bundle of the system roots and these (ARGO_CRED_CA_FILE)")
-
+	argoFlags(fs, o)
 	fs.Var(&listFlag{v: &o.Expect, split: true}, "expect", "allow:RESOURCE/VERB or deny:RESOURCE/VERB, repeatable or comma-separated (ARGO_CRED_EXPECT);\nVERB is list (any resource) or create (workflows only, a server-side dry run that creates nothing);\nadded to the defaults allow:workflows/list,deny:workflowtemplates/list, replacing one only for the same RESOURCE/VERB")
 	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "overall limit for the probe, retries included (ARGO_CRED_TIMEOUT)")
 	fs.BoolVar(&o.SkipIdentityCheck, "skip-identity-check", o.SkipIdentityCheck, "accept a token whose identity cannot be checked: it has no subject (not a JWT) and the server reports none;\na server that reports another identity still fails (ARGO_CRED_SKIP_IDENTITY_CHECK)")
 	fs.BoolVarP(&o.Verbose, "verbose", "v", o.Verbose, "verbose diagnostics on stderr; never the token (ARGO_CRED_VERBOSE)")
 	if cmd == "env" || cmd == "exec" || cmd == "docker" {
 		fs.BoolVar(&o.Probe, "probe", o.Probe, "probe the Argo Server first (ARGO_CRED_PROBE)")
+		fs.BoolVar(&o.Bind, "bind", o.Bind, "with --source tokenrequest: bind the token to a per-run Secret, deleted when the job ends (exec, docker)\nor by argo-cred revoke --binding (env), which revokes it (ARGO_CRED_BIND)")
 	}
+	commandFlags(fs, o, cmd)
+}
+
+// argoFlags are the Argo Server's settings.
+func argoFlags(fs *pflag.FlagSet, o *options) {
+	fs.StringVar(&o.Server, "server", o.Server, "Argo Server host:port; http:// or https:// sets --secure (ARGO_SERVER)")
+	fs.BoolVar((*bool)(&o.HTTP1), "http1", bool(o.HTTP1), "use HTTP/1 instead of gRPC (ARGO_HTTP1, true only if exactly \"true\")")
+	fs.BoolVar((*bool)(&o.Secure), "secure", bool(o.Secure), "use TLS (ARGO_SECURE, true unless exactly \"false\")")
+	fs.BoolVar((*bool)(&o.InsecureSkipVerify), "insecure-skip-verify", bool(o.InsecureSkipVerify), "do not verify the server's certificate (ARGO_INSECURE_SKIP_VERIFY, true only if exactly \"true\")")
+	fs.StringVar(&o.BaseHRef, "base-href", o.BaseHRef, "path prefix behind an ingress, HTTP/1 only (ARGO_BASE_HREF)")
+	fs.Var(&listFlag{v: &o.Headers}, "header", "extra HTTP header \"Name: value\", HTTP/1 only, repeatable")
+	fs.StringVar(&o.CAFile, "ca-file", o.CAFile, "PEM CA certificates to verify the server with; exported as SSL_CERT_FILE naming a bundle of the system roots and these (ARGO_CRED_CA_FILE)")
+}
+
+// commandFlags are the flags of one command only.
+func commandFlags(fs *pflag.FlagSet, o *options, cmd string) {
 	switch cmd {
 	case "env":
 		fs.StringVar(&o.Format, "format", o.Format, "shell, dotenv, json, github or jenkins (ARGO_CRED_FORMAT)")

@@ -8,17 +8,13 @@ package docker
 import (
 	"bytes"
 	"context"
-	"errors"
-	"fmt"
 	"io"
-	"os"
 	"os/exec"
-	"os/signal"
 	"runtime/debug"
 	"strings"
-	"syscall"
 	"time"
 
+	"github.com/argo-cred/argo-cred/internal/child"
 	"github.com/argo-cred/argo-cred/internal/env"
 	"github.com/argo-cred/argo-cred/internal/exitcode"
 )
@@ -107,30 +103,5 @@ func Exec(environ []string, r Run, stdin io.Reader, stdout, stderr io.Writer) (i
 	if !r.Stdin {
 		cmd.Stdin = nil
 	}
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-	if err := cmd.Start(); err != nil {
-		return 0, exitcode.Wrap(exitcode.Usage, "", fmt.Errorf("running docker: %w", err))
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	for {
-		select {
-		case s := <-sigs:
-			_ = cmd.Process.Signal(s)
-		case err := <-done:
-			var ee *exec.ExitError
-			if errors.As(err, &ee) {
-				if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-					return 128 + int(ws.Signal()), nil
-				}
-				return ee.ExitCode(), nil
-			}
-			if err != nil {
-				return 0, fmt.Errorf("running docker: %w", err)
-			}
-			return 0, nil
-		}
-	}
+	return child.Run(cmd)
 }

@@ -21,10 +21,13 @@ type ServiceAccounts interface {
 
 // FromTokenRequest asks the TokenRequest API for a short-lived token of a
 // ServiceAccount (what `kubectl create token` does).
-func FromTokenRequest(ctx context.Context, c ServiceAccounts, namespace, serviceAccount string, duration time.Duration, audiences []string) (Token, error) {
+//
+// bound, if not nil, binds the token to an object: deleting the object
+// revokes the token, whatever its expiry.
+func FromTokenRequest(ctx context.Context, c ServiceAccounts, namespace, serviceAccount string, duration time.Duration, audiences []string, bound *authv1.BoundObjectReference) (Token, error) {
 	from := "tokenrequest " + namespace + "/" + serviceAccount
 	secs := int64(duration / time.Second)
-	req := &authv1.TokenRequest{Spec: authv1.TokenRequestSpec{Audiences: audiences, ExpirationSeconds: &secs}}
+	req := &authv1.TokenRequest{Spec: authv1.TokenRequestSpec{Audiences: audiences, ExpirationSeconds: &secs, BoundObjectRef: bound}}
 	resp, err := c.CreateToken(ctx, serviceAccount, req, metav1.CreateOptions{})
 	if err != nil {
 		return Token{}, apiError(err, "requesting a token for serviceaccount "+namespace+"/"+serviceAccount, namespace)

@@ -1,0 +1,45 @@
+// Package child runs a program that argo-cred waits for (instead of
+// replacing itself with it): SIGINT and SIGTERM that reach argo-cred go on
+// to the program, and its exit code comes back, 128+signal when a signal
+// killed it, as a shell reports it.
+package child
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"syscall"
+)
+
+// Run starts cmd, forwards signals to it until it exits, and returns its
+// exit code.
+func Run(cmd *exec.Cmd) (int, error) {
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	if err := cmd.Start(); err != nil {
+		return 0, fmt.Errorf("running %s: %w", cmd.Path, err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	for {
+		select {
+		case s := <-sigs:
+			_ = cmd.Process.Signal(s)
+		case err := <-done:
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+					return 128 + int(ws.Signal()), nil
+				}
+				return ee.ExitCode(), nil
+			}
+			if err != nil {
+				return 0, fmt.Errorf("running %s: %w", cmd.Path, err)
+			}
+			return 0, nil
+		}
+	}
+}

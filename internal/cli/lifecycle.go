@@ -1,0 +1,464 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/argo-cred/argo-cred/internal/exitcode"
+	"github.com/argo-cred/argo-cred/internal/identity"
+	"github.com/argo-cred/argo-cred/internal/kube"
+	"github.com/argo-cred/argo-cred/internal/probe"
+	"github.com/argo-cred/argo-cred/internal/redact"
+	"github.com/argo-cred/argo-cred/internal/token"
+)
+
+// lifecycle is what provision, rotate, revoke and clients share: the
+// kubeconfig's client and the namespace.
+func (a *app) lifecycle(o *options, needClient bool) (*kube.Client, identity.Client, error) {
+	c := identity.Client{Name: o.Client}
+	if needClient {
+		if o.Client == "" {
+			return nil, c, exitcode.New(exitcode.Usage, "give --client NAME", "no client given")
+		}
+		if err := identity.ValidName(o.Client); err != nil {
+			return nil, c, err
+		}
+	}
+	if o.Namespace != "" && len(validNamespace(o.Namespace)) > 0 {
+		return nil, c, exitcode.New(exitcode.Usage, "use a Kubernetes name", "invalid --namespace %q", o.Namespace)
+	}
+	kc, err := a.kube(o)
+	if err != nil {
+		return nil, c, err
+	}
+	if c.Namespace = o.Namespace; c.Namespace == "" {
+		c.Namespace = kc.Namespace
+	}
+	if c.Namespace == "" {
+		return nil, c, exitcode.New(exitcode.Usage, "set --namespace", "no namespace: the kubeconfig names none")
+	}
+	return kc, c, nil
+}
+
+// expectFor derives the probe's expectations from a client's grants: what
+// is granted and can be probed must be allowed; listing workflows and
+// workflow templates must be refused unless granted.
+func expectFor(grants []identity.Grant) []string {
+	listed := map[string]bool{}
+	var out []string
+	for _, g := range grants {
+		if slices.Contains(g.Verbs, "list") && slices.Contains(probe.Resources, g.Resource) {
+			out = append(out, "allow:"+g.Resource+"/list")
+			listed[g.Resource] = true
+		}
+		if g.Resource == "workflows" && slices.Contains(g.Verbs, "create") {
+			out = append(out, "allow:workflows/create")
+		}
+	}
+	for _, r := range []string{"workflows", "workflowtemplates"} {
+		if !listed[r] {
+			out = append(out, "deny:"+r+"/list")
+		}
+	}
+	return out
+}
+
+func (a *app) provision(ctx context.Context, o *options) error {
+	if o.PrintRBAC {
+		ns := o.Namespace
+		if ns == "" {
+			ns = "NAMESPACE"
+		}
+		_, err := io.WriteString(a.streams.Out, provisionerRole(ns))
+		return err
+	}
+	allow := o.Allow
+	if len(allow) == 0 {
+		allow = []string{"workflows:list,update"}
+	}
+	var grants []identity.Grant
+	for _, s := range allow {
+		g, err := identity.ParseGrant(s)
+		if err != nil {
+			return err
+		}
+		grants = append(grants, g)
+	}
+	if o.DryRun {
+		if err := identity.ValidName(o.Client); err != nil {
+			return err
+		}
+		c := identity.Client{Name: o.Client, Namespace: o.Namespace, Grants: grants}
+		if c.Namespace == "" {
+			c.Namespace = "NAMESPACE"
+		}
+		for _, obj := range c.Objects() {
+			b, err := yaml.Marshal(obj.Body)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.streams.Out, "---\n%s", b)
+		}
+		return nil
+	}
+	if o.Format != "" && !slices.Contains([]string{"shell", "dotenv", "json", "github", "jenkins"}, o.Format) {
+		return exitcode.New(exitcode.Usage, "use shell, dotenv, json, github or jenkins", "unknown --format %q", o.Format)
+	}
+	if err := a.settingsOnly(o); err != nil {
+		return err
+	}
+	kc, c, err := a.lifecycle(o, true)
+	if err != nil {
+		return err
+	}
+	c.Grants = grants
+	changes, err := identity.Provision(ctx, kc, c)
+	for _, ch := range changes {
+		fmt.Fprintf(a.streams.ErrOut, "%s/%s %s\n", strings.ToLower(ch.Kind), ch.Name, ch.What)
+	}
+	if err != nil {
+		return err
+	}
+	a.useClientToken(o, c, c.Name+"-token", identity.Merge(grants))
+	if o.Format != "" {
+		_, _, err = a.envWith(ctx, o)
+		return err
+	}
+	_, _, err = a.checked(ctx, o)
+	return err
+}
+
+// useClientToken points the options at one of the client's token Secrets,
+// with the expectations its grants imply.
+func (a *app) useClientToken(o *options, c identity.Client, secret string, grants []identity.Grant) {
+	o.Source, o.Secret, o.SecretNS, o.Namespace, o.ServiceAccount, o.TokenFile = "secret", secret, c.Namespace, c.Namespace, "", ""
+	o.Expect, o.Probe, o.quietExpect = expectFor(grants), true, true
+}
+
+// settingsOnly checks the Argo Server settings before anything changes.
+func (a *app) settingsOnly(o *options) error {
+	_, _, err := a.validate(o)
+	return err
+}
+
+func (a *app) rotate(ctx context.Context, o *options) error {
+	start := time.Now()
+	if err := a.settingsOnly(o); err != nil {
+		return err
+	}
+	kc, c, err := a.lifecycle(o, true)
+	if err != nil {
+		return err
+	}
+	grants, err := identity.Grants(ctx, kc, c.Namespace, c.Name)
+	if err != nil {
+		return err
+	}
+	if grants == nil {
+		return exitcode.New(exitcode.Usage, "provision it first: argo-cred provision --client "+c.Name, "client %s is not provisioned in namespace %s", c.Name, c.Namespace)
+	}
+	olds, err := identity.Secrets(ctx, kc, c.Namespace, c.Name)
+	if err != nil {
+		return err
+	}
+	old := a.tokensOf(ctx, kc, c.Namespace, olds)
+	step := func(what string, since time.Time) time.Time {
+		fmt.Fprintf(a.streams.ErrOut, "rotate: %s (%s)\n", what, time.Since(since).Round(time.Millisecond))
+		return time.Now()
+	}
+	t := time.Now()
+	name, err := identity.NewTokenSecret(ctx, kc, c)
+	if err != nil {
+		return err
+	}
+	t = step("created secret "+c.Namespace+"/"+name, t)
+	a.useClientToken(o, c, name, grants)
+	if _, _, err := a.checked(ctx, o); err != nil {
+		// The old Secrets stay; the new one goes.
+		_ = identity.DeleteSecrets(context.WithoutCancel(ctx), kc, c.Namespace, []string{name})
+		return err
+	}
+	t = step("the new token is filled in and passed the probe", t)
+	var names []string
+	for _, s := range olds {
+		if !s.Binding {
+			names = append(names, s.Name)
+		}
+	}
+	if err := identity.DeleteSecrets(ctx, kc, c.Namespace, names); err != nil {
+		return err
+	}
+	t = step(fmt.Sprintf("deleted %d old secret(s) %s", len(names), strings.Join(names, ", ")), t)
+	if err := a.proveRejected(ctx, o, old); err != nil {
+		return err
+	}
+	step("the Argo Server rejects every old token (401)", t)
+	step("rotated", start)
+	return nil
+}
+
+// tokensOf reads the tokens of the Secrets that have one.
+func (a *app) tokensOf(ctx context.Context, kc *kube.Client, ns string, secrets []identity.Secret) []token.Token {
+	var out []token.Token
+	for _, s := range secrets {
+		if s.Binding {
+			continue
+		}
+		if t, err := token.FromSecret(ctx, kc.Secrets(ns), ns, s.Name, 0, nil); err == nil {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// proveRejected polls the Argo Server with each revoked token until it
+// answers 401, bounded: kube-apiserver caches a successful token check for
+// up to 10 s. It reports the lag.
+func (a *app) proveRejected(ctx context.Context, o *options, revoked []token.Token) error {
+	s, _, err := a.validate(o)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	deadline := start.Add(30 * time.Second)
+	for _, t := range revoked {
+		for {
+			pctx, cancel := context.WithTimeout(ctx, o.Timeout)
+			_, err := probe.Run(pctx, probe.Config{
+				Server: s.Server, Secure: s.Secure, InsecureSkipVerify: s.InsecureSkipVerify, CAFile: s.CAFile, HTTP1: s.HTTP1, BaseHRef: s.BaseHRef,
+				Headers: o.Headers, Authorization: t.Bearer(), Namespace: o.Namespace, SkipIdentityCheck: true,
+				Expect: []probe.Expectation{{Allow: true, Resource: "workflows", Verb: "list"}}, UserAgent: "argo-cred/" + version(),
+			})
+			cancel()
+			if exitcode.Of(err) == exitcode.TokenRejected {
+				break
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if time.Now().After(deadline) {
+				return exitcode.New(exitcode.ExcessAccess, "check that the Argo Server's Kubernetes is the one argo-cred deleted the Secret in",
+					"a revoked token (%s) is still accepted after %s", t.From, time.Since(start).Round(time.Second))
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+	}
+	if len(revoked) > 0 {
+		fmt.Fprintf(a.streams.ErrOut, "revoked: the Argo Server rejects %d token(s) with 401, %s after the Secrets were deleted\n", len(revoked), time.Since(start).Round(10*time.Millisecond))
+	}
+	return nil
+}
+
+func (a *app) revoke(ctx context.Context, o *options) error {
+	if err := a.settingsOnly(o); err != nil {
+		return err
+	}
+	if o.Binding != "" {
+		kc, c, err := a.lifecycle(o, false)
+		if err != nil {
+			return err
+		}
+		var sec struct{ Metadata kube.Meta }
+		found, err := kc.Get(ctx, kube.SecretKind, c.Namespace, o.Binding, &sec)
+		if err != nil {
+			return err
+		}
+		if !found || sec.Metadata.Labels[identity.BindingLabel] == "" {
+			return exitcode.New(exitcode.Usage, "give the name argo-cred printed when it bound the token", "secret %s/%s is not a token binding of argo-cred's", c.Namespace, o.Binding)
+		}
+		if err := identity.DeleteSecrets(ctx, kc, c.Namespace, []string{o.Binding}); err != nil {
+			return err
+		}
+		fmt.Fprintf(a.streams.ErrOut, "revoke: deleted secret %s/%s\n", c.Namespace, o.Binding)
+		if raw, ok := os.LookupEnv("ARGO_TOKEN"); ok {
+			t, err := token.New(raw, "env", "ARGO_TOKEN")
+			if err != nil {
+				return err
+			}
+			a.red = redact.New(t.Bearer())
+			o.Namespace = c.Namespace
+			return a.proveRejected(ctx, o, []token.Token{t})
+		}
+		fmt.Fprintln(a.streams.ErrOut, "note: not proven: give the bound token in ARGO_TOKEN to see the Argo Server reject it")
+		return nil
+	}
+	kc, c, err := a.lifecycle(o, true)
+	if err != nil {
+		return err
+	}
+	secrets, err := identity.Secrets(ctx, kc, c.Namespace, c.Name)
+	if err != nil {
+		return err
+	}
+	old := a.tokensOf(ctx, kc, c.Namespace, secrets)
+	var names []string
+	for _, s := range secrets {
+		names = append(names, s.Name)
+	}
+	if err := identity.DeleteSecrets(ctx, kc, c.Namespace, names); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.streams.ErrOut, "revoke: deleted %d secret(s) of client %s: %s\n", len(names), c.Name, strings.Join(names, ", "))
+	if o.Purge {
+		if err := identity.Purge(ctx, kc, c); err != nil {
+			return err
+		}
+		fmt.Fprintf(a.streams.ErrOut, "revoke: deleted the rolebinding, role and serviceaccount %s\n", c.Name)
+	}
+	o.Namespace = c.Namespace
+	return a.proveRejected(ctx, o, old)
+}
+
+// clientRow is one client in `argo-cred clients`.
+type clientRow struct {
+	Client  string           `json:"client"`
+	Grants  []string         `json:"grants"`
+	Secrets []clientSecret   `json:"secrets"`
+	Check   map[string]string `json:"check,omitempty"` // secret → verdict
+}
+
+type clientSecret struct {
+	Name         string    `json:"name"`
+	Created      time.Time `json:"created"`
+	LastUsed     string    `json:"legacyTokenLastUsed,omitempty"`
+	InvalidSince string    `json:"legacyTokenInvalidSince,omitempty"`
+	Binding      bool      `json:"binding,omitempty"`
+}
+
+func (a *app) clients(ctx context.Context, o *options) error {
+	if o.Output != "table" && o.Output != "json" {
+		return exitcode.New(exitcode.Usage, "use table or json", "unknown --output %q", o.Output)
+	}
+	if o.Check {
+		if err := a.settingsOnly(o); err != nil {
+			return err
+		}
+	}
+	kc, c, err := a.lifecycle(o, false)
+	if err != nil {
+		return err
+	}
+	var sas struct {
+		Items []struct{ Metadata kube.Meta } `json:"items"`
+	}
+	if err := kc.List(ctx, kube.ServiceAccountKind, c.Namespace, identity.Selector(o.Client), &sas); err != nil {
+		return err
+	}
+	var rows []clientRow
+	for _, sa := range sas.Items {
+		name := sa.Metadata.Name
+		row := clientRow{Client: name}
+		grants, err := identity.Grants(ctx, kc, c.Namespace, name)
+		if err != nil {
+			return err
+		}
+		for _, g := range grants {
+			row.Grants = append(row.Grants, g.String())
+		}
+		secrets, err := identity.Secrets(ctx, kc, c.Namespace, name)
+		if err != nil {
+			return err
+		}
+		for _, s := range secrets {
+			row.Secrets = append(row.Secrets, clientSecret{Name: s.Name, Created: s.Created, LastUsed: s.LastUsed, InvalidSince: s.Invalid, Binding: s.Binding})
+			if o.Check && !s.Binding {
+				row.Check = mapSet(row.Check, s.Name, a.checkSecret(ctx, o, identity.Client{Name: name, Namespace: c.Namespace}, s.Name, grants))
+			}
+		}
+		rows = append(rows, row)
+	}
+	if o.Output == "json" {
+		b, err := json.MarshalIndent(rows, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = a.streams.Out.Write(append(b, '\n'))
+		return err
+	}
+	tw := tabwriter.NewWriter(a.streams.Out, 0, 0, 2, ' ', 0)
+	head := "CLIENT\tGRANTS\tSECRET\tAGE\tLAST-USED\tINVALID-SINCE"
+	if o.Check {
+		head += "\tCHECK"
+	}
+	fmt.Fprintln(tw, head)
+	for _, r := range rows {
+		if len(r.Secrets) == 0 {
+			r.Secrets = []clientSecret{{Name: "-"}}
+		}
+		for _, s := range r.Secrets {
+			age := "-"
+			if !s.Created.IsZero() {
+				age = time.Since(s.Created).Round(time.Second).String()
+			}
+			line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s", r.Client, orDash(strings.Join(r.Grants, " ")), s.Name, age, orDash(s.LastUsed), orDash(s.InvalidSince))
+			if o.Check {
+				line += "\t" + orDash(r.Check[s.Name])
+			}
+			fmt.Fprintln(tw, line)
+		}
+	}
+	return tw.Flush()
+}
+
+func mapSet(m map[string]string, k, v string) map[string]string {
+	if m == nil {
+		m = map[string]string{}
+	}
+	m[k] = v
+	return m
+}
+
+// checkSecret probes one token Secret quietly and names the verdict.
+func (a *app) checkSecret(ctx context.Context, o *options, c identity.Client, secret string, grants []identity.Grant) string {
+	po := *o
+	a.useClientToken(&po, c, secret, grants)
+	quiet := &app{streams: IOStreams{In: a.streams.In, Out: io.Discard, ErrOut: io.Discard}, log: a.log}
+	cred, err := quiet.credential(ctx, &po)
+	if err == nil {
+		_, err = quiet.verify(ctx, &po, cred)
+	}
+	if err != nil {
+		return fmt.Sprintf("%s (exit %d)", exitcode.Of(err), exitcode.Of(err))
+	}
+	return "ok"
+}
+
+// provisionerRole is the Role the identity that runs provision, rotate,
+// revoke, clients and --bind needs in a namespace.
+func provisionerRole(ns string) string {
+	return `# The Role the identity that runs argo-cred provision, rotate, revoke and
+# clients (and env/exec/docker --bind) needs in namespace ` + ns + `.
+# escalate and bind let it grant, in the clients' Roles, argoproj.io verbs
+# it does not hold itself.
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata:
+  name: argo-cred-provisioner
+  namespace: ` + ns + `
+rules:
+- apiGroups: [""]
+  resources: [serviceaccounts]
+  verbs: [get, list, create, patch, delete]
+- apiGroups: [""]
+  resources: [serviceaccounts/token]
+  verbs: [create]
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [get, list, watch, create, patch, delete]
+- apiGroups: [rbac.authorization.k8s.io]
+  resources: [roles]
+  verbs: [get, create, patch, delete, escalate, bind]
+- apiGroups: [rbac.authorization.k8s.io]
+  resources: [rolebindings]
+  verbs: [get, create, patch, delete]
+`
+}

@@ -1,0 +1,297 @@
+// Package identity provisions, rotates and revokes per-client identities
+// for the Argo Server: a Role with exactly the granted verbs on argoproj.io
+// resources, a ServiceAccount, a RoleBinding and token Secrets, all
+// labelled as argo-cred's and applied with server-side apply.
+package identity
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/argo-cred/argo-cred/internal/exitcode"
+	"github.com/argo-cred/argo-cred/internal/kube"
+)
+
+// Labels every managed object carries.
+const (
+	ManagedBy      = "app.kubernetes.io/managed-by"
+	ClientLabel    = "argo-cred/client"
+	BindingLabel   = "argo-cred/binding" // on a per-run Secret a bound token dies with
+	managedByValue = "argo-cred"
+)
+
+// Resources are the argoproj.io resources a grant may name.
+var Resources = []string{"workflows", "workflowtemplates", "cronworkflows", "clusterworkflowtemplates", "workfloweventbindings",
+	"workflowtaskresults", "workflowartifactgctasks", "workflowtasksets", "eventsources", "sensors"}
+
+// Verbs are the verbs a grant may list.
+var Verbs = []string{"get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"}
+
+// Grant is verbs on one resource: "workflows:list,update".
+type Grant struct {
+	Resource string
+	Verbs    []string
+}
+
+func (g Grant) String() string { return g.Resource + ":" + strings.Join(g.Verbs, ",") }
+
+// ParseGrant reads RESOURCE:VERB[,VERB…].
+func ParseGrant(s string) (Grant, error) {
+	bad := func(why string) (Grant, error) {
+		return Grant{}, exitcode.New(exitcode.Usage, "write --allow RESOURCE:VERB[,VERB…], e.g. workflows:list,update",
+			"invalid --allow %q: %s", s, why)
+	}
+	res, verbs, ok := strings.Cut(strings.TrimSpace(s), ":")
+	if !ok || verbs == "" {
+		return bad("missing :VERBS")
+	}
+	if !slices.Contains(Resources, res) {
+		return bad(fmt.Sprintf("unknown resource %q (one of %s)", res, strings.Join(Resources, ", ")))
+	}
+	g := Grant{Resource: res}
+	for _, v := range strings.Split(verbs, ",") {
+		v = strings.TrimSpace(v)
+		if !slices.Contains(Verbs, v) {
+			return bad(fmt.Sprintf("unknown verb %q (one of %s)", v, strings.Join(Verbs, ", ")))
+		}
+		if !slices.Contains(g.Verbs, v) {
+			g.Verbs = append(g.Verbs, v)
+		}
+	}
+	slices.Sort(g.Verbs)
+	return g, nil
+}
+
+// Merge folds grants on the same resource together, sorted by resource.
+func Merge(grants []Grant) []Grant {
+	byRes := map[string][]string{}
+	for _, g := range grants {
+		for _, v := range g.Verbs {
+			if !slices.Contains(byRes[g.Resource], v) {
+				byRes[g.Resource] = append(byRes[g.Resource], v)
+			}
+		}
+	}
+	var out []Grant
+	for _, r := range Resources {
+		if vs, ok := byRes[r]; ok {
+			slices.Sort(vs)
+			out = append(out, Grant{Resource: r, Verbs: vs})
+		}
+	}
+	return out
+}
+
+// Client is one CI client's identity.
+type Client struct {
+	Name, Namespace string
+	Grants          []Grant
+}
+
+// ValidName checks a client name: it names every object (a DNS label, short
+// enough for the Secret names derived from it).
+func ValidName(name string) error {
+	if errs := validation.IsDNS1123Label(name); len(errs) > 0 || len(name) > 40 {
+		return exitcode.New(exitcode.Usage, "use lower-case letters, digits and '-', at most 40 characters",
+			"invalid --client %q: not a Kubernetes name", name)
+	}
+	return nil
+}
+
+func labels(client string) map[string]string {
+	return map[string]string{ManagedBy: managedByValue, ClientLabel: client}
+}
+
+// Selector selects the objects of client ("" for every client).
+func Selector(client string) string {
+	if client == "" {
+		return ManagedBy + "=" + managedByValue
+	}
+	return ManagedBy + "=" + managedByValue + "," + ClientLabel + "=" + client
+}
+
+// Object is one object to apply.
+type Object struct {
+	Kind kube.Kind
+	Name string
+	Body map[string]any
+}
+
+func meta(name, ns, client string, extra map[string]any) map[string]any {
+	m := map[string]any{"name": name, "namespace": ns, "labels": labels(client)}
+	for k, v := range extra {
+		m[k] = v
+	}
+	return m
+}
+
+// Objects are the client's Role, ServiceAccount and RoleBinding, and its
+// first token Secret (named after the client).
+func (c Client) Objects() []Object {
+	var rules []map[string]any
+	for _, g := range Merge(c.Grants) {
+		rules = append(rules, map[string]any{"apiGroups": []string{"argoproj.io"}, "resources": []string{g.Resource}, "verbs": g.Verbs})
+	}
+	return []Object{
+		{kube.RoleKind, c.Name, map[string]any{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": meta(c.Name, c.Namespace, c.Name, nil), "rules": rules}},
+		{kube.ServiceAccountKind, c.Name, map[string]any{"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(c.Name, c.Namespace, c.Name, nil)}},
+		{kube.RoleBindingKind, c.Name, map[string]any{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": meta(c.Name, c.Namespace, c.Name, nil),
+			"roleRef":  map[string]any{"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": c.Name},
+			"subjects": []map[string]any{{"kind": "ServiceAccount", "name": c.Name, "namespace": c.Namespace}}}},
+		c.tokenSecret(c.Name + "-token"),
+	}
+}
+
+func (c Client) tokenSecret(name string) Object {
+	return Object{kube.SecretKind, name, map[string]any{"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/service-account-token",
+		"metadata": meta(name, c.Namespace, c.Name, map[string]any{"annotations": map[string]string{"kubernetes.io/service-account.name": c.Name}})}}
+}
+
+// Change says what applying one object did.
+type Change struct {
+	Kind, Name, What string // What: created, changed or unchanged
+}
+
+// Provision applies the client's objects and says what each apply did.
+func Provision(ctx context.Context, k *kube.Client, c Client) ([]Change, error) {
+	var out []Change
+	for _, o := range c.Objects() {
+		var before struct{ Metadata kube.Meta }
+		found, err := k.Get(ctx, o.Kind, c.Namespace, o.Name, &before)
+		if err != nil {
+			return out, classify(err)
+		}
+		after, err := k.Apply(ctx, o.Kind, c.Namespace, o.Name, o.Body)
+		if err != nil {
+			return out, classify(err)
+		}
+		what := "unchanged"
+		switch {
+		case !found:
+			what = "created"
+		case before.Metadata.ResourceVersion != after.ResourceVersion:
+			what = "changed"
+		}
+		out = append(out, Change{Kind: o.Body["kind"].(string), Name: o.Name, What: what})
+	}
+	return out, nil
+}
+
+// Secret is one of a client's token Secrets.
+type Secret struct {
+	Name     string
+	Created  time.Time
+	LastUsed string // kubernetes.io/legacy-token-last-used
+	Invalid  string // kubernetes.io/legacy-token-invalid-since
+	Binding  bool   // a per-run Secret a bound token dies with
+}
+
+// Secrets lists the client's token Secrets, oldest first.
+func Secrets(ctx context.Context, k *kube.Client, ns, client string) ([]Secret, error) {
+	var list struct {
+		Items []struct{ Metadata kube.Meta } `json:"items"`
+	}
+	if err := k.List(ctx, kube.SecretKind, ns, Selector(client), &list); err != nil {
+		return nil, classify(err)
+	}
+	var out []Secret
+	for _, it := range list.Items {
+		m := it.Metadata
+		created, _ := time.Parse(time.RFC3339, m.CreationTimestamp)
+		out = append(out, Secret{Name: m.Name, Created: created, LastUsed: m.Labels["kubernetes.io/legacy-token-last-used"],
+			Invalid: m.Labels["kubernetes.io/legacy-token-invalid-since"], Binding: m.Labels[BindingLabel] != ""})
+	}
+	slices.SortFunc(out, func(a, b Secret) int { return a.Created.Compare(b.Created) })
+	return out, nil
+}
+
+// NewTokenSecret creates another token Secret for the client, named
+// CLIENT-token-<random>, and returns its name.
+func NewTokenSecret(ctx context.Context, k *kube.Client, c Client) (string, error) {
+	o := c.tokenSecret("")
+	md := o.Body["metadata"].(map[string]any)
+	delete(md, "name")
+	md["generateName"] = c.Name + "-token-"
+	m, err := k.Create(ctx, kube.SecretKind, c.Namespace, o.Body)
+	if err != nil {
+		return "", classify(err)
+	}
+	return m.Name, nil
+}
+
+// NewBinding creates a per-run Secret, labelled as the client's binding,
+// that a token can be bound to (TokenRequest boundObjectRef): deleting it
+// revokes the token. It returns the Secret's name and UID.
+func NewBinding(ctx context.Context, k *kube.Client, ns, serviceAccount, run string) (name, uid string, err error) {
+	body := map[string]any{"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+		"metadata": map[string]any{"generateName": serviceAccount + "-run-", "namespace": ns,
+			"labels": map[string]string{ManagedBy: managedByValue, ClientLabel: serviceAccount, BindingLabel: run}}}
+	m, err := k.Create(ctx, kube.SecretKind, ns, body)
+	if err != nil {
+		return "", "", classify(err)
+	}
+	return m.Name, m.UID, nil
+}
+
+// Delete deletes the named Secrets of ns.
+func DeleteSecrets(ctx context.Context, k *kube.Client, ns string, names []string) error {
+	for _, n := range names {
+		if err := k.Delete(ctx, kube.SecretKind, ns, n); err != nil {
+			return classify(err)
+		}
+	}
+	return nil
+}
+
+// Purge deletes the client's RoleBinding, Role and ServiceAccount.
+func Purge(ctx context.Context, k *kube.Client, c Client) error {
+	for _, kind := range []kube.Kind{kube.RoleBindingKind, kube.RoleKind, kube.ServiceAccountKind} {
+		if err := k.Delete(ctx, kind, c.Namespace, c.Name); err != nil {
+			return classify(err)
+		}
+	}
+	return nil
+}
+
+// Grants reads the client's Role back as grants.
+func Grants(ctx context.Context, k *kube.Client, ns, client string) ([]Grant, error) {
+	var role struct {
+		Rules []struct {
+			Resources []string `json:"resources"`
+			Verbs     []string `json:"verbs"`
+		} `json:"rules"`
+	}
+	found, err := k.Get(ctx, kube.RoleKind, ns, client, &role)
+	if err != nil || !found {
+		return nil, classify(err)
+	}
+	var out []Grant
+	for _, r := range role.Rules {
+		for _, res := range r.Resources {
+			out = append(out, Grant{Resource: res, Verbs: r.Verbs})
+		}
+	}
+	return Merge(out), nil
+}
+
+// classify gives a Kubernetes API error its exit code: a refusal is
+// missing access (exit 6) naming the permission, as Kubernetes does.
+func classify(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case apierrors.IsForbidden(err):
+		return exitcode.Wrap(exitcode.MissingAccess, "grant the identity that runs argo-cred what `argo-cred provision --print-rbac` prints", err)
+	case apierrors.IsUnauthorized(err):
+		return exitcode.Wrap(exitcode.Usage, "the Kubernetes API rejected the kubeconfig's credentials: check --kubeconfig and --context", err)
+	case apierrors.IsNotFound(err):
+		return exitcode.Wrap(exitcode.Usage, "check --namespace", err)
+	}
+	return exitcode.Wrap(exitcode.Unexpected, "check --kubeconfig, --context and that the Kubernetes API server is reachable", err)
+}

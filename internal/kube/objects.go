@@ -1,0 +1,126 @@
+package kube
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// FieldManager is argo-cred's name in server-side apply.
+const FieldManager = "argo-cred"
+
+// Kind names a resource of the Kubernetes API.
+type Kind struct{ Group, Version, Resource string }
+
+// The kinds argo-cred manages.
+var (
+	ServiceAccountKind = Kind{"", "v1", "serviceaccounts"}
+	SecretKind         = Kind{"", "v1", "secrets"}
+	RoleKind           = Kind{"rbac.authorization.k8s.io", "v1", "roles"}
+	RoleBindingKind    = Kind{"rbac.authorization.k8s.io", "v1", "rolebindings"}
+)
+
+func (k Kind) path(ns, name string) string {
+	p := "/api/" + k.Version
+	if k.Group != "" {
+		p = "/apis/" + k.Group + "/" + k.Version
+	}
+	p += "/namespaces/" + ns + "/" + k.Resource
+	if name != "" {
+		p += "/" + name
+	}
+	return p
+}
+
+// Meta is what argo-cred reads of an object's metadata.
+type Meta struct {
+	Name              string            `json:"name"`
+	Namespace         string            `json:"namespace"`
+	UID               string            `json:"uid"`
+	ResourceVersion   string            `json:"resourceVersion"`
+	CreationTimestamp string            `json:"creationTimestamp"`
+	Labels            map[string]string `json:"labels"`
+	Annotations       map[string]string `json:"annotations"`
+}
+
+// Apply applies obj (JSON-encodable, with apiVersion, kind and metadata)
+// with server-side apply as FieldManager, taking over conflicting fields,
+// and returns the object's metadata afterwards. An apply that changes
+// nothing leaves the resourceVersion as it was.
+func (c *Client) Apply(ctx context.Context, k Kind, ns, name string, obj any) (Meta, error) {
+	body, err := json.Marshal(obj)
+	if err != nil {
+		return Meta{}, err
+	}
+	raw, err := c.rc.Patch(types.ApplyPatchType).AbsPath(k.path(ns, name)).
+		Param("fieldManager", FieldManager).Param("force", "true").Body(body).DoRaw(ctx)
+	if err != nil {
+		return Meta{}, fmt.Errorf("applying %s %s/%s: %w", singular(k), ns, name, err)
+	}
+	return metaOf(raw)
+}
+
+// Get returns an object's metadata; found is false when it does not exist.
+func (c *Client) Get(ctx context.Context, k Kind, ns, name string, into any) (found bool, err error) {
+	raw, err := c.rc.Get().AbsPath(k.path(ns, name)).DoRaw(ctx)
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("reading %s %s/%s: %w", singular(k), ns, name, err)
+	}
+	if into != nil {
+		if err := json.Unmarshal(raw, into); err != nil {
+			return true, err
+		}
+	}
+	return true, nil
+}
+
+// List lists the objects of kind k in ns that match selector (labels) into
+// a value of the shape {"items": [...]}.
+func (c *Client) List(ctx context.Context, k Kind, ns, selector string, into any) error {
+	raw, err := c.rc.Get().AbsPath(k.path(ns, "")).Param("labelSelector", selector).DoRaw(ctx)
+	if err != nil {
+		return fmt.Errorf("listing %s in %s: %w", k.Resource, ns, err)
+	}
+	return json.Unmarshal(raw, into)
+}
+
+// Delete deletes an object; one that is already gone is not an error.
+func (c *Client) Delete(ctx context.Context, k Kind, ns, name string) error {
+	err := c.rc.Delete().AbsPath(k.path(ns, name)).Do(ctx).Error()
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("deleting %s %s/%s: %w", singular(k), ns, name, err)
+	}
+	return nil
+}
+
+// Create creates obj and returns its metadata.
+func (c *Client) Create(ctx context.Context, k Kind, ns string, obj any) (Meta, error) {
+	body, err := json.Marshal(obj)
+	if err != nil {
+		return Meta{}, err
+	}
+	raw, err := c.rc.Post().AbsPath(k.path(ns, "")).SetHeader("Content-Type", "application/json").Body(body).DoRaw(ctx)
+	if err != nil {
+		return Meta{}, fmt.Errorf("creating a %s in %s: %w", singular(k), ns, err)
+	}
+	return metaOf(raw)
+}
+
+func metaOf(raw []byte) (Meta, error) {
+	var o struct {
+		Metadata Meta `json:"metadata"`
+	}
+	err := json.Unmarshal(raw, &o)
+	return o.Metadata, err
+}
+
+func singular(k Kind) string {
+	return strings.TrimSuffix(strings.ReplaceAll(k.Resource, "rolebindings", "rolebinding"), "s")
+}
