@@ -110,7 +110,7 @@ func (a *app) provision(ctx context.Context, o *options) error {
 		}
 		return nil
 	}
-	if o.Format != "" && !slices.Contains([]string{"shell", "dotenv", "json", "github", "jenkins"}, o.Format) {
+	if o.Format = o.provisionFormat; o.Format != "" && !slices.Contains([]string{"shell", "dotenv", "json", "github", "jenkins"}, o.Format) {
 		return exitcode.New(exitcode.Usage, "use shell, dotenv, json, github or jenkins", "unknown --format %q", o.Format)
 	}
 	if err := a.settingsOnly(o); err != nil {
@@ -320,9 +320,9 @@ func (a *app) revoke(ctx context.Context, o *options) error {
 
 // clientRow is one client in `argo-cred clients`.
 type clientRow struct {
-	Client  string           `json:"client"`
-	Grants  []string         `json:"grants"`
-	Secrets []clientSecret   `json:"secrets"`
+	Client  string            `json:"client"`
+	Grants  []string          `json:"grants"`
+	Secrets []clientSecret    `json:"secrets"`
 	Check   map[string]string `json:"check,omitempty"` // secret → verdict
 }
 

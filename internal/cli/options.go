@@ -71,6 +71,8 @@ type options struct {
 	// quietExpect: the expectations are argo-cred's own (derived from a
 	// client's grants), so replacing a default is no news.
 	quietExpect bool
+	// provisionFormat is provision's --format, empty unless given.
+	provisionFormat string
 }
 
 // listFlag is a repeatable flag; the first use replaces the value from the
@@ -128,7 +130,9 @@ func bindFlags(fs *pflag.FlagSet, o *options, cmd string) {
 			fs.Var(&listFlag{v: &o.Allow}, "allow", "RESOURCE:VERB[,VERB…] on argoproj.io, repeatable (default workflows:list,update)")
 			fs.BoolVar(&o.DryRun, "dry-run", false, "print the objects as YAML and change nothing")
 			fs.BoolVar(&o.PrintRBAC, "print-rbac", false, "print the Role the identity that runs argo-cred needs in the namespace, and exit")
-			fs.StringVar(&o.Format, "format", "", "also print the settings, as env does: shell, dotenv, json, github or jenkins")
+			// Its own variable: every command's flags share these options,
+			// and a flag's definition sets its default.
+			fs.StringVar(&o.provisionFormat, "format", "", "also print the settings, as env does: shell, dotenv, json, github or jenkins")
 		case "revoke":
 			fs.BoolVar(&o.Purge, "purge", false, "also delete the client's Role, RoleBinding and ServiceAccount")
 			fs.StringVar(&o.Binding, "binding", "", "revoke one bound token by deleting its per-run Secret (the bound token in ARGO_TOKEN proves it)")
