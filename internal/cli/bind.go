@@ -30,7 +30,7 @@ func (a *app) newBinding(ctx context.Context, kc *kube.Client, ns, serviceAccoun
 	if err != nil {
 		return nil, err
 	}
-	a.binding = &binding{kc: kc, ns: ns, name: name}
+	a.binding, a.fresh = &binding{kc: kc, ns: ns, name: name}, true
 	a.log.Debug("bound the token", "secret", ns+"/"+name)
 	return &authv1.BoundObjectReference{Kind: "Secret", APIVersion: "v1", Name: name, UID: types.UID(uid)}, nil
 }

@@ -297,6 +297,9 @@ func kubeconfigProblem(explicit string) error {
 	return nil
 }
 
+// freshTokenGrace bounds how long a just-made token may be refused.
+const freshTokenGrace = 5 * time.Second
+
 // verify probes the Argo Server with the credential.
 func (a *app) verify(ctx context.Context, o *options, c *credential) (probe.Report, error) {
 	claims, _ := c.token.Claims()
@@ -305,12 +308,20 @@ func (a *app) verify(ctx context.Context, o *options, c *credential) (probe.Repo
 	defer cancel()
 	a.log.Debug("probing", "server", s.Server, "http1", s.HTTP1, "secure", s.Secure, "namespace", s.Namespace)
 	defer a.log.Debug("probed")
-	r, err := probe.Run(ctx, probe.Config{
+	cfg := probe.Config{
 		Server: s.Server, Secure: s.Secure, InsecureSkipVerify: s.InsecureSkipVerify, CAFile: s.CAFile,
 		HTTP1: s.HTTP1, BaseHRef: s.BaseHRef, Headers: o.Headers,
 		Authorization: s.Authorization, Namespace: s.Namespace, Subject: claims.Subject,
 		SkipIdentityCheck: o.SkipIdentityCheck, Expect: c.expect, UserAgent: "argo-cred/" + version(),
-	})
+	}
+	r, err := probe.Run(ctx, cfg)
+	// A token argo-cred just had made can be refused for a moment:
+	// kube-apiserver authenticates it against its informer caches, which
+	// may not hold the new Secret (or ServiceAccount) yet. Bounded.
+	for deadline := time.Now().Add(freshTokenGrace); a.fresh && exitcode.Of(err) == exitcode.TokenRejected && time.Now().Before(deadline) && ctx.Err() == nil; {
+		time.Sleep(200 * time.Millisecond)
+		r, err = probe.Run(ctx, cfg)
+	}
 	if exitcode.Of(err) == exitcode.TokenRejected && len(o.Audiences) > 0 && c.token.Source == "tokenrequest" {
 		err = &exitcode.Error{Code: exitcode.TokenRejected, Err: err,
 			Hint: fmt.Sprintf("the token was requested for audience %s, which the API server behind the Argo Server does not accept: drop --audience (ARGO_CRED_AUDIENCE)", strings.Join(o.Audiences, ","))}

@@ -142,6 +142,7 @@ func (a *app) provision(ctx context.Context, o *options) error {
 func (a *app) useClientToken(o *options, c identity.Client, secret string, grants []identity.Grant) {
 	o.Source, o.Secret, o.SecretNS, o.Namespace, o.ServiceAccount, o.TokenFile = "secret", secret, c.Namespace, c.Namespace, "", ""
 	o.Expect, o.Probe, o.quietExpect = expectFor(grants), true, true
+	a.fresh = true
 }
 
 // settingsOnly checks the Argo Server settings before anything changes.

@@ -57,7 +57,8 @@ func (c *Client) Apply(ctx context.Context, k Kind, ns, name string, obj any) (M
 		return Meta{}, err
 	}
 	raw, err := c.rc.Patch(types.ApplyPatchType).AbsPath(k.path(ns, name)).
-		Param("fieldManager", FieldManager).Param("force", "true").Body(body).DoRaw(ctx)
+		Param("fieldManager", FieldManager).Param("force", "true").Body(body).Do(ctx).Raw()
+	err = withMessage(raw, err)
 	if err != nil {
 		return Meta{}, fmt.Errorf("applying %s %s/%s: %w", singular(k), ns, name, err)
 	}
@@ -66,7 +67,8 @@ func (c *Client) Apply(ctx context.Context, k Kind, ns, name string, obj any) (M
 
 // Get returns an object's metadata; found is false when it does not exist.
 func (c *Client) Get(ctx context.Context, k Kind, ns, name string, into any) (found bool, err error) {
-	raw, err := c.rc.Get().AbsPath(k.path(ns, name)).DoRaw(ctx)
+	raw, err := c.rc.Get().AbsPath(k.path(ns, name)).Do(ctx).Raw()
+	err = withMessage(raw, err)
 	if apierrors.IsNotFound(err) {
 		return false, nil
 	}
@@ -84,7 +86,8 @@ func (c *Client) Get(ctx context.Context, k Kind, ns, name string, into any) (fo
 // List lists the objects of kind k in ns that match selector (labels) into
 // a value of the shape {"items": [...]}.
 func (c *Client) List(ctx context.Context, k Kind, ns, selector string, into any) error {
-	raw, err := c.rc.Get().AbsPath(k.path(ns, "")).Param("labelSelector", selector).DoRaw(ctx)
+	raw, err := c.rc.Get().AbsPath(k.path(ns, "")).Param("labelSelector", selector).Do(ctx).Raw()
+	err = withMessage(raw, err)
 	if err != nil {
 		return fmt.Errorf("listing %s in %s: %w", k.Resource, ns, err)
 	}
@@ -93,8 +96,8 @@ func (c *Client) List(ctx context.Context, k Kind, ns, selector string, into any
 
 // Delete deletes an object; one that is already gone is not an error.
 func (c *Client) Delete(ctx context.Context, k Kind, ns, name string) error {
-	err := c.rc.Delete().AbsPath(k.path(ns, name)).Do(ctx).Error()
-	if err != nil && !apierrors.IsNotFound(err) {
+	raw, err := c.rc.Delete().AbsPath(k.path(ns, name)).Do(ctx).Raw()
+	if err = withMessage(raw, err); err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("deleting %s %s/%s: %w", singular(k), ns, name, err)
 	}
 	return nil
@@ -106,12 +109,36 @@ func (c *Client) Create(ctx context.Context, k Kind, ns string, obj any) (Meta, 
 	if err != nil {
 		return Meta{}, err
 	}
-	raw, err := c.rc.Post().AbsPath(k.path(ns, "")).SetHeader("Content-Type", "application/json").Body(body).DoRaw(ctx)
+	raw, err := c.rc.Post().AbsPath(k.path(ns, "")).SetHeader("Content-Type", "application/json").Body(body).Do(ctx).Raw()
+	err = withMessage(raw, err)
 	if err != nil {
 		return Meta{}, fmt.Errorf("creating a %s in %s: %w", singular(k), ns, err)
 	}
 	return metaOf(raw)
 }
+
+// withMessage puts the message of the Status the API server answered
+// (e.g. which verb RBAC refused) into err, whose class stays.
+func withMessage(raw []byte, err error) error {
+	if err == nil {
+		return nil
+	}
+	var st struct {
+		Message string `json:"message"`
+	}
+	if json.Unmarshal(raw, &st) == nil && st.Message != "" && !strings.Contains(err.Error(), st.Message) {
+		return &statusError{msg: st.Message, err: err}
+	}
+	return err
+}
+
+type statusError struct {
+	msg string
+	err error
+}
+
+func (e *statusError) Error() string { return e.msg }
+func (e *statusError) Unwrap() error { return e.err }
 
 func metaOf(raw []byte) (Meta, error) {
 	var o struct {
@@ -122,5 +149,5 @@ func metaOf(raw []byte) (Meta, error) {
 }
 
 func singular(k Kind) string {
-	return strings.TrimSuffix(strings.ReplaceAll(k.Resource, "rolebindings", "rolebinding"), "s")
+	return strings.TrimSuffix(k.Resource, "s")
 }
