@@ -94,16 +94,16 @@ func TestIntegrationActRunsExample(t *testing.T) {
 	}
 }
 
-// kubeconfigJSON makes a ServiceAccount name with one rule in ns and
+// kubeconfigJSON makes a ServiceAccount name with rules in ns and
 // returns a one-line (JSON) kubeconfig for it that reaches the stack from a
 // container on the host network.
-func kubeconfigJSON(t *testing.T, s *testenv.Stack, ns, name string, rule rbacv1.PolicyRule) string {
+func kubeconfigJSON(t *testing.T, s *testenv.Stack, ns, name string, rules ...rbacv1.PolicyRule) string {
 	t.Helper()
 	ctx := context.Background()
 	c := s.Client
 	_, err := c.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
 	if err == nil {
-		_, err = c.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: []rbacv1.PolicyRule{rule}}, metav1.CreateOptions{})
+		_, err = c.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: rules}, metav1.CreateOptions{})
 	}
 	if err == nil {
 		_, err = c.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name},

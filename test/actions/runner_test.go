@@ -430,3 +430,54 @@ users: [{name: reader, user: {token: %s}}]
 contexts: [{name: stack, context: {cluster: stack, user: reader, namespace: %s}}]
 current-context: stack`, base64.StdEncoding.EncodeToString(ca), tr.Status.Token, ns)
 }
+
+// bind: the action's token is bound to a per-run Secret, which its post
+// stage deletes: the token works in a following step, and after the post
+// stage the Argo Server rejects it (401), though it has an hour left.
+func TestIntegrationActionBind(t *testing.T) {
+	t.Parallel()
+	img := actionImage(t)
+	s := testenv.Get(t)
+	ns := s.Namespace(t)
+	s.Identity(t, ns, "gha", testenv.WorkflowsListUpdate)
+	kubeconfig := kubeconfigJSON(t, s, ns, "minter",
+		rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"serviceaccounts/token"}, Verbs: []string{"create"}},
+		rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"create", "delete"}})
+	r := newRunner(t)
+	with := map[string]string{"server": s.ArgoServer, "secure": "false", "namespace": ns, "service-account": "gha", "duration": "1h",
+		"bind": "true", "kubeconfig": kubeconfig}
+	main := r.run(img, "", with, nil)
+	if main.code != 0 {
+		t.Fatalf("main: exit %d\n%s", main.code, processLog(main.log, &masker{}))
+	}
+	env := map[string]string{}
+	if err := applyEnv(main.env, env); err != nil {
+		t.Fatal(err)
+	}
+	argoList := func() (string, error) {
+		cmd := exec.Command(s.ArgoBin, "list")
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+		for k, v := range env {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := argoList(); err != nil {
+		t.Fatalf("argo list with the bound token: %v\n%s", err, out)
+	}
+	state := pairs(t, main.state)
+	if !strings.HasPrefix(state["binding"], "gha-run-") || state["binding-namespace"] != ns {
+		t.Fatalf("state %v; want the binding", state)
+	}
+	post := r.run(img, readAction(t).Runs.PostEntrypoint, with, state)
+	if post.code != 0 || !strings.Contains(post.log, "revoked: deleted secret "+ns+"/"+state["binding"]) {
+		t.Fatalf("post: exit %d\n%s", post.code, post.log)
+	}
+	start := time.Now()
+	testenv.Eventually(t, 20*time.Second, "the job's token rejected after the post stage", func() bool {
+		out, err := argoList()
+		return err != nil && strings.Contains(out, "Unauthenticated")
+	})
+	t.Logf("the job's token was rejected %s after the post stage", time.Since(start).Round(100*time.Millisecond))
+}
