@@ -18,6 +18,10 @@ APISERVER_PORT=${STACK_APISERVER_PORT:-26443}
 ARGO_PORT=${STACK_ARGO_PORT:-22746}
 ARGO_TLS_PORT=${STACK_ARGO_TLS_PORT:-22747}
 ARGO_HYBRID_PORT=${STACK_ARGO_HYBRID_PORT:-22748}
+OIDC_PORT=${STACK_OIDC_PORT:-22749}             # the OIDC issuer, HTTPS (GitHub's stand-in)
+OIDC_TOKEN_PORT=${STACK_OIDC_TOKEN_PORT:-22750} # its fake ACTIONS_ID_TOKEN_REQUEST_URL, plain HTTP
+OIDC_AUDIENCE=argo-cred-test
+OIDC_OWNER=argo-cred-test
 ARGO_NS=argo
 STACK_DIR=$dir STACK_APISERVER=https://127.0.0.1:$APISERVER_PORT
 # shellcheck source=test/stack/lib.sh
@@ -86,6 +90,8 @@ pki() {
 	cert apiserver "/CN=kube-apiserver" "IP:127.0.0.1,DNS:localhost,DNS:kubernetes.default.svc"
 	cert admin "/O=system:masters/CN=stack-admin"
 	cert argo-server "/CN=argo-server" "IP:127.0.0.1,DNS:localhost"
+	cert oidc "/CN=oidc-issuer" "IP:127.0.0.1"
+	openssl genrsa -out "$p/oidc-signing.key" 2048 2>/dev/null
 	openssl genrsa -out "$p/sa.key" 2048 2>/dev/null
 	openssl rsa -in "$p/sa.key" -pubout -out "$p/sa.pub" 2>/dev/null
 	# The Argo Servers' own identity is a static token: with a client
@@ -137,6 +143,24 @@ up() {
 		--initial-cluster "stack=http://127.0.0.1:$ETCD_PEER_PORT" --quota-backend-bytes 1073741824
 	wait_for etcd 30 curl -sf "http://127.0.0.1:$ETCD_PORT/health"
 
+	# The OIDC issuer first: kube-apiserver fetches its discovery document at
+	# start-up (and retries only every 10 s).
+	(cd "$root" && go build -o "$dir/oidc-issuer" ./test/stack/oidc)
+	start oidc-issuer "$OIDC_PORT" "$dir/oidc-issuer" --addr "127.0.0.1:$OIDC_PORT" --token-addr "127.0.0.1:$OIDC_TOKEN_PORT" \
+		--cert "$dir/pki/oidc.crt" --key "$dir/pki/oidc.key" --signing-key "$dir/pki/oidc-signing.key"
+	wait_for oidc-issuer 30 curl -sf --cacert "$dir/pki/ca.crt" "https://127.0.0.1:$OIDC_PORT/.well-known/openid-configuration"
+	# Structured authentication (GA in 1.34): the issuer's tokens, for
+	# audience argo-cred-test, from repositories of owner argo-cred-test,
+	# map to the user "gha:<sub>" (what argo-cred oidc-config prints).
+	{
+		printf 'apiVersion: apiserver.config.k8s.io/v1\nkind: AuthenticationConfiguration\njwt:\n- issuer:\n'
+		printf '    url: https://127.0.0.1:%s\n    audiences:\n    - %s\n    certificateAuthority: |\n' "$OIDC_PORT" "$OIDC_AUDIENCE"
+		sed 's/^/      /' "$dir/pki/ca.crt"
+		printf '  claimValidationRules:\n  - expression: \x27claims.repository_owner == "%s"\x27\n    message: \x27the token is not from a repository of %s\x27\n' "$OIDC_OWNER" "$OIDC_OWNER"
+		printf '  claimMappings:\n    username:\n      expression: \x27"gha:" + claims.sub\x27\n'
+		printf '  userValidationRules:\n  - expression: "!user.username.startsWith(\x27system:\x27)"\n    message: \x27the username must not start with system:\x27\n'
+	} >"$dir/auth-config.yaml"
+
 	start kube-apiserver "$APISERVER_PORT" "$bin/kube-apiserver" \
 		--etcd-servers "http://127.0.0.1:$ETCD_PORT" \
 		--bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$APISERVER_PORT" \
@@ -145,7 +169,8 @@ up() {
 		--service-account-issuer https://kubernetes.default.svc \
 		--service-account-key-file "$dir/pki/sa.pub" --service-account-signing-key-file "$dir/pki/sa.key" \
 		--authorization-mode Node,RBAC --service-cluster-ip-range 10.96.0.0/24 \
-		--enable-priority-and-fairness=false --endpoint-reconciler-type none
+		--enable-priority-and-fairness=false --endpoint-reconciler-type none \
+		--authentication-config "$dir/auth-config.yaml"
 	wait_for kube-apiserver 90 kcurl "https://127.0.0.1:$APISERVER_PORT/readyz"
 
 	start kube-controller-manager 0 "$bin/kube-controller-manager" \
@@ -196,7 +221,12 @@ ARGO_SERVER='127.0.0.1:$ARGO_PORT'
 ARGO_SERVER_TLS='127.0.0.1:$ARGO_TLS_PORT'
 ARGO_SERVER_HYBRID='127.0.0.1:$ARGO_HYBRID_PORT'
 ARGO_BIN='$bin/argo'
+STACK_OIDC_ISSUER='https://127.0.0.1:$OIDC_PORT'
+STACK_OIDC_TOKEN_URL='http://127.0.0.1:$OIDC_TOKEN_PORT/idtoken?api-version=2.0'
+STACK_OIDC_AUDIENCE='$OIDC_AUDIENCE'
+STACK_AUTH_CONFIG='$dir/auth-config.yaml'
 export STACK_DIR STACK_KUBECONFIG STACK_CA_FILE STACK_APISERVER STACK_ARGO_NAMESPACE ARGO_SERVER ARGO_SERVER_TLS ARGO_SERVER_HYBRID ARGO_BIN
+export STACK_OIDC_ISSUER STACK_OIDC_TOKEN_URL STACK_OIDC_AUDIENCE STACK_AUTH_CONFIG
 EOF
 	mv "$dir/env.tmp" "$dir/env"
 	log "up in $((SECONDS - t0))s; source $dir/env"
@@ -206,7 +236,7 @@ down() {
 	[[ -d "$dir/pid" ]] || { log "nothing to stop"; rm -rf "$dir"; return; }
 	local name pid
 	# Reverse start order: Argo Servers, controller manager, apiserver, etcd.
-	for name in argo-server-hybrid argo-server-tls argo-server kube-controller-manager kube-apiserver etcd; do
+	for name in argo-server-hybrid argo-server-tls argo-server kube-controller-manager kube-apiserver oidc-issuer etcd; do
 		alive "$name" || continue
 		pid=$(cat "$dir/pid/$name")
 		kill -TERM "$pid" 2>/dev/null || true
@@ -219,7 +249,7 @@ down() {
 
 status() {
 	local name rc=0
-	for name in etcd kube-apiserver kube-controller-manager argo-server argo-server-tls argo-server-hybrid; do
+	for name in etcd oidc-issuer kube-apiserver kube-controller-manager argo-server argo-server-tls argo-server-hybrid; do
 		if alive "$name"; then echo "$name: running (pid $(cat "$dir/pid/$name"))"; else echo "$name: stopped"; rc=1; fi
 	done
 	return $rc

@@ -1,0 +1,133 @@
+// Command oidc-issuer is the local stack's OpenID Connect issuer, standing
+// in for GitHub's (https://token.actions.githubusercontent.com): it serves
+// discovery and JWKS over HTTPS, as kube-apiserver's structured
+// authentication needs, and, on a second, plain-HTTP port, a fake of the
+// runner's ID-token endpoint (ACTIONS_ID_TOKEN_REQUEST_URL) that mints
+// GitHub-shaped tokens. Test use only; it listens on 127.0.0.1.
+//
+// The request token (Authorization: bearer …) chooses the claims:
+// "req-" followed by base64url(JSON) of claims that override the defaults
+// (a branch push of repository argo-cred-test/app). Two keys of the JSON
+// are not claims: "ttl" (seconds until exp, default 300) and "untrusted"
+// (sign with a key the issuer does not publish).
+package main
+
+import (
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"flag"
+	"fmt"
+	"log"
+	"math/big"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:22749", "HTTPS address of the issuer")
+	tokenAddr := flag.String("token-addr", "127.0.0.1:22750", "plain HTTP address of the ID-token endpoint")
+	cert := flag.String("cert", "", "TLS certificate")
+	key := flag.String("key", "", "TLS key")
+	signing := flag.String("signing-key", "", "PEM RSA key that signs the tokens")
+	flag.Parse()
+	b, err := os.ReadFile(*signing)
+	if err != nil {
+		log.Fatal(err)
+	}
+	block, _ := pem.Decode(b)
+	if block == nil {
+		log.Fatal("no PEM in the signing key")
+	}
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		if k, err = x509.ParsePKCS1PrivateKey(block.Bytes); err != nil {
+			log.Fatal(err)
+		}
+	}
+	priv := k.(*rsa.PrivateKey)
+	other, _ := rsa.GenerateKey(rand.Reader, 2048)
+	iss := "https://" + *addr
+	kid := keyID(&priv.PublicKey)
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, map[string]any{"issuer": iss, "jwks_uri": iss + "/keys", "response_types_supported": []string{"id_token"},
+			"subject_types_supported": []string{"public"}, "id_token_signing_alg_values_supported": []string{"RS256"}})
+	})
+	mux.HandleFunc("/keys", func(w http.ResponseWriter, r *http.Request) {
+		pub := &priv.PublicKey
+		writeJSON(w, map[string]any{"keys": []map[string]string{{"kty": "RSA", "alg": "RS256", "use": "sig", "kid": kid,
+			"n": b64(pub.N.Bytes()), "e": b64(big.NewInt(int64(pub.E)).Bytes())}}})
+	})
+	tokens := http.NewServeMux()
+	tokens.HandleFunc("/idtoken", func(w http.ResponseWriter, r *http.Request) {
+		req, ok := strings.CutPrefix(r.Header.Get("Authorization"), "bearer ")
+		over := map[string]any{}
+		raw, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(req, "req-"))
+		if !ok || !strings.HasPrefix(req, "req-") || err != nil || json.Unmarshal(raw, &over) != nil {
+			http.Error(w, `{"message":"bad request token"}`, http.StatusUnauthorized)
+			return
+		}
+		aud := r.URL.Query().Get("audience")
+		if aud == "" {
+			http.Error(w, `{"message":"audience missing"}`, http.StatusBadRequest)
+			return
+		}
+		now := time.Now().Unix()
+		ttl := int64(300)
+		if v, ok := over["ttl"].(float64); ok {
+			ttl = int64(v)
+		}
+		claims := map[string]any{"iss": iss, "aud": aud, "iat": now, "nbf": now - 600, "exp": now + ttl,
+			"sub": "repo:argo-cred-test/app:ref:refs/heads/main", "repository": "argo-cred-test/app", "repository_owner": "argo-cred-test",
+			"repository_id": "101", "repository_owner_id": "100", "ref": "refs/heads/main", "ref_type": "branch", "sha": "0123456789abcdef",
+			"workflow": "ci", "event_name": "push", "run_id": "1", "actor": "octocat", "runner_environment": "github-hosted"}
+		key := priv
+		for k, v := range over {
+			switch k {
+			case "ttl":
+			case "untrusted":
+				key = other
+			default:
+				claims[k] = v
+			}
+		}
+		writeJSON(w, map[string]string{"value": sign(key, kid, claims)})
+	})
+	go func() { log.Fatal(http.ListenAndServe(*tokenAddr, tokens)) }()
+	log.Fatal(http.ListenAndServeTLS(*addr, *cert, *key, mux))
+}
+
+func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+
+func keyID(pub *rsa.PublicKey) string {
+	der, _ := x509.MarshalPKIXPublicKey(pub)
+	sum := sha256.Sum256(der)
+	return b64(sum[:8])
+}
+
+// sign makes an RS256 JWS in compact form.
+func sign(key *rsa.PrivateKey, kid string, claims map[string]any) string {
+	h, _ := json.Marshal(map[string]string{"alg": "RS256", "typ": "JWT", "kid": kid})
+	c, _ := json.Marshal(claims)
+	input := b64(h) + "." + b64(c)
+	sum := sha256.Sum256([]byte(input))
+	sig, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, sum[:])
+	if err != nil {
+		panic(fmt.Sprint("signing: ", err))
+	}
+	return input + "." + b64(sig)
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
