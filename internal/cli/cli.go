@@ -41,6 +41,9 @@ type app struct {
 	noBundle bool
 	// binding is the per-run Secret of a --bind token, if any.
 	binding *binding
+	// oidc: the token is a CI OIDC token, which the cluster authenticates
+	// through its AuthenticationConfiguration.
+	oidc bool
 	// fresh: the token was made just now (provision, rotate, --bind), so
 	// a 401 may be kube-apiserver's caches lagging.
 	fresh bool

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/argo-cred/argo-cred/internal/exitcode"
+	"github.com/argo-cred/argo-cred/internal/token"
 )
 
 // commands builds the command tree. The environment is read first
@@ -124,6 +125,32 @@ the Argo Server until it rejects every old token (401): kube-apiserver caches a 
 	clientsCmd := lifecycle("clients [flags]", "List the clients argo-cred manages, their grants and token Secrets",
 		`Lists the clients in the namespace: grants, token Secrets with their age and Kubernetes' legacy-token
 labels, and with --check whether each token still passes the probe.`, a.clients)
+	oc := &oidcConfigOptions{}
+	oidcCmd := &cobra.Command{
+		Use:   "oidc-config --github-repo OWNER/REPO [--ref REF | --environment NAME] --namespace NS [flags]",
+		Short: "Print (or apply) what a cluster needs to accept a GitHub job's own OIDC token",
+		Long: `Prints what the cluster needs so that a GitHub Actions job of OWNER/REPO can use its own OIDC token
+with argo-cred --source github-oidc (nothing long-lived stored in GitHub): the AuthenticationConfiguration
+entry for kube-apiserver that trusts GitHub's issuer for --audience, pins the repository owner, and maps
+the token to the user "gha:<sub>"; and a Role with the --allow verbs and a RoleBinding for the user of
+jobs on --ref (or in --environment). --apply applies the Role and RoleBinding (server-side apply); the
+AuthenticationConfiguration is a file on the control-plane hosts.`,
+		Args: noArgs,
+		RunE: withEnv(func(cmd *cobra.Command) error { return a.oidcConfig(cmd.Context(), o, oc) }),
+	}
+	ofs := oidcCmd.Flags()
+	ofs.SortFlags = false
+	ofs.StringVar(&oc.repo, "github-repo", "", "OWNER/REPO of the jobs")
+	ofs.StringVar(&oc.ref, "ref", "refs/heads/main", "the ref the jobs run on")
+	ofs.StringVar(&oc.environment, "environment", "", "the GitHub environment the jobs run in, instead of --ref")
+	ofs.StringVar(&o.Namespace, "namespace", o.Namespace, "namespace of the Role and RoleBinding")
+	ofs.Var(&listFlag{v: &o.Allow}, "allow", "RESOURCE:VERB[,VERB…] on argoproj.io, repeatable (default workflows:list,create)")
+	ofs.Var(&listFlag{v: &o.Audiences, split: true}, "audience", "the audience the jobs request (default "+token.DefaultAudience+")")
+	ofs.StringVar(&oc.issuer, "issuer", GitHubIssuer, "the issuer (GitHub Enterprise Server: https://HOST/_services/token)")
+	ofs.StringVar(&oc.issuerCA, "issuer-ca-file", "", "PEM CA of the issuer, when not a public one")
+	ofs.BoolVar(&oc.apply, "apply", false, "apply the Role and RoleBinding")
+	ofs.StringVar(&o.Kubeconfig, "kubeconfig", "", "kubeconfig file, with --apply")
+	ofs.StringVar(&o.Context, "context", o.Context, "kubeconfig context, with --apply")
 	var post bool
 	actionCmd := &cobra.Command{
 		Use:   "action",
@@ -156,7 +183,7 @@ main stage wrote.`,
 		c.SetOut(a.streams.ErrOut)
 		bindFlags(c.Flags(), o, c.Name())
 	}
-	root.AddCommand(env, probe, execCmd, dockerCmd, provisionCmd, rotateCmd, revokeCmd, clientsCmd, actionCmd, versionCmd)
+	root.AddCommand(env, probe, execCmd, dockerCmd, provisionCmd, rotateCmd, revokeCmd, clientsCmd, oidcCmd, actionCmd, versionCmd)
 	return root
 }
 

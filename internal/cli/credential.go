@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -120,10 +121,10 @@ func (a *app) validate(o *options) (env.Settings, []probe.Expectation, error) {
 func source(o *options) (string, error) {
 	if o.Source != "" {
 		switch o.Source {
-		case "secret", "tokenrequest", "file", "env":
+		case "secret", "tokenrequest", "file", "env", "github-oidc", "oidc-env":
 			return o.Source, nil
 		}
-		return "", exitcode.New(exitcode.Usage, "use secret, tokenrequest, file or env", "unknown --source %q", o.Source)
+		return "", exitcode.New(exitcode.Usage, "use secret, tokenrequest, file, env, github-oidc or oidc-env", "unknown --source %q", o.Source)
 	}
 	switch {
 	case o.Secret != "":
@@ -132,13 +133,30 @@ func source(o *options) (string, error) {
 		return "tokenrequest", nil
 	case o.TokenFile != "":
 		return "file", nil
+	case o.OIDCEnv != "":
+		return "oidc-env", nil
 	}
 	if _, ok := os.LookupEnv("ARGO_TOKEN"); ok {
 		return "env", nil
 	}
-	return "", exitcode.New(exitcode.Usage,
-		"give --secret NAME (a token Secret), --service-account NAME (TokenRequest), --token-file PATH, or set ARGO_TOKEN",
-		"no token source")
+	hint := "give --secret NAME (a token Secret), --service-account NAME (TokenRequest), --token-file PATH, or set ARGO_TOKEN"
+	if _, ok := token.GitHubRequestFrom(os.LookupEnv); ok {
+		// Never switched to silently: the cluster must trust GitHub's tokens.
+		hint += "; this GitHub job may request an OIDC token: --source github-oidc uses it, where the cluster trusts GitHub (argo-cred oidc-config)"
+	}
+	return "", exitcode.New(exitcode.Usage, hint, "no token source")
+}
+
+// oidcAudience is the audience an OIDC token must be for: the first
+// --audience, for github-oidc argo-cred's default.
+func oidcAudience(o *options, src string) string {
+	if len(o.Audiences) > 0 {
+		return o.Audiences[0]
+	}
+	if src == "github-oidc" {
+		return token.DefaultAudience
+	}
+	return ""
 }
 
 func (a *app) credential(ctx context.Context, o *options) (*credential, error) {
@@ -211,6 +229,24 @@ func (a *app) credential(ctx context.Context, o *options) (*credential, error) {
 		if tok, err = token.FromEnv(os.LookupEnv); err != nil {
 			return nil, err
 		}
+	case "github-oidc":
+		req, _ := token.GitHubRequestFrom(os.LookupEnv)
+		a.red = redact.New(req.Token) // the request token is a secret too
+		rctx, cancel := context.WithTimeout(ctx, o.Timeout)
+		defer cancel()
+		if tok, err = token.FromGitHubOIDC(rctx, req, oidcAudience(o, src)); err != nil {
+			return nil, err
+		}
+		a.red = redact.New(tok.Bearer(), req.Token)
+	case "oidc-env":
+		if tok, err = token.FromOIDCEnv(os.LookupEnv, o.OIDCEnv); err != nil {
+			return nil, err
+		}
+	}
+	if src == "github-oidc" || src == "oidc-env" {
+		if err := a.checkOIDC(o, src, tok); err != nil {
+			return nil, err
+		}
 	}
 	if a.maskFirst {
 		// In GitHub Actions: the masks before any other line, so that the
@@ -230,7 +266,9 @@ func (a *app) credential(ctx context.Context, o *options) (*credential, error) {
 	a.log.Debug("token obtained", "from", tok.From, "subject", claims.Subject)
 
 	settings.Authorization = tok.Bearer()
-	a.red = redact.New(tok.Bearer())
+	if src != "github-oidc" {
+		a.red = redact.New(tok.Bearer())
+	}
 	settings.Namespace = o.Namespace
 	if settings.Namespace == "" {
 		settings.Namespace = claims.Namespace
@@ -326,8 +364,54 @@ func (a *app) verify(ctx context.Context, o *options, c *credential) (probe.Repo
 		err = &exitcode.Error{Code: exitcode.TokenRejected, Err: err,
 			Hint: fmt.Sprintf("the token was requested for audience %s, which the API server behind the Argo Server does not accept: drop --audience (ARGO_CRED_AUDIENCE)", strings.Join(o.Audiences, ","))}
 	}
+	if a.oidc {
+		err = oidcHint(err, r, claims, s)
+	}
 	if len(r.Checks) > 1 && r.Checks[1].Actual == probe.NotChecked {
 		fmt.Fprintln(a.streams.ErrOut, "note: identity not checked (--skip-identity-check): the token has no subject and the server reported none")
 	}
 	return r, err
+}
+
+// checkOIDC checks a CI OIDC token before any network call and says what
+// it is: the claims are unverified, so they are for display and these
+// checks only; the probe's list calls, which kube-apiserver authenticates,
+// are the proof.
+func (a *app) checkOIDC(o *options, src string, tok token.Token) error {
+	aud := oidcAudience(o, src)
+	if err := token.CheckOIDC(tok, aud, o.MinLifetime, time.Now()); err != nil {
+		return err
+	}
+	claims, _ := tok.Claims()
+	fmt.Fprintf(a.streams.ErrOut, "note: OIDC token: %s\n", a.red.Text(token.Describe(claims)))
+	if left := time.Until(claims.Expiry); left < 15*time.Minute {
+		fmt.Fprintf(a.streams.ErrOut, "warning: the token expires in %s: an argo command that runs longer (submit --wait, logs -f) fails after that\n", left.Round(time.Second))
+	}
+	a.oidc = true
+	return nil
+}
+
+var deniedUser = regexp.MustCompile(`User "([^"]+)" cannot`)
+
+// oidcHint says what a refused OIDC token needs: a 401 is the cluster's
+// AuthenticationConfiguration, a 403 a RoleBinding for the user the
+// cluster mapped the token to (Kubernetes names it).
+func oidcHint(err error, r probe.Report, claims token.Claims, s env.Settings) error {
+	hint := ""
+	switch exitcode.Of(err) {
+	case exitcode.TokenRejected:
+		hint = fmt.Sprintf("the cluster did not accept the OIDC token: its AuthenticationConfiguration must trust issuer %s for audience %s, the token must pass its claim rules (e.g. the repository owner), and kube-apiserver must have read the issuer's discovery document (it retries every 10 s); argo-cred oidc-config prints what the cluster needs",
+			claims.Issuer, strings.Join(claims.Audience, ","))
+	case exitcode.MissingAccess:
+		for _, c := range r.Checks {
+			if m := deniedUser.FindStringSubmatch(c.Message); m != nil {
+				hint = fmt.Sprintf("the cluster maps the token to user %q, which no RoleBinding in namespace %s grants this: bind it (argo-cred oidc-config … --apply)", m[1], s.Namespace)
+				break
+			}
+		}
+	}
+	if hint == "" {
+		return err
+	}
+	return &exitcode.Error{Code: exitcode.Of(err), Err: err, Hint: hint}
 }

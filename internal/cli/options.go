@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/argo-cred/argo-cred/internal/docker"
+	"github.com/argo-cred/argo-cred/internal/token"
 
 	"github.com/argo-cred/argo-cred/internal/env"
 	"github.com/argo-cred/argo-cred/internal/exitcode"
@@ -26,6 +27,8 @@ type options struct {
 	Duration       time.Duration `envconfig:"ARGO_CRED_DURATION" default:"1h"`
 	Audiences      []string      `envconfig:"ARGO_CRED_AUDIENCE"`
 	TokenFile      string        `envconfig:"ARGO_CRED_TOKEN_FILE"`
+	OIDCEnv        string        `envconfig:"ARGO_CRED_OIDC_ENV"`
+	MinLifetime    time.Duration `envconfig:"ARGO_CRED_MIN_LIFETIME" default:"60s"`
 	Wait           time.Duration `envconfig:"ARGO_CRED_WAIT" default:"30s"`
 	Kubeconfig     string        `ignored:"true"` // KUBECONFIG is client-go's to read
 	Context        string        `envconfig:"ARGO_CRED_CONTEXT"`
@@ -149,13 +152,15 @@ func bindFlags(fs *pflag.FlagSet, o *options, cmd string) {
 		fs.BoolVarP(&o.Verbose, "verbose", "v", o.Verbose, "verbose diagnostics on stderr; never the token (ARGO_CRED_VERBOSE)")
 		return
 	}
-	fs.StringVar(&o.Source, "source", o.Source, "token source: secret, tokenrequest, file or env (ARGO_CRED_SOURCE); default: follows from the flags given")
+	fs.StringVar(&o.Source, "source", o.Source, "token source: secret, tokenrequest, file, env, github-oidc or oidc-env (ARGO_CRED_SOURCE); default: follows from the flags given")
 	fs.StringVar(&o.Secret, "secret", o.Secret, "name of a kubernetes.io/service-account-token Secret (ARGO_CRED_SECRET)")
 	fs.StringVar(&o.SecretNS, "secret-namespace", o.SecretNS, "namespace of the Secret or ServiceAccount (ARGO_CRED_SECRET_NAMESPACE); default: --namespace, then the kubeconfig's")
 	fs.StringVar(&o.ServiceAccount, "service-account", o.ServiceAccount, "ServiceAccount to request a token for with the TokenRequest API (ARGO_CRED_SERVICE_ACCOUNT)")
 	fs.DurationVar(&o.Duration, "duration", o.Duration, "lifetime of a TokenRequest token (ARGO_CRED_DURATION)")
-	fs.Var(&listFlag{v: &o.Audiences, split: true}, "audience", "audience of a TokenRequest token, repeatable or comma-separated (ARGO_CRED_AUDIENCE); default: the API server's")
+	fs.Var(&listFlag{v: &o.Audiences, split: true}, "audience", "audience of a TokenRequest token, repeatable or comma-separated; for github-oidc and oidc-env\nthe audience the OIDC token must be for (ARGO_CRED_AUDIENCE); default: the API server's, for github-oidc "+token.DefaultAudience)
 	fs.StringVar(&o.TokenFile, "token-file", o.TokenFile, "file holding the token, e.g. a projected token (ARGO_CRED_TOKEN_FILE)")
+	fs.StringVar(&o.OIDCEnv, "oidc-env", o.OIDCEnv, "environment variable holding a CI OIDC ID token, e.g. GitLab's id_tokens (ARGO_CRED_OIDC_ENV)")
+	fs.DurationVar(&o.MinLifetime, "min-lifetime", o.MinLifetime, "an OIDC token with less time left is refused before any request (ARGO_CRED_MIN_LIFETIME)")
 	fs.DurationVar(&o.Wait, "wait", o.Wait, "how long to wait for the token controller to fill a Secret (ARGO_CRED_WAIT)")
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", "", "kubeconfig file (default: KUBECONFIG, ~/.kube/config, then in-cluster)")
 	fs.StringVar(&o.Context, "context", o.Context, "kubeconfig context (ARGO_CRED_CONTEXT)")

@@ -160,27 +160,7 @@ type Change struct {
 
 // Provision applies the client's objects and says what each apply did.
 func Provision(ctx context.Context, k *kube.Client, c Client) ([]Change, error) {
-	var out []Change
-	for _, o := range c.Objects() {
-		var before struct{ Metadata kube.Meta }
-		found, err := k.Get(ctx, o.Kind, c.Namespace, o.Name, &before)
-		if err != nil {
-			return out, classify(err)
-		}
-		after, err := k.Apply(ctx, o.Kind, c.Namespace, o.Name, o.Body)
-		if err != nil {
-			return out, classify(err)
-		}
-		what := "unchanged"
-		switch {
-		case !found:
-			what = "created"
-		case before.Metadata.ResourceVersion != after.ResourceVersion:
-			what = "changed"
-		}
-		out = append(out, Change{Kind: o.Body["kind"].(string), Name: o.Name, What: what})
-	}
-	return out, nil
+	return Apply(ctx, k, c.Namespace, c.Objects())
 }
 
 // Secret is one of a client's token Secrets.
@@ -294,4 +274,39 @@ func classify(err error) error {
 		return exitcode.Wrap(exitcode.Usage, "check --namespace", err)
 	}
 	return exitcode.Wrap(exitcode.Unexpected, "check --kubeconfig, --context and that the Kubernetes API server is reachable", err)
+}
+
+// UserObjects are a Role with the grants and a RoleBinding of it to a
+// user (a CI OIDC identity as the cluster maps it), named name.
+func UserObjects(name, ns, user string, grants []Grant) []Object {
+	c := Client{Name: name, Namespace: ns, Grants: grants}
+	objs := c.Objects()
+	role, binding := objs[0], objs[2]
+	binding.Body["subjects"] = []map[string]any{{"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": user}}
+	return []Object{role, binding}
+}
+
+// Apply applies objects and says what each apply did, as Provision does.
+func Apply(ctx context.Context, k *kube.Client, ns string, objs []Object) ([]Change, error) {
+	var out []Change
+	for _, o := range objs {
+		var before struct{ Metadata kube.Meta }
+		found, err := k.Get(ctx, o.Kind, ns, o.Name, &before)
+		if err != nil {
+			return out, classify(err)
+		}
+		after, err := k.Apply(ctx, o.Kind, ns, o.Name, o.Body)
+		if err != nil {
+			return out, classify(err)
+		}
+		what := "unchanged"
+		switch {
+		case !found:
+			what = "created"
+		case before.Metadata.ResourceVersion != after.ResourceVersion:
+			what = "changed"
+		}
+		out = append(out, Change{Kind: o.Body["kind"].(string), Name: o.Name, What: what})
+	}
+	return out, nil
 }

@@ -8,7 +8,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -39,11 +41,14 @@ import (
 
 // Stack is the running local stack, as written to .stack/env.
 type Stack struct {
-	Dir, Kubeconfig, CAFile   string
-	ArgoServer, ArgoServerTLS string // host:port, plain HTTP and TLS
-	ArgoServerHybrid          string // host:port, --auth-mode client --auth-mode server
-	ArgoBin                   string
-	Client                    kubernetes.Interface
+	// The OIDC issuer (GitHub's stand-in), its fake ID-token endpoint
+	// (ACTIONS_ID_TOKEN_REQUEST_URL) and the audience the cluster trusts.
+	OIDCIssuer, OIDCTokenURL, OIDCAudience, AuthConfig string
+	Dir, Kubeconfig, CAFile                            string
+	ArgoServer, ArgoServerTLS                          string // host:port, plain HTTP and TLS
+	ArgoServerHybrid                                   string // host:port, --auth-mode client --auth-mode server
+	ArgoBin                                            string
+	Client                                             kubernetes.Interface
 }
 
 // Root is the repository root.
@@ -70,7 +75,8 @@ func Get(t testing.TB) *Stack {
 	s := &Stack{
 		Dir: vars["STACK_DIR"], Kubeconfig: vars["STACK_KUBECONFIG"], CAFile: vars["STACK_CA_FILE"],
 		ArgoServer: vars["ARGO_SERVER"], ArgoServerTLS: vars["ARGO_SERVER_TLS"], ArgoServerHybrid: vars["ARGO_SERVER_HYBRID"],
-		ArgoBin: vars["ARGO_BIN"],
+		ArgoBin: vars["ARGO_BIN"], OIDCIssuer: vars["STACK_OIDC_ISSUER"], OIDCTokenURL: vars["STACK_OIDC_TOKEN_URL"],
+		OIDCAudience: vars["STACK_OIDC_AUDIENCE"], AuthConfig: vars["STACK_AUTH_CONFIG"],
 	}
 	cfg, err := clientcmd.BuildConfigFromFlags("", s.Kubeconfig)
 	if err != nil {
@@ -325,6 +331,18 @@ func proxy(t testing.TB, target string, handle func(w http.ResponseWriter, r *ht
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handle(w, r, next) }))
 	t.Cleanup(srv.Close)
 	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+// OIDCRequestToken is a request token for the stack's fake ID-token
+// endpoint: the issued token gets claims (and "ttl" seconds, or
+// "untrusted": true for a key the issuer does not publish) over the
+// defaults, a push to main of repository argo-cred-test/app.
+func OIDCRequestToken(claims map[string]any) string {
+	b, _ := json.Marshal(claims)
+	if claims == nil {
+		b = []byte("{}")
+	}
+	return "req-" + base64.RawURLEncoding.EncodeToString(b)
 }
 
 // SeedIdentity makes a fresh namespace holding the seed's identity "ci"

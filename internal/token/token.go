@@ -84,6 +84,10 @@ type Claims struct {
 	Namespace      string    `json:"namespace,omitempty"`
 	ServiceAccount string    `json:"serviceAccount,omitempty"`
 	Secret         string    `json:"secret,omitempty"`
+	// CI OIDC tokens (GitHub's claim names).
+	Repository      string `json:"repository,omitempty"`
+	RepositoryOwner string `json:"repositoryOwner,omitempty"`
+	Ref             string `json:"ref,omitempty"`
 }
 
 // Claims decodes the token's payload; ok is false for a token that is not a JWT.
@@ -102,6 +106,10 @@ func (t Token) Claims() (Claims, bool) {
 		Aud json.RawMessage `json:"aud"`
 		Exp float64         `json:"exp"`
 		Iat float64         `json:"iat"`
+		// GitHub's OIDC tokens.
+		Repository string `json:"repository"`
+		Owner      string `json:"repository_owner"`
+		Ref        string `json:"ref"`
 		// Legacy Secret tokens.
 		NS     string `json:"kubernetes.io/serviceaccount/namespace"`
 		SA     string `json:"kubernetes.io/serviceaccount/service-account.name"`
@@ -120,7 +128,8 @@ func (t Token) Claims() (Claims, bool) {
 	if err := json.Unmarshal(b, &c); err != nil {
 		return Claims{}, false
 	}
-	out := Claims{Subject: c.Sub, Issuer: c.Iss, Namespace: c.NS, ServiceAccount: c.SA, Secret: c.Secret}
+	out := Claims{Subject: c.Sub, Issuer: c.Iss, Namespace: c.NS, ServiceAccount: c.SA, Secret: c.Secret,
+		Repository: c.Repository, RepositoryOwner: c.Owner, Ref: c.Ref}
 	if c.K8s.Namespace != "" {
 		out.Namespace, out.ServiceAccount, out.Secret = c.K8s.Namespace, c.K8s.ServiceAccount.Name, c.K8s.Secret.Name
 	}

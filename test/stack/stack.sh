@@ -68,6 +68,15 @@ kcurl() {
 	curl -sS --fail-with-body --cacert "$dir/pki/ca.crt" --cert "$dir/pki/admin.crt" --key "$dir/pki/admin.key" "$@"
 }
 
+oidc_ready() {
+	local req tok
+	req="req-$(printf '{}' | base64 -w0 | tr '+/' '-_' | tr -d '=')"
+	tok=$(curl -sf -H "Authorization: bearer $req" "http://127.0.0.1:$OIDC_TOKEN_PORT/idtoken?api-version=2.0&audience=$OIDC_AUDIENCE" | sed -n 's/.*"value":"\([^"]*\)".*/\1/p')
+	[[ -n $tok ]] && curl -sf --cacert "$dir/pki/ca.crt" -H "Authorization: Bearer $tok" -H 'Content-Type: application/json' -X POST \
+		-d '{"apiVersion":"authentication.k8s.io/v1","kind":"SelfSubjectReview"}' \
+		"https://127.0.0.1:$APISERVER_PORT/apis/authentication.k8s.io/v1/selfsubjectreviews" | grep -q '"username"'
+}
+
 argo_ready() {
 	local code
 	code=$(curl -sk -o /dev/null -w '%{http_code}' "$1/api/v1/version") || return 1
@@ -172,6 +181,9 @@ up() {
 		--enable-priority-and-fairness=false --endpoint-reconciler-type none \
 		--authentication-config "$dir/auth-config.yaml"
 	wait_for kube-apiserver 90 kcurl "https://127.0.0.1:$APISERVER_PORT/readyz"
+	# The JWT authenticator is usable once it has read the issuer's discovery
+	# document; until then its tokens get 401.
+	wait_for kube-apiserver 30 oidc_ready
 
 	start kube-controller-manager 0 "$bin/kube-controller-manager" \
 		--kubeconfig "$dir/admin.kubeconfig" --controllers serviceaccount-token,serviceaccount,namespace \
