@@ -481,3 +481,50 @@ func TestIntegrationActionBind(t *testing.T) {
 	})
 	t.Logf("the job's token was rejected %s after the post stage", time.Since(start).Round(100*time.Millisecond))
 }
+
+// Keyless through the action: the job's own OIDC token (the runner passes
+// ACTIONS_ID_TOKEN_REQUEST_* to container actions) becomes the Argo
+// credential; no kubeconfig, no Secret. The cluster side is oidc-config's.
+func TestIntegrationActionKeyless(t *testing.T) {
+	t.Parallel()
+	img := actionImage(t)
+	s := testenv.Get(t)
+	ns := s.Namespace(t)
+	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "keyless"}, Rules: testenv.WorkflowsListUpdate}
+	if _, err := s.Client.RbacV1().Roles(ns).Create(context.Background(), role, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	binding := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "keyless"},
+		RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "keyless"},
+		Subjects: []rbacv1.Subject{{Kind: "User", APIGroup: "rbac.authorization.k8s.io", Name: "gha:repo:argo-cred-test/app:ref:refs/heads/main"}}}
+	if _, err := s.Client.RbacV1().RoleBindings(ns).Create(context.Background(), binding, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	r := newRunner(t)
+	r.jobEnv["ACTIONS_ID_TOKEN_REQUEST_URL"] = s.OIDCTokenURL
+	r.jobEnv["ACTIONS_ID_TOKEN_REQUEST_TOKEN"] = testenv.OIDCRequestToken(nil)
+	main := r.run(img, "", map[string]string{"server": s.ArgoServer, "secure": "false", "namespace": ns, "source": "github-oidc", "audience": s.OIDCAudience}, nil)
+	m := &masker{}
+	log := processLog(main.log, m)
+	if main.code != 0 || !strings.Contains(log, "repository argo-cred-test/app") {
+		t.Fatalf("main: exit %d\n%s", main.code, log)
+	}
+	env := map[string]string{}
+	if err := applyEnv(main.env, env); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(log, strings.TrimPrefix(env["ARGO_TOKEN"], "Bearer ")) || strings.Contains(log, "req-") {
+		t.Errorf("a token is in the log:\n%s", log)
+	}
+	cmd := exec.Command(s.ArgoBin, "list")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("argo list with the job's own token: %v\n%s", err, out)
+	}
+	if outputs := pairs(t, main.output); outputs["token-expires-at"] == "" {
+		t.Errorf("token-expires-at not set for a token that expires: %v", outputs)
+	}
+}
