@@ -154,4 +154,3 @@ func Describe(c Claims) string {
 	}
 	return strings.Join(parts, ", ")
 }
-
