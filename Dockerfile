@@ -11,7 +11,11 @@
 ARG ARGOCLI_IMAGE=quay.io/argoproj/argocli:v3.7.9
 ARG GO_IMAGE=golang:1.26-bookworm
 
-FROM ${GO_IMAGE} AS build
+# The build stage runs on the builder's platform and cross-compiles for the
+# target's (docker buildx build --platform linux/amd64,linux/arm64).
+FROM --platform=${BUILDPLATFORM:-linux/amd64} ${GO_IMAGE} AS build
+ARG TARGETOS
+ARG TARGETARCH
 # PREBUILT=true takes bin/argo-cred from the build context instead of
 # building it (the offline path: no Go image can be pulled there).
 ARG PREBUILT=false
@@ -19,7 +23,7 @@ ARG VERSION=dev
 WORKDIR /src
 COPY . .
 RUN if [ "$PREBUILT" = true ]; then test -x bin/argo-cred; \
-    else CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X github.com/argo-cred/argo-cred/internal/cli.Version=${VERSION}" -o bin/argo-cred ./cmd/argo-cred; fi \
+    else CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath -ldflags "-s -w -X github.com/argo-cred/argo-cred/internal/cli.Version=${VERSION}" -o bin/argo-cred ./cmd/argo-cred; fi \
     && mkdir -p /rootfs/bin /rootfs/tmp /rootfs/etc/ssl/certs && chmod 1777 /rootfs/tmp \
     && cp bin/argo-cred /rootfs/bin/ && ln -s argo-cred /rootfs/bin/argo-cred-post \
     && cp /etc/ssl/certs/ca-certificates.crt /rootfs/etc/ssl/certs/

@@ -4,10 +4,13 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/argo-cred/argo-cred/internal/cli.Version=$(VERSION)
 export CGO_ENABLED := 0
 
-.PHONY: deps build image test vet unit integration demo bench stack-up stack-down stack-status stack-binaries clean
+.PHONY: deps build dist image test vet unit integration demo bench stack-up stack-down stack-status stack-binaries clean
 
 build: ## the argo-cred binary, static, in bin/
 	go build -trimpath -ldflags "$(LDFLAGS)" -o bin/argo-cred ./cmd/argo-cred
+
+dist: ## release artifacts in dist/: binaries for 6 platforms, archives, SBOMs, checksums, krew manifest (test/dist/dist.sh)
+	test/dist/dist.sh
 
 image: stack-binaries ## the argo-cred image (argo-cred:dev), offline: see test/image/build.sh
 	test/image/build.sh

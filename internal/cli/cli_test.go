@@ -164,10 +164,16 @@ func TestHelpAndVersion(t *testing.T) {
 	}
 	Version = "v1.2.3"
 	defer func() { Version = "" }()
-	for _, args := range [][]string{{"version"}, {"--version"}} {
-		if stdout, _, code := runCLI(args...); code != 0 || stdout != "argo-cred v1.2.3\n" {
-			t.Errorf("%v: %d %q", args, code, stdout)
-		}
+	if stdout, _, code := runCLI("--version"); code != 0 || stdout != "argo-cred v1.2.3\n" {
+		t.Errorf("--version: %d %q", code, stdout)
+	}
+	if stdout, _, code := runCLI("version"); code != 0 || !strings.HasPrefix(stdout, "argo-cred v1.2.3\n  commit: ") || !strings.Contains(stdout, "  go: go1.") {
+		t.Errorf("version: %d %q", code, stdout)
+	}
+	var info map[string]string
+	stdout, _, code := runCLI("version", "-o", "json")
+	if err := json.Unmarshal([]byte(stdout), &info); code != 0 || err != nil || info["version"] != "v1.2.3" || info["go"] == "" {
+		t.Errorf("version -o json: %d %q %v", code, stdout, err)
 	}
 }
 

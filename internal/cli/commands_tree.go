@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 
@@ -169,15 +168,19 @@ main stage wrote.`,
 	}
 	actionCmd.Flags().BoolVar(&post, "post", false, "run the post stage")
 	actionCmd.SetOut(a.streams.ErrOut)
+	var versionOutput string
 	versionCmd := &cobra.Command{
 		Use:   "version",
-		Short: "Print the version",
+		Short: "Print the version, commit, build date, Go version and argo apiclient version",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprintln(a.streams.Out, "argo-cred", version())
-			return nil
+			if versionOutput != "" && versionOutput != "json" {
+				return exitcode.New(exitcode.Usage, "use json, or no -o", "unknown --output %q", versionOutput)
+			}
+			return writeVersion(a.streams.Out, versionOutput)
 		},
 	}
+	versionCmd.Flags().StringVarP(&versionOutput, "output", "o", "", "json for machines")
 	for _, c := range []*cobra.Command{env, probe, execCmd, dockerCmd, provisionCmd, rotateCmd, revokeCmd, clientsCmd} {
 		// A command's help goes to stderr: eval "$(argo-cred env --help)" runs nothing.
 		c.SetOut(a.streams.ErrOut)
