@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# make dist: the release artifacts, offline and reproducible.
+#
+#   dist/argo-cred_VERSION_OS_ARCH.tar.gz (.zip for windows)  the binary, README
+#   dist/argo-cred_VERSION_OS_ARCH.sbom.json                  CycloneDX SBOM of the binary
+#   dist/checksums.txt                                        SHA-256 of all of the above
+#   dist/argo-cred.krew.yaml                                  the krew plugin manifest (kubectl argo-cred)
+#   dist/docker-bake.json                                     the multi-arch images, for docker buildx bake
+#
+# A script rather than goreleaser: the same steps in ~100 lines, nothing to
+# build first (goreleaser v2.15.1 is a large module graph to compile on every
+# cold CI run), and every byte under control: -trimpath, -buildid=, version,
+# commit and date stamped from the commit (SOURCE_DATE_EPOCH), archives with
+# fixed order, owners and times. Two runs from one commit give identical bytes.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+out=${DIST_DIR:-$root/dist}
+version=${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo dev)}
+commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)
+export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 0)}
+date=$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%dT%H:%M:%SZ)
+platforms=${PLATFORMS:-linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64}
+cdx=$("$root/test/tools/tool.sh" cyclonedx-gomod)
+pkg=github.com/argo-cred/argo-cred/internal/cli
+ldflags="-s -w -buildid= -X $pkg.Version=$version -X $pkg.Commit=$commit -X $pkg.Date=$date"
+log() { printf 'dist: %s\n' "$*" >&2; }
+
+rm -rf "$out"
+mkdir -p "$out/build"
+for p in $platforms; do
+	os=${p%/*} arch=${p#*/}
+	name=argo-cred_${version}_${os}_${arch}
+	exe=argo-cred
+	[[ $os == windows ]] && exe=argo-cred.exe
+	log "$name"
+	mkdir -p "$out/build/$name"
+	CGO_ENABLED=0 GOOS=$os GOARCH=$arch go build -trimpath -buildvcs=false -ldflags "$ldflags" -o "$out/build/$name/$exe" ./cmd/argo-cred
+	cp README.md "$out/build/$name/"
+	find "$out/build/$name" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
+	if [[ $os == windows ]]; then
+		(cd "$out/build" && TZ=UTC zip -q -X -r "$out/$name.zip" "$name")
+	else
+		tar --sort=name --mtime="@$SOURCE_DATE_EPOCH" --owner=0 --group=0 --numeric-owner -C "$out/build" -cf - "$name" | gzip -n -9 >"$out/$name.tar.gz"
+	fi
+	# No timestamp or serial number: the SBOM is reproducible too. The
+	# binary need not run here ("go version -m" reads it).
+	"$cdx" bin -json -notimestamp -noserial -std -version "$version" -output "$out/$name.sbom.json" "$out/build/$name/$exe"
+done
+(cd "$out" && shopt -s nullglob && sha256sum -- *.tar.gz *.zip *.sbom.json | LC_ALL=C sort -k2 >checksums.txt)
+
+# krew: kubectl argo-cred, from the release's archives.
+{
+	printf 'apiVersion: krew.googlecontainertools.github.com/v1alpha2\nkind: Plugin\nmetadata:\n  name: argo-cred\nspec:\n'
+	printf '  version: %s\n  homepage: https://github.com/argo-cred/argo-cred\n' "$version"
+	printf '  shortDescription: A verified, least-privilege credential for the Argo Workflows Server\n'
+	printf '  description: |\n    Gets a token, checks it against the Argo Server (allowed what it must, denied what it\n    must not), and prints the ARGO_* settings for the argo CLI.\n  platforms:\n'
+	for p in $platforms; do
+		os=${p%/*} arch=${p#*/} ext=tar.gz exe=argo-cred
+		[[ $os == windows ]] && ext=zip exe=argo-cred.exe
+		name=argo-cred_${version}_${os}_${arch}
+		printf '  - selector:\n      matchLabels: {os: %s, arch: %s}\n' "$os" "$arch"
+		printf '    uri: https://github.com/argo-cred/argo-cred/releases/download/%s/%s.%s\n' "$version" "$name" "$ext"
+		printf '    sha256: %s\n' "$(sha256sum "$out/$name.$ext" | cut -d' ' -f1)"
+		printf '    files:\n    - {from: %s/%s, to: .}\n    bin: %s\n' "$name" "$exe" "$exe"
+	done
+} >"$out/argo-cred.krew.yaml"
+
+# The images, for CI to build and push (docker buildx bake -f dist/docker-bake.json).
+action=$(sed -n 's|^ *image: *docker://\(.*\)$|\1|p' action.yml)
+cat >"$out/docker-bake.json" <<JSON
+{
+  "group": {"default": {"targets": ["argo-cred", "action"]}},
+  "target": {
+    "argo-cred": {
+      "dockerfile": "Dockerfile", "context": ".", "platforms": ["linux/amd64", "linux/arm64"],
+      "args": {"VERSION": "$version", "REVISION": "$commit"},
+      "tags": ["ghcr.io/argo-cred/argo-cred:$version"]
+    },
+    "action": {
+      "dockerfile": "Dockerfile", "context": ".", "target": "action", "platforms": ["linux/amd64", "linux/arm64"],
+      "args": {"VERSION": "$version", "REVISION": "$commit"},
+      "tags": ["$action"]
+    }
+  }
+}
+JSON
+rm -rf "$out/build"
+log "$(ls "$out" | wc -l) files in $out"
