@@ -89,6 +89,13 @@ func TestIntegrationKeyless(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, `"repository": "argo-cred-test/app"`) || !strings.Contains(r.stdout, `"ref": "refs/heads/main"`) {
 		t.Errorf("probe -o json: exit %d\n%s", r.code, r.stdout)
 	}
+	// With a kubeconfig at hand, the cluster says who the token is: the
+	// OIDC token's user, not the kubeconfig's admin.
+	r = run(t, append(keylessJob(s, nil), "KUBECONFIG="+s.Kubeconfig), "probe", "--source", "github-oidc", "--namespace", ns, "-o", "json")
+	if r.code != 0 || !strings.Contains(r.stderr, `the cluster maps the token to user "gha:repo:argo-cred-test/app:ref:refs/heads/main"`) ||
+		!strings.Contains(r.stdout, `"clusterUser": "gha:repo:argo-cred-test/app:ref:refs/heads/main"`) {
+		t.Errorf("SelfSubjectReview: exit %d, stderr %q, stdout %q", r.code, r.stderr, r.stdout)
+	}
 	// GitLab's id_tokens (or any CI's variable): --oidc-env.
 	r = run(t, append(keylessJob(s, nil), "CI_ARGO_ID_TOKEN="+tok), "env", "--oidc-env", "CI_ARGO_ID_TOKEN", "--namespace", ns)
 	wantCode(t, r, 0, "verified")

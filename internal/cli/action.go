@@ -100,7 +100,7 @@ func (a *app) actionMain(ctx context.Context, o *options) error {
 		outputs[2].Value = c.token.Expiry.Format(time.RFC3339)
 	}
 	if report != nil {
-		b, jerr := files.Render(func(w io.Writer) error { return writeJSON(w, *report, c.token) })
+		b, jerr := files.Render(func(w io.Writer) error { return writeJSON(w, *report, c.token, a.clusterUser) })
 		if jerr != nil {
 			return jerr
 		}

@@ -41,6 +41,8 @@ type app struct {
 	noBundle bool
 	// binding is the per-run Secret of a --bind token, if any.
 	binding *binding
+	// clusterUser is who the cluster says an OIDC token is (SelfSubjectReview).
+	clusterUser string
 	// oidc: the token is a CI OIDC token, which the cluster authenticates
 	// through its AuthenticationConfiguration.
 	oidc bool

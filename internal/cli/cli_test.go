@@ -222,7 +222,7 @@ func Example_writeJSON() {
 	r := report
 	r.Checks = r.Checks[2:3]
 	r.OK, r.ExitCode = true, 0
-	_ = writeJSON(os.Stdout, r, tok)
+	_ = writeJSON(os.Stdout, r, tok, "")
 	// Output:
 	// {
 	//   "server": "argo.example.com:443",

@@ -107,7 +107,7 @@ func (a *app) probe(ctx context.Context, o *options) error {
 	}
 	r, err := a.verify(ctx, o, c)
 	if o.Output == "json" {
-		if werr := writeJSON(a.streams.Out, r, c.token); werr != nil {
+		if werr := writeJSON(a.streams.Out, r, c.token, a.clusterUser); werr != nil {
 			return werr
 		}
 	} else {
@@ -118,12 +118,12 @@ func (a *app) probe(ctx context.Context, o *options) error {
 
 // writeJSON writes the report and what is known about the token (never the
 // token itself) as one JSON object.
-func writeJSON(w io.Writer, r probe.Report, tok token.Token) error {
+func writeJSON(w io.Writer, r probe.Report, tok token.Token, clusterUser string) error {
 	claims, isJWT := tok.Claims()
 	out := struct {
 		probe.Report
 		Token tokenInfo `json:"token"`
-	}{Report: r, Token: tokenInfo{Source: tok.Source, From: tok.From, JWT: isJWT}}
+	}{Report: r, Token: tokenInfo{Source: tok.Source, From: tok.From, JWT: isJWT, ClusterUser: clusterUser}}
 	if isJWT {
 		out.Token.Claims = &claims
 	}
@@ -146,6 +146,8 @@ type tokenInfo struct {
 	JWT    bool       `json:"jwt"`
 	Expiry *time.Time `json:"expiry,omitempty"`
 	Claims any        `json:"claims,omitempty"`
+	// ClusterUser is the user the cluster maps an OIDC token to.
+	ClusterUser string `json:"clusterUser,omitempty"`
 }
 
 func formatter(f string) func(io.Writer, []env.Var) error {

@@ -388,7 +388,30 @@ func (a *app) checkOIDC(o *options, src string, tok token.Token) error {
 		fmt.Fprintf(a.streams.ErrOut, "warning: the token expires in %s: an argo command that runs longer (submit --wait, logs -f) fails after that\n", left.Round(time.Second))
 	}
 	a.oidc = true
+	a.reviewSelf(o, tok)
 	return nil
+}
+
+// reviewSelf says which user the cluster maps an OIDC token to, when a
+// kubeconfig (or the pod) names the cluster: the token is sent to its API
+// server alone, without the kubeconfig's credentials. Nothing fails here:
+// the probe is the check.
+func (a *app) reviewSelf(o *options, tok token.Token) {
+	if o.Kubeconfig == "" && os.Getenv("KUBECONFIG") == "" && os.Getenv("KUBERNETES_SERVICE_HOST") == "" {
+		return
+	}
+	if kubeconfigProblem(o.Kubeconfig) != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	user, groups, err := kube.ReviewSelf(ctx, o.Kubeconfig, o.Context, tok.Raw(), "argo-cred/"+version(), 5*time.Second)
+	if err != nil {
+		fmt.Fprintf(a.streams.ErrOut, "note: the cluster's API server did not say who the token is: %s\n", a.red.Text(err.Error()))
+		return
+	}
+	a.clusterUser = user
+	fmt.Fprintf(a.streams.ErrOut, "note: the cluster maps the token to user %q (groups %s)\n", a.red.Text(user), a.red.Text(strings.Join(groups, ",")))
 }
 
 var deniedUser = regexp.MustCompile(`User "([^"]+)" cannot`)

@@ -7,6 +7,7 @@ package kube
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -118,4 +119,40 @@ func (s ServiceAccounts) CreateToken(ctx context.Context, name string, tr *authv
 	err := s.rc.Post().Namespace(s.ns).Resource("serviceaccounts").Name(name).SubResource("token").
 		VersionedParams(&opts, metav1.ParameterCodec).Body(tr).Do(ctx).Into(out)
 	return out, err
+}
+
+// ReviewSelf asks the cluster of the kubeconfig (or the pod) who it takes
+// token for (SelfSubjectReview), with that token only: the kubeconfig's own
+// credentials are dropped, its host and CA kept. It returns the username
+// and groups the cluster maps the token to.
+func ReviewSelf(ctx context.Context, kubeconfig, context, token, userAgent string, timeout time.Duration) (string, []string, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = kubeconfig
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: context}).ClientConfig()
+	if err != nil {
+		return "", nil, err
+	}
+	cfg = rest.AnonymousClientConfig(cfg)
+	cfg.BearerToken, cfg.UserAgent, cfg.Timeout = token, userAgent, timeout
+	c, err := New(cfg)
+	if err != nil {
+		return "", nil, err
+	}
+	body := []byte(`{"apiVersion":"authentication.k8s.io/v1","kind":"SelfSubjectReview"}`)
+	raw, err := c.rc.Post().AbsPath("/apis/authentication.k8s.io/v1/selfsubjectreviews").SetHeader("Content-Type", "application/json").Body(body).Do(ctx).Raw()
+	if err = withMessage(raw, err); err != nil {
+		return "", nil, err
+	}
+	var r struct {
+		Status struct {
+			UserInfo struct {
+				Username string   `json:"username"`
+				Groups   []string `json:"groups"`
+			} `json:"userInfo"`
+		} `json:"status"`
+	}
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return "", nil, err
+	}
+	return r.Status.UserInfo.Username, r.Status.UserInfo.Groups, nil
 }
