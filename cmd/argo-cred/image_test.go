@@ -335,6 +335,16 @@ func TestIntegrationDockerWrapper(t *testing.T) {
 			}
 		}
 	})
+	t.Run("stdin reaches the container", func(t *testing.T) {
+		cmd := exec.Command(binary, append(append([]string{}, base...), "--", "submit", "-n", f.ns, "/dev/stdin")...)
+		cmd.Dir = work
+		cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, f.kube...)
+		cmd.Stdin = strings.NewReader("apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {generateName: piped-}\nspec: {entrypoint: main, templates: [{name: main, container: {image: busybox}}]}\n")
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "piped-") {
+			t.Errorf("submit from stdin: %v\n%s", err, out)
+		}
+	})
 	t.Run("SIGTERM reaches argo, the exit code comes back, no token in any command line", func(t *testing.T) {
 		cmd, _, stderr := start("--", "wait", "-n", f.ns, "forever")
 		done := make(chan error, 1)
