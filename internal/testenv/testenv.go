@@ -208,7 +208,11 @@ func FreePort(t testing.TB) int {
 type ArgoServer struct {
 	Addr string
 	cmd  *exec.Cmd
+	logs *bytes.Buffer
 }
+
+// Logs returns what the server logged; call it after Stop.
+func (a *ArgoServer) Logs() string { return a.logs.String() }
 
 // StartArgoServer starts a plain-HTTP Argo Server in client auth mode with
 // extra args, waits until its API answers, and stops it when t ends.
@@ -228,7 +232,7 @@ func (s *Stack) StartArgoServer(t testing.TB, extra ...string) *ArgoServer {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting argo server: %v", err)
 	}
-	a := &ArgoServer{Addr: fmt.Sprintf("127.0.0.1:%d", port), cmd: cmd}
+	a := &ArgoServer{Addr: fmt.Sprintf("127.0.0.1:%d", port), cmd: cmd, logs: &logs}
 	t.Cleanup(a.Stop)
 	deadline := time.Now().Add(30 * time.Second)
 	for {

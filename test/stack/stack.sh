@@ -170,6 +170,10 @@ up() {
 		printf '  userValidationRules:\n  - expression: "!user.username.startsWith(\x27system:\x27)"\n    message: \x27the username must not start with system:\x27\n'
 	} >"$dir/auth-config.yaml"
 
+	# An audit log of every request's metadata: the load test counts the
+	# requests argo-cred makes from it.
+	printf 'apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: [RequestReceived]\nrules:\n- level: Metadata\n' >"$dir/audit-policy.yaml"
+
 	start kube-apiserver "$APISERVER_PORT" "$bin/kube-apiserver" \
 		--etcd-servers "http://127.0.0.1:$ETCD_PORT" \
 		--bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$APISERVER_PORT" \
@@ -179,7 +183,8 @@ up() {
 		--service-account-key-file "$dir/pki/sa.pub" --service-account-signing-key-file "$dir/pki/sa.key" \
 		--authorization-mode Node,RBAC --service-cluster-ip-range 10.96.0.0/24 \
 		--enable-priority-and-fairness=false --endpoint-reconciler-type none \
-		--authentication-config "$dir/auth-config.yaml"
+		--authentication-config "$dir/auth-config.yaml" \
+		--audit-policy-file "$dir/audit-policy.yaml" --audit-log-path "$dir/log/audit.log" --audit-log-maxsize 200
 	wait_for kube-apiserver 90 kcurl "https://127.0.0.1:$APISERVER_PORT/readyz"
 	# The JWT authenticator is usable once it has read the issuer's discovery
 	# document; until then its tokens get 401.
