@@ -4,10 +4,16 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/argo-cred/argo-cred/internal/cli.Version=$(VERSION)
 export CGO_ENABLED := 0
 
-.PHONY: deps build dist image test vet unit integration demo bench stack-up stack-down stack-status stack-binaries clean
+.PHONY: deps build dist image fuzz reliability test vet unit integration demo bench stack-up stack-down stack-status stack-binaries clean
 
 build: ## the argo-cred binary, static, in bin/
 	go build -trimpath -ldflags "$(LDFLAGS)" -o bin/argo-cred ./cmd/argo-cred
+
+fuzz: ## every fuzz target for FUZZTIME (default 5s) each
+	test/fuzz.sh
+
+reliability: stack-up ## the reliability figures of the README: load, bad input, faults, leaks (verbose)
+	go test -count=1 -timeout 20m -v -run 'TestIntegrationLoad|TestIntegrationBadInput|TestHostile' ./cmd/argo-cred/ | grep -E '^(=== RUN|--- |\s+\S+_test.go:[0-9]+: (load|fault|bad input))|^(ok|FAIL)'
 
 dist: ## release artifacts in dist/: binaries for 6 platforms, archives, SBOMs, checksums, krew manifest (test/dist/dist.sh)
 	test/dist/dist.sh

@@ -277,3 +277,32 @@ func TestFlagsAnywhere(t *testing.T) {
 		}
 	}
 }
+
+// FuzzActionInputs: whatever the workflow gives as inputs, reading them
+// never panics, and what is accepted is what was given.
+func FuzzActionInputs(f *testing.F) {
+	f.Add("true", "30s", "allow:workflows/list\ndeny:x", "argo:443")
+	f.Fuzz(func(t *testing.T, boolean, duration, list, str string) {
+		for _, v := range []string{boolean, duration, list, str} {
+			if strings.ContainsRune(v, 0) {
+				return // no environment variable holds a NUL
+			}
+		}
+		t.Setenv("INPUT_HTTP1", boolean)
+		t.Setenv("INPUT_TIMEOUT", duration)
+		t.Setenv("INPUT_EXPECT", list)
+		t.Setenv("INPUT_SERVER", str)
+		o := &options{}
+		if err := applyInputs(o); err != nil {
+			return
+		}
+		if strings.TrimSpace(str) != "" && o.Server != strings.TrimSpace(str) {
+			t.Fatalf("server %q read as %q", str, o.Server)
+		}
+		for _, e := range o.Expect {
+			if strings.ContainsAny(e, ",\n\r") {
+				t.Fatalf("expectation %q holds a separator", e)
+			}
+		}
+	})
+}

@@ -3,8 +3,10 @@ package export
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
+	"unicode/utf16"
 
 	"github.com/argo-cred/argo-cred/internal/env"
 )
@@ -69,6 +71,132 @@ func FuzzWriters(f *testing.F) {
 			}
 		} else if b.Len() != 0 {
 			t.Fatal("github wrote on error")
+		}
+	})
+}
+
+// parseShell reads `export NAME='value'` lines as a POSIX shell would:
+// single quotes (which may span lines), each ' written as '\''.
+func parseShell(t *testing.T, s string) map[string]string {
+	out := map[string]string{}
+	for s != "" {
+		rest, ok := strings.CutPrefix(s, "export ")
+		name, q, ok2 := strings.Cut(rest, "='")
+		if !ok || !ok2 {
+			t.Fatalf("not an export line: %q", s)
+		}
+		var v strings.Builder
+		for {
+			k := strings.IndexByte(q, '\'')
+			if k < 0 {
+				t.Fatalf("unterminated quote: %q", s)
+			}
+			v.WriteString(q[:k])
+			if strings.HasPrefix(q[k:], `'\''`) {
+				v.WriteByte('\'')
+				q = q[k+4:]
+				continue
+			}
+			q = q[k+1:]
+			break
+		}
+		if !strings.HasPrefix(q, "\n") {
+			t.Fatalf("something follows the closing quote: %q", q)
+		}
+		out[name], s = v.String(), q[1:]
+	}
+	return out
+}
+
+// parseProperties reads a Java properties file as java.util.Properties
+// does, for the escapes Jenkins writes (\\, \=, \:, \#, \!, leading \ ,
+// \n, \r, \t, \uXXXX with surrogate pairs).
+func parseProperties(t *testing.T, s string) map[string]string {
+	out := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSuffix(s, "\n"), "\n") {
+		if strings.HasPrefix(line, "#") || line == "" {
+			continue
+		}
+		name, raw, ok := strings.Cut(line, "=")
+		if !ok {
+			t.Fatalf("no = in %q", line)
+		}
+		var b []rune
+		rs := []rune(raw)
+		for i := 0; i < len(rs); i++ {
+			if rs[i] != '\\' {
+				b = append(b, rs[i])
+				continue
+			}
+			i++
+			if i >= len(rs) {
+				t.Fatalf("a trailing backslash continues the line: %q", line)
+			}
+			switch rs[i] {
+			case 'n':
+				b = append(b, '\n')
+			case 'r':
+				b = append(b, '\r')
+			case 't':
+				b = append(b, '\t')
+			case 'u':
+				var r rune
+				if _, err := fmt.Sscanf(string(rs[i+1:i+5]), "%04x", &r); err != nil {
+					t.Fatalf("bad \\u in %q", line)
+				}
+				b = append(b, r)
+				i += 4
+			default:
+				b = append(b, rs[i])
+			}
+		}
+		out[name] = string(utf16Decode(b))
+	}
+	return out
+}
+
+// utf16Decode joins surrogate pairs.
+func utf16Decode(rs []rune) []rune {
+	u := make([]uint16, 0, len(rs))
+	var out []rune
+	for _, r := range rs {
+		if r >= 0xd800 && r < 0xe000 {
+			u = append(u, uint16(r))
+			continue
+		}
+		if len(u) > 0 {
+			out = append(out, utf16.Decode(u)...)
+			u = u[:0]
+		}
+		out = append(out, r)
+	}
+	return append(out, utf16.Decode(u)...)
+}
+
+// FuzzShellAndJenkins: the shell and Jenkins writers either refuse a value
+// and write nothing, or the reader gets back exactly the variables given.
+func FuzzShellAndJenkins(f *testing.F) {
+	for _, s := range []string{"plain", "it's", "'\\''", "a\nb", "é😀\t", "x=y:z#!", " lead"} {
+		f.Add("ARGO_TOKEN", s)
+	}
+	f.Fuzz(func(t *testing.T, name, value string) {
+		vars := []env.Var{{Name: "ARGO_SERVER", Value: "a:1"}, {Name: name, Value: value}}
+		want := map[string]string{"ARGO_SERVER": "a:1", name: value}
+		var b bytes.Buffer
+		if err := Shell(&b, vars); err == nil {
+			if got := parseShell(t, b.String()); len(got) != len(want) || got[name] != value {
+				t.Fatalf("shell round trip of %q=%q: %q", name, value, b.String())
+			}
+		} else if b.Len() != 0 {
+			t.Fatal("shell wrote on error")
+		}
+		b.Reset()
+		if err := Jenkins(&b, vars); err == nil {
+			if got := parseProperties(t, b.String()); len(got) != len(want) || got[name] != value {
+				t.Fatalf("properties round trip of %q=%q: %q -> %q", name, value, b.String(), got)
+			}
+		} else if b.Len() != 0 {
+			t.Fatal("jenkins wrote on error")
 		}
 	})
 }

@@ -174,3 +174,21 @@ func TestMerge(t *testing.T) {
 		})
 	}
 }
+
+// FuzzParseExpectation: an accepted expectation prints as a string that
+// parses back to itself.
+func FuzzParseExpectation(f *testing.F) {
+	for _, s := range []string{"allow:workflows/list", "deny:workflowtemplates", "allow:workflows/create", "x:y/z", "allow:"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		e, err := ParseExpectation(s)
+		if err != nil {
+			return
+		}
+		back, err := ParseExpectation(e.String())
+		if err != nil || back != e {
+			t.Fatalf("%q -> %v -> %q -> %v, %v", s, e, e.String(), back, err)
+		}
+	})
+}
