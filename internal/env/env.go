@@ -131,6 +131,14 @@ func ParseServer(s string) (Server, error) {
 	if host == "" || strings.ContainsAny(host, "/?#@") {
 		return bad("bad host")
 	}
+	for _, r := range host {
+		if r > 0x7e {
+			return bad("the host is not ASCII: give its punycode form (xn--…)")
+		}
+	}
+	if len(host) > 253 {
+		return bad("the host is longer than 253 characters")
+	}
 	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
 		return bad("port must be a number from 1 to 65535")
 	}
