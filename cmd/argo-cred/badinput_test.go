@@ -180,7 +180,7 @@ func TestIntegrationBadInput(t *testing.T) {
 		"docker: no engine":      {env: append(kube, "DOCKER_HOST=unix:///nonexistent.sock"), args: []string{"docker", "--secret", "ci", "--", "version"}, code: 2, stderrHas: "no Docker engine reachable"},
 		// The identity lifecycle.
 		"provision: invalid client":   {env: kube, args: []string{"provision", "--client", "Bad_Name"}, code: 2, stderrHas: "not a Kubernetes name"},
-		"provision: no client":        {env: kube, args: []string{"provision"}, code: 2, stderrHas: "not a Kubernetes name"},
+		"provision: no client":        {env: kube, args: []string{"provision"}, code: 2, stderrHas: "no client given"},
 		"provision: unknown resource": {env: kube, args: []string{"provision", "--client", "x", "--allow", "pods:list"}, code: 2, stderrHas: `unknown resource "pods"`},
 		"provision: unknown verb":     {env: kube, args: []string{"provision", "--client", "x", "--allow", "workflows:fly"}, code: 2, stderrHas: `unknown verb "fly"`},
 		"rotate: not provisioned":     {env: kube, args: []string{"rotate", "--client", "ghost"}, code: 2, stderrHas: "is not provisioned"},
