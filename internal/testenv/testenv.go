@@ -218,7 +218,12 @@ func (a *ArgoServer) Logs() string { return a.logs.String() }
 // extra args, waits until its API answers, and stops it when t ends.
 func (s *Stack) StartArgoServer(t testing.TB, extra ...string) *ArgoServer {
 	t.Helper()
-	port := FreePort(t)
+	return s.StartArgoServerOn(t, FreePort(t), extra...)
+}
+
+// StartArgoServerOn is StartArgoServer on a given port (to restart one).
+func (s *Stack) StartArgoServerOn(t testing.TB, port int, extra ...string) *ArgoServer {
+	t.Helper()
 	kc := filepath.Join(s.Dir, "argo-server.kubeconfig")
 	args := append([]string{"server", "--kubeconfig", kc, "--namespace", "argo", "--loglevel", "warn",
 		"--secure=false", "--port", fmt.Sprint(port)}, extra...)

@@ -1,0 +1,168 @@
+package testenv
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// LatencyProxy is an HTTP/1 reverse proxy to target that holds every
+// request for delay first.
+func LatencyProxy(t testing.TB, target string, delay time.Duration) string {
+	return proxy(t, target, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		select {
+		case <-time.After(delay):
+			next.ServeHTTP(w, r)
+		case <-r.Context().Done():
+		}
+	})
+}
+
+// TruncatingProxy answers every request with the target's status and
+// headers but only the first half of its body, then drops the connection.
+func TruncatingProxy(t testing.TB, target string) string {
+	return proxy(t, target, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		rec := &bodyRecorder{header: http.Header{}}
+		next.ServeHTTP(rec, r)
+		for k, v := range rec.header {
+			w.Header()[k] = v
+		}
+		w.Header().Del("Content-Length")
+		w.WriteHeader(rec.status)
+		_, _ = w.Write(rec.body[:len(rec.body)/2])
+		if hj, ok := w.(http.Hijacker); ok {
+			if c, _, err := hj.Hijack(); err == nil {
+				c.Close()
+			}
+		}
+	})
+}
+
+type bodyRecorder struct {
+	header http.Header
+	status int
+	body   []byte
+}
+
+func (b *bodyRecorder) Header() http.Header        { return b.header }
+func (b *bodyRecorder) WriteHeader(code int)        { b.status = code }
+func (b *bodyRecorder) Write(p []byte) (int, error) { b.body = append(b.body, p...); return len(p), nil }
+
+// ResetProxy accepts TCP connections and resets each at once: a proxy or
+// load balancer that drops its backends. It counts the connections.
+func ResetProxy(t testing.TB) (addr string, conns func() int) {
+	t.Helper()
+	l := loopback(t)
+	var mu sync.Mutex
+	n := 0
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			n++
+			mu.Unlock()
+			if tc, ok := c.(*net.TCPConn); ok {
+				_ = tc.SetLinger(0)
+			}
+			c.Close()
+		}
+	}()
+	bounded(t, func() { l.Close() })
+	return l.Addr().String(), func() int { mu.Lock(); defer mu.Unlock(); return n }
+}
+
+// ExpiredTLS serves the Argo API's answers from target over TLS with a
+// certificate that expired yesterday, and returns its address and the CA
+// file that signed it (so that only the expiry is wrong).
+func ExpiredTLS(t testing.TB, target string) (addr, caFile string) {
+	t.Helper()
+	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "fault test CA"}, IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign, NotBefore: time.Now().Add(-48 * time.Hour), NotAfter: time.Now().Add(48 * time.Hour)}
+	caDER, _ := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	ca, _ := x509.ParseCertificate(caDER)
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	leaf := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "127.0.0.1"}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+		NotBefore: time.Now().Add(-48 * time.Hour), NotAfter: time.Now().Add(-24 * time.Hour), ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, _ := x509.CreateCertificate(rand.Reader, leaf, ca, &key.PublicKey, caKey)
+	caFile = filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	l, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		resp, err := http.Get(strings.TrimSuffix(target, "/") + r.URL.RequestURI())
+		if err != nil {
+			w.WriteHeader(502)
+			return
+		}
+		defer resp.Body.Close()
+		w.WriteHeader(resp.StatusCode)
+		_, _ = io.Copy(w, resp.Body)
+	})}
+	go func() { _ = srv.Serve(l) }()
+	bounded(t, func() { _ = srv.Close() })
+	return l.Addr().String(), caFile
+}
+
+// SocketProxy forwards a unix socket to another (the Docker engine's) and
+// returns its path and a function that cuts every connection, as if the
+// engine had stopped.
+func SocketProxy(t testing.TB, target string) (path string, cut func()) {
+	t.Helper()
+	path = filepath.Join(t.TempDir(), "docker.sock")
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("unix", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			mu.Lock()
+			conns = append(conns, c, up)
+			mu.Unlock()
+			go func() { _, _ = io.Copy(up, c); up.Close() }()
+			go func() { _, _ = io.Copy(c, up); c.Close() }()
+		}
+	}()
+	cut = func() {
+		l.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	}
+	bounded(t, cut)
+	return path, cut
+}
