@@ -730,3 +730,31 @@ func TestIntegrationExec(t *testing.T) {
 		}
 	})
 }
+
+// The leak scan's other half: while exec runs its command, no process on
+// the machine has the token in its command line; and after a batch of runs
+// the stack's own logs (API server, audit, Argo Servers) hold no form of it.
+func TestIntegrationLeakScanProcessesAndLogs(t *testing.T) {
+	t.Parallel()
+	f := setup(t, testenv.WorkflowsListUpdate)
+	cmd, wait := start(t, f.plain(), "exec", "--secret", "ci", "--namespace", f.ns, "-v", "--", "sleep", "2")
+	time.Sleep(time.Second)
+	scanCmdlines(t, f.token)
+	if r := wait(); r.code != 0 || cmd.ProcessState.ExitCode() != 0 {
+		t.Fatalf("exec: exit %d\n%s", r.code, r.stderr)
+	}
+	for _, args := range [][]string{{"env", "-v"}, {"probe", "-v", "-o", "json"}, {"env", "--http1", "-v"}} {
+		run(t, f.plain(), append(args, "--secret", "ci", "--namespace", f.ns)...)
+	}
+	logs, _ := filepath.Glob(filepath.Join(f.s.Dir, "log", "*.log"))
+	if len(logs) < 5 {
+		t.Fatalf("%d stack logs; the scan would prove nothing", len(logs))
+	}
+	for _, l := range logs {
+		b, err := os.ReadFile(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		noLeak(t, f.token, l, string(b))
+	}
+}

@@ -114,6 +114,7 @@ type runner struct {
 	temp, workspace, env string // temp is RUNNER_TEMP on the host
 	label                string
 	jobEnv               map[string]string // the env context: earlier $GITHUB_ENV writes
+	scanFor              []string          // secrets no process's command line may hold while a stage runs
 }
 
 func newRunner(t *testing.T) *runner {
@@ -217,7 +218,14 @@ func (r *runner) run(image, entrypoint string, with, state map[string]string) st
 	cmd.Env = append(os.Environ(), docker...)
 	var log bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &log, &log
+	stop := make(chan struct{})
+	scanned := make(chan int)
+	go func() { scanned <- scanProcesses(t, r.scanFor, stop) }()
 	err := cmd.Run()
+	close(stop)
+	if n := <-scanned; len(r.scanFor) > 0 && n == 0 {
+		t.Error("the process scan read no command line")
+	}
 	s := step{log: log.String()}
 	if ee, ok := err.(*exec.ExitError); ok {
 		s.code = ee.ExitCode()
@@ -227,6 +235,35 @@ func (r *runner) run(image, entrypoint string, with, state map[string]string) st
 	read := func(p string) string { b, _ := os.ReadFile(p); return string(b) }
 	s.env, s.output, s.state, s.summry = read(files["set_env_"]), read(files["set_output_"]), read(files["save_state_"]), read(files["step_summary_"])
 	return s
+}
+
+// scanProcesses reads every /proc/*/cmdline every 20 ms until stop, and
+// fails the test if one holds a secret; it returns how many it read.
+func scanProcesses(t *testing.T, secrets []string, stop chan struct{}) int {
+	n := 0
+	for len(secrets) > 0 {
+		procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+		for _, p := range procs {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				continue
+			}
+			n++
+			for _, s := range secrets {
+				if strings.Contains(string(b), s) {
+					t.Errorf("%s holds a secret while the action runs", p)
+					return n
+				}
+			}
+		}
+		select {
+		case <-stop:
+			return n
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	<-stop
+	return n
 }
 
 func pairs(t *testing.T, contents string) map[string]string {
@@ -259,6 +296,7 @@ func TestIntegrationActionInRunner(t *testing.T) {
 	ns, tok := s.SeedIdentity(t)
 	kubeconfig := readerKubeconfig(t, s, ns)
 	r := newRunner(t)
+	r.scanFor = []string{tok, strings.TrimSpace(between(kubeconfig, "token: ", "\n"))}
 	with := map[string]string{"server": s.ArgoServer, "secure": "false", "namespace": ns, "secret": "ci", "kubeconfig": kubeconfig,
 		"expect": "allow:workflows/list\ndeny:cronworkflows/list"}
 
@@ -527,4 +565,13 @@ func TestIntegrationActionKeyless(t *testing.T) {
 	if outputs := pairs(t, main.output); outputs["token-expires-at"] == "" {
 		t.Errorf("token-expires-at not set for a token that expires: %v", outputs)
 	}
+}
+
+func between(s, from, to string) string {
+	_, after, ok := strings.Cut(s, from)
+	if !ok {
+		return ""
+	}
+	v, _, _ := strings.Cut(after, to)
+	return v
 }
