@@ -26,6 +26,9 @@ var Formats = []string{"shell", "dotenv", "json", "github", "jenkins"}
 
 var validName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
+// githubName is a name for $GITHUB_ENV, $GITHUB_OUTPUT or $GITHUB_STATE.
+var githubName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.-]*$`)
+
 func invalid(format string, args ...any) error {
 	return exitcode.New(exitcode.Usage, "remove newlines and control characters from the setting", format, args...)
 }
@@ -250,9 +253,9 @@ func GitHubEnv(envFile io.Writer, vars []env.Var) error {
 func githubEnv(envFile io.Writer, vars []env.Var, delim string) error {
 	check := func() error {
 		for _, v := range vars {
-			// The runner takes any name without '=' or "<<" (outputs such
-			// as token-expires-at have hyphens); refuse what it would misread.
-			if v.Name == "" || strings.Contains(v.Name, "<<") || strings.ContainsAny(v.Name, "= \t\r\n") || !utf8.ValidString(v.Name) {
+			// Outputs such as token-expires-at have hyphens; nothing the
+			// runner could read as "=" or "<<" (a name ending in '<' would).
+			if !githubName.MatchString(v.Name) {
 				return invalid("invalid variable name %q", v.Name)
 			}
 			if strings.ContainsRune(v.Value, 0) || !utf8.ValidString(v.Value) {
