@@ -13,7 +13,8 @@ fuzz: ## every fuzz target for FUZZTIME (default 5s) each
 	test/fuzz.sh
 
 reliability: stack-up ## the reliability figures of the README: load, bad input, faults, leaks (verbose)
-	go test -count=1 -timeout 20m -v -run 'TestIntegrationLoad|TestIntegrationBadInput|TestHostile' ./cmd/argo-cred/ | grep -E '^(=== RUN|--- |\s+\S+_test.go:[0-9]+: (load|fault|bad input))|^(ok|FAIL)'
+	go test -count=1 -timeout 20m -v -run 'TestIntegrationLoad|TestIntegrationBadInput|TestIntegrationFault|TestIntegrationLeakScan|TestHostile' ./cmd/argo-cred/ \
+		| grep -E '^--- FAIL|_test.go:[0-9]+: (load|fault|bad input|exited|exit )|^(ok|FAIL)'
 
 dist: ## release artifacts in dist/: binaries for 6 platforms, archives, SBOMs, checksums, krew manifest (test/dist/dist.sh)
 	test/dist/dist.sh

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"fmt"
 	"os"
 	"os/exec"
@@ -14,10 +13,7 @@ import (
 	"testing"
 	"time"
 
-	authv1 "k8s.io/api/authentication/v1"
-	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/argo-cred/argo-cred/internal/testenv"
 )
@@ -131,47 +127,18 @@ func TestIntegrationImage(t *testing.T) {
 	})
 }
 
-// reader makes a ServiceAccount that may get and watch Secrets in the
-// fixture's namespace (what argo-cred needs to read a token Secret) and
-// returns a token for it.
-func reader(t *testing.T, f fixture) string {
-	t.Helper()
-	ctx := context.Background()
-	c := f.s.Client
-	must := func(_ any, err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	must(c.CoreV1().ServiceAccounts(f.ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "reader"}}, metav1.CreateOptions{}))
-	must(c.RbacV1().Roles(f.ns).Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "reader"},
-		Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "watch"}}}}, metav1.CreateOptions{}))
-	must(c.RbacV1().RoleBindings(f.ns).Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "reader"},
-		RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "reader"},
-		Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: "reader", Namespace: f.ns}}}, metav1.CreateOptions{}))
-	tr, err := c.CoreV1().ServiceAccounts(f.ns).CreateToken(ctx, "reader", &authv1.TokenRequest{}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tr.Status.Token
-}
+// readerRule lets a ServiceAccount read token Secrets, as argo-cred needs.
+var readerRule = rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "watch"}}
 
-// readerKubeconfig is a kubeconfig (readable by the image's uid 8737) that
-// reaches the stack's kube-apiserver as reader.
+// reader makes a ServiceAccount that may read the fixture's token Secrets
+// and returns a token for it.
+func reader(t *testing.T, f fixture) string { return f.s.ServiceAccount(t, f.ns, "reader", readerRule) }
+
+// readerKubeconfig is a kubeconfig file for reader, readable by the
+// image's uid 8737.
 func readerKubeconfig(t *testing.T, f fixture) string {
-	ca, err := os.ReadFile(f.s.CAFile)
-	if err != nil {
-		t.Fatal(err)
-	}
 	path := filepath.Join(t.TempDir(), "kubeconfig")
-	must(t, os.WriteFile(path, []byte(fmt.Sprintf(`apiVersion: v1
-kind: Config
-clusters: [{name: stack, cluster: {server: "https://127.0.0.1:26443", certificate-authority-data: %s}}]
-users: [{name: reader, user: {token: %s}}]
-contexts: [{name: stack, context: {cluster: stack, user: reader, namespace: %s}}]
-current-context: stack
-`, base64.StdEncoding.EncodeToString(ca), reader(t, f), f.ns)), 0o644))
+	must(t, os.WriteFile(path, []byte(f.s.TokenKubeconfig(t, reader(t, f), f.ns)), 0o644))
 	return path
 }
 

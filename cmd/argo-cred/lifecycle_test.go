@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	authv1 "k8s.io/api/authentication/v1"
-	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
@@ -282,31 +280,7 @@ func dropVerb(resource, verb string) func([]rbacv1.PolicyRule) []rbacv1.PolicyRu
 // rules and writes a kubeconfig for it.
 func serviceAccountKubeconfig(t *testing.T, s *testenv.Stack, ns, name string, rules []rbacv1.PolicyRule) string {
 	t.Helper()
-	ctx := context.Background()
-	c := s.Client
-	_, err := c.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
-	if err == nil {
-		_, err = c.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: rules}, metav1.CreateOptions{})
-	}
-	if err == nil {
-		_, err = c.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name},
-			RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: name},
-			Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: name, Namespace: ns}}}, metav1.CreateOptions{})
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr, err := c.CoreV1().ServiceAccounts(ns).CreateToken(ctx, name, &authv1.TokenRequest{}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	path := filepath.Join(t.TempDir(), "kubeconfig")
-	must(t, os.WriteFile(path, []byte(fmt.Sprintf(`apiVersion: v1
-kind: Config
-clusters: [{name: stack, cluster: {server: "https://127.0.0.1:26443", certificate-authority: %q}}]
-users: [{name: sa, user: {token: %s}}]
-contexts: [{name: stack, context: {cluster: stack, user: sa, namespace: %s}}]
-current-context: stack
-`, s.CAFile, tr.Status.Token, ns)), 0o600))
+	must(t, os.WriteFile(path, []byte(s.TokenKubeconfig(t, s.ServiceAccount(t, ns, name, rules...), ns)), 0o600))
 	return path
 }

@@ -81,17 +81,9 @@ func (a *app) provision(ctx context.Context, o *options) error {
 		_, err := io.WriteString(a.streams.Out, provisionerRole(ns))
 		return err
 	}
-	allow := o.Allow
-	if len(allow) == 0 {
-		allow = []string{"workflows:list,update"}
-	}
-	var grants []identity.Grant
-	for _, s := range allow {
-		g, err := identity.ParseGrant(s)
-		if err != nil {
-			return err
-		}
-		grants = append(grants, g)
+	grants, err := parseGrants(o.Allow, "workflows:list,update")
+	if err != nil {
+		return err
 	}
 	if o.DryRun {
 		if err := identity.ValidName(o.Client); err != nil {
@@ -135,6 +127,22 @@ func (a *app) provision(ctx context.Context, o *options) error {
 	}
 	_, _, err = a.checked(ctx, o)
 	return err
+}
+
+// parseGrants reads --allow, def when none is given.
+func parseGrants(allow []string, def string) ([]identity.Grant, error) {
+	if len(allow) == 0 {
+		allow = []string{def}
+	}
+	var grants []identity.Grant
+	for _, s := range allow {
+		g, err := identity.ParseGrant(s)
+		if err != nil {
+			return nil, err
+		}
+		grants = append(grants, g)
+	}
+	return grants, nil
 }
 
 // useClientToken points the options at one of the client's token Secrets,

@@ -77,17 +77,9 @@ func (a *app) oidcConfig(ctx context.Context, o *options, oc *oidcConfigOptions)
 		audience = o.Audiences[0]
 	}
 	owner, _, _ := strings.Cut(oc.repo, "/")
-	allow := o.Allow
-	if len(allow) == 0 {
-		allow = []string{"workflows:list,create"}
-	}
-	var grants []identity.Grant
-	for _, s := range allow {
-		g, err := identity.ParseGrant(s)
-		if err != nil {
-			return err
-		}
-		grants = append(grants, g)
+	grants, err := parseGrants(o.Allow, "workflows:list,create")
+	if err != nil {
+		return err
 	}
 	user := githubUser(oc.repo, oc.ref, oc.environment)
 	ns := o.Namespace

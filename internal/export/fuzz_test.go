@@ -76,7 +76,7 @@ func FuzzWriters(f *testing.F) {
 }
 
 // parseShell reads `export NAME='value'` lines as a POSIX shell would:
-// single quotes (which may span lines), each ' written as '\''.
+// single quotes (which may span lines), each ' written as '\”.
 func parseShell(t *testing.T, s string) map[string]string {
 	out := map[string]string{}
 	for s != "" {

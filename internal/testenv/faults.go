@@ -58,9 +58,12 @@ type bodyRecorder struct {
 	body   []byte
 }
 
-func (b *bodyRecorder) Header() http.Header        { return b.header }
-func (b *bodyRecorder) WriteHeader(code int)        { b.status = code }
-func (b *bodyRecorder) Write(p []byte) (int, error) { b.body = append(b.body, p...); return len(p), nil }
+func (b *bodyRecorder) Header() http.Header  { return b.header }
+func (b *bodyRecorder) WriteHeader(code int) { b.status = code }
+func (b *bodyRecorder) Write(p []byte) (int, error) {
+	b.body = append(b.body, p...)
+	return len(p), nil
+}
 
 // ResetProxy accepts TCP connections and resets each at once: a proxy or
 // load balancer that drops its backends. It counts the connections.

@@ -29,6 +29,7 @@ import (
 	"testing"
 	"time"
 
+	authv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -361,4 +362,51 @@ func (s *Stack) SeedIdentity(t testing.TB) (ns, token string) {
 	ns = s.Namespace(t)
 	s.Identity(t, ns, "ci", WorkflowsListUpdate)
 	return ns, s.WaitToken(t, ns, "ci")
+}
+
+// ServiceAccount makes a ServiceAccount name in ns with a Role of rules
+// bound to it, and returns a token for it (TokenRequest).
+func (s *Stack) ServiceAccount(t testing.TB, ns, name string, rules ...rbacv1.PolicyRule) string {
+	t.Helper()
+	ctx := context.Background()
+	c := s.Client
+	_, err := c.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
+	if err == nil {
+		_, err = c.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: rules}, metav1.CreateOptions{})
+	}
+	if err == nil {
+		_, err = c.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name},
+			RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: name},
+			Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: name, Namespace: ns}}}, metav1.CreateOptions{})
+	}
+	if err != nil {
+		t.Fatalf("making serviceaccount %s/%s: %v", ns, name, err)
+	}
+	tr, err := c.CoreV1().ServiceAccounts(ns).CreateToken(ctx, name, &authv1.TokenRequest{}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr.Status.Token
+}
+
+// TokenKubeconfig is a kubeconfig's content (one line of JSON, which is
+// YAML too) that reaches the stack's API server with token only, the CA
+// inline: usable in a container on the host network.
+func (s *Stack) TokenKubeconfig(t testing.TB, token, ns string) string {
+	t.Helper()
+	ca, err := os.ReadFile(s.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf(`{"apiVersion":"v1","kind":"Config","clusters":[{"name":"stack","cluster":{"server":%q,"certificate-authority-data":%q}}],"users":[{"name":"u","user":{"token":%q}}],"contexts":[{"name":"stack","context":{"cluster":"stack","user":"u","namespace":%q}}],"current-context":"stack"}`,
+		s.KubeAPI(), base64.StdEncoding.EncodeToString(ca), token, ns)
+}
+
+// KubeAPI is the stack's API server URL.
+func (s *Stack) KubeAPI() string {
+	cfg, err := clientcmd.BuildConfigFromFlags("", s.Kubeconfig)
+	if err != nil {
+		return "https://127.0.0.1:26443"
+	}
+	return cfg.Host
 }

@@ -3,8 +3,6 @@ package actions
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,10 +10,7 @@ import (
 	"testing"
 	"time"
 
-	authv1 "k8s.io/api/authentication/v1"
-	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/argo-cred/argo-cred/internal/testenv"
 )
@@ -94,33 +89,10 @@ func TestIntegrationActRunsExample(t *testing.T) {
 	}
 }
 
-// kubeconfigJSON makes a ServiceAccount name with rules in ns and
-// returns a one-line (JSON) kubeconfig for it that reaches the stack from a
+// kubeconfigJSON makes a ServiceAccount name with rules in ns and returns
+// a one-line (JSON) kubeconfig for it that reaches the stack from a
 // container on the host network.
 func kubeconfigJSON(t *testing.T, s *testenv.Stack, ns, name string, rules ...rbacv1.PolicyRule) string {
 	t.Helper()
-	ctx := context.Background()
-	c := s.Client
-	_, err := c.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
-	if err == nil {
-		_, err = c.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: rules}, metav1.CreateOptions{})
-	}
-	if err == nil {
-		_, err = c.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name},
-			RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: name},
-			Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: name, Namespace: ns}}}, metav1.CreateOptions{})
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr, err := c.CoreV1().ServiceAccounts(ns).CreateToken(ctx, name, &authv1.TokenRequest{}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, err := os.ReadFile(s.CAFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fmt.Sprintf(`{"apiVersion":"v1","kind":"Config","clusters":[{"name":"stack","cluster":{"server":"https://127.0.0.1:26443","certificate-authority-data":%q}}],"users":[{"name":"u","user":{"token":%q}}],"contexts":[{"name":"stack","context":{"cluster":"stack","user":"u","namespace":%q}}],"current-context":"stack"}`,
-		base64.StdEncoding.EncodeToString(ca), tr.Status.Token, ns)
+	return s.TokenKubeconfig(t, s.ServiceAccount(t, ns, name, rules...), ns)
 }

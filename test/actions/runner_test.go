@@ -18,8 +18,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	authv1 "k8s.io/api/authentication/v1"
-	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
@@ -296,7 +294,7 @@ func TestIntegrationActionInRunner(t *testing.T) {
 	ns, tok := s.SeedIdentity(t)
 	kubeconfig := readerKubeconfig(t, s, ns)
 	r := newRunner(t)
-	r.scanFor = []string{tok, strings.TrimSpace(between(kubeconfig, "token: ", "\n"))}
+	r.scanFor = []string{tok, between(kubeconfig, `"token":"`, `"`)}
 	with := map[string]string{"server": s.ArgoServer, "secure": "false", "namespace": ns, "secret": "ci", "kubeconfig": kubeconfig,
 		"expect": "allow:workflows/list\ndeny:cronworkflows/list"}
 
@@ -438,35 +436,7 @@ func TestIntegrationActionFailures(t *testing.T) {
 // container on the host network.
 func readerKubeconfig(t *testing.T, s *testenv.Stack, ns string) string {
 	t.Helper()
-	ctx := context.Background()
-	c := s.Client
-	_, err := c.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "reader"}}, metav1.CreateOptions{})
-	if err == nil {
-		_, err = c.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "reader"},
-			Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "watch"}}}}, metav1.CreateOptions{})
-	}
-	if err == nil {
-		_, err = c.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "reader"},
-			RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "reader"},
-			Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: "reader", Namespace: ns}}}, metav1.CreateOptions{})
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr, err := c.CoreV1().ServiceAccounts(ns).CreateToken(ctx, "reader", &authv1.TokenRequest{}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, err := os.ReadFile(s.CAFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fmt.Sprintf(`apiVersion: v1
-kind: Config
-clusters: [{name: stack, cluster: {server: "https://127.0.0.1:26443", certificate-authority-data: %s}}]
-users: [{name: reader, user: {token: %s}}]
-contexts: [{name: stack, context: {cluster: stack, user: reader, namespace: %s}}]
-current-context: stack`, base64.StdEncoding.EncodeToString(ca), tr.Status.Token, ns)
+	return kubeconfigJSON(t, s, ns, "reader", rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "watch"}})
 }
 
 // bind: the action's token is bound to a per-run Secret, which its post
