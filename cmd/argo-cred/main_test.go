@@ -565,9 +565,38 @@ func TestIntegrationNoLeak(t *testing.T) {
 			}
 		})
 	}
+	// The lifecycle commands, on a client of their own in the namespace.
+	t.Run("lifecycle", func(t *testing.T) {
+		t.Parallel()
+		env := append(f.kube, "ARGO_SERVER="+f.s.ArgoServer, "ARGO_SECURE=false")
+		var out string
+		for _, args := range [][]string{{"provision", "-v"}, {"rotate", "-v"}, {"clients", "-v", "--check", "-o", "json"}, {"provision", "-v", "--format", "json"}} {
+			r := run(t, env, append(args, "--client", "leakscan", "--namespace", f.ns)...)
+			if r.code != 0 {
+				t.Fatalf("%v: exit %d\n%s", args, r.code, r.stderr)
+			}
+			out += r.stderr
+			if args[0] != "provision" || len(args) < 3 {
+				out += r.stdout
+			}
+		}
+		secrets, _ := f.s.Client.CoreV1().Secrets(f.ns).List(context.Background(), metav1.ListOptions{LabelSelector: "argo-cred/client=leakscan"})
+		for _, s := range secrets.Items {
+			noLeak(t, string(s.Data["token"]), "the lifecycle commands' output", out)
+		}
+	})
 	t.Cleanup(func() {
 		if s, err := os.ReadFile(filepath.Join(dir, "summary")); err == nil {
 			noLeak(t, f.token, "step summary", string(s))
+		}
+		// Every file written holds the token only with mode 0600.
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			info, _ := e.Info()
+			b, _ := os.ReadFile(filepath.Join(dir, e.Name()))
+			if strings.Contains(string(b), f.token) && info.Mode().Perm() != 0o600 && e.Name() != "env" {
+				t.Errorf("%s holds the token with mode %v", e.Name(), info.Mode().Perm())
+			}
 		}
 	})
 }
