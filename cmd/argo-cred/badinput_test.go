@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/argo-cred/argo-cred/internal/testenv"
@@ -75,6 +76,14 @@ func TestIntegrationBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.TokenSecret(t, ns, "orphan", "ghost")
+	// A Secret of another account (with no Role): the token is valid, and
+	// the probe says what it lacks. (A service-account-token Secret without
+	// the annotation cannot exist: the API server refuses it.)
+	if _, err := s.Client.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "other"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	s.TokenSecret(t, ns, "for-other", "other")
+	s.WaitToken(t, ns, "for-other")
 	files := t.TempDir()
 	write := func(name, content string) string {
 		p := filepath.Join(files, name)
@@ -130,6 +139,7 @@ func TestIntegrationBadInput(t *testing.T) {
 		"secret: missing":            {env: kube, args: []string{"env", "--secret", "nope"}, code: 3, stderrHas: `secrets "nope" not found`},
 		"secret: wrong type":         {env: kube, args: []string{"env", "--secret", "opaque"}, code: 3, stderrHas: `type is "Opaque"`},
 		"secret: account missing":    {env: kube, args: []string{"env", "--secret", "orphan"}, code: 3, stderrHas: "its ServiceAccount may not exist"},
+		"secret: another account":    {env: kube, args: []string{"env", "--secret", "for-other"}, code: 6, stderrHas: "workflows/list: expected allowed, got denied"},
 		"secret: invalid name":       {env: kube, args: []string{"env", "--secret", "../etc"}, code: 2, stderrHas: `invalid --secret "../etc"`},
 		"secret: no such namespace":  {env: kube, args: []string{"env", "--secret", "ci", "--namespace", "no-such-ns"}, code: 3, stderrHas: "not found"},
 		"secret: bad namespace name": {env: kube, args: []string{"env", "--secret", "ci", "--namespace", "Bad_NS"}, code: 2, stderrHas: `invalid --namespace "Bad_NS"`},
