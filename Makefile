@@ -4,7 +4,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/argo-cred/argo-cred/internal/cli.Version=$(VERSION)
 export CGO_ENABLED := 0
 
-.PHONY: deps build dist image fuzz reliability test vet unit integration demo bench stack-up stack-down stack-status stack-binaries clean
+.PHONY: deps build dist release-prep image fuzz reliability test vet unit integration demo bench stack-up stack-down stack-status stack-binaries clean
 
 build: ## the argo-cred binary, static, in bin/
 	go build -trimpath -ldflags "$(LDFLAGS)" -o bin/argo-cred ./cmd/argo-cred
@@ -18,6 +18,13 @@ reliability: stack-up ## the reliability figures of the README: load, bad input,
 
 dist: ## release artifacts in dist/: binaries for 6 platforms, archives, SBOMs, checksums, krew manifest (test/dist/dist.sh)
 	test/dist/dist.sh
+
+release-prep: ## set VERSION and the action's image tag in action.yml to V (make release-prep V=v0.2.0), for the release commit
+	@test -n "$(V)" || { echo "give V=vX.Y.Z" >&2; exit 2; }
+	@echo "$(V)" | grep -Eq '^v[0-9]+\.[0-9]+\.[0-9]+$$' || { echo "V must look like v1.2.3" >&2; exit 2; }
+	echo "$(V)" >VERSION
+	sed -i 's|\(image: docker://ghcr.io/argo-cred/argo-cred-action:\).*|\1$(V)|' action.yml
+	sed -i 's|argo-cred/argo-cred@v[0-9.]*|argo-cred/argo-cred@$(V)|' examples/github-actions/*.yml
 
 image: stack-binaries ## the argo-cred image (argo-cred:dev), offline: see test/image/build.sh
 	test/image/build.sh
