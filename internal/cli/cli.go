@@ -49,6 +49,21 @@ type app struct {
 	// fresh: the token was made just now (provision, rotate, --bind), so
 	// a 401 may be kube-apiserver's caches lagging.
 	fresh bool
+	// noted holds the notes printed so far: provision, rotate and revoke
+	// validate the settings more than once, and say each note once.
+	noted map[string]bool
+}
+
+// note prints line to stderr, once a run.
+func (a *app) note(line string) {
+	if a.noted[line] {
+		return
+	}
+	if a.noted == nil {
+		a.noted = map[string]bool{}
+	}
+	a.noted[line] = true
+	fmt.Fprintln(a.streams.ErrOut, line)
 }
 
 // Run runs argo-cred with args (without the program name) and returns the

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -305,4 +306,30 @@ func FuzzActionInputs(f *testing.F) {
 			}
 		}
 	})
+}
+
+// provision, rotate and revoke validate the settings two or three times;
+// each note is said once.
+func TestValidateNotesOnce(t *testing.T) {
+	clearArgoEnv(t)
+	t.Setenv("ARGO_HTTP1", "yes")
+	t.Setenv("ARGO_INSTANCEID", "x")
+	var errOut bytes.Buffer
+	a := &app{streams: IOStreams{In: strings.NewReader(""), Out: &bytes.Buffer{}, ErrOut: &errOut}}
+	o := &options{Server: "http://127.0.0.1:2746", Expect: []string{"allow:workflowtemplates/list"}, Timeout: time.Second}
+	for range 3 {
+		if _, _, err := a.validate(o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lines := strings.Split(strings.TrimSpace(errOut.String()), "\n")
+	want := []string{
+		"note: ARGO_SERVER given as a URL: using 127.0.0.1:2746 with ARGO_SECURE=false",
+		`note: ARGO_HTTP1="yes" counts as false: argo reads only exactly "true" as true`,
+		"warning: ARGO_INSTANCEID is set: the argo CLI refuses it together with ARGO_SERVER; unset it where argo runs",
+		"note: --expect replaces the default least-privilege check deny:workflowtemplates/list",
+	}
+	if diff := cmp.Diff(want, lines); diff != "" {
+		t.Errorf("stderr (-want +got):\n%s", diff)
+	}
 }

@@ -43,7 +43,7 @@ func (a *app) validate(o *options) (env.Settings, []probe.Expectation, error) {
 			return s, nil, exitcode.New(exitcode.Usage, "drop --secure or the scheme", "--secure=%t contradicts the scheme of --server %q", bool(o.Secure), o.Server)
 		}
 		s.Secure = *srv.Secure
-		fmt.Fprintln(a.streams.ErrOut, "note: "+srv.Note)
+		a.note("note: " + srv.Note)
 	}
 	if s.BaseHRef, err = env.ParseBaseHRef(o.BaseHRef); err != nil {
 		return s, nil, err
@@ -60,14 +60,14 @@ func (a *app) validate(o *options) (env.Settings, []probe.Expectation, error) {
 	}
 	for _, v := range []struct{ name, val string }{{"ARGO_HTTP1", os.Getenv("ARGO_HTTP1")}, {"ARGO_INSECURE_SKIP_VERIFY", os.Getenv("ARGO_INSECURE_SKIP_VERIFY")}} {
 		if v.val != "" && v.val != "true" && v.val != "false" {
-			fmt.Fprintf(a.streams.ErrOut, "note: %s=%q counts as false: argo reads only exactly \"true\" as true\n", v.name, v.val)
+			a.note(fmt.Sprintf("note: %s=%q counts as false: argo reads only exactly \"true\" as true", v.name, v.val))
 		}
 	}
 	if v := os.Getenv("ARGO_SECURE"); v != "" && v != "true" && v != "false" {
-		fmt.Fprintf(a.streams.ErrOut, "note: ARGO_SECURE=%q counts as true: argo reads only exactly \"false\" as false\n", v)
+		a.note(fmt.Sprintf("note: ARGO_SECURE=%q counts as true: argo reads only exactly \"false\" as false", v))
 	}
 	if os.Getenv("ARGO_INSTANCEID") != "" {
-		fmt.Fprintln(a.streams.ErrOut, "warning: ARGO_INSTANCEID is set: the argo CLI refuses it together with ARGO_SERVER; unset it where argo runs")
+		a.note("warning: ARGO_INSTANCEID is set: the argo CLI refuses it together with ARGO_SERVER; unset it where argo runs")
 	}
 	if len(o.Headers) > 0 && !s.HTTP1 {
 		return s, nil, exitcode.New(exitcode.Usage, "add --http1 (ARGO_HTTP1=true)", "--header works only with HTTP/1, as in the argo CLI")
@@ -89,7 +89,7 @@ func (a *app) validate(o *options) (env.Settings, []probe.Expectation, error) {
 		if o.quietExpect {
 			break
 		}
-		fmt.Fprintf(a.streams.ErrOut, "note: --expect replaces the default least-privilege check %s\n", r)
+		a.note(fmt.Sprintf("note: --expect replaces the default least-privilege check %s", r))
 	}
 	for _, n := range []struct {
 		flag, value string
