@@ -338,6 +338,15 @@ func kubeconfigProblem(explicit string) error {
 // freshTokenGrace bounds how long a just-made token may be refused.
 const freshTokenGrace = 5 * time.Second
 
+// probeConfig is how to reach the Argo Server: the transport the
+// settings give, without a token or expectations.
+func probeConfig(s env.Settings, o *options) probe.Config {
+	return probe.Config{
+		Server: s.Server, Secure: s.Secure, InsecureSkipVerify: s.InsecureSkipVerify, CAFile: s.CAFile,
+		HTTP1: s.HTTP1, BaseHRef: s.BaseHRef, Headers: o.Headers, UserAgent: "argo-cred/" + version(),
+	}
+}
+
 // verify probes the Argo Server with the credential.
 func (a *app) verify(ctx context.Context, o *options, c *credential) (probe.Report, error) {
 	claims, _ := c.token.Claims()
@@ -346,12 +355,9 @@ func (a *app) verify(ctx context.Context, o *options, c *credential) (probe.Repo
 	defer cancel()
 	a.log.Debug("probing", "server", s.Server, "http1", s.HTTP1, "secure", s.Secure, "namespace", s.Namespace)
 	defer a.log.Debug("probed")
-	cfg := probe.Config{
-		Server: s.Server, Secure: s.Secure, InsecureSkipVerify: s.InsecureSkipVerify, CAFile: s.CAFile,
-		HTTP1: s.HTTP1, BaseHRef: s.BaseHRef, Headers: o.Headers,
-		Authorization: s.Authorization, Namespace: s.Namespace, Subject: claims.Subject,
-		SkipIdentityCheck: o.SkipIdentityCheck, Expect: c.expect, UserAgent: "argo-cred/" + version(),
-	}
+	cfg := probeConfig(s, o)
+	cfg.Authorization, cfg.Namespace, cfg.Subject = s.Authorization, s.Namespace, claims.Subject
+	cfg.SkipIdentityCheck, cfg.Expect = o.SkipIdentityCheck, c.expect
 	r, err := probe.Run(ctx, cfg)
 	// A token argo-cred just had made can be refused for a moment:
 	// kube-apiserver authenticates it against its informer caches, which

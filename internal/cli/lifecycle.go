@@ -237,16 +237,16 @@ func (a *app) proveRejected(ctx context.Context, o *options, revoked []token.Tok
 	if err != nil {
 		return err
 	}
+	cfg := probeConfig(s, o)
+	cfg.Namespace, cfg.SkipIdentityCheck = o.Namespace, true
+	cfg.Expect = []probe.Expectation{{Allow: true, Resource: "workflows", Verb: "list"}}
 	start := time.Now()
 	deadline := start.Add(30 * time.Second)
 	for _, t := range revoked {
+		cfg.Authorization = t.Bearer()
 		for {
 			pctx, cancel := context.WithTimeout(ctx, o.Timeout)
-			_, err := probe.Run(pctx, probe.Config{
-				Server: s.Server, Secure: s.Secure, InsecureSkipVerify: s.InsecureSkipVerify, CAFile: s.CAFile, HTTP1: s.HTTP1, BaseHRef: s.BaseHRef,
-				Headers: o.Headers, Authorization: t.Bearer(), Namespace: o.Namespace, SkipIdentityCheck: true,
-				Expect: []probe.Expectation{{Allow: true, Resource: "workflows", Verb: "list"}}, UserAgent: "argo-cred/" + version(),
-			})
+			_, err := probe.Run(pctx, cfg)
 			cancel()
 			if exitcode.Of(err) == exitcode.TokenRejected {
 				break
