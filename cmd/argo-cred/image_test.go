@@ -60,13 +60,7 @@ func docker(t *testing.T, env []string, args ...string) result {
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()
-	r := result{stdout: out.String(), stderr: errOut.String()}
-	if ee, ok := err.(*exec.ExitError); ok {
-		r.code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("docker: %v", err)
-	}
-	return r
+	return result{stdout: out.String(), stderr: errOut.String(), code: exitCode(t, "docker", err)}
 }
 
 // byName turns NAME=value pairs into -e NAME flags.

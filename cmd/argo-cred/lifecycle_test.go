@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -190,17 +189,10 @@ func TestIntegrationProvisionConcurrently(t *testing.T) {
 	ns := s.Namespace(t)
 	env := lifecycleEnv(s)
 	const n = 50
-	results := make([]result, n)
-	var wg sync.WaitGroup
 	start := time.Now()
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results[i] = run(t, env, "provision", "--client", fmt.Sprintf("c-%02d", i), "--namespace", ns, "--timeout", "60s", "--wait", "60s")
-		}()
-	}
-	wg.Wait()
+	results := runAll(n, func(i int) result {
+		return run(t, env, "provision", "--client", fmt.Sprintf("c-%02d", i), "--namespace", ns, "--timeout", "60s", "--wait", "60s")
+	})
 	t.Logf("%d provisions at once took %s", n, time.Since(start).Round(100*time.Millisecond))
 	for i, r := range results {
 		if r.code != 0 {

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -60,19 +59,12 @@ func TestIntegrationLoad(t *testing.T) {
 	const n = 200
 	env := []string{"KUBECONFIG=" + s.Kubeconfig, "ARGO_SERVER=" + srv.Addr, "ARGO_SECURE=false"}
 	lat := make([]time.Duration, n)
-	results := make([]result, n)
-	var wg sync.WaitGroup
 	start := time.Now()
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			t0 := time.Now()
-			results[i] = run(t, env, "env", "--secret", "ci", "--namespace", ns, "--timeout", "60s")
-			lat[i] = time.Since(t0)
-		}()
-	}
-	wg.Wait()
+	results := runAll(n, func(i int) result {
+		t0 := time.Now()
+		defer func() { lat[i] = time.Since(t0) }()
+		return run(t, env, "env", "--secret", "ci", "--namespace", ns, "--timeout", "60s")
+	})
 	wall := time.Since(start)
 	failed := 0
 	for _, r := range results {
@@ -108,29 +100,16 @@ func TestIntegrationLoadRotate(t *testing.T) {
 	ns := s.Namespace(t)
 	env := lifecycleEnv(s)
 	const n = 50
-	var wg sync.WaitGroup
-	results := make([]result, n)
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if r := run(t, env, "provision", "--client", fmt.Sprintf("r-%02d", i), "--namespace", ns, "--timeout", "60s", "--wait", "60s"); r.code != 0 {
-				results[i] = r
-			}
-		}()
-	}
-	wg.Wait()
+	provisioned := runAll(n, func(i int) result {
+		return run(t, env, "provision", "--client", fmt.Sprintf("r-%02d", i), "--namespace", ns, "--timeout", "60s", "--wait", "60s")
+	})
 	start := time.Now()
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if results[i].code == 0 {
-				results[i] = run(t, env, "rotate", "--client", fmt.Sprintf("r-%02d", i), "--namespace", ns, "--timeout", "60s", "--wait", "60s")
-			}
-		}()
-	}
-	wg.Wait()
+	results := runAll(n, func(i int) result {
+		if provisioned[i].code != 0 {
+			return provisioned[i]
+		}
+		return run(t, env, "rotate", "--client", fmt.Sprintf("r-%02d", i), "--namespace", ns, "--timeout", "60s", "--wait", "60s")
+	})
 	t.Logf("load: %d concurrent rotations in %s", n, time.Since(start).Round(time.Millisecond))
 	for i, r := range results {
 		if r.code != 0 || !strings.Contains(r.stderr, "rotate: rotated") {

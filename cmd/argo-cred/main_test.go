@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -62,13 +64,36 @@ func run(t *testing.T, env []string, args ...string) result {
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()
-	r := result{stdout: out.String(), stderr: errOut.String()}
-	if ee, ok := err.(*exec.ExitError); ok {
-		r.code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("running argo-cred: %v", err)
+	return result{stdout: out.String(), stderr: errOut.String(), code: exitCode(t, "argo-cred", err)}
+}
+
+// runAll calls f(0) … f(n-1) at once and returns their results in order.
+func runAll(n int, f func(i int) result) []result {
+	results := make([]result, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = f(i)
+		}()
 	}
-	return r
+	wg.Wait()
+	return results
+}
+
+// exitCode is the exit code of a process that ran; it fails t when the
+// process could not run.
+func exitCode(t *testing.T, what string, err error) int {
+	t.Helper()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	if err != nil {
+		t.Fatalf("running %s: %v", what, err)
+	}
+	return 0
 }
 
 // noLeak fails if any form of tok appears where it must not.

@@ -126,12 +126,7 @@ func (e *recipeEnv) run(t *testing.T, env []string, shell ...string) recipeRun {
 	cmd.Dir = e.dir
 	cmd.Env = append(append([]string{"SHIM_RAN=" + marker}, e.env...), env...)
 	out, err := cmd.CombinedOutput()
-	r := recipeRun{out: string(out)}
-	if ee, ok := err.(*exec.ExitError); ok {
-		r.code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
+	r := recipeRun{out: string(out), code: exitCode(t, shell[0], err)}
 	_, serr := os.Stat(marker)
 	r.ran = serr == nil
 	return r
