@@ -15,7 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -70,25 +70,16 @@ func (b *bodyRecorder) Write(p []byte) (int, error) {
 func ResetProxy(t testing.TB) (addr string, conns func() int) {
 	t.Helper()
 	l := loopback(t)
-	var mu sync.Mutex
-	n := 0
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			n++
-			mu.Unlock()
-			if tc, ok := c.(*net.TCPConn); ok {
-				_ = tc.SetLinger(0)
-			}
-			c.Close()
+	var n atomic.Int64
+	acceptEach(t, l, func(c net.Conn) []net.Conn {
+		n.Add(1)
+		if tc, ok := c.(*net.TCPConn); ok {
+			_ = tc.SetLinger(0)
 		}
-	}()
-	bounded(t, func() { l.Close() })
-	return l.Addr().String(), func() int { mu.Lock(); defer mu.Unlock(); return n }
+		c.Close()
+		return nil
+	})
+	return l.Addr().String(), func() int { return int(n.Load()) }
 }
 
 // ExpiredTLS serves the Argo API's answers from target over TLS with a
@@ -138,34 +129,15 @@ func SocketProxy(t testing.TB, target string) (path string, cut func()) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			up, err := net.Dial("unix", target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			mu.Lock()
-			conns = append(conns, c, up)
-			mu.Unlock()
-			go func() { _, _ = io.Copy(up, c); up.Close() }()
-			go func() { _, _ = io.Copy(c, up); c.Close() }()
-		}
-	}()
-	cut = func() {
-		l.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
+	cut = acceptEach(t, l, func(c net.Conn) []net.Conn {
+		up, err := net.Dial("unix", target)
+		if err != nil {
 			c.Close()
+			return nil
 		}
-	}
-	bounded(t, cut)
+		go func() { _, _ = io.Copy(up, c); up.Close() }()
+		go func() { _, _ = io.Copy(c, up); c.Close() }()
+		return []net.Conn{c, up}
+	})
 	return path, cut
 }

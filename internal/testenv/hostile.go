@@ -95,6 +95,36 @@ func bounded(t testing.TB, stop func()) {
 	t.Cleanup(func() { timer.Stop(); stop() })
 }
 
+// acceptEach hands every connection l accepts to handle, which returns
+// the connections to hold open. stop closes l and them; it runs at the
+// test's cleanup, or after hostileLifetime, at the latest.
+func acceptEach(t testing.TB, l net.Listener, handle func(net.Conn) []net.Conn) (stop func()) {
+	var mu sync.Mutex
+	var held []net.Conn
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			keep := handle(c)
+			mu.Lock()
+			held = append(held, keep...)
+			mu.Unlock()
+		}
+	}()
+	stop = func() {
+		l.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range held {
+			c.Close()
+		}
+	}
+	bounded(t, stop)
+	return stop
+}
+
 // HTTPServer serves h over plain HTTP/1 (TLS false) or TLS with a
 // certificate of httptest's own throwaway CA (TLS true), recording every
 // request first.
@@ -304,26 +334,6 @@ func loopback(t testing.TB) net.Listener {
 func Hang(t testing.TB) *Hostile {
 	t.Helper()
 	l := loopback(t)
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	bounded(t, func() {
-		l.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
+	acceptEach(t, l, func(c net.Conn) []net.Conn { return []net.Conn{c} })
 	return &Hostile{Addr: l.Addr().String(), URL: "http://" + l.Addr().String(), Recorder: &Recorder{}}
 }
