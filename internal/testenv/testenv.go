@@ -209,6 +209,7 @@ func FreePort(t testing.TB) int {
 type ArgoServer struct {
 	Addr string
 	cmd  *exec.Cmd
+	done chan struct{} // closed once the process has exited
 	logs *bytes.Buffer
 }
 
@@ -216,14 +217,33 @@ type ArgoServer struct {
 func (a *ArgoServer) Logs() string { return a.logs.String() }
 
 // StartArgoServer starts a plain-HTTP Argo Server in client auth mode with
-// extra args, waits until its API answers, and stops it when t ends.
+// extra args, waits until its API answers, and stops it when t ends. A
+// port another process took between FreePort and the server's bind is
+// retried on a new one.
 func (s *Stack) StartArgoServer(t testing.TB, extra ...string) *ArgoServer {
 	t.Helper()
-	return s.StartArgoServerOn(t, FreePort(t), extra...)
+	for range 3 {
+		if a := s.startArgoServer(t, FreePort(t), extra); a != nil {
+			return a
+		}
+	}
+	t.Fatal("argo server: three free ports were taken before it could bind them")
+	return nil
 }
 
 // StartArgoServerOn is StartArgoServer on a given port (to restart one).
 func (s *Stack) StartArgoServerOn(t testing.TB, port int, extra ...string) *ArgoServer {
+	t.Helper()
+	a := s.startArgoServer(t, port, extra)
+	if a == nil {
+		t.Fatalf("argo server: port %d is taken", port)
+	}
+	return a
+}
+
+// startArgoServer returns the server once it is the process that listens
+// on port and its API answers, or nil when the port was taken.
+func (s *Stack) startArgoServer(t testing.TB, port int, extra []string) *ArgoServer {
 	t.Helper()
 	kc := filepath.Join(s.Dir, "argo-server.kubeconfig")
 	args := append([]string{"server", "--kubeconfig", kc, "--namespace", "argo", "--loglevel", "warn",
@@ -238,37 +258,74 @@ func (s *Stack) StartArgoServerOn(t testing.TB, port int, extra ...string) *Argo
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting argo server: %v", err)
 	}
-	a := &ArgoServer{Addr: fmt.Sprintf("127.0.0.1:%d", port), cmd: cmd, logs: &logs}
+	a := &ArgoServer{Addr: fmt.Sprintf("127.0.0.1:%d", port), cmd: cmd, done: make(chan struct{}), logs: &logs}
+	go func() { _ = cmd.Wait(); close(a.done) }()
 	t.Cleanup(a.Stop)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		resp, err := http.Get("http://" + a.Addr + "/api/v1/version")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 || resp.StatusCode == 401 {
-				return a
+		select {
+		case <-a.done:
+			// argo retries a taken port for a moment, then gives up.
+			if strings.Contains(logs.String(), "failed to listen") {
+				return nil
+			}
+			t.Fatalf("argo server on %s exited: %s", a.Addr, logs.String())
+		default:
+		}
+		// Another process may answer on the port: only ours counts.
+		if listens(cmd.Process.Pid, port) {
+			resp, err := http.Get("http://" + a.Addr + "/api/v1/version")
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == 200 || resp.StatusCode == 401 {
+					return a
+				}
 			}
 		}
 		if time.Now().After(deadline) {
+			a.Stop()
 			t.Fatalf("argo server on %s not ready in 30s: %s", a.Addr, logs.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 }
 
+// listens reports whether process pid holds the socket that listens on
+// 127.0.0.1:port, from Linux's /proc.
+func listens(pid, port int) bool {
+	b, err := os.ReadFile("/proc/net/tcp")
+	if err != nil {
+		return false
+	}
+	local := fmt.Sprintf("0100007F:%04X", port)
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 10 || f[1] != local || f[3] != "0A" { // 0A: LISTEN
+			continue
+		}
+		fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+		for _, fd := range fds {
+			if l, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name())); l == "socket:["+f[9]+"]" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // Stop stops the server and waits for it to exit.
 func (a *ArgoServer) Stop() {
-	if a.cmd.ProcessState != nil {
+	select {
+	case <-a.done:
 		return
+	default:
 	}
 	_ = a.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _ = a.cmd.Wait(); close(done) }()
 	select {
-	case <-done:
+	case <-a.done:
 	case <-time.After(10 * time.Second):
 		_ = a.cmd.Process.Kill()
-		<-done
+		<-a.done
 	}
 }
 
