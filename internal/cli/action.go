@@ -9,14 +9,18 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
+
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/argo-cred/argo-cred/internal/env"
 	"github.com/argo-cred/argo-cred/internal/exitcode"
 	"github.com/argo-cred/argo-cred/internal/export"
 	"github.com/argo-cred/argo-cred/internal/files"
+	"github.com/argo-cred/argo-cred/internal/redact"
 )
 
 // ActionInputs are the GitHub Action's inputs, as action.yml declares them.
@@ -42,15 +46,26 @@ func input(name string) string {
 // one ::error annotation and argo-cred's exit code.
 func (a *app) action(ctx context.Context, o *options) error {
 	err := a.actionMain(ctx, o)
-	if err != nil && !a.annotated {
-		msg := err.Error()
-		if h := exitcode.Hint(err); h != "" {
-			msg += "; " + h
-		}
-		fmt.Fprintf(a.streams.ErrOut, "::error title=argo-cred %s (exit %d)::%s\n",
-			export.CommandEscape(exitcode.Of(err).String(), true), exitcode.Of(err), export.CommandEscape(a.red.Text(msg), false))
+	if err != nil {
+		a.annotate(err)
 	}
 	return err
+}
+
+// annotate prints err as the one ::error annotation of the run (Run then
+// prints no plain error line): redacted, cleaned, with URLs defanged so
+// that no server-supplied link appears on the job's page.
+func (a *app) annotate(err error) {
+	if a.annotated {
+		return
+	}
+	a.annotated = true
+	msg := err.Error()
+	if h := exitcode.Hint(err); h != "" {
+		msg += "; " + h
+	}
+	fmt.Fprintf(a.streams.ErrOut, "::error title=argo-cred %s (exit %d)::%s\n",
+		export.CommandEscape(exitcode.Of(err).String(), true), exitcode.Of(err), export.CommandEscape(redact.Defang(a.red.Text(msg)), false))
 }
 
 func (a *app) actionMain(ctx context.Context, o *options) error {
@@ -89,7 +104,7 @@ func (a *app) actionMain(ctx context.Context, o *options) error {
 	if err == nil && a.binding != nil {
 		// The token dies with the job: the post stage deletes its Secret.
 		b := a.binding
-		state := []env.Var{{Name: "binding", Value: b.name}, {Name: "binding-namespace", Value: b.ns}}
+		state := []env.Var{{Name: "binding", Value: b.name}, {Name: "binding-namespace", Value: b.ns}, {Name: "binding-uid", Value: b.uid}}
 		if err = appendFile(os.Getenv("GITHUB_STATE"), func(w io.Writer) error { return export.GitHubEnv(w, state) }); err != nil {
 			return err
 		}
@@ -156,10 +171,7 @@ func applyInputs(o *options) error {
 // tempFile writes an input's content to a new file under $RUNNER_TEMP and
 // records it in $GITHUB_STATE for the post stage to remove.
 func (a *app) tempFile(name, content string) (string, error) {
-	dir := os.Getenv("RUNNER_TEMP")
-	if dir == "" {
-		dir = os.TempDir()
-	}
+	dir := runnerTemp()
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
 	path := filepath.Join(dir, "argo-cred-"+name+"-"+hex.EncodeToString(b))
@@ -174,30 +186,46 @@ func (a *app) tempFile(name, content string) (string, error) {
 	return path, nil
 }
 
-// actionPost runs as the action's post stage: it removes the files the
-// main stage wrote (their paths arrive as STATE_<name>).
+// runnerTemp is where the main stage writes its files.
+func runnerTemp() string {
+	if dir := os.Getenv("RUNNER_TEMP"); dir != "" {
+		return filepath.Clean(dir)
+	}
+	return os.TempDir()
+}
+
+var uuid = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+
+var tempFileName = regexp.MustCompile(`^argo-cred-(kubeconfig|ca)-[0-9a-f]{16}$`)
+
+// stateFile returns STATE_<name> if it names a file the main stage wrote:
+// argo-cred-<name>-<16 hex> directly under RUNNER_TEMP. Anything may have
+// set a STATE_ value (a runner command in a log line), so nothing else is
+// used.
+func stateFile(name string) (string, error) {
+	path := os.Getenv("STATE_" + name)
+	if path == "" {
+		return "", nil
+	}
+	base := filepath.Base(path)
+	if filepath.Dir(path) != runnerTemp() || !tempFileName.MatchString(base) || !strings.HasPrefix(base, "argo-cred-"+name+"-") {
+		return "", fmt.Errorf("not using STATE_%s %s: not a file the main stage wrote", name, strconv.QuoteToASCII(path))
+	}
+	return path, nil
+}
+
+// actionPost runs as the action's post stage: it revokes a --bind token
+// and removes the files the main stage wrote (their names arrive as
+// STATE_<name>, each checked before use).
 func (a *app) actionPost(o *options) error {
-	dir := os.Getenv("RUNNER_TEMP")
 	var errs []error
-	if name, ns := os.Getenv("STATE_binding"), os.Getenv("STATE_binding-namespace"); name != "" {
-		// Revoke the job's token first, with the kubeconfig still there.
-		o.Kubeconfig = os.Getenv("STATE_kubeconfig")
-		kc, err := a.kube(o)
-		if err == nil {
-			a.binding = &binding{kc: kc, ns: ns, name: name}
-			a.dropBinding()
-		}
-		if err != nil || a.binding != nil {
-			errs = append(errs, fmt.Errorf("could not revoke the job's token (secret %s/%s): %v", ns, name, err))
-		}
+	if name, ns, uid := os.Getenv("STATE_binding"), os.Getenv("STATE_binding-namespace"), os.Getenv("STATE_binding-uid"); name != "" {
+		errs = append(errs, a.postRevoke(o, ns, name, uid))
 	}
 	for _, name := range []string{"kubeconfig", "ca"} {
-		path := os.Getenv("STATE_" + name)
+		path, err := stateFile(name)
 		if path == "" {
-			continue
-		}
-		if filepath.Dir(path) != filepath.Clean(dir) || !strings.HasPrefix(filepath.Base(path), "argo-cred-"+name+"-") {
-			errs = append(errs, fmt.Errorf("not removing %s: not a file the main stage wrote", path))
+			errs = append(errs, err)
 			continue
 		}
 		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -207,4 +235,31 @@ func (a *app) actionPost(o *options) error {
 		fmt.Fprintf(a.streams.ErrOut, "post: removed the %s file\n", name)
 	}
 	return errors.Join(errs...)
+}
+
+// postRevoke deletes the per-run Secret of the job's --bind token, with the
+// kubeconfig the main stage wrote (still there): only a Secret that carries
+// argo-cred's binding labels and the UID the main stage recorded.
+func (a *app) postRevoke(o *options, ns, name, uid string) error {
+	fail := func(err error) error {
+		return fmt.Errorf("could not revoke the job's token (secret %s/%s): %w", strconv.QuoteToASCII(ns), strconv.QuoteToASCII(name), err)
+	}
+	if len(validNamespace(ns)) > 0 || len(validation.IsDNS1123Subdomain(name)) > 0 || !uuid.MatchString(uid) {
+		return fail(errors.New("STATE_binding, STATE_binding-namespace or STATE_binding-uid is not what the main stage writes"))
+	}
+	kubeconfig, err := stateFile("kubeconfig")
+	if err != nil {
+		return fail(err)
+	}
+	o.Kubeconfig = kubeconfig
+	kc, err := a.kube(o)
+	if err != nil {
+		return fail(err)
+	}
+	a.binding = &binding{kc: kc, ns: ns, name: name, uid: uid}
+	if a.dropBinding(); a.binding != nil {
+		a.binding = nil
+		return fail(errors.New("see the warning above"))
+	}
+	return nil
 }

@@ -16,8 +16,8 @@ import (
 
 // binding is the per-run Secret a bound token dies with.
 type binding struct {
-	kc       *kube.Client
-	ns, name string
+	kc            *kube.Client
+	ns, name, uid string
 }
 
 // newBinding creates the per-run Secret and returns the reference a
@@ -30,7 +30,7 @@ func (a *app) newBinding(ctx context.Context, kc *kube.Client, ns, serviceAccoun
 	if err != nil {
 		return nil, err
 	}
-	a.binding, a.fresh = &binding{kc: kc, ns: ns, name: name}, true
+	a.binding, a.fresh = &binding{kc: kc, ns: ns, name: name, uid: uid}, true
 	a.log.Debug("bound the token", "secret", ns+"/"+name)
 	return &authv1.BoundObjectReference{Kind: "Secret", APIVersion: "v1", Name: name, UID: types.UID(uid)}, nil
 }
@@ -42,7 +42,7 @@ func (a *app) dropBinding() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := identity.DeleteSecrets(ctx, a.binding.kc, a.binding.ns, []string{a.binding.name}); err != nil {
+	if err := identity.DeleteBinding(ctx, a.binding.kc, a.binding.ns, a.binding.name, a.binding.uid); err != nil {
 		fmt.Fprintf(a.streams.ErrOut, "warning: could not delete secret %s/%s, so its token stays valid until it expires: %v\n", a.binding.ns, a.binding.name, a.red.Text(err.Error()))
 		return
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"github.com/argo-cred/argo-cred/internal/exitcode"
 	"github.com/argo-cred/argo-cred/internal/files"
@@ -64,13 +65,9 @@ func caBundle(caFile string) (string, error) {
 			_ = pem.Encode(&out, &pem.Block{Type: block.Type, Bytes: block.Bytes})
 		}
 	}
-	dir, err := os.UserCacheDir()
+	dir, err := bundleDir()
 	if err != nil {
-		dir = os.TempDir()
-	}
-	dir = filepath.Join(dir, "argo-cred")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", exitcode.Wrap(exitcode.Usage, "set XDG_CACHE_HOME to a writable directory", fmt.Errorf("writing the CA bundle: %w", err))
+		return "", exitcode.Wrap(exitcode.Usage, "set XDG_CACHE_HOME to a writable directory of yours", fmt.Errorf("writing the CA bundle: %w", err))
 	}
 	sum := sha256.Sum256(out.Bytes())
 	path := filepath.Join(dir, "ca-"+hex.EncodeToString(sum[:8])+".pem")
@@ -81,4 +78,21 @@ func caBundle(caFile string) (string, error) {
 		return "", exitcode.Wrap(exitcode.Usage, "set XDG_CACHE_HOME to a writable directory", fmt.Errorf("writing the CA bundle: %w", err))
 	}
 	return path, nil
+}
+
+// bundleDir is the user's own directory for CA bundles: under the user's
+// cache directory, or without one (HOME unset) a directory of the user's
+// id under the temporary directory; either must be the user's and not
+// writable by others.
+func bundleDir() (string, error) {
+	dir, err := os.UserCacheDir()
+	if err == nil {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return "", err
+		}
+		dir = filepath.Join(dir, "argo-cred")
+	} else {
+		dir = filepath.Join(os.TempDir(), "argo-cred-"+strconv.Itoa(os.Getuid()))
+	}
+	return dir, files.PrivateDir(dir)
 }

@@ -34,8 +34,6 @@ type app struct {
 	red     *redact.Redactor // the token's forms, once it is known
 	// annotated is set once a GitHub ::error annotation was printed.
 	annotated bool
-	// maskFirst prints the token's ::add-mask:: lines as soon as it is known.
-	maskFirst bool
 	// noBundle exports no SSL_CERT_FILE: in the GitHub Action, a path
 	// would name a file inside the action's container.
 	noBundle bool
@@ -84,7 +82,8 @@ func Run(ctx context.Context, args []string, streams IOStreams) int {
 	if err != nil && ctx.Err() != nil {
 		err = exitcode.Wrap(exitcode.Interrupted, "", fmt.Errorf("interrupted (%w)", err))
 	}
-	if err != nil {
+	if err != nil && !a.annotated {
+		// In GitHub Actions the ::error annotation was the one line.
 		line := "error: " + err.Error()
 		if h := exitcode.Hint(err); h != "" {
 			line += "; " + h

@@ -47,7 +47,6 @@ func (a *app) envWith(ctx context.Context, o *options) (c *credential, report *p
 			return fail(exitcode.Wrap(exitcode.Usage, "check --output-file", fmt.Errorf("--output-file: %w", err)))
 		}
 	}
-	a.maskFirst = o.Format == "github" && inActions
 	if c, err = a.credential(ctx, o); err != nil {
 		return fail(err)
 	}
@@ -227,16 +226,10 @@ func outputFiles(o *options) []files.File {
 // githubFailure puts a failed report into the step summary and one
 // ::error line into the log, so the job's page says what to fix.
 func (a *app) githubFailure(r probe.Report, err error) {
-	a.annotated = true
 	if sum := os.Getenv("GITHUB_STEP_SUMMARY"); sum != "" {
 		_ = appendFile(sum, func(w io.Writer) error { return markdown(w, r) })
 	}
-	msg := err.Error()
-	if h := exitcode.Hint(err); h != "" {
-		msg += "; " + h
-	}
-	fmt.Fprintf(a.streams.ErrOut, "::error title=argo-cred %s (exit %d)::%s\n",
-		export.CommandEscape(exitcode.Of(err).String(), true), exitcode.Of(err), export.CommandEscape(a.red.Text(msg), false))
+	a.annotate(err)
 }
 
 // table prints the report for people, on stderr.
@@ -273,14 +266,16 @@ func writeTable(w io.Writer, r probe.Report) error {
 // markdown writes the report as a GitHub step summary.
 func markdown(w io.Writer, r probe.Report) error {
 	var b bytes.Buffer
-	md := redact.Markdown
-	fmt.Fprintf(&b, "### argo-cred: %s via %s, namespace `%s`\n\n| check | expected | actual | code | latency |\n|---|---|---|---|---|\n", md(r.Server), r.Transport, md(r.Namespace))
+	// Whatever a server or a token may have supplied is a code span:
+	// no markup, no autolinked URL.
+	md, cs := redact.Markdown, redact.Code
+	fmt.Fprintf(&b, "### argo-cred: %s via %s, namespace %s\n\n| check | expected | actual | code | latency |\n|---|---|---|---|---|\n", cs(r.Server), r.Transport, cs(r.Namespace))
 	for _, c := range r.Checks {
 		mark := "✅"
 		if !c.OK {
 			mark = "❌"
 		}
-		fmt.Fprintf(&b, "| %s %s | %s | %s | %s | %s |\n", mark, md(c.Name), md(c.Expected), md(orDash(c.Actual)), code(c), latency(c.LatencyMS))
+		fmt.Fprintf(&b, "| %s %s | %s | %s | %s | %s |\n", mark, md(c.Name), cs(c.Expected), cs(orDash(c.Actual)), code(c), latency(c.LatencyMS))
 	}
 	_, err := w.Write(b.Bytes())
 	return err

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -44,6 +45,9 @@ func (a *app) validate(o *options) (env.Settings, []probe.Expectation, error) {
 		}
 		s.Secure = *srv.Secure
 		a.note("note: " + srv.Note)
+	}
+	if !s.Secure && !isLoopback(s.Server) {
+		a.note(fmt.Sprintf("warning: plain HTTP (ARGO_SECURE=false): the token goes to %s in clear text, readable and reusable by anyone on the path; use TLS outside a network you trust", s.Server))
 	}
 	if s.BaseHRef, err = env.ParseBaseHRef(o.BaseHRef); err != nil {
 		return s, nil, err
@@ -248,9 +252,10 @@ func (a *app) credential(ctx context.Context, o *options) (*credential, error) {
 			return nil, err
 		}
 	}
-	if a.maskFirst {
-		// In GitHub Actions: the masks before any other line, so that the
-		// runner hides the token from everything printed after.
+	if os.Getenv("GITHUB_ACTIONS") == "true" {
+		// In GitHub Actions, whatever the command or format: the masks
+		// before any other line, so that the runner hides the token from
+		// everything printed after (a later set -x or echo included).
 		// On stderr, with every other line, so that the order holds.
 		if err := export.GitHubMask(a.streams.ErrOut, []env.Var{{Name: "ARGO_TOKEN", Value: tok.Bearer(), Secret: true}}); err != nil {
 			return nil, err
@@ -286,6 +291,15 @@ func (a *app) credential(ctx context.Context, o *options) (*credential, error) {
 			"the namespace %s from the token's claims or the kubeconfig is not a Kubernetes namespace", strconv.QuoteToASCII(settings.Namespace))
 	}
 	return &credential{token: tok, settings: settings, expect: expect}, nil
+}
+
+// isLoopback tells whether host:port names this machine's loopback.
+func isLoopback(hostPort string) bool {
+	host, _, err := net.SplitHostPort(hostPort)
+	if err != nil {
+		host = hostPort
+	}
+	return host == "localhost" || net.ParseIP(strings.Trim(host, "[]")).IsLoopback()
 }
 
 // validNamespace checks a namespace name: a DNS label.
@@ -398,15 +412,14 @@ func (a *app) checkOIDC(o *options, src string, tok token.Token) error {
 	return nil
 }
 
-// reviewSelf says which user the cluster maps an OIDC token to, when a
-// kubeconfig (or the pod) names the cluster: the token is sent to its API
-// server alone, without the kubeconfig's credentials. Nothing fails here:
+// reviewSelf says which user the cluster maps an OIDC token to, when the
+// user named a kubeconfig for this run (--kubeconfig, or the action's
+// kubeconfig input): the token is sent to its API server alone, without
+// the kubeconfig's credentials, and only over verified TLS. An ambient
+// KUBECONFIG or the pod's cluster gets no CI token. Nothing fails here:
 // the probe is the check.
 func (a *app) reviewSelf(o *options, tok token.Token) {
-	if o.Kubeconfig == "" && os.Getenv("KUBECONFIG") == "" && os.Getenv("KUBERNETES_SERVICE_HOST") == "" {
-		return
-	}
-	if kubeconfigProblem(o.Kubeconfig) != nil {
+	if o.Kubeconfig == "" || kubeconfigProblem(o.Kubeconfig) != nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"strings"
 
@@ -16,6 +15,9 @@ import (
 // CLI image with ARGS, every setting passed by name only; the container's
 // exit code is the process's.
 func (a *app) docker(ctx context.Context, o *options, args []string) error {
+	if err := docker.CheckImage(o.Image); err != nil {
+		return err
+	}
 	if err := docker.Check(ctx); err != nil {
 		return err
 	}
@@ -35,7 +37,7 @@ func (a *app) docker(ctx context.Context, o *options, args []string) error {
 	if c.settings.CABundle != "" {
 		r.Files = []string{c.settings.CABundle}
 	}
-	if host, _, _ := net.SplitHostPort(c.settings.Server); r.Network != "host" && (host == "localhost" || net.ParseIP(strings.Trim(host, "[]")).IsLoopback()) {
+	if r.Network != "host" && isLoopback(c.settings.Server) {
 		fmt.Fprintf(a.streams.ErrOut, "note: ARGO_SERVER %s is a loopback address, which a container reaches only with --network host\n", c.settings.Server)
 	}
 	if o.Verbose {

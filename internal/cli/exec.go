@@ -30,9 +30,9 @@ func (a *app) exec(ctx context.Context, o *options, args []string) error {
 	if err != nil {
 		return exitcode.New(exitcode.Usage, "install it, or give its path", "command %q not found in PATH", args[0])
 	}
-	if noSource(o) {
+	if len(sourcesNamed(o)) == 0 {
 		// A drop-in for the argo CLI image: `docker run IMAGE version`.
-		fmt.Fprintf(a.streams.ErrOut, "note: no token source (--secret, --service-account, --token-file or ARGO_TOKEN): running %s with the environment as it is\n", args[0])
+		fmt.Fprintf(a.streams.ErrOut, "note: no token source (%s): running %s with the environment as it is\n", strings.Join(sourceSettings, ", "), args[0])
 		return a.replace(ctx, path, args, os.Environ())
 	}
 	c, _, err := a.checked(ctx, o)
@@ -54,10 +54,22 @@ func (a *app) exec(ctx context.Context, o *options, args []string) error {
 	return a.replace(ctx, path, args, environ)
 }
 
-// noSource tells whether no token source is given at all.
-func noSource(o *options) bool {
-	_, token := os.LookupEnv("ARGO_TOKEN")
-	return o.Source == "" && o.Secret == "" && o.ServiceAccount == "" && o.TokenFile == "" && !token
+// sourceSettings are the settings that name a token source. Any of them
+// given, by flag or environment, means a source was intended: exec then
+// fails rather than run the command without a credential.
+var sourceSettings = []string{"--source", "--secret", "--service-account", "--token-file", "--oidc-env", "--client", "ARGO_TOKEN"}
+
+// sourcesNamed returns the sourceSettings given.
+func sourcesNamed(o *options) []string {
+	_, tok := os.LookupEnv("ARGO_TOKEN")
+	given := []bool{o.Source != "", o.Secret != "", o.ServiceAccount != "", o.TokenFile != "", o.OIDCEnv != "", o.Client != "", tok}
+	var out []string
+	for i, g := range given {
+		if g {
+			out = append(out, sourceSettings[i])
+		}
+	}
+	return out
 }
 
 // curated is environ without ARGO_*, KUBECONFIG and whatever vars set,

@@ -113,7 +113,7 @@ func (a *app) provision(ctx context.Context, o *options) error {
 		return err
 	}
 	c.Grants = grants
-	changes, err := identity.Provision(ctx, kc, c)
+	changes, err := identity.Provision(ctx, kc, c, o.Adopt)
 	for _, ch := range changes {
 		fmt.Fprintf(a.streams.ErrOut, "%s/%s %s\n", strings.ToLower(ch.Kind), ch.Name, ch.What)
 	}
@@ -185,25 +185,26 @@ func (a *app) rotate(ctx context.Context, o *options) error {
 		return time.Now()
 	}
 	t := time.Now()
-	name, err := identity.NewTokenSecret(ctx, kc, c)
+	fresh, err := identity.NewTokenSecret(ctx, kc, c)
 	if err != nil {
 		return err
 	}
-	t = step("created secret "+c.Namespace+"/"+name, t)
-	a.useClientToken(o, c, name, grants)
+	t = step("created secret "+c.Namespace+"/"+fresh.Name, t)
+	a.useClientToken(o, c, fresh.Name, grants)
 	if _, _, err := a.checked(ctx, o); err != nil {
 		// The old Secrets stay; the new one goes.
-		_ = identity.DeleteSecrets(context.WithoutCancel(ctx), kc, c.Namespace, []string{name})
+		_ = identity.DeleteSecrets(context.WithoutCancel(ctx), kc, c.Namespace, []identity.Secret{fresh})
 		return err
 	}
 	t = step("the new token is filled in and passed the probe", t)
+	var gone []identity.Secret
 	var names []string
 	for _, s := range olds {
 		if !s.Binding {
-			names = append(names, s.Name)
+			gone, names = append(gone, s), append(names, s.Name)
 		}
 	}
-	if err := identity.DeleteSecrets(ctx, kc, c.Namespace, names); err != nil {
+	if err := identity.DeleteSecrets(ctx, kc, c.Namespace, gone); err != nil {
 		return err
 	}
 	t = step(fmt.Sprintf("deleted %d old secret(s) %s", len(names), strings.Join(names, ", ")), t)
@@ -281,10 +282,10 @@ func (a *app) revoke(ctx context.Context, o *options) error {
 		if err != nil {
 			return err
 		}
-		if !found || sec.Metadata.Labels[identity.BindingLabel] == "" {
+		if !found {
 			return exitcode.New(exitcode.Usage, "give the name argo-cred printed when it bound the token", "secret %s/%s is not a token binding of argo-cred's", c.Namespace, o.Binding)
 		}
-		if err := identity.DeleteSecrets(ctx, kc, c.Namespace, []string{o.Binding}); err != nil {
+		if err := identity.DeleteBinding(ctx, kc, c.Namespace, o.Binding, sec.Metadata.UID); err != nil {
 			return err
 		}
 		fmt.Fprintf(a.streams.ErrOut, "revoke: deleted secret %s/%s\n", c.Namespace, o.Binding)
@@ -313,7 +314,7 @@ func (a *app) revoke(ctx context.Context, o *options) error {
 	for _, s := range secrets {
 		names = append(names, s.Name)
 	}
-	if err := identity.DeleteSecrets(ctx, kc, c.Namespace, names); err != nil {
+	if err := identity.DeleteSecrets(ctx, kc, c.Namespace, secrets); err != nil {
 		return err
 	}
 	fmt.Fprintf(a.streams.ErrOut, "revoke: deleted %d secret(s) of client %s: %s\n", len(names), c.Name, strings.Join(names, ", "))

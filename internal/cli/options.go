@@ -62,6 +62,7 @@ type options struct {
 	DryRun    bool     `ignored:"true"`
 	PrintRBAC bool     `ignored:"true"`
 	Purge     bool     `ignored:"true"`
+	Adopt     bool     `ignored:"true"`
 	Binding   string   `ignored:"true"`
 	Check     bool     `ignored:"true"`
 
@@ -132,7 +133,8 @@ func bindFlags(fs *pflag.FlagSet, o *options, cmd string) {
 		case "provision":
 			fs.Var(&listFlag{v: &o.Allow}, "allow", "RESOURCE:VERB[,VERB…] on argoproj.io, repeatable (default workflows:list,update)")
 			fs.BoolVar(&o.DryRun, "dry-run", false, "print the objects as YAML and change nothing")
-			fs.BoolVar(&o.PrintRBAC, "print-rbac", false, "print the Role the identity that runs argo-cred needs in the namespace, and exit")
+			fs.BoolVar(&o.PrintRBAC, "print-rbac", false, "print the ServiceAccount, RBAC and ClusterRole the identity that runs provision, rotate, revoke\nand clients needs (for a namespace dedicated to Argo clients), and exit")
+			fs.BoolVar(&o.Adopt, "adopt", false, "take over a Role, ServiceAccount, RoleBinding or token Secret of the client's name that argo-cred did not make\n(its labels, and its rules or subjects, become argo-cred's); without it such objects are refused")
 			// Its own variable: every command's flags share these options,
 			// and a flag's definition sets its default.
 			fs.StringVar(&o.provisionFormat, "format", "", "also print the settings, as env does: shell, dotenv, json, github or jenkins")

@@ -10,7 +10,9 @@ import (
 	"context"
 	"io"
 	"os/exec"
+	"regexp"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -31,6 +33,34 @@ func DefaultImage() string {
 		}
 	}
 	return "quay.io/argoproj/argocli:" + v
+}
+
+// imageRef is the grammar of an image reference (distribution/reference):
+// [DOMAIN[:PORT]/]PATH[:TAG][@DIGEST].
+var imageRef = func() *regexp.Regexp {
+	label := `[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?`
+	domain := `(?:` + label + `(?:\.` + label + `)*(?::[0-9]+)?/)?`
+	component := `[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*`
+	tag := `(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?`
+	digest := `(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?`
+	return regexp.MustCompile(`^` + domain + component + `(?:/` + component + `)*` + tag + digest + `$`)
+}()
+
+// CheckImage refuses what is not an image reference: an --image starting
+// with '-' would be read by docker run as an option (--volume=/:/host).
+func CheckImage(ref string) error {
+	if len(ref) > 512 || !imageRef.MatchString(ref) {
+		return exitcode.New(exitcode.Usage, "give an image reference such as quay.io/argoproj/argocli:v3.7.9 (docker run options go in --docker-arg)",
+			"--image %s is not an image reference", strconv.QuoteToASCII(redactLong(ref)))
+	}
+	return nil
+}
+
+func redactLong(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "…"
+	}
+	return s
 }
 
 // Run is one `docker run --rm` of the argo CLI image.

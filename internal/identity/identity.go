@@ -7,6 +7,7 @@ package identity
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -97,6 +98,10 @@ type Client struct {
 // ValidName checks a client name: it names every object (a DNS label, short
 // enough for the Secret names derived from it).
 func ValidName(name string) error {
+	if name == "default" {
+		return exitcode.New(exitcode.Usage, "choose another name: every pod without serviceAccountName runs as default",
+			"invalid --client %q: the namespace's default ServiceAccount is reserved", name)
+	}
 	if errs := validation.IsDNS1123Label(name); len(errs) > 0 || len(name) > 40 {
 		return exitcode.New(exitcode.Usage, "use lower-case letters, digits and '-', at most 40 characters",
 			"invalid --client %q: not a Kubernetes name", name)
@@ -106,6 +111,18 @@ func ValidName(name string) error {
 
 func labels(client string) map[string]string {
 	return map[string]string{ManagedBy: managedByValue, ClientLabel: client}
+}
+
+// Owned tells whether an object carries argo-cred's labels for client:
+// argo-cred changes and deletes only such objects.
+func Owned(m kube.Meta, client string) bool {
+	return m.Labels[ManagedBy] == managedByValue && m.Labels[ClientLabel] == client
+}
+
+// notOurs is the error for an object argo-cred did not make.
+func notOurs(kind, ns, name, client, hint string) error {
+	return exitcode.New(exitcode.Usage, hint, "%s %s/%s exists and is not argo-cred's (it lacks the labels %s=%s, %s=%s)",
+		kind, ns, name, ManagedBy, managedByValue, ClientLabel, client)
 }
 
 // Selector selects the objects of client ("" for every client).
@@ -159,8 +176,8 @@ type Change struct {
 }
 
 // Provision applies the client's objects and says what each apply did.
-func Provision(ctx context.Context, k *kube.Client, c Client) ([]Change, error) {
-	return Apply(ctx, k, c.Namespace, c.Objects())
+func Provision(ctx context.Context, k *kube.Client, c Client, adopt bool) ([]Change, error) {
+	return Apply(ctx, k, c.Namespace, c.Objects(), adopt)
 }
 
 // Secret is one of a client's token Secrets.
@@ -170,6 +187,7 @@ type Secret struct {
 	LastUsed string // kubernetes.io/legacy-token-last-used
 	Invalid  string // kubernetes.io/legacy-token-invalid-since
 	Binding  bool   // a per-run Secret a bound token dies with
+	UID      string
 }
 
 // Secrets lists the client's token Secrets, oldest first.
@@ -185,24 +203,24 @@ func Secrets(ctx context.Context, k *kube.Client, ns, client string) ([]Secret, 
 		m := it.Metadata
 		created, _ := time.Parse(time.RFC3339, m.CreationTimestamp)
 		out = append(out, Secret{Name: m.Name, Created: created, LastUsed: m.Labels["kubernetes.io/legacy-token-last-used"],
-			Invalid: m.Labels["kubernetes.io/legacy-token-invalid-since"], Binding: m.Labels[BindingLabel] != ""})
+			Invalid: m.Labels["kubernetes.io/legacy-token-invalid-since"], Binding: m.Labels[BindingLabel] != "", UID: m.UID})
 	}
 	slices.SortFunc(out, func(a, b Secret) int { return a.Created.Compare(b.Created) })
 	return out, nil
 }
 
 // NewTokenSecret creates another token Secret for the client, named
-// CLIENT-token-<random>, and returns its name.
-func NewTokenSecret(ctx context.Context, k *kube.Client, c Client) (string, error) {
+// CLIENT-token-<random>.
+func NewTokenSecret(ctx context.Context, k *kube.Client, c Client) (Secret, error) {
 	o := c.tokenSecret("")
 	md := o.Body["metadata"].(map[string]any)
 	delete(md, "name")
 	md["generateName"] = c.Name + "-token-"
 	m, err := k.Create(ctx, kube.SecretKind, c.Namespace, o.Body)
 	if err != nil {
-		return "", classify(err)
+		return Secret{}, classify(err)
 	}
-	return m.Name, nil
+	return Secret{Name: m.Name, UID: m.UID}, nil
 }
 
 // NewBinding creates a per-run Secret, labelled as the client's binding,
@@ -219,25 +237,56 @@ func NewBinding(ctx context.Context, k *kube.Client, ns, serviceAccount, run str
 	return m.Name, m.UID, nil
 }
 
-// Delete deletes the named Secrets of ns.
-func DeleteSecrets(ctx context.Context, k *kube.Client, ns string, names []string) error {
-	for _, n := range names {
-		if err := k.Delete(ctx, kube.SecretKind, ns, n); err != nil {
+// DeleteSecrets deletes Secrets of ns that argo-cred listed by its labels,
+// each only if it is still the object listed (its UID).
+func DeleteSecrets(ctx context.Context, k *kube.Client, ns string, secrets []Secret) error {
+	for _, s := range secrets {
+		if err := k.DeleteUID(ctx, kube.SecretKind, ns, s.Name, s.UID); err != nil {
 			return classify(err)
 		}
 	}
 	return nil
 }
 
-// Purge deletes the client's RoleBinding, Role and ServiceAccount.
+// DeleteBinding deletes a per-run Secret a bound token dies with: only a
+// Secret that carries argo-cred's binding labels and, when uid is given,
+// has that UID. One already gone is not an error.
+func DeleteBinding(ctx context.Context, k *kube.Client, ns, name, uid string) error {
+	var sec struct{ Metadata kube.Meta }
+	found, err := k.Get(ctx, kube.SecretKind, ns, name, &sec)
+	if err != nil || !found {
+		return classify(err)
+	}
+	m := sec.Metadata
+	if m.Labels[ManagedBy] != managedByValue || m.Labels[BindingLabel] == "" || (uid != "" && m.UID != uid) {
+		return exitcode.New(exitcode.Usage, "give the name argo-cred printed when it bound the token", "secret %s/%s is not a token binding of argo-cred's", ns, name)
+	}
+	return classify(k.DeleteUID(ctx, kube.SecretKind, ns, name, m.UID))
+}
+
+// Purge deletes the client's RoleBinding, Role and ServiceAccount: each only
+// if it carries argo-cred's labels for the client, and only the object read.
 func Purge(ctx context.Context, k *kube.Client, c Client) error {
 	for _, kind := range []kube.Kind{kube.RoleBindingKind, kube.RoleKind, kube.ServiceAccountKind} {
-		if err := k.Delete(ctx, kind, c.Namespace, c.Name); err != nil {
+		var obj struct{ Metadata kube.Meta }
+		found, err := k.Get(ctx, kind, c.Namespace, c.Name, &obj)
+		if err != nil {
+			return classify(err)
+		}
+		if !found {
+			continue
+		}
+		if !Owned(obj.Metadata, c.Name) {
+			return notOurs(singular(kind), c.Namespace, c.Name, c.Name, "argo-cred deletes only what it made: delete it yourself if it must go")
+		}
+		if err := k.DeleteUID(ctx, kind, c.Namespace, c.Name, obj.Metadata.UID); err != nil {
 			return classify(err)
 		}
 	}
 	return nil
 }
+
+func singular(k kube.Kind) string { return strings.TrimSuffix(k.Resource, "s") }
 
 // Grants reads the client's Role back as grants.
 func Grants(ctx context.Context, k *kube.Client, ns, client string) ([]Grant, error) {
@@ -287,23 +336,46 @@ func UserObjects(name, ns, user string, grants []Grant) []Object {
 }
 
 // Apply applies objects and says what each apply did, as Provision does.
-func Apply(ctx context.Context, k *kube.Client, ns string, objs []Object) ([]Change, error) {
-	var out []Change
-	for _, o := range objs {
-		var before struct{ Metadata kube.Meta }
-		found, err := k.Get(ctx, o.Kind, ns, o.Name, &before)
+// An object that exists without argo-cred's labels for its client is
+// refused, before anything is applied, unless adopt: then it is taken over
+// (its labels, and the fields argo-cred sets, become argo-cred's). Each
+// apply of an existing object is conditional on the version read.
+func Apply(ctx context.Context, k *kube.Client, ns string, objs []Object, adopt bool) ([]Change, error) {
+	before := make([]kube.Meta, len(objs))
+	found := make([]bool, len(objs))
+	for i, o := range objs {
+		var obj struct{ Metadata kube.Meta }
+		ok, err := k.Get(ctx, o.Kind, ns, o.Name, &obj)
 		if err != nil {
-			return out, classify(err)
+			return nil, classify(err)
 		}
-		after, err := k.Apply(ctx, o.Kind, ns, o.Name, o.Body)
+		client := o.Body["metadata"].(map[string]any)["labels"].(map[string]string)[ClientLabel]
+		if ok && !Owned(obj.Metadata, client) && !adopt {
+			return nil, notOurs(strings.ToLower(o.Body["kind"].(string)), ns, o.Name, client,
+				"choose another --client, or give --adopt to take it over (argo-cred's labels, and its rules, subjects or annotations, replace what it has)")
+		}
+		before[i], found[i] = obj.Metadata, ok
+	}
+	var out []Change
+	for i, o := range objs {
+		body := o.Body
+		if found[i] {
+			body = maps.Clone(o.Body)
+			md := maps.Clone(body["metadata"].(map[string]any))
+			md["resourceVersion"] = before[i].ResourceVersion
+			body["metadata"] = md
+		}
+		after, err := k.Apply(ctx, o.Kind, ns, o.Name, body)
 		if err != nil {
 			return out, classify(err)
 		}
 		what := "unchanged"
 		switch {
-		case !found:
+		case !found[i]:
 			what = "created"
-		case before.Metadata.ResourceVersion != after.ResourceVersion:
+		case !Owned(before[i], o.Body["metadata"].(map[string]any)["labels"].(map[string]string)[ClientLabel]):
+			what = "adopted"
+		case before[i].ResourceVersion != after.ResourceVersion:
 			what = "changed"
 		}
 		out = append(out, Change{Kind: o.Body["kind"].(string), Name: o.Name, What: what})

@@ -8,6 +8,7 @@ package kube
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -121,9 +122,10 @@ func (s ServiceAccounts) CreateToken(ctx context.Context, name string, tr *authv
 	return out, err
 }
 
-// ReviewSelf asks the cluster of the kubeconfig (or the pod) who it takes
-// token for (SelfSubjectReview), with that token only: the kubeconfig's own
-// credentials are dropped, its host and CA kept. It returns the username
+// ReviewSelf asks the cluster of the kubeconfig who it takes token for
+// (SelfSubjectReview), with that token only: the kubeconfig's own
+// credentials are dropped, its host and CA kept. Only over verified TLS:
+// a plain-HTTP or unverified cluster gets no token. It returns the username
 // and groups the cluster maps the token to.
 func ReviewSelf(ctx context.Context, kubeconfig, context, token, userAgent string, timeout time.Duration) (string, []string, error) {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
@@ -133,6 +135,9 @@ func ReviewSelf(ctx context.Context, kubeconfig, context, token, userAgent strin
 		return "", nil, err
 	}
 	cfg = rest.AnonymousClientConfig(cfg)
+	if !rest.IsConfigTransportTLS(*cfg) || cfg.Insecure {
+		return "", nil, errors.New("not sending the token: the kubeconfig's cluster is not reached over verified TLS")
+	}
 	cfg.BearerToken, cfg.UserAgent, cfg.Timeout = token, userAgent, timeout
 	c, err := New(cfg)
 	if err != nil {

@@ -94,9 +94,12 @@ func (c *Client) List(ctx context.Context, k Kind, ns, selector string, into any
 	return json.Unmarshal(raw, into)
 }
 
-// Delete deletes an object; one that is already gone is not an error.
-func (c *Client) Delete(ctx context.Context, k Kind, ns, name string) error {
-	raw, err := c.rc.Delete().AbsPath(k.path(ns, name)).Do(ctx).Raw()
+// DeleteUID deletes an object only if its UID is uid (a precondition the
+// API server checks): an object deleted and made again under the same name
+// in between is left alone. One that is already gone is not an error.
+func (c *Client) DeleteUID(ctx context.Context, k Kind, ns, name, uid string) error {
+	body, _ := json.Marshal(map[string]any{"apiVersion": "v1", "kind": "DeleteOptions", "preconditions": map[string]string{"uid": uid}})
+	raw, err := c.rc.Delete().AbsPath(k.path(ns, name)).SetHeader("Content-Type", "application/json").Body(body).Do(ctx).Raw()
 	if err = withMessage(raw, err); err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("deleting %s %s/%s: %w", singular(k), ns, name, err)
 	}

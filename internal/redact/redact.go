@@ -71,7 +71,9 @@ func (r *Redactor) Text(s string) string {
 // Clean makes s one printable line: invalid UTF-8, control characters
 // (C0, DEL, C1), every line or paragraph separator, and the bidi and
 // zero-width format characters are replaced by a space; runs of white space
-// become one; a leading "::" (a GitHub workflow command) is defused.
+// become one; GitHub's runner commands are defused: "::" at the start (a
+// workflow command) and "##[" anywhere (the legacy form, which the runner
+// looks for at any position of a line).
 func Clean(s string) string {
 	var b strings.Builder
 	for i, r := range s {
@@ -88,10 +90,38 @@ func Clean(s string) string {
 		b.WriteRune(r)
 	}
 	out := strings.Join(strings.Fields(b.String()), " ")
+	for strings.Contains(out, "##[") {
+		out = strings.ReplaceAll(out, "##[", "# #[")
+	}
 	if strings.HasPrefix(out, "::") {
 		out = "'" + out
 	}
 	return out
+}
+
+// Defang keeps GitHub from turning server-supplied URLs into links, in an
+// annotation or log line: "://" becomes ":[//]" and "www." becomes "www[.]".
+func Defang(s string) string {
+	return strings.NewReplacer("://", ":[//]", "www.", "www[.]", "WWW.", "WWW[.]").Replace(s)
+}
+
+// Code renders s (cleaned) as a GitHub-flavoured Markdown code span for a
+// table cell: nothing in it is markup or an autolink; a backtick in s gets
+// a longer fence, and '|' is escaped, as GFM tables require even in code.
+func Code(s string) string {
+	s = Clean(s)
+	if s == "" {
+		return ""
+	}
+	fence := "`"
+	for strings.Contains(s, fence) {
+		fence += "`"
+	}
+	s = strings.ReplaceAll(s, "|", "\\|")
+	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
+		s = " " + s + " "
+	}
+	return fence + s + fence
 }
 
 // Shorten cuts s to at most n bytes (on a rune boundary), marking the cut.

@@ -15,20 +15,23 @@ func TestText(t *testing.T) {
 	r := New("Bearer "+tok, "hdr-value")
 	b64 := base64.StdEncoding.EncodeToString([]byte(tok))
 	tests := map[string]struct{ in, want string }{
-		"raw":            {"bad token " + tok, "bad token [redacted]"},
-		"bearer":         {"Authorization: Bearer " + tok + ".", "Authorization: [redacted]."},
-		"base64":         {"b64=" + b64, "b64=[redacted]"},
-		"base64 bearer":  {base64.StdEncoding.EncodeToString([]byte("Bearer " + tok)), "[redacted]"},
-		"url base64":     {base64.RawURLEncoding.EncodeToString([]byte(tok)), "[redacted]"},
-		"header value":   {"x-api-key=hdr-value", "x-api-key=[redacted]"},
-		"newlines":       {"a\nb\r\nc", "a b c"},
-		"escape":         {"\x1b[31mred\x1b[0m", "[31mred [0m"},
-		"unicode breaks": {"a\u2028b\u2029c\u0085d", "a b c d"},
-		"bidi":           {"abc\u202eevil\u2066x\u200b", "abc evil x"},
-		"command":        {"::error::x", "'::error::x"},
-		"command later":  {"\n  ::warning::x", "'::warning::x"},
-		"invalid utf-8":  {"a\xffb", "a b"},
-		"plain":          {"system:serviceaccount:ci:ci", "system:serviceaccount:ci:ci"},
+		"raw":             {"bad token " + tok, "bad token [redacted]"},
+		"bearer":          {"Authorization: Bearer " + tok + ".", "Authorization: [redacted]."},
+		"base64":          {"b64=" + b64, "b64=[redacted]"},
+		"base64 bearer":   {base64.StdEncoding.EncodeToString([]byte("Bearer " + tok)), "[redacted]"},
+		"url base64":      {base64.RawURLEncoding.EncodeToString([]byte(tok)), "[redacted]"},
+		"header value":    {"x-api-key=hdr-value", "x-api-key=[redacted]"},
+		"newlines":        {"a\nb\r\nc", "a b c"},
+		"escape":          {"\x1b[31mred\x1b[0m", "[31mred [0m"},
+		"unicode breaks":  {"a\u2028b\u2029c\u0085d", "a b c d"},
+		"bidi":            {"abc\u202eevil\u2066x\u200b", "abc evil x"},
+		"command":         {"::error::x", "'::error::x"},
+		"command later":   {"\n  ::warning::x", "'::warning::x"},
+		"invalid utf-8":   {"a\xffb", "a b"},
+		"legacy command":  {"v3.7.9 ##[save-state name=binding;]victim", "v3.7.9 # #[save-state name=binding;]victim"},
+		"legacy nested":   {"###[set-output name=x;]y ####[", "## #[set-output name=x;]y ### #["},
+		"legacy redacted": {"##" + tok, "# #[redacted]"},
+		"plain":           {"system:serviceaccount:ci:ci", "system:serviceaccount:ci:ci"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -52,6 +55,22 @@ func TestShorten(t *testing.T) {
 	}
 }
 
+func ExampleCode() {
+	fmt.Println(Code("https://evil.example/x|y"))
+	fmt.Println(Code("a`b"))
+	fmt.Println(Code("`x"))
+	// Output:
+	// `https://evil.example/x\|y`
+	// ``a`b``
+	// `` `x ``
+}
+
+func ExampleDefang() {
+	fmt.Println(Defang("see https://evil.example or www.evil.example"))
+	// Output:
+	// see https:[//]evil.example or www[.]evil.example
+}
+
 func ExampleMarkdown() {
 	fmt.Println(Markdown("evil|`x`<script>\n# h"))
 	// Output:
@@ -72,8 +91,8 @@ func FuzzText(f *testing.F) {
 				t.Fatalf("Text(%q) = %q holds %U", s, out, r)
 			}
 		}
-		if strings.HasPrefix(out, "::") {
-			t.Fatalf("Text(%q) = %q starts a workflow command", s, out)
+		if strings.HasPrefix(out, "::") || strings.Contains(out, "##[") {
+			t.Fatalf("Text(%q) = %q holds a runner command", s, out)
 		}
 	})
 }
