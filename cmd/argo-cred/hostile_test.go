@@ -374,10 +374,119 @@ func TestHostileServerText(t *testing.T) {
 	if err != nil || !strings.Contains(string(b), "evil") {
 		t.Fatalf("step summary: %v\n%s\nwant the failed report with the server's subject", err, b)
 	}
+	// Server text is only ever inside code spans: no markup, no links.
 	for _, bad := range []string{"<script>", "|`code`", "\x1b", "\n::"} {
-		if strings.Contains(string(b), bad) {
-			t.Errorf("step summary contains %q:\n%s", bad, b)
+		if strings.Contains(outsideCode(string(b)), bad) {
+			t.Errorf("step summary contains %q outside a code span:\n%s", bad, b)
 		}
+	}
+}
+
+// outsideCode is Markdown without its code spans (a run of n backticks up
+// to the next run of exactly n).
+func outsideCode(md string) string {
+	var b strings.Builder
+	for i := 0; i < len(md); {
+		if md[i] != '`' {
+			b.WriteByte(md[i])
+			i++
+			continue
+		}
+		n := 0
+		for i+n < len(md) && md[i+n] == '`' {
+			n++
+		}
+		fence := strings.Repeat("`", n)
+		end := i + n
+		for {
+			j := strings.Index(md[end:], fence)
+			if j < 0 {
+				return b.String() + md[i:] // unclosed: all of it counts
+			}
+			end += j
+			if end+n < len(md) && md[end+n] == '`' {
+				for end < len(md) && md[end] == '`' {
+					end++
+				}
+				continue
+			}
+			break
+		}
+		i = end + n
+	}
+	return b.String()
+}
+
+// Finding 1 of the second review: a hostile Argo Server that echoes the
+// token's subject (so the identity check passes) and puts runner commands,
+// in both of the runner's forms, in the version header and its error
+// messages. Every line argo-cred prints, on either stream, in every mode,
+// goes through a port of the runner's command parser: the only commands
+// are argo-cred's own masks and its one ::error annotation, and in action
+// mode there is no second plain line with the server's text. Server links
+// are defanged in the annotation and code in the step summary.
+func TestHostileRunnerCommands(t *testing.T) {
+	t.Parallel()
+	legacy := "##[save-state name=binding;]victim ##[set-output name=server;]evil.example:443 ##[add-mask]x"
+	msg := "denied " + legacy + " see https://evil.example/fix\n::stop-commands::tok"
+	fake := testenv.FakeArgo(t, "system:serviceaccount:ci:ci", "v3.7.9 "+legacy, msg)
+	for name, args := range map[string][]string{
+		"action":            {"action"},
+		"env github":        {"env", "--format", "github", "--expect", "allow:cronworkflows/list"},
+		"env shell":         {"env", "--expect", "allow:cronworkflows/list"},
+		"env json":          {"env", "--format", "json", "--expect", "allow:cronworkflows/list"},
+		"probe table -v":    {"probe", "-v", "--expect", "allow:cronworkflows/list"},
+		"probe json":        {"probe", "-o", "json", "--expect", "allow:cronworkflows/list"},
+		"probe ok, version": {"probe", "-v"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			files := map[string]string{}
+			for _, f := range []string{"GITHUB_ENV", "GITHUB_OUTPUT", "GITHUB_STATE", "GITHUB_STEP_SUMMARY"} {
+				files[f] = filepath.Join(dir, f)
+				must(t, os.WriteFile(files[f], nil, 0o644))
+			}
+			env := []string{"ARGO_SERVER=" + fake.Addr, "ARGO_SECURE=false", "ARGO_HTTP1=true", "GITHUB_ACTIONS=true", "RUNNER_TEMP=" + dir,
+				"INPUT_EXPECT=allow:cronworkflows/list"}
+			for k, v := range files {
+				env = append(env, k+"="+v)
+			}
+			r := hostileRun(t, env, args...)
+			if strings.Contains(name, "ok") != (r.code == 0) {
+				t.Errorf("exit %d\n%s", r.code, r.stderr)
+			}
+			annotations := 0
+			for _, out := range []string{r.stdout, r.stderr} {
+				for _, c := range testenv.RunnerCommands(out) {
+					switch {
+					case c.Name == "add-mask" && !c.Legacy:
+					case c.Name == "error" && !c.Legacy && strings.HasPrefix(c.Props["title"], "argo-cred "):
+						annotations++
+						if strings.Contains(c.Data, "https://evil") {
+							t.Errorf("the annotation links the server's URL: %q", c.Data)
+						}
+					default:
+						t.Errorf("the runner would run %+v from argo-cred's output:\n%s", c, out)
+					}
+				}
+			}
+			plain := strings.Contains(r.stderr, "\nerror: ") || strings.HasPrefix(r.stderr, "error: ")
+			annotated := name == "action" || name == "env github"
+			if r.code != 0 && annotated && (annotations != 1 || plain) {
+				t.Errorf("want the failure once, as one ::error line; got %d annotations:\n%s", annotations, r.stderr)
+			}
+			if r.code != 0 && !annotated && (annotations != 0 || !plain) {
+				t.Errorf("want one plain error line; got %d annotations:\n%s", annotations, r.stderr)
+			}
+			state, _ := os.ReadFile(files["GITHUB_STATE"])
+			if strings.Contains(string(state), "binding") {
+				t.Errorf("GITHUB_STATE names a binding:\n%s", state)
+			}
+			if sum, _ := os.ReadFile(files["GITHUB_STEP_SUMMARY"]); strings.Contains(outsideCode(string(sum)), "evil") {
+				t.Errorf("the step summary shows server text outside code:\n%s", sum)
+			}
+		})
 	}
 }
 

@@ -1,7 +1,9 @@
 // Package child runs a program that argo-cred waits for (instead of
-// replacing itself with it): SIGINT and SIGTERM that reach argo-cred go on
-// to the program, and its exit code comes back, 128+signal when a signal
-// killed it, as a shell reports it.
+// replacing itself with it): SIGINT, SIGTERM, SIGHUP and SIGQUIT that reach
+// argo-cred go on to the program, the program dies with argo-cred where the
+// system allows it (Linux: the parent-death signal), and its exit code
+// comes back, 128+signal when a signal killed it, as a shell reports it.
+// A Guard undoes what argo-cred leaves behind when it is killed outright.
 package child
 
 import (
@@ -13,12 +15,16 @@ import (
 	"syscall"
 )
 
+// Forwarded are the signals that argo-cred passes on to the program.
+var Forwarded = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT}
+
 // Run starts cmd, forwards signals to it until it exits, and returns its
 // exit code.
 func Run(cmd *exec.Cmd) (int, error) {
 	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	signal.Notify(sigs, Forwarded...)
 	defer signal.Stop(sigs)
+	dieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
 		return 0, fmt.Errorf("running %s: %w", cmd.Path, err)
 	}

@@ -154,6 +154,9 @@ func applyInputs(o *options) error {
 				return exitcode.New(exitcode.Usage, "write a duration with a unit, e.g. 30s or 10m", "input %s: %q is not a duration", name, v)
 			}
 			*p = d
+			if o.set != nil {
+				o.set[name] = true
+			}
 		}
 	}
 	lists := map[string]*[]string{"expect": &o.Expect, "audience": &o.Audiences}

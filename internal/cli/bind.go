@@ -14,6 +14,12 @@ import (
 	"github.com/argo-cred/argo-cred/internal/kube"
 )
 
+// bindLifetime is a --bind token's lifetime unless --duration says
+// otherwise: short, since the token outlives its run only when argo-cred
+// and its guard are both killed (a CI machine switched off). TokenRequest
+// issues nothing shorter than 10m.
+const bindLifetime = 15 * time.Minute
+
 // binding is the per-run Secret a bound token dies with.
 type binding struct {
 	kc            *kube.Client
@@ -22,11 +28,11 @@ type binding struct {
 
 // newBinding creates the per-run Secret and returns the reference a
 // TokenRequest binds the token to.
-func (a *app) newBinding(ctx context.Context, kc *kube.Client, ns, serviceAccount string) (*authv1.BoundObjectReference, error) {
+func (a *app) newBinding(ctx context.Context, kc *kube.Client, ns, serviceAccount string, lifetime time.Duration) (*authv1.BoundObjectReference, error) {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	run := time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b)
-	name, uid, err := identity.NewBinding(ctx, kc, ns, serviceAccount, run)
+	name, uid, err := identity.NewBinding(ctx, kc, ns, serviceAccount, run, time.Now().Add(lifetime))
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/argo-cred/argo-cred/internal/child"
 	"github.com/argo-cred/argo-cred/internal/exitcode"
 	"github.com/argo-cred/argo-cred/internal/redact"
 )
@@ -39,6 +40,8 @@ type app struct {
 	noBundle bool
 	// binding is the per-run Secret of a --bind token, if any.
 	binding *binding
+	// guard undoes what exec or docker set up if argo-cred is killed.
+	guard *child.Guard
 	// clusterUser is who the cluster says an OIDC token is (SelfSubjectReview).
 	clusterUser string
 	// oidc: the token is a CI OIDC token, which the cluster authenticates
@@ -68,6 +71,9 @@ func (a *app) note(line string) {
 // exit code. It prints one error line on ErrOut when something fails.
 func Run(ctx context.Context, args []string, streams IOStreams) int {
 	a := &app{streams: streams, log: slog.New(slog.DiscardHandler)}
+	if len(args) > 0 && args[0] == guardCommand {
+		return a.runGuard(args[1:])
+	}
 	root := a.commands()
 	if filepath.Base(os.Args[0]) == postName {
 		args = []string{"action", "--post"} // the action's post stage
@@ -76,6 +82,7 @@ func Run(ctx context.Context, args []string, streams IOStreams) int {
 	err := root.ExecuteContext(ctx)
 	// A --bind token dies with the run unless the command handed it on.
 	a.dropBinding()
+	a.releaseGuard()
 	if errors.Is(err, exitcode.ErrChild) {
 		return int(exitcode.Of(err))
 	}

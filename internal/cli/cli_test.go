@@ -207,12 +207,12 @@ func Example_writeTable() {
 func Example_markdown() {
 	_ = markdown(os.Stdout, report)
 	// Output:
-	// ### argo-cred: argo.example.com:443 via grpc, namespace `ci`
+	// ### argo-cred: `argo.example.com:443` via grpc, namespace `ci`
 	//
 	// | check | expected | actual | code | latency |
 	// |---|---|---|---|---|
 	// | ✅ reachability | reachable | reachable | gRPC OK | 4ms |
-	// | ✅ identity | system:serviceaccount:ci:ci | system:serviceaccount:ci:ci | gRPC OK | 1ms |
+	// | ✅ identity | `system:serviceaccount:ci:ci` | `system:serviceaccount:ci:ci` | gRPC OK | 1ms |
 	// | ✅ workflows/list | allowed | allowed | gRPC OK | 10ms |
 	// | ❌ workflowtemplates/list | denied | allowed | HTTP 200 | 3ms |
 }

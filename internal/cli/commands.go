@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -266,20 +267,29 @@ func writeTable(w io.Writer, r probe.Report) error {
 // markdown writes the report as a GitHub step summary.
 func markdown(w io.Writer, r probe.Report) error {
 	var b bytes.Buffer
-	// Whatever a server or a token may have supplied is a code span:
-	// no markup, no autolinked URL.
-	md, cs := redact.Markdown, redact.Code
+	// Whatever a server or a token may have supplied is a code span (no
+	// markup, no autolinked URL); plain words, such as argo-cred's own
+	// verdicts, cannot be either.
+	cs := redact.Code
+	cell := func(s string) string {
+		if plainWords.MatchString(s) {
+			return s
+		}
+		return cs(s)
+	}
 	fmt.Fprintf(&b, "### argo-cred: %s via %s, namespace %s\n\n| check | expected | actual | code | latency |\n|---|---|---|---|---|\n", cs(r.Server), r.Transport, cs(r.Namespace))
 	for _, c := range r.Checks {
 		mark := "✅"
 		if !c.OK {
 			mark = "❌"
 		}
-		fmt.Fprintf(&b, "| %s %s | %s | %s | %s | %s |\n", mark, md(c.Name), cs(c.Expected), cs(orDash(c.Actual)), code(c), latency(c.LatencyMS))
+		fmt.Fprintf(&b, "| %s %s | %s | %s | %s | %s |\n", mark, redact.Markdown(c.Name), cell(c.Expected), cell(orDash(c.Actual)), code(c), latency(c.LatencyMS))
 	}
 	_, err := w.Write(b.Bytes())
 	return err
 }
+
+var plainWords = regexp.MustCompile(`^[a-z-]+( [a-z-]+)*$`)
 
 func orDash(s string) string {
 	if s == "" {

@@ -126,20 +126,29 @@ the Argo Server until it rejects every old token (401): kube-apiserver caches a 
 labels, and with --check whether each token still passes the probe.`, a.clients)
 	oc := &oidcConfigOptions{}
 	oidcCmd := &cobra.Command{
-		Use:   "oidc-config --github-repo OWNER/REPO [--ref REF | --environment NAME] --namespace NS [flags]",
+		Use:   "oidc-config --github-repo OWNER/REPO --github-owner-id ID --github-repo-id ID [--ref REF | --environment NAME] --namespace NS [flags]",
 		Short: "Print (or apply) what a cluster needs to accept a GitHub job's own OIDC token",
 		Long: `Prints what the cluster needs so that a GitHub Actions job of OWNER/REPO can use its own OIDC token
 with argo-cred --source github-oidc (nothing long-lived stored in GitHub): the AuthenticationConfiguration
-entry for kube-apiserver that trusts GitHub's issuer for --audience, pins the repository owner, and maps
-the token to the user "gha:<sub>"; and a Role with the --allow verbs and a RoleBinding for the user of
-jobs on --ref (or in --environment). --apply applies the Role and RoleBinding (server-side apply); the
-AuthenticationConfiguration is a file on the control-plane hosts.`,
+entry for kube-apiserver that trusts GitHub's issuer for --audience, pins the owner by its numeric id
+(claim repository_owner_id: a name can be re-registered, an id cannot), and maps the token to the user
+"gha:<sub>:repository_id:<repository_id>"; and a Role with the --allow verbs and a RoleBinding for the
+user of jobs on --ref (or in --environment), named gha-<repo>-<hash of the user> so that no two
+repositories share one.
+
+The ids cannot be looked up offline: give --github-owner-id and --github-repo-id (gh api repos/OWNER/REPO
+--jq .owner.id,.id). Without them the output has the placeholders OWNER_ID and REPOSITORY_ID and a
+comment naming the flags. --apply (which needs both ids) applies the Role and RoleBinding (server-side
+apply), and refuses a RoleBinding of that name that binds anyone else; the AuthenticationConfiguration
+is a file on the control-plane hosts.`,
 		Args: noArgs,
 		RunE: withEnv(func(cmd *cobra.Command) error { return a.oidcConfig(cmd.Context(), o, oc) }),
 	}
 	ofs := oidcCmd.Flags()
 	ofs.SortFlags = false
 	ofs.StringVar(&oc.repo, "github-repo", "", "OWNER/REPO of the jobs")
+	ofs.StringVar(&oc.ownerID, "github-owner-id", "", "GitHub's numeric id of OWNER (claim repository_owner_id)")
+	ofs.StringVar(&oc.repoID, "github-repo-id", "", "GitHub's numeric id of OWNER/REPO (claim repository_id)")
 	ofs.StringVar(&oc.ref, "ref", "refs/heads/main", "the ref the jobs run on")
 	ofs.StringVar(&oc.environment, "environment", "", "the GitHub environment the jobs run in, instead of --ref")
 	ofs.StringVar(&o.Namespace, "namespace", o.Namespace, "namespace of the Role and RoleBinding")

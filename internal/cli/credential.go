@@ -213,7 +213,10 @@ func (a *app) credential(ctx context.Context, o *options) (*credential, error) {
 			defer cancel()
 			var bound *authv1.BoundObjectReference
 			if o.Bind {
-				if bound, err = a.newBinding(rctx, kc, ns, o.ServiceAccount); err != nil {
+				if _, inEnv := os.LookupEnv("ARGO_CRED_DURATION"); !o.set["duration"] && !inEnv {
+					o.Duration = bindLifetime
+				}
+				if bound, err = a.newBinding(rctx, kc, ns, o.ServiceAccount, o.Duration); err != nil {
 					return nil, err
 				}
 			}

@@ -2,6 +2,8 @@ package cli
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"strings"
@@ -40,6 +42,12 @@ func (a *app) docker(ctx context.Context, o *options, args []string) error {
 	if r.Network != "host" && isLoopback(c.settings.Server) {
 		fmt.Fprintf(a.streams.ErrOut, "note: ARGO_SERVER %s is a loopback address, which a container reaches only with --network host\n", c.settings.Server)
 	}
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	r.Name = "argo-cred-" + hex.EncodeToString(b)
+	// If argo-cred is killed outright, the docker CLI dies with it (Linux)
+	// but the container would not: the guard removes it.
+	a.startGuard(o, r.Name)
 	if o.Verbose {
 		cmdline, _ := r.Command()
 		fmt.Fprintln(a.streams.ErrOut, "docker "+strings.Join(cmdline, " "))

@@ -45,6 +45,7 @@ func (a *app) exec(ctx context.Context, o *options, args []string) error {
 		// binding (Run does, on every way out).
 		cmd := exec.Command(path, args[1:]...)
 		cmd.Env, cmd.Stdin, cmd.Stdout, cmd.Stderr = environ, a.streams.In, a.streams.Out, a.streams.ErrOut
+		a.startGuard(o, "")
 		code, err := child.Run(cmd)
 		if err != nil {
 			return exitcode.Wrap(exitcode.Usage, "check that it is an executable for this machine", err)

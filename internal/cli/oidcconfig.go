@@ -2,33 +2,57 @@ package cli
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"regexp"
 	"strings"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/yaml"
 
 	"github.com/argo-cred/argo-cred/internal/exitcode"
 	"github.com/argo-cred/argo-cred/internal/files"
 	"github.com/argo-cred/argo-cred/internal/identity"
+	"github.com/argo-cred/argo-cred/internal/kube"
 	"github.com/argo-cred/argo-cred/internal/token"
 )
 
 // GitHubIssuer is the issuer of GitHub Actions' OIDC tokens.
 const GitHubIssuer = "https://token.actions.githubusercontent.com"
 
+// The placeholders oidc-config prints for the ids it was not given: they
+// never match a token, so a configuration applied with one fails closed.
+const (
+	ownerIDPlaceholder = "OWNER_ID"
+	repoIDPlaceholder  = "REPOSITORY_ID"
+)
+
+// githubUsername is the CEL expression that maps a GitHub token to its
+// user: the sub claim and, since a repository deleted and re-created under
+// the same name gets a new id, the repository's id.
+const githubUsername = `"gha:" + claims.sub + ":repository_id:" + claims.repository_id`
+
 // oidcConfigOptions are oidc-config's own flags.
 type oidcConfigOptions struct {
 	repo, ref, environment, issuer, issuerCA string
+	ownerID, repoID                          string // GitHub's numeric ids of the owner and the repository
 	apply                                    bool
 }
 
-var repoName = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$`)
+var (
+	repoName = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$`)
+	// GitHub's ids are positive integers; its claims carry them as strings.
+	githubID = regexp.MustCompile(`^[1-9][0-9]{0,19}$`)
+	notSlug  = regexp.MustCompile(`[^a-z0-9]+`)
+)
 
 // authenticationConfig is the AuthenticationConfiguration (v1, Kubernetes
 // 1.34; v1beta1 on 1.30–1.33) that trusts issuer's tokens for audience
-// from repositories of owner, mapping each to the user "gha:<sub>".
-func authenticationConfig(issuer, caPEM, audience, owner string) map[string]any {
+// from repositories of the owner with id ownerID (named owner, which a
+// re-registered organisation can take over; its id it cannot), mapping each
+// to the user "gha:<sub>:repository_id:<repository_id>".
+func authenticationConfig(issuer, caPEM, audience, owner, ownerID string) map[string]any {
 	iss := map[string]any{"url": issuer, "audiences": []string{audience}}
 	if caPEM != "" {
 		iss["certificateAuthority"] = caPEM
@@ -37,21 +61,59 @@ func authenticationConfig(issuer, caPEM, audience, owner string) map[string]any 
 		"apiVersion": "apiserver.config.k8s.io/v1", "kind": "AuthenticationConfiguration",
 		"jwt": []map[string]any{{
 			"issuer": iss,
-			"claimValidationRules": []map[string]string{{"expression": fmt.Sprintf("claims.repository_owner == %q", owner),
-				"message": "the token is not from a repository of " + owner}},
-			"claimMappings":       map[string]any{"username": map[string]string{"expression": `"gha:" + claims.sub`}},
+			"claimValidationRules": []map[string]string{{"expression": fmt.Sprintf("claims.repository_owner_id == %q", ownerID),
+				"message": fmt.Sprintf("the token is not from a repository of %s (owner id %s)", owner, ownerID)}},
+			"claimMappings":       map[string]any{"username": map[string]string{"expression": githubUsername}},
 			"userValidationRules": []map[string]string{{"expression": "!user.username.startsWith('system:')", "message": "the username must not start with system:"}},
 		}},
 	}
 }
 
 // githubUser is the user the configuration maps a GitHub job's token to:
-// "gha:" + its default sub claim.
-func githubUser(repo, ref, environment string) string {
+// "gha:" + its default sub claim + ":repository_id:" + the repository's id.
+func githubUser(repo, ref, environment, repoID string) string {
+	sub := "repo:" + repo + ":ref:" + ref
 	if environment != "" {
-		return "gha:repo:" + repo + ":environment:" + environment
+		sub = "repo:" + repo + ":environment:" + environment
 	}
-	return "gha:repo:" + repo + ":ref:" + ref
+	return "gha:" + sub + ":repository_id:" + repoID
+}
+
+// bindingName names the Role and RoleBinding for user, a user of repository
+// repo: "gha-", a readable slug of repo, and the first 10 hex digits of the
+// SHA-256 of the exact user, so that repositories whose slugs are equal
+// (app.x, app_x, APP-X; long names cut alike), and the refs and environments
+// of one repository, never share a name. A DNS label of at most 63
+// characters.
+func bindingName(repo, user string) string {
+	sum := sha256.Sum256([]byte(user))
+	hash := hex.EncodeToString(sum[:])[:10]
+	const maxSlug = 63 - len("gha-") - len("-") - 10
+	slug := strings.Trim(notSlug.ReplaceAllString(strings.ToLower(repo), "-"), "-")
+	if len(slug) > maxSlug {
+		slug = strings.TrimRight(slug[:maxSlug], "-")
+	}
+	if slug == "" {
+		return "gha-" + hash
+	}
+	return "gha-" + slug + "-" + hash
+}
+
+// placeholderNote is the comment above the documents when an id was not
+// given: which placeholder, which flag, and how to find the id.
+func placeholderNote(repo string, oc *oidcConfigOptions) string {
+	var missing []string
+	if oc.ownerID == "" {
+		missing = append(missing, ownerIDPlaceholder+" (--github-owner-id)")
+	}
+	if oc.repoID == "" {
+		missing = append(missing, repoIDPlaceholder+" (--github-repo-id)")
+	}
+	if len(missing) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("# PLACEHOLDERS: %s. Run again with GitHub's numeric ids of the owner and the repository:\n"+
+		"# gh api repos/%s --jq .owner.id,.id\n", strings.Join(missing, " and "), repo)
 }
 
 func (a *app) oidcConfig(ctx context.Context, o *options, oc *oidcConfigOptions) error {
@@ -63,6 +125,16 @@ func (a *app) oidcConfig(ctx context.Context, o *options, oc *oidcConfigOptions)
 	}
 	if strings.ContainsAny(oc.ref+oc.environment, " :\n") {
 		return exitcode.New(exitcode.Usage, "", "invalid --ref or --environment")
+	}
+	idHint := "GitHub's numeric id, digits only: gh api repos/" + oc.repo + " --jq .owner.id,.id"
+	for _, f := range []struct{ flag, v string }{{"--github-owner-id", oc.ownerID}, {"--github-repo-id", oc.repoID}} {
+		if f.v != "" && !githubID.MatchString(f.v) {
+			return exitcode.New(exitcode.Usage, idHint, "invalid %s %q", f.flag, f.v)
+		}
+	}
+	if oc.apply && (oc.ownerID == "" || oc.repoID == "") {
+		return exitcode.New(exitcode.Usage, "give --github-owner-id and --github-repo-id (gh api repos/"+oc.repo+" --jq .owner.id,.id); without them oidc-config only prints, with placeholders",
+			"--apply needs GitHub's ids of the owner and the repository: it never binds a placeholder user")
 	}
 	var ca string
 	if oc.issuerCA != "" {
@@ -81,24 +153,32 @@ func (a *app) oidcConfig(ctx context.Context, o *options, oc *oidcConfigOptions)
 	if err != nil {
 		return err
 	}
-	user := githubUser(oc.repo, oc.ref, oc.environment)
+	ownerID, repoID := oc.ownerID, oc.repoID
+	if ownerID == "" {
+		ownerID = ownerIDPlaceholder
+	}
+	if repoID == "" {
+		repoID = repoIDPlaceholder
+	}
+	user := githubUser(oc.repo, oc.ref, oc.environment, repoID)
+	name := bindingName(oc.repo, user)
 	ns := o.Namespace
 	if ns == "" {
 		ns = "NAMESPACE"
 	}
-	name := "gha-" + strings.Trim(regexp.MustCompile(`[^a-z0-9-]+`).ReplaceAllString(strings.ToLower(oc.repo), "-"), "-")
-	if len(name) > 40 {
-		name = strings.TrimRight(name[:40], "-")
-	}
 	objs := identity.UserObjects(name, ns, user, grants)
 
-	b, err := yaml.Marshal(authenticationConfig(oc.issuer, ca, audience, owner))
+	b, err := yaml.Marshal(authenticationConfig(oc.issuer, ca, audience, owner, ownerID))
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(a.streams.Out, "# kube-apiserver --authentication-config (a file on every control-plane host; Kubernetes 1.34: v1,\n"+
+	note := placeholderNote(oc.repo, oc)
+	if note != "" {
+		a.note("warning: the output has placeholders for GitHub's ids: give --github-owner-id and --github-repo-id")
+	}
+	fmt.Fprintf(a.streams.Out, "%s# kube-apiserver --authentication-config (a file on every control-plane host; Kubernetes 1.34: v1,\n"+
 		"# 1.30-1.33: apiserver.config.k8s.io/v1beta1). If the file exists, add the jwt entry to it.\n"+
-		"# GitHub jobs of %s get the user %q.\n%s", owner, user, b)
+		"# GitHub jobs of %s (owner id %s) get the user %q.\n%s", note, owner, ownerID, user, b)
 	for _, obj := range objs {
 		b, err := yaml.Marshal(obj.Body)
 		if err != nil {
@@ -113,9 +193,48 @@ func (a *app) oidcConfig(ctx context.Context, o *options, oc *oidcConfigOptions)
 	if err != nil {
 		return err
 	}
-	changes, err := identity.Apply(ctx, kc, c.Namespace, identity.UserObjects(name, c.Namespace, user, grants))
+	if err := sameSubject(ctx, kc, c.Namespace, name, user); err != nil {
+		return err
+	}
+	changes, err := identity.Apply(ctx, kc, c.Namespace, identity.UserObjects(name, c.Namespace, user, grants), false)
 	for _, ch := range changes {
 		fmt.Fprintf(a.streams.ErrOut, "%s/%s %s\n", strings.ToLower(ch.Kind), ch.Name, ch.What)
 	}
 	return err
+}
+
+// sameSubject refuses to apply over RoleBinding ns/name when it exists and
+// binds anything but exactly user: it would hand that binding, and its
+// Role's rules, to another repository's jobs.
+func sameSubject(ctx context.Context, kc *kube.Client, ns, name, user string) error {
+	type subject struct {
+		Kind      string `json:"kind"`
+		APIGroup  string `json:"apiGroup"`
+		Name      string `json:"name"`
+		Namespace string `json:"namespace"`
+	}
+	var rb struct {
+		Subjects []subject `json:"subjects"`
+	}
+	found, err := kc.Get(ctx, kube.RoleBindingKind, ns, name, &rb)
+	switch {
+	case apierrors.IsForbidden(err):
+		return exitcode.Wrap(exitcode.MissingAccess, "the kubeconfig's identity needs get, create and patch on roles and rolebindings in "+ns, err)
+	case err != nil:
+		return exitcode.Wrap(exitcode.Unexpected, "check --kubeconfig, --context and that the Kubernetes API server is reachable", err)
+	}
+	want := subject{Kind: "User", APIGroup: "rbac.authorization.k8s.io", Name: user}
+	if !found || (len(rb.Subjects) == 1 && rb.Subjects[0] == want) {
+		return nil
+	}
+	var now []string
+	for _, s := range rb.Subjects {
+		now = append(now, fmt.Sprintf("%s %q", s.Kind, s.Name))
+	}
+	bound := "no subject"
+	if len(now) > 0 {
+		bound = strings.Join(now, ", ")
+	}
+	return exitcode.New(exitcode.Usage, "it is not this repository's binding: leave it, or delete it (kubectl delete rolebinding -n "+ns+" "+name+") if it is stale",
+		"refusing to apply over rolebinding %s/%s: it binds %s, not User %q", ns, name, bound, user)
 }

@@ -65,6 +65,7 @@ func redactLong(s string) string {
 
 // Run is one `docker run --rm` of the argo CLI image.
 type Run struct {
+	Name    string // the container's name, for a guard to remove it
 	Image   string
 	Vars    []env.Var // passed by name
 	Args    []string  // the container's arguments (argo's)
@@ -81,6 +82,9 @@ type Run struct {
 // argument.
 func (r Run) Command() (args, environ []string) {
 	args = []string{"run", "--rm"}
+	if r.Name != "" {
+		args = append(args, "--name", r.Name)
+	}
 	if r.Stdin {
 		args = append(args, "-i")
 	}

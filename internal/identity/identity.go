@@ -23,7 +23,8 @@ import (
 const (
 	ManagedBy      = "app.kubernetes.io/managed-by"
 	ClientLabel    = "argo-cred/client"
-	BindingLabel   = "argo-cred/binding" // on a per-run Secret a bound token dies with
+	BindingLabel   = "argo-cred/binding"          // on a per-run Secret a bound token dies with
+	ExpiresAt      = "argo-cred/token-expires-at" // annotation: when the bound token expires anyway
 	managedByValue = "argo-cred"
 )
 
@@ -188,14 +189,25 @@ type Secret struct {
 	Invalid  string // kubernetes.io/legacy-token-invalid-since
 	Binding  bool   // a per-run Secret a bound token dies with
 	UID      string
+	Expires  string // a binding's token expiry (ExpiresAt)
 }
 
 // Secrets lists the client's token Secrets, oldest first.
 func Secrets(ctx context.Context, k *kube.Client, ns, client string) ([]Secret, error) {
+	return secrets(ctx, k, ns, Selector(client))
+}
+
+// Bindings lists every per-run Secret in ns, of any ServiceAccount, oldest
+// first.
+func Bindings(ctx context.Context, k *kube.Client, ns string) ([]Secret, error) {
+	return secrets(ctx, k, ns, Selector("")+","+BindingLabel)
+}
+
+func secrets(ctx context.Context, k *kube.Client, ns, selector string) ([]Secret, error) {
 	var list struct {
 		Items []struct{ Metadata kube.Meta } `json:"items"`
 	}
-	if err := k.List(ctx, kube.SecretKind, ns, Selector(client), &list); err != nil {
+	if err := k.List(ctx, kube.SecretKind, ns, selector, &list); err != nil {
 		return nil, classify(err)
 	}
 	var out []Secret
@@ -203,7 +215,7 @@ func Secrets(ctx context.Context, k *kube.Client, ns, client string) ([]Secret, 
 		m := it.Metadata
 		created, _ := time.Parse(time.RFC3339, m.CreationTimestamp)
 		out = append(out, Secret{Name: m.Name, Created: created, LastUsed: m.Labels["kubernetes.io/legacy-token-last-used"],
-			Invalid: m.Labels["kubernetes.io/legacy-token-invalid-since"], Binding: m.Labels[BindingLabel] != "", UID: m.UID})
+			Invalid: m.Labels["kubernetes.io/legacy-token-invalid-since"], Binding: m.Labels[BindingLabel] != "", UID: m.UID, Expires: m.Annotations[ExpiresAt]})
 	}
 	slices.SortFunc(out, func(a, b Secret) int { return a.Created.Compare(b.Created) })
 	return out, nil
@@ -226,10 +238,11 @@ func NewTokenSecret(ctx context.Context, k *kube.Client, c Client) (Secret, erro
 // NewBinding creates a per-run Secret, labelled as the client's binding,
 // that a token can be bound to (TokenRequest boundObjectRef): deleting it
 // revokes the token. It returns the Secret's name and UID.
-func NewBinding(ctx context.Context, k *kube.Client, ns, serviceAccount, run string) (name, uid string, err error) {
+func NewBinding(ctx context.Context, k *kube.Client, ns, serviceAccount, run string, expires time.Time) (name, uid string, err error) {
 	body := map[string]any{"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
 		"metadata": map[string]any{"generateName": serviceAccount + "-run-", "namespace": ns,
-			"labels": map[string]string{ManagedBy: managedByValue, ClientLabel: serviceAccount, BindingLabel: run}}}
+			"labels":      map[string]string{ManagedBy: managedByValue, ClientLabel: serviceAccount, BindingLabel: run},
+			"annotations": map[string]string{ExpiresAt: expires.UTC().Format(time.RFC3339)}}}
 	m, err := k.Create(ctx, kube.SecretKind, ns, body)
 	if err != nil {
 		return "", "", classify(err)

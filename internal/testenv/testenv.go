@@ -50,6 +50,11 @@ type Stack struct {
 	ArgoServerHybrid                                   string // host:port, --auth-mode client --auth-mode server
 	ArgoBin                                            string
 	Client                                             kubernetes.Interface
+
+	// The numeric ids of the owner the cluster trusts and of its repository
+	// argo-cred-test/app: the default repository_owner_id and repository_id
+	// claims of the issuer's tokens.
+	OIDCOwnerID, OIDCRepoID string
 }
 
 // Root is the repository root.
@@ -78,6 +83,7 @@ func Get(t testing.TB) *Stack {
 		ArgoServer: vars["ARGO_SERVER"], ArgoServerTLS: vars["ARGO_SERVER_TLS"], ArgoServerHybrid: vars["ARGO_SERVER_HYBRID"],
 		ArgoBin: vars["ARGO_BIN"], OIDCIssuer: vars["STACK_OIDC_ISSUER"], OIDCTokenURL: vars["STACK_OIDC_TOKEN_URL"],
 		OIDCAudience: vars["STACK_OIDC_AUDIENCE"], AuthConfig: vars["STACK_AUTH_CONFIG"],
+		OIDCOwnerID: vars["STACK_OIDC_OWNER_ID"], OIDCRepoID: vars["STACK_OIDC_REPO_ID"],
 	}
 	cfg, err := clientcmd.BuildConfigFromFlags("", s.Kubeconfig)
 	if err != nil {

@@ -504,7 +504,7 @@ func TestIntegrationActionKeyless(t *testing.T) {
 	}
 	binding := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "keyless"},
 		RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "keyless"},
-		Subjects: []rbacv1.Subject{{Kind: "User", APIGroup: "rbac.authorization.k8s.io", Name: "gha:repo:argo-cred-test/app:ref:refs/heads/main"}}}
+		Subjects: []rbacv1.Subject{{Kind: "User", APIGroup: "rbac.authorization.k8s.io", Name: "gha:repo:argo-cred-test/app:ref:refs/heads/main:repository_id:" + s.OIDCRepoID}}}
 	if _, err := s.Client.RbacV1().RoleBindings(ns).Create(context.Background(), binding, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}

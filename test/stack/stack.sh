@@ -22,6 +22,8 @@ OIDC_PORT=${STACK_OIDC_PORT:-22749}             # the OIDC issuer, HTTPS (GitHub
 OIDC_TOKEN_PORT=${STACK_OIDC_TOKEN_PORT:-22750} # its fake ACTIONS_ID_TOKEN_REQUEST_URL, plain HTTP
 OIDC_AUDIENCE=argo-cred-test
 OIDC_OWNER=argo-cred-test
+OIDC_OWNER_ID=100 # GitHub's numeric ids of the owner and of argo-cred-test/app (claims repository_owner_id, repository_id)
+OIDC_REPO_ID=101
 ARGO_NS=argo
 STACK_DIR=$dir STACK_APISERVER=https://127.0.0.1:$APISERVER_PORT
 # shellcheck source=test/stack/lib.sh
@@ -156,19 +158,23 @@ up() {
 	# start-up (and retries only every 10 s).
 	(cd "$root" && go build -o "$dir/oidc-issuer" ./test/stack/oidc)
 	start oidc-issuer "$OIDC_PORT" "$dir/oidc-issuer" --addr "127.0.0.1:$OIDC_PORT" --token-addr "127.0.0.1:$OIDC_TOKEN_PORT" \
-		--cert "$dir/pki/oidc.crt" --key "$dir/pki/oidc.key" --signing-key "$dir/pki/oidc-signing.key"
+		--cert "$dir/pki/oidc.crt" --key "$dir/pki/oidc.key" --signing-key "$dir/pki/oidc-signing.key" \
+		--owner-id "$OIDC_OWNER_ID" --repo-id "$OIDC_REPO_ID"
 	wait_for oidc-issuer 30 curl -sf --cacert "$dir/pki/ca.crt" "https://127.0.0.1:$OIDC_PORT/.well-known/openid-configuration"
 	# Structured authentication (GA in 1.34): the issuer's tokens, for
-	# audience argo-cred-test, from repositories of owner argo-cred-test,
-	# map to the user "gha:<sub>" (what argo-cred oidc-config prints).
+	# audience argo-cred-test, from repositories of the owner whose id is
+	# $OIDC_OWNER_ID, map to the user "gha:<sub>:repository_id:<id>": what
+	# argo-cred oidc-config --github-owner-id $OIDC_OWNER_ID prints. Written to a
+	# temporary file and renamed: a running kube-apiserver reloads it whole.
 	{
 		printf 'apiVersion: apiserver.config.k8s.io/v1\nkind: AuthenticationConfiguration\njwt:\n- issuer:\n'
 		printf '    url: https://127.0.0.1:%s\n    audiences:\n    - %s\n    certificateAuthority: |\n' "$OIDC_PORT" "$OIDC_AUDIENCE"
 		sed 's/^/      /' "$dir/pki/ca.crt"
-		printf '  claimValidationRules:\n  - expression: \x27claims.repository_owner == "%s"\x27\n    message: \x27the token is not from a repository of %s\x27\n' "$OIDC_OWNER" "$OIDC_OWNER"
-		printf '  claimMappings:\n    username:\n      expression: \x27"gha:" + claims.sub\x27\n'
+		printf '  claimValidationRules:\n  - expression: \x27claims.repository_owner_id == "%s"\x27\n    message: \x27the token is not from a repository of %s (owner id %s)\x27\n' "$OIDC_OWNER_ID" "$OIDC_OWNER" "$OIDC_OWNER_ID"
+		printf '  claimMappings:\n    username:\n      expression: \x27"gha:" + claims.sub + ":repository_id:" + claims.repository_id\x27\n'
 		printf '  userValidationRules:\n  - expression: "!user.username.startsWith(\x27system:\x27)"\n    message: \x27the username must not start with system:\x27\n'
-	} >"$dir/auth-config.yaml"
+	} >"$dir/auth-config.yaml.tmp"
+	mv "$dir/auth-config.yaml.tmp" "$dir/auth-config.yaml"
 
 	# An audit log of every request's metadata: the load test counts the
 	# requests argo-cred makes from it.
@@ -241,9 +247,11 @@ ARGO_BIN='$bin/argo'
 STACK_OIDC_ISSUER='https://127.0.0.1:$OIDC_PORT'
 STACK_OIDC_TOKEN_URL='http://127.0.0.1:$OIDC_TOKEN_PORT/idtoken?api-version=2.0'
 STACK_OIDC_AUDIENCE='$OIDC_AUDIENCE'
+STACK_OIDC_OWNER_ID='$OIDC_OWNER_ID'
+STACK_OIDC_REPO_ID='$OIDC_REPO_ID'
 STACK_AUTH_CONFIG='$dir/auth-config.yaml'
 export STACK_DIR STACK_KUBECONFIG STACK_CA_FILE STACK_APISERVER STACK_ARGO_NAMESPACE ARGO_SERVER ARGO_SERVER_TLS ARGO_SERVER_HYBRID ARGO_BIN
-export STACK_OIDC_ISSUER STACK_OIDC_TOKEN_URL STACK_OIDC_AUDIENCE STACK_AUTH_CONFIG
+export STACK_OIDC_ISSUER STACK_OIDC_TOKEN_URL STACK_OIDC_AUDIENCE STACK_OIDC_OWNER_ID STACK_OIDC_REPO_ID STACK_AUTH_CONFIG
 EOF
 	mv "$dir/env.tmp" "$dir/env"
 	log "up in $((SECONDS - t0))s; source $dir/env"

@@ -7,7 +7,9 @@
 //
 // The request token (Authorization: bearer …) chooses the claims:
 // "req-" followed by base64url(JSON) of claims that override the defaults
-// (a branch push of repository argo-cred-test/app). Two keys of the JSON
+// (a branch push of repository argo-cred-test/app, whose numeric ids are
+// --owner-id and --repo-id, as GitHub's repository_owner_id and
+// repository_id claims: strings of digits). Two keys of the JSON
 // are not claims: "ttl" (seconds until exp, default 300) and "untrusted"
 // (sign with a key the issuer does not publish).
 package main
@@ -37,6 +39,8 @@ func main() {
 	cert := flag.String("cert", "", "TLS certificate")
 	key := flag.String("key", "", "TLS key")
 	signing := flag.String("signing-key", "", "PEM RSA key that signs the tokens")
+	ownerID := flag.String("owner-id", "100", "the default repository_owner_id claim (the owner argo-cred-test)")
+	repoID := flag.String("repo-id", "101", "the default repository_id claim (the repository argo-cred-test/app)")
 	flag.Parse()
 	b, err := os.ReadFile(*signing)
 	if err != nil {
@@ -88,7 +92,7 @@ func main() {
 		}
 		claims := map[string]any{"iss": iss, "aud": aud, "iat": now, "nbf": now - 600, "exp": now + ttl,
 			"sub": "repo:argo-cred-test/app:ref:refs/heads/main", "repository": "argo-cred-test/app", "repository_owner": "argo-cred-test",
-			"repository_id": "101", "repository_owner_id": "100", "ref": "refs/heads/main", "ref_type": "branch", "sha": "0123456789abcdef",
+			"repository_id": *repoID, "repository_owner_id": *ownerID, "ref": "refs/heads/main", "ref_type": "branch", "sha": "0123456789abcdef",
 			"workflow": "ci", "event_name": "push", "run_id": "1", "actor": "octocat", "runner_environment": "github-hosted"}
 		key := priv
 		for k, v := range over {
