@@ -33,7 +33,13 @@ func checkBad(t *testing.T, r result, tc badCase, dir string, tokens ...string) 
 		t.Errorf("exit %d, stderr:\n%s\nwant exit %d and %q", r.code, r.stderr, tc.code, tc.stderrHas)
 	}
 	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
-	if !strings.HasPrefix(lines[len(lines)-1], "error: ") || strings.Count(r.stderr, "\nerror: ")+boolToInt(strings.HasPrefix(r.stderr, "error: ")) != 1 {
+	// The action in Actions prints its one line as an ::error annotation.
+	isError := func(l string) bool { return strings.HasPrefix(l, "error: ") || strings.HasPrefix(l, "::error title=argo-cred ") }
+	errorLines := 0
+	for _, l := range lines {
+		errorLines += boolToInt(isError(l))
+	}
+	if !isError(lines[len(lines)-1]) || errorLines != 1 {
 		t.Errorf("want exactly one error line, last:\n%s", r.stderr)
 	}
 	for _, bad := range []string{"panic:", "goroutine ", "runtime error"} {
@@ -184,12 +190,17 @@ func TestIntegrationBadInput(t *testing.T) {
 		"kubeconfig: malformed":      {env: append(kube, "KUBECONFIG="+badKube), args: []string{"env", "--secret", "ci"}, code: 2, stderrHas: "loading kubernetes config"},
 		"kubeconfig: points nowhere": {env: append(kube, "KUBECONFIG="+nowhere), args: []string{"env", "--secret", "ci", "--timeout", "3s"}, code: 3, stderrHas: "that the Kubernetes API server is reachable"},
 		// exec and docker.
-		"exec: no such command":  {env: kube, args: []string{"exec", "--secret", "ci", "--", "no-such-command-x"}, code: 2, stderrHas: `command "no-such-command-x" not found`},
-		"exec: bad token source": {env: kube, args: []string{"exec", "--secret", "nope", "--", "true"}, code: 3, stderrHas: "not found"},
-		"docker: no CLI":         {env: append(kube, "PATH=/nonexistent"), args: []string{"docker", "--secret", "ci", "--", "version"}, code: 2, stderrHas: "the docker CLI is not installed"},
-		"docker: no engine":      {env: append(kube, "DOCKER_HOST=unix:///nonexistent.sock"), args: []string{"docker", "--secret", "ci", "--", "version"}, code: 2, stderrHas: "no Docker engine reachable"},
+		"exec: no such command":      {env: kube, args: []string{"exec", "--secret", "ci", "--", "no-such-command-x"}, code: 2, stderrHas: `command "no-such-command-x" not found`},
+		"exec: bad token source":     {env: kube, args: []string{"exec", "--secret", "nope", "--", "true"}, code: 3, stderrHas: "not found"},
+		"docker: no CLI":             {env: append(kube, "PATH=/nonexistent"), args: []string{"docker", "--secret", "ci", "--", "version"}, code: 2, stderrHas: "the docker CLI is not installed"},
+		"exec: --oidc-env unset":     {env: kube, args: []string{"exec", "--oidc-env", "NO_SUCH_ID_TOKEN", "--", "sh", "-c", "echo ran"}, code: 3, stderrHas: "NO_SUCH_ID_TOKEN"},
+		"exec: client only":          {env: append(kube, "ARGO_CRED_CLIENT=ci"), args: []string{"exec", "--", "sh", "-c", "echo ran"}, code: 2, stderrHas: "no token source"},
+		"docker: image is an option": {env: kube, args: []string{"docker", "--image=--volume=/:/host", "--secret", "ci", "--", "version"}, code: 2, stderrHas: "is not an image reference"},
+		"docker: no engine":          {env: append(kube, "DOCKER_HOST=unix:///nonexistent.sock"), args: []string{"docker", "--secret", "ci", "--", "version"}, code: 2, stderrHas: "no Docker engine reachable"},
 		// The identity lifecycle.
 		"provision: invalid client":   {env: kube, args: []string{"provision", "--client", "Bad_Name"}, code: 2, stderrHas: "not a Kubernetes name"},
+		"provision: default":          {env: kube, args: []string{"provision", "--client", "default"}, code: 2, stderrHas: "the namespace's default ServiceAccount is reserved"},
+		"revoke: default":             {env: kube, args: []string{"revoke", "--client", "default", "--purge"}, code: 2, stderrHas: "the namespace's default ServiceAccount is reserved"},
 		"provision: no client":        {env: kube, args: []string{"provision"}, code: 2, stderrHas: "no client given"},
 		"provision: unknown resource": {env: kube, args: []string{"provision", "--client", "x", "--allow", "pods:list"}, code: 2, stderrHas: `unknown resource "pods"`},
 		"provision: unknown verb":     {env: kube, args: []string{"provision", "--client", "x", "--allow", "workflows:fly"}, code: 2, stderrHas: `unknown verb "fly"`},

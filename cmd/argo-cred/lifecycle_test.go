@@ -1,17 +1,28 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	authv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/yaml"
 
 	"github.com/argo-cred/argo-cred/internal/testenv"
@@ -213,42 +224,158 @@ func TestIntegrationProvisionConcurrently(t *testing.T) {
 	}
 }
 
-// Provisioning runs as a ServiceAccount with exactly the Role
-// `provision --print-rbac` prints, and fails clearly with one verb less.
+// Provisioning runs as a ServiceAccount holding exactly what
+// `provision --print-rbac` prints, applied as printed: provision, rotate,
+// clients and revoke --purge work; each escalation the first review found
+// is refused by Kubernetes (403); one verb less fails clearly.
 func TestIntegrationProvisionerRBAC(t *testing.T) {
 	t.Parallel()
 	s := testenv.Get(t)
 	ns := s.Namespace(t)
+	ctx := context.Background()
 	r := run(t, nil, "provision", "--print-rbac", "--namespace", ns)
 	var role rbacv1.Role
-	if err := yaml.Unmarshal([]byte(r.stdout), &role); err != nil || len(role.Rules) == 0 {
-		t.Fatalf("--print-rbac: %v\n%s", err, r.stdout)
+	var grantable rbacv1.ClusterRole
+	for _, doc := range strings.Split(r.stdout, "\n---\n") {
+		var meta struct{ Kind string }
+		must(t, yaml.Unmarshal([]byte(doc), &meta))
+		var err error
+		switch meta.Kind {
+		case "ServiceAccount":
+			var o corev1.ServiceAccount
+			must(t, yaml.Unmarshal([]byte(doc), &o))
+			_, err = s.Client.CoreV1().ServiceAccounts(ns).Create(ctx, &o, metav1.CreateOptions{})
+		case "Role":
+			must(t, yaml.Unmarshal([]byte(doc), &role))
+			_, err = s.Client.RbacV1().Roles(ns).Create(ctx, &role, metav1.CreateOptions{})
+		case "RoleBinding":
+			var o rbacv1.RoleBinding
+			must(t, yaml.Unmarshal([]byte(doc), &o))
+			_, err = s.Client.RbacV1().RoleBindings(ns).Create(ctx, &o, metav1.CreateOptions{})
+		case "ClusterRole":
+			must(t, yaml.Unmarshal([]byte(doc), &grantable))
+			_, err = s.Client.RbacV1().ClusterRoles().Create(ctx, &grantable, metav1.CreateOptions{})
+			if apierrors.IsAlreadyExists(err) { // another test's namespace applied it
+				var cur *rbacv1.ClusterRole
+				if cur, err = s.Client.RbacV1().ClusterRoles().Get(ctx, grantable.Name, metav1.GetOptions{}); err == nil {
+					grantable.ResourceVersion = cur.ResourceVersion
+					_, err = s.Client.RbacV1().ClusterRoles().Update(ctx, &grantable, metav1.UpdateOptions{})
+				}
+			}
+		default:
+			t.Fatalf("--print-rbac prints a %q:\n%s", meta.Kind, doc)
+		}
+		if err != nil {
+			t.Fatalf("applying what --print-rbac prints: %v\n%s", err, doc)
+		}
 	}
+	if len(role.Rules) == 0 || len(grantable.Rules) == 0 {
+		t.Fatalf("--print-rbac printed no Role or ClusterRole:\n%s", r.stdout)
+	}
+	for _, rule := range role.Rules {
+		for _, v := range rule.Verbs {
+			if v == "escalate" || v == "bind" || v == "impersonate" || v == "*" {
+				t.Errorf("the provisioner's Role has %s on %v", v, rule.Resources)
+			}
+		}
+	}
+	tr, err := s.Client.CoreV1().ServiceAccounts(ns).CreateToken(ctx, "argo-cred-provisioner", &authv1.TokenRequest{}, metav1.CreateOptions{})
+	must(t, err)
+	kc := filepath.Join(t.TempDir(), "kubeconfig")
+	must(t, os.WriteFile(kc, []byte(s.TokenKubeconfig(t, tr.Status.Token, ns)), 0o600))
+	env := []string{"KUBECONFIG=" + kc, "ARGO_SERVER=" + s.ArgoServer, "ARGO_SECURE=false"}
+
+	// The whole lifecycle works with exactly that.
+	wantCode(t, run(t, env, "provision", "--client", "ci", "--namespace", ns), 0, "verified")
+	wantCode(t, run(t, env, "provision", "--client", "deploy", "--namespace", ns, "--allow", "workflows:create,get,list,watch", "--allow", "cronworkflows:list"), 0, "verified")
+	wantCode(t, run(t, env, "rotate", "--client", "ci", "--namespace", ns), 0, "rotated")
+	wantCode(t, run(t, env, "clients", "--namespace", ns), 0, "")
+	wantCode(t, run(t, env, "revoke", "--client", "deploy", "--namespace", ns, "--purge"), 0, "rejects")
+
+	// Each escalation, tried as the provisioner, is refused.
+	cfg, err := clientcmd.BuildConfigFromFlags("", kc)
+	must(t, err)
+	as, err := kubernetes.NewForConfig(cfg)
+	must(t, err)
+	// (The stack runs no ClusterRole aggregation, so admin is empty there:
+	// cluster-admin and a Role of the namespace's own stand for it.)
+	s.ServiceAccount(t, ns, "bystander-admin", rbacv1.PolicyRule{APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: []string{"*"}})
+	escalations := map[string]func() error{
+		"a Role with * on *.*": func() error {
+			_, err := as.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "pwn"},
+				Rules: []rbacv1.PolicyRule{{APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: []string{"*"}}}}, metav1.CreateOptions{})
+			return err
+		},
+		"a client Role with secrets and pods/exec": func() error {
+			_, err := as.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "pwn2"},
+				Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"pods/exec"}, Verbs: []string{"create"}}}}, metav1.CreateOptions{})
+			return err
+		},
+		"itself bound to ClusterRole cluster-admin": func() error {
+			_, err := as.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "pwn"},
+				RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "cluster-admin"},
+				Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: "argo-cred-provisioner", Namespace: ns}}}, metav1.CreateOptions{})
+			return err
+		},
+		"itself bound to an admin's Role": func() error {
+			_, err := as.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "pwn3"},
+				RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "bystander-admin"},
+				Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: "argo-cred-provisioner", Namespace: ns}}}, metav1.CreateOptions{})
+			return err
+		},
+		"a TokenRequest for an admin ServiceAccount": func() error {
+			_, err := as.CoreV1().ServiceAccounts(ns).CreateToken(ctx, "bystander-admin", &authv1.TokenRequest{}, metav1.CreateOptions{})
+			return err
+		},
+		"a Role in another namespace": func() error {
+			_, err := as.RbacV1().Roles("default").Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "pwn"}}, metav1.CreateOptions{})
+			return err
+		},
+	}
+	for name, try := range escalations {
+		if err := try(); !apierrors.IsForbidden(err) {
+			t.Errorf("%s: got %v; want 403 Forbidden", name, err)
+		}
+	}
+
+	// One verb less fails with exit 6 and names it.
 	tests := map[string]struct {
 		drop      func(rules []rbacv1.PolicyRule) []rbacv1.PolicyRule
-		code      int
 		stderrHas string
 	}{
-		"the printed Role": {drop: func(r []rbacv1.PolicyRule) []rbacv1.PolicyRule { return r }, code: 0, stderrHas: "verified"},
-		"without escalate on roles": {drop: dropVerb("roles", "escalate"), code: 6,
+		"without patch on rolebindings": {drop: dropVerb("rolebindings", "patch"), stderrHas: `cannot patch resource "rolebindings"`},
+		"without create on secrets":     {drop: dropVerb("secrets", "create"), stderrHas: `cannot create resource "secrets"`},
+		"without the grantable verbs": {drop: func(r []rbacv1.PolicyRule) []rbacv1.PolicyRule { return r[:len(r)-1] },
 			stderrHas: "is attempting to grant RBAC permissions not currently held"},
-		"without patch on rolebindings": {drop: dropVerb("rolebindings", "patch"), code: 6,
-			stderrHas: `cannot patch resource "rolebindings"`},
-		"without create on secrets": {drop: dropVerb("secrets", "create"), code: 6,
-			stderrHas: `cannot create resource "secrets"`},
 	}
 	i := 0
 	for name, tc := range tests {
 		i++
 		sa := fmt.Sprintf("provisioner-%d", i)
-		kc := serviceAccountKubeconfig(t, s, ns, sa, tc.drop(role.DeepCopy().Rules))
+		// The Role's rules and the grantable ones, in one Role.
+		rules := append(splitRules(role.DeepCopy().Rules), grantable.Rules...)
+		kc := serviceAccountKubeconfig(t, s, ns, sa, tc.drop(rules))
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			r := run(t, []string{"KUBECONFIG=" + kc, "ARGO_SERVER=" + s.ArgoServer, "ARGO_SECURE=false"},
 				"provision", "--client", "client-"+sa, "--namespace", ns)
-			wantCode(t, r, tc.code, tc.stderrHas)
+			wantCode(t, r, 6, tc.stderrHas)
 		})
 	}
+}
+
+// splitRules gives each resource of rules a rule of its own, so that
+// dropVerb can take a verb from one.
+func splitRules(rules []rbacv1.PolicyRule) []rbacv1.PolicyRule {
+	var out []rbacv1.PolicyRule
+	for _, r := range rules {
+		for _, res := range r.Resources {
+			c := *r.DeepCopy()
+			c.Resources = []string{res}
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 func dropVerb(resource, verb string) func([]rbacv1.PolicyRule) []rbacv1.PolicyRule {
@@ -275,4 +402,92 @@ func serviceAccountKubeconfig(t *testing.T, s *testenv.Stack, ns, name string, r
 	path := filepath.Join(t.TempDir(), "kubeconfig")
 	must(t, os.WriteFile(path, []byte(s.TokenKubeconfig(t, s.ServiceAccount(t, ns, name, rules...), ns)), 0o600))
 	return path
+}
+
+// syncBuffer is a bytes.Buffer safe to read while a process writes to it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// gone tells whether process pid has ended (a zombie counts as ended).
+func gone(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	_, rest, _ := strings.Cut(string(b), ") ")
+	return strings.HasPrefix(rest, "Z")
+}
+
+// exec --bind, stopped by each signal while its child runs: the child does
+// not outlive argo-cred and no per-run Secret is left, SIGKILL included
+// (the child dies by its parent-death signal, the guard deletes the
+// Secret); a signal argo-cred can catch reaches the child, whose exit code
+// comes back.
+func TestIntegrationBindSignals(t *testing.T) {
+	t.Parallel()
+	s := testenv.Get(t)
+	ns := s.Namespace(t)
+	env := lifecycleEnv(s)
+	wantCode(t, run(t, env, "provision", "--client", "gha", "--namespace", ns), 0, "verified")
+	for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGINT, syscall.SIGKILL} {
+		t.Run(sig.String(), func(t *testing.T) {
+			t.Parallel()
+			pidFile := filepath.Join(t.TempDir(), "pid")
+			cmd := exec.Command(binary, "exec", "--service-account", "gha", "--namespace", ns, "--bind", "--",
+				"sh", "-c", `echo $$ >"$0.tmp" && mv "$0.tmp" "$0" && exec sleep 300`, pidFile)
+			cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...)
+			var stderr syncBuffer
+			cmd.Stderr = &stderr
+			must(t, cmd.Start())
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			var pid int
+			testenv.Eventually(t, 30*time.Second, "the child started", func() bool {
+				b, err := os.ReadFile(pidFile)
+				if err == nil {
+					pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+				}
+				return pid > 0
+			})
+			must(t, cmd.Process.Signal(sig))
+			select {
+			case <-done:
+			case <-time.After(30 * time.Second):
+				_ = cmd.Process.Kill()
+				t.Fatalf("argo-cred did not end within 30s of %s; stderr %q", sig, stderr.String())
+			}
+			if ws := cmd.ProcessState.Sys().(syscall.WaitStatus); sig != syscall.SIGKILL && ws.ExitStatus() != 128+int(sig) {
+				t.Errorf("exit %d; want %d, the child's death by %s", ws.ExitStatus(), 128+int(sig), sig)
+			}
+			testenv.Eventually(t, 10*time.Second, "the child ended", func() bool { return gone(pid) })
+			testenv.Eventually(t, 30*time.Second, "no per-run Secret left", func() bool {
+				l, err := s.Client.CoreV1().Secrets(ns).List(context.Background(), metav1.ListOptions{LabelSelector: "argo-cred/binding"})
+				// Other subtests' Secrets may be there: this run's is the one
+				// its stderr names.
+				return err == nil && !slices.ContainsFunc(l.Items, func(sec corev1.Secret) bool { return strings.Contains(stderr.String(), sec.Name) })
+			})
+			t.Logf("%s: stderr:\n%s", sig, stderr.String())
+			want := "revoked: deleted secret " + ns + "/gha-run-"
+			if sig == syscall.SIGKILL {
+				want = "argo-cred guard: argo-cred ended without cleaning up: revoked: deleted secret " + ns + "/gha-run-"
+			}
+			if !strings.Contains(stderr.String(), want) {
+				t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+			}
+		})
+	}
 }

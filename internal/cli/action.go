@@ -46,7 +46,7 @@ func input(name string) string {
 // one ::error annotation and argo-cred's exit code.
 func (a *app) action(ctx context.Context, o *options) error {
 	err := a.actionMain(ctx, o)
-	if err != nil {
+	if err != nil && os.Getenv("GITHUB_ACTIONS") == "true" {
 		a.annotate(err)
 	}
 	return err

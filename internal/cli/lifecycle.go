@@ -78,7 +78,7 @@ func (a *app) provision(ctx context.Context, o *options) error {
 		if ns == "" {
 			ns = "NAMESPACE"
 		}
-		_, err := io.WriteString(a.streams.Out, provisionerRole(ns))
+		_, err := io.WriteString(a.streams.Out, provisionerRBAC(ns))
 		return err
 	}
 	grants, err := parseGrants(o.Allow, "workflows:list,update")
@@ -442,13 +442,37 @@ func (a *app) checkSecret(ctx context.Context, o *options, c identity.Client, se
 	return "ok"
 }
 
-// provisionerRole is the Role the identity that runs provision, rotate,
-// revoke, clients and --bind needs in a namespace.
-func provisionerRole(ns string) string {
-	return `# The Role the identity that runs argo-cred provision, rotate, revoke and
-# clients (and env/exec/docker --bind) needs in namespace ` + ns + `.
-# escalate and bind let it grant, in the clients' Roles, argoproj.io verbs
-# it does not hold itself.
+// provisionerRBAC is what the identity that runs provision, rotate, revoke
+// and clients needs in a namespace dedicated to Argo clients: a
+// ServiceAccount, a Role for the objects it manages, and the argoproj.io
+// verbs it may grant, which it holds itself (a ClusterRole bound in the
+// namespace only). Without escalate or bind, Kubernetes lets it put into a
+// client's Role only what it holds, so it cannot grant itself or anyone
+// more (RBAC's escalation check).
+func provisionerRBAC(ns string) string {
+	var grantable strings.Builder
+	for _, r := range identity.Resources {
+		fmt.Fprintf(&grantable, "  - %s\n", r)
+	}
+	return `# The identity that runs argo-cred provision, rotate, revoke and clients in
+# namespace ` + ns + `, which must be dedicated to Argo clients: it creates
+# token Secrets and reads them, so it can obtain the token of any
+# ServiceAccount in the namespace (Secret names are not known in advance,
+# so RBAC cannot narrow this). It holds the argoproj.io verbs it may grant,
+# and has neither escalate nor bind: Kubernetes refuses it a Role or
+# RoleBinding with anything more (no role with '*', no binding to admin).
+# Apply as a cluster admin (the ClusterRole is cluster-wide; it is bound in
+# this namespace only):  argo-cred provision --print-rbac --namespace ` + ns + ` | kubectl apply -f -
+# env/exec/docker --bind needs, for the ServiceAccount it binds tokens of:
+# create on serviceaccounts/token (resourceNames: that ServiceAccount) and
+# create, get, delete on secrets; that, too, reaches every Secret of the
+# namespace.
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: argo-cred-provisioner
+  namespace: ` + ns + `
+---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: Role
 metadata:
@@ -459,16 +483,48 @@ rules:
   resources: [serviceaccounts]
   verbs: [get, list, create, patch, delete]
 - apiGroups: [""]
-  resources: [serviceaccounts/token]
-  verbs: [create]
-- apiGroups: [""]
   resources: [secrets]
   verbs: [get, list, watch, create, patch, delete]
 - apiGroups: [rbac.authorization.k8s.io]
-  resources: [roles]
-  verbs: [get, create, patch, delete, escalate, bind]
-- apiGroups: [rbac.authorization.k8s.io]
-  resources: [rolebindings]
+  resources: [roles, rolebindings]
   verbs: [get, create, patch, delete]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: argo-cred-provisioner
+  namespace: ` + ns + `
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: Role
+  name: argo-cred-provisioner
+subjects:
+- kind: ServiceAccount
+  name: argo-cred-provisioner
+  namespace: ` + ns + `
+---
+# The argoproj.io verbs provision may grant; bound in the namespace above.
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: argo-cred-grantable
+rules:
+- apiGroups: [argoproj.io]
+  resources:
+` + grantable.String() + `  verbs: [` + strings.Join(identity.Verbs, ", ") + `]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: argo-cred-provisioner-grantable
+  namespace: ` + ns + `
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: argo-cred-grantable
+subjects:
+- kind: ServiceAccount
+  name: argo-cred-provisioner
+  namespace: ` + ns + `
 `
 }
