@@ -324,6 +324,36 @@ func TestIntegrationDockerWrapper(t *testing.T) {
 			t.Errorf("exit %d, stderr %q; want argo's own exit code", code, stderr)
 		}
 	})
+	t.Run("SIGKILL of argo-cred: the guard removes the container", func(t *testing.T) {
+		cmd := exec.Command(binary, append(append([]string{}, base...), "-v", "--", "wait", "-n", f.ns, "forever")...)
+		cmd.Dir = work
+		cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, f.kube...)
+		var stderr syncBuffer
+		cmd.Stderr = &stderr
+		must(t, cmd.Start())
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		var name string
+		testenv.Eventually(t, 60*time.Second, "the container running", func() bool {
+			if _, rest, ok := strings.Cut(stderr.String(), "--name "); ok {
+				name = strings.Fields(rest)[0]
+			}
+			out, err := exec.Command("docker", "inspect", "--format", "{{.State.Running}}", name).Output()
+			return name != "" && err == nil && strings.TrimSpace(string(out)) == "true"
+		})
+		must(t, cmd.Process.Kill())
+		select {
+		case <-done:
+		case <-time.After(60 * time.Second):
+			t.Fatalf("the guard did not finish within 60s; stderr %q", stderr.String())
+		}
+		testenv.Eventually(t, 30*time.Second, "the container removed", func() bool {
+			return exec.Command("docker", "inspect", name).Run() != nil
+		})
+		if !strings.Contains(stderr.String(), "argo-cred guard: argo-cred ended without cleaning up: removed container "+name) {
+			t.Errorf("stderr:\n%s", stderr.String())
+		}
+	})
 	t.Run("no docker CLI, no engine", func(t *testing.T) {
 		tok := []string{"ARGO_TOKEN=" + f.token, "ARGO_SERVER=" + f.s.ArgoServer}
 		wantCode(t, run(t, append(tok, "PATH=/nonexistent"), "docker", "--", "version"), 2, "the docker CLI is not installed")

@@ -77,7 +77,11 @@ Prints a table on stderr, or with --output json one object on stdout.`,
 		Long: `Gets a token and checks it as env does, then replaces itself with COMMAND (default argo)
 in the caller's environment without any ARGO_* or KUBECONFIG, plus the settings and
 KUBECONFIG=/dev/null. COMMAND's exit code is the process's; argo-cred's own failures before it
-starts keep the exit codes below. With no token source at all, COMMAND runs unchanged.
+starts keep the exit codes below. With no token source at all (none of --source, --secret,
+--service-account, --token-file, --oidc-env, --client or ARGO_TOKEN, by flag or environment),
+COMMAND runs unchanged; with any of them, it runs only with a checked credential. With --bind,
+argo-cred waits for COMMAND, which dies with argo-cred (Linux), and a guard process revokes the
+token if argo-cred is killed outright.
 Flags end at COMMAND; everything after it (or after --) is passed on verbatim.`,
 		Example: `  argo-cred exec --secret ci-token --server argo.example.com:443 -- argo submit -n ci workflow.yaml
   docker run --rm -e ARGO_SERVER -e ARGO_TOKEN argo-cred:dev list -n ci   # the image's entrypoint`,
@@ -112,15 +116,19 @@ SIGINT and SIGTERM reach the container. Flags end at the first argument; put ARG
 the --allow verbs on argoproj.io resources, its ServiceAccount, RoleBinding and token Secret
 NAME-token, all labelled app.kubernetes.io/managed-by=argo-cred and argo-cred/client=NAME; waits
 for the token and probes it: what is granted must work, listing workflow templates must be refused
-unless granted. Running it again with the same flags changes nothing.`, a.provision)
+unless granted. Running it again with the same flags changes nothing. An object of those names
+without those labels is refused, unless --adopt; the namespace's default ServiceAccount is reserved.
+The identity that runs it needs what --print-rbac prints, in a namespace dedicated to Argo clients:
+it can read every token Secret there.`, a.provision)
 	rotateCmd := lifecycle("rotate --client NAME [flags]", "Give a client a new token, then revoke the old ones and prove it",
 		`Creates a new token Secret, waits for it, probes the new token, deletes the old Secrets, and polls
 the Argo Server until it rejects every old token (401): kube-apiserver caches a token check up to
 10 s. Says how long each step took. If the new token fails its probe, the old Secrets stay.`, a.rotate)
-	revokeCmd := lifecycle("revoke (--client NAME [--purge] | --binding SECRET) [flags]", "Revoke a client's tokens (or one bound token) and prove it",
+	revokeCmd := lifecycle("revoke (--client NAME [--purge] | --binding SECRET | --stale-bindings AGE) [flags]", "Revoke a client's tokens (or bound tokens) and prove it",
 		`Deletes the client's token Secrets and polls the Argo Server until it rejects each token (401);
---purge also deletes the Role, RoleBinding and ServiceAccount. --binding deletes the per-run Secret a
---bind token is bound to.`, a.revoke)
+--purge also deletes the Role, RoleBinding and ServiceAccount, each only if it carries argo-cred's
+labels for the client. --binding deletes the per-run Secret a --bind token is bound to;
+--stale-bindings deletes those of every run older than AGE. Every delete names the object's UID.`, a.revoke)
 	clientsCmd := lifecycle("clients [flags]", "List the clients argo-cred manages, their grants and token Secrets",
 		`Lists the clients in the namespace: grants, token Secrets with their age and Kubernetes' legacy-token
 labels, and with --check whether each token still passes the probe.`, a.clients)

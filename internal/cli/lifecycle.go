@@ -272,6 +272,9 @@ func (a *app) revoke(ctx context.Context, o *options) error {
 	if err := a.settingsOnly(o); err != nil {
 		return err
 	}
+	if o.StaleBindings > 0 {
+		return a.revokeStale(ctx, o)
+	}
 	if o.Binding != "" {
 		kc, c, err := a.lifecycle(o, false)
 		if err != nil {
@@ -328,6 +331,37 @@ func (a *app) revoke(ctx context.Context, o *options) error {
 	return a.proveRejected(ctx, o, old)
 }
 
+// revokeStale deletes the per-run Secrets of --bind tokens older than
+// --stale-bindings: runs that ended without deleting theirs (argo-cred and
+// its guard both killed, a CI machine switched off) left tokens that stay
+// valid until they expire.
+func (a *app) revokeStale(ctx context.Context, o *options) error {
+	if o.Client != "" || o.Binding != "" || o.Purge {
+		return exitcode.New(exitcode.Usage, "run it on its own", "--stale-bindings goes with neither --client, --binding nor --purge")
+	}
+	kc, c, err := a.lifecycle(o, false)
+	if err != nil {
+		return err
+	}
+	all, err := identity.Bindings(ctx, kc, c.Namespace)
+	if err != nil {
+		return err
+	}
+	var stale []identity.Secret
+	var names []string
+	for _, s := range all {
+		if time.Since(s.Created) > o.StaleBindings {
+			stale, names = append(stale, s), append(names, s.Name)
+		}
+	}
+	if err := identity.DeleteSecrets(ctx, kc, c.Namespace, stale); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.streams.ErrOut, "revoke: deleted %d per-run secret(s) older than %s in %s, revoking the tokens bound to them: %s\n",
+		len(names), o.StaleBindings, c.Namespace, orDash(strings.Join(names, ", ")))
+	return nil
+}
+
 // clientRow is one client in `argo-cred clients`.
 type clientRow struct {
 	Client  string            `json:"client"`
@@ -342,6 +376,8 @@ type clientSecret struct {
 	LastUsed     string    `json:"legacyTokenLastUsed,omitempty"`
 	InvalidSince string    `json:"legacyTokenInvalidSince,omitempty"`
 	Binding      bool      `json:"binding,omitempty"`
+	// TokenExpires is when a binding's token expires anyway.
+	TokenExpires string `json:"tokenExpiresAt,omitempty"`
 }
 
 func (a *app) clients(ctx context.Context, o *options) error {
@@ -379,12 +415,36 @@ func (a *app) clients(ctx context.Context, o *options) error {
 			return err
 		}
 		for _, s := range secrets {
-			row.Secrets = append(row.Secrets, clientSecret{Name: s.Name, Created: s.Created, LastUsed: s.LastUsed, InvalidSince: s.Invalid, Binding: s.Binding})
+			row.Secrets = append(row.Secrets, clientSecret{Name: s.Name, Created: s.Created, LastUsed: s.LastUsed, InvalidSince: s.Invalid, Binding: s.Binding, TokenExpires: s.Expires})
 			if o.Check && !s.Binding {
 				row.Check = mapSet(row.Check, s.Name, a.checkSecret(ctx, o, identity.Client{Name: name, Namespace: c.Namespace}, s.Name, grants))
 			}
 		}
 		rows = append(rows, row)
+	}
+	if o.Client == "" {
+		// Per-run Secrets of --bind tokens of ServiceAccounts argo-cred did
+		// not provision: each a live token until deleted or expired.
+		bindings, err := identity.Bindings(ctx, kc, c.Namespace)
+		if err != nil {
+			return err
+		}
+		byClient := map[string]int{}
+		for i, r := range rows {
+			byClient[r.Client] = i
+		}
+		for _, s := range bindings {
+			sa := s.Client
+			if _, ok := byClient[sa]; ok {
+				continue
+			}
+			if _, ok := byClient[sa+" (not provisioned)"]; !ok {
+				byClient[sa+" (not provisioned)"] = len(rows)
+				rows = append(rows, clientRow{Client: sa + " (not provisioned)"})
+			}
+			i := byClient[sa+" (not provisioned)"]
+			rows[i].Secrets = append(rows[i].Secrets, clientSecret{Name: s.Name, Created: s.Created, Binding: true, TokenExpires: s.Expires})
+		}
 	}
 	if o.Output == "json" {
 		b, err := json.MarshalIndent(rows, "", "  ")
@@ -409,7 +469,11 @@ func (a *app) clients(ctx context.Context, o *options) error {
 			if !s.Created.IsZero() {
 				age = time.Since(s.Created).Round(time.Second).String()
 			}
-			line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s", r.Client, orDash(strings.Join(r.Grants, " ")), s.Name, age, orDash(s.LastUsed), orDash(s.InvalidSince))
+			name := s.Name
+			if s.Binding {
+				name += " (per-run, token until " + orDash(s.TokenExpires) + ")"
+			}
+			line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s", r.Client, orDash(strings.Join(r.Grants, " ")), name, age, orDash(s.LastUsed), orDash(s.InvalidSince))
 			if o.Check {
 				line += "\t" + orDash(r.Check[s.Name])
 			}

@@ -63,8 +63,10 @@ type options struct {
 	PrintRBAC bool     `ignored:"true"`
 	Purge     bool     `ignored:"true"`
 	Adopt     bool     `ignored:"true"`
-	Binding   string   `ignored:"true"`
-	Check     bool     `ignored:"true"`
+	// StaleBindings: revoke deletes the per-run Secrets older than this.
+	StaleBindings time.Duration `ignored:"true"`
+	Binding       string        `ignored:"true"`
+	Check         bool          `ignored:"true"`
 
 	// docker.
 	Image      string   `envconfig:"ARGO_CRED_IMAGE"`
@@ -141,6 +143,7 @@ func bindFlags(fs *pflag.FlagSet, o *options, cmd string) {
 		case "revoke":
 			fs.BoolVar(&o.Purge, "purge", false, "also delete the client's Role, RoleBinding and ServiceAccount")
 			fs.StringVar(&o.Binding, "binding", "", "revoke one bound token by deleting its per-run Secret (the bound token in ARGO_TOKEN proves it)")
+			fs.DurationVar(&o.StaleBindings, "stale-bindings", 0, "revoke the --bind tokens of every run older than this, of any ServiceAccount, by deleting their per-run Secrets\n(runs that could not clean up: argo-cred and its guard killed, the CI machine switched off)")
 		case "clients":
 			fs.BoolVar(&o.Check, "check", false, "check each token against the Argo Server")
 			fs.StringVarP(&o.Output, "output", "o", o.Output, "table (on stdout) or json")

@@ -190,6 +190,7 @@ type Secret struct {
 	Binding  bool   // a per-run Secret a bound token dies with
 	UID      string
 	Expires  string // a binding's token expiry (ExpiresAt)
+	Client   string // the argo-cred/client label: for a binding, its ServiceAccount
 }
 
 // Secrets lists the client's token Secrets, oldest first.
@@ -215,7 +216,7 @@ func secrets(ctx context.Context, k *kube.Client, ns, selector string) ([]Secret
 		m := it.Metadata
 		created, _ := time.Parse(time.RFC3339, m.CreationTimestamp)
 		out = append(out, Secret{Name: m.Name, Created: created, LastUsed: m.Labels["kubernetes.io/legacy-token-last-used"],
-			Invalid: m.Labels["kubernetes.io/legacy-token-invalid-since"], Binding: m.Labels[BindingLabel] != "", UID: m.UID, Expires: m.Annotations[ExpiresAt]})
+			Invalid: m.Labels["kubernetes.io/legacy-token-invalid-since"], Binding: m.Labels[BindingLabel] != "", UID: m.UID, Expires: m.Annotations[ExpiresAt], Client: m.Labels[ClientLabel]})
 	}
 	slices.SortFunc(out, func(a, b Secret) int { return a.Created.Compare(b.Created) })
 	return out, nil
