@@ -34,7 +34,9 @@ func checkBad(t *testing.T, r result, tc badCase, dir string, tokens ...string) 
 	}
 	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
 	// The action in Actions prints its one line as an ::error annotation.
-	isError := func(l string) bool { return strings.HasPrefix(l, "error: ") || strings.HasPrefix(l, "::error title=argo-cred ") }
+	isError := func(l string) bool {
+		return strings.HasPrefix(l, "error: ") || strings.HasPrefix(l, "::error title=argo-cred ")
+	}
 	errorLines := 0
 	for _, l := range lines {
 		errorLines += boolToInt(isError(l))

@@ -450,7 +450,7 @@ func TestIntegrationActionBind(t *testing.T) {
 	s.Identity(t, ns, "gha", testenv.WorkflowsListUpdate)
 	kubeconfig := kubeconfigJSON(t, s, ns, "minter",
 		rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"serviceaccounts/token"}, Verbs: []string{"create"}},
-		rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"create", "delete"}})
+		rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"create", "get", "delete"}})
 	r := newRunner(t)
 	with := map[string]string{"server": s.ArgoServer, "secure": "false", "namespace": ns, "service-account": "gha", "duration": "1h",
 		"bind": "true", "kubeconfig": kubeconfig}
