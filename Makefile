@@ -19,11 +19,31 @@ reliability: stack-up ## the reliability figures of the README: load, bad input,
 dist: ## release artifacts in dist/: binaries for 6 platforms, archives, SBOMs, checksums, krew manifest (test/dist/dist.sh)
 	test/dist/dist.sh
 
-release-prep: ## set VERSION and the action's image tag in action.yml to V (make release-prep V=v0.2.0), for the release commit
+# The release, in three steps; the tag names the action's image by digest:
+#  1. make release-prep V=vX.Y.Z: VERSION, the tag of the action's image in
+#     action.yml and the examples. Commit ("release vX.Y.Z") and push to main.
+#  2. Run the images workflow (.github/workflows/images.yml) on that commit:
+#     it builds ghcr.io/argo-cred/argo-cred{,-action}:vX.Y.Z from base images
+#     resolved to digests (dist/docker-bake.json, test/dist/dist.sh bake),
+#     pushes them, signs them by digest with cosign and prints the action
+#     image's digest. It refuses a version whose images exist already.
+#  3. On that same commit, detached (git switch --detach):
+#     make release-prep V=vX.Y.Z DIGEST=sha256:<that digest>, which writes
+#     `image: docker://ghcr.io/argo-cred/argo-cred-action@sha256:… # vX.Y.Z`;
+#     commit (action.yml only), tag vX.Y.Z, push the tag. The release
+#     workflow (release.yml) checks that the tag's parent is the commit the
+#     images were signed from, that the tag changes action.yml only, and that
+#     ghcr.io's vX.Y.Z is that digest, before it builds and publishes the rest.
+#  main keeps the tag form, so `make image` and `uses: ./` build and run the
+#  action's image locally with no registry.
+release-prep: ## set VERSION and the action's image in action.yml to V (make release-prep V=v0.2.0 [DIGEST=sha256:…]), for the release commit
 	@test -n "$(V)" || { echo "give V=vX.Y.Z" >&2; exit 2; }
 	@echo "$(V)" | grep -Eq '^v[0-9]+\.[0-9]+\.[0-9]+$$' || { echo "V must look like v1.2.3" >&2; exit 2; }
+	@test -z "$(DIGEST)" || echo "$(DIGEST)" | grep -Eq '^sha256:[0-9a-f]{64}$$' || { echo "DIGEST must look like sha256:<64 hex digits>, the digest of ghcr.io/argo-cred/argo-cred-action:$(V)" >&2; exit 2; }
+	@grep -Eq '^  image: docker://ghcr\.io/argo-cred/argo-cred-action[:@]' action.yml || { echo "action.yml names no image ghcr.io/argo-cred/argo-cred-action to set" >&2; exit 1; }
 	echo "$(V)" >VERSION
-	sed -i 's|\(image: docker://ghcr.io/argo-cred/argo-cred-action:\).*|\1$(V)|' action.yml
+	sed -i -E 's|^( *image: docker://ghcr\.io/argo-cred/argo-cred-action)[:@].*$$|\1$(if $(DIGEST),@$(DIGEST) # $(V),:$(V))|' action.yml
+	@grep -qxF '  image: docker://ghcr.io/argo-cred/argo-cred-action$(if $(DIGEST),@$(DIGEST) # $(V),:$(V))' action.yml || { echo "action.yml: the image line was not rewritten" >&2; exit 1; }
 	sed -i 's|argo-cred/argo-cred@v[0-9.]*|argo-cred/argo-cred@$(V)|' examples/github-actions/*.yml
 
 image: stack-binaries ## the argo-cred image (argo-cred:dev), offline: see test/image/build.sh

@@ -7,6 +7,13 @@
 #   dist/argo-cred.krew.yaml                                  the krew plugin manifest (kubectl argo-cred)
 #   dist/docker-bake.json                                     the multi-arch images, for docker buildx bake
 #
+# dist.sh bake writes dist/docker-bake.json only: the release's images
+# workflow (.github/workflows/images.yml) builds and pushes them from it. It
+# takes the base images by digest (ARGOCLI_IMAGE, GO_IMAGE, each
+# name[:tag]@sha256:…, resolved at release time) and refuses action.yml in
+# its digest form: that commit's images are already pushed, and pushing
+# again would move the tag away from the digest it names.
+#
 # A script rather than goreleaser: the same steps in ~100 lines, nothing to
 # build first (goreleaser v2.15.1 is a large module graph to compile on every
 # cold CI run), and every byte under control: -trimpath, -buildid=, version,
@@ -21,10 +28,62 @@ commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 0)}
 date=$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%dT%H:%M:%SZ)
 platforms=${PLATFORMS:-linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64}
-cdx=$("$root/test/tools/tool.sh" cyclonedx-gomod)
 pkg=github.com/argo-cred/argo-cred/internal/cli
 ldflags="-s -w -buildid= -X $pkg.Version=$version -X $pkg.Commit=$commit -X $pkg.Date=$date"
 log() { printf 'dist: %s\n' "$*" >&2; }
+die() { log "$*"; exit 2; }
+mode=${1:-all}
+[[ $mode == all || $mode == bake ]] || die "usage: dist.sh [bake]"
+
+# The action's image as action.yml names it: by tag (…-action:vX.Y.Z, as on
+# main) or, in a release commit, by digest (…-action@sha256:… # vX.Y.Z,
+# make release-prep DIGEST=…).
+action_yml=${ACTION_YML:-action.yml}
+image_line=$(grep -E '^ *image: *docker://' "$action_yml") || die "$action_yml names no docker:// image"
+action_repo=$(sed -E 's|^ *image: *docker://([^:@ ]+).*$|\1|' <<<"$image_line")
+action_digest=$(sed -nE 's|^ *image: *docker://[^@ ]+@(sha256:[0-9a-f]*).*$|\1|p' <<<"$image_line")
+
+# bake: the build arguments that name the base images by digest.
+base_args=""
+for arg in ARGOCLI_IMAGE GO_IMAGE; do
+	ref=${!arg:-}
+	if [[ -z $ref ]]; then
+		[[ $mode == bake ]] && die "$arg is not set: the release's images are built from bases named by digest (name:tag@sha256:…)"
+		continue
+	fi
+	[[ $ref =~ ^[a-z0-9][a-z0-9._/:-]*@sha256:[0-9a-f]{64}$ ]] || die "$arg=$ref: want name[:tag]@sha256:<64 hex>"
+	base_args+=", \"$arg\": \"$ref\""
+done
+
+# The images, for CI to build and push (docker buildx bake -f dist/docker-bake.json).
+bake() {
+	cat >"$out/docker-bake.json" <<JSON
+{
+  "group": {"default": {"targets": ["argo-cred", "action"]}},
+  "target": {
+    "argo-cred": {
+      "dockerfile": "Dockerfile", "context": ".", "platforms": ["linux/amd64", "linux/arm64"],
+      "args": {"VERSION": "$version", "REVISION": "$commit"$base_args},
+      "tags": ["ghcr.io/argo-cred/argo-cred:$version"]
+    },
+    "action": {
+      "dockerfile": "Dockerfile", "context": ".", "target": "action", "platforms": ["linux/amd64", "linux/arm64"],
+      "args": {"VERSION": "$version", "REVISION": "$commit"$base_args},
+      "tags": ["$action_repo:$version"]
+    }
+  }
+}
+JSON
+}
+if [[ $mode == bake ]]; then
+	[[ -z $action_digest ]] || die "$action_yml names the action's image by digest ($action_digest): its images are pushed already; build them from the commit before (make release-prep V=$version, without DIGEST)"
+	mkdir -p "$out"
+	bake
+	log "$out/docker-bake.json"
+	exit 0
+fi
+
+cdx=$("$root/test/tools/tool.sh" cyclonedx-gomod)
 
 rm -rf "$out"
 mkdir -p "$out/build"
@@ -66,24 +125,6 @@ done
 	done
 } >"$out/argo-cred.krew.yaml"
 
-# The images, for CI to build and push (docker buildx bake -f dist/docker-bake.json).
-action=$(sed -n 's|^ *image: *docker://\(.*\)$|\1|p' action.yml)
-cat >"$out/docker-bake.json" <<JSON
-{
-  "group": {"default": {"targets": ["argo-cred", "action"]}},
-  "target": {
-    "argo-cred": {
-      "dockerfile": "Dockerfile", "context": ".", "platforms": ["linux/amd64", "linux/arm64"],
-      "args": {"VERSION": "$version", "REVISION": "$commit"},
-      "tags": ["ghcr.io/argo-cred/argo-cred:$version"]
-    },
-    "action": {
-      "dockerfile": "Dockerfile", "context": ".", "target": "action", "platforms": ["linux/amd64", "linux/arm64"],
-      "args": {"VERSION": "$version", "REVISION": "$commit"},
-      "tags": ["$action"]
-    }
-  }
-}
-JSON
+bake
 rm -rf "$out/build"
 log "$(ls "$out" | wc -l) files in $out"

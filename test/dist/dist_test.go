@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -235,8 +236,27 @@ func sbomModules(t *testing.T, path, goos, goarch string) {
 	}
 }
 
-// The tag of the action's image in action.yml is the version being
-// released (VERSION), as the release workflow checks against the git tag.
+var (
+	imageByTag    = regexp.MustCompile(`(?m)^  image: docker://ghcr\.io/argo-cred/argo-cred-action:(v\S+)$`)
+	imageByDigest = regexp.MustCompile(`(?m)^  image: docker://ghcr\.io/argo-cred/argo-cred-action@(sha256:[0-9a-f]{64}) # (v\S+)$`)
+)
+
+// actionImage reads the action's image from action.yml: by tag, as on main
+// (digest ""), or by digest with the tag in a comment, as a release tag has
+// it (make release-prep V=… DIGEST=…).
+func actionImage(actionYML string) (version, digest string, err error) {
+	if m := imageByTag.FindStringSubmatch(actionYML); m != nil {
+		return m[1], "", nil
+	}
+	if m := imageByDigest.FindStringSubmatch(actionYML); m != nil {
+		return m[2], m[1], nil
+	}
+	return "", "", fmt.Errorf("action.yml names ghcr.io/argo-cred/argo-cred-action neither as :vX.Y.Z nor as @sha256:<64 hex> # vX.Y.Z")
+}
+
+// The action's image in action.yml is that of the version being released
+// (VERSION), by tag or by digest, as the release workflows check against
+// the git tag.
 func TestReleaseVersion(t *testing.T) {
 	v, err := os.ReadFile(filepath.Join(testenv.Root(), "VERSION"))
 	if err != nil {
@@ -246,9 +266,12 @@ func TestReleaseVersion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "image: docker://ghcr.io/argo-cred/argo-cred-action:" + strings.TrimSpace(string(v)) + "\n"
-	if !strings.Contains(string(action), want) {
-		t.Errorf("action.yml does not name the image of VERSION %s: want %q", strings.TrimSpace(string(v)), want)
+	version, _, err := actionImage(string(action))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := strings.TrimSpace(string(v)); version != want {
+		t.Errorf("action.yml names the image of %s; want VERSION's, %s", version, want)
 	}
 }
 

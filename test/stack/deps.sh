@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the local stack and the tests need, if any is
-# missing: etcd-server (etcd), openssl, curl, and zsh (one shell of the
+# missing: etcd-server (etcd), openssl, curl, zsh (one shell of the
 # shell-format round trip). Needs root for apt-get; otherwise says what to run.
 set -euo pipefail
-pkgs=(etcd-server openssl curl zsh dash ca-certificates busybox-static groovy zip)
+pkgs=(etcd-server openssl curl zsh dash ca-certificates busybox-static groovy zip shellcheck)
 missing=()
 for p in "${pkgs[@]}"; do
 	[[ $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) == "install ok installed" ]] || missing+=("$p")
