@@ -4,7 +4,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/argo-cred/argo-cred/internal/cli.Version=$(VERSION)
 export CGO_ENABLED := 0
 
-.PHONY: deps build dist release-prep image fuzz reliability test vet unit integration demo bench stack-up stack-down stack-status stack-binaries clean
+.PHONY: deps build dist release-prep release-proof image fuzz reliability test vet unit integration demo bench stack-up stack-down stack-status stack-binaries clean
 
 build: ## the argo-cred binary, static, in bin/
 	go build -trimpath -ldflags "$(LDFLAGS)" -o bin/argo-cred ./cmd/argo-cred
@@ -12,8 +12,8 @@ build: ## the argo-cred binary, static, in bin/
 fuzz: ## every fuzz target for FUZZTIME (default 5s) each
 	test/fuzz.sh
 
-reliability: stack-up ## the reliability figures of the README: load, bad input, faults, leaks (verbose)
-	go test -count=1 -timeout 20m -v -run 'TestIntegrationLoad|TestIntegrationBadInput|TestIntegrationFault|TestIntegrationLeakScan|TestHostile' ./cmd/argo-cred/ \
+reliability: stack-up ## the reliability figures of the README: load, bad input, faults, leaks (verbose); fails when a test fails
+	set -o pipefail; go test -count=1 -timeout 20m -v -run 'TestIntegrationLoad|TestIntegrationBadInput|TestIntegrationFault|TestIntegrationLeakScan|TestHostile' ./cmd/argo-cred/ \
 		| grep -E '^--- FAIL|_test.go:[0-9]+: (load|fault|bad input|exited|exit )|^(ok|FAIL)'
 
 dist: ## release artifacts in dist/: binaries for 6 platforms, archives, SBOMs, checksums, krew manifest (test/dist/dist.sh)
@@ -49,15 +49,21 @@ release-prep: ## set VERSION and the action's image in action.yml to V (make rel
 image: stack-binaries ## the argo-cred image (argo-cred:dev), offline: see test/image/build.sh
 	test/image/build.sh
 
-test: vet stack-up ## vet, then unit and integration tests against the local stack
-	go test -count=1 -timeout 20m ./...
+# Every test but the release proof; one line per package, the output of
+# failed tests, skipped tests with their reason, and the counts
+# (test/tools/testsum). With CI=true a skipped test fails the run.
+test: vet stack-up ## vet, then unit and integration tests against the local stack (about 3 min warm)
+	set -o pipefail; go test -count=1 -timeout 20m -json -skip '^TestReleaseDist$$' ./... | go run ./test/tools/testsum
+
+release-proof: ## make dist for six platforms, twice, and from an empty build cache, checked (TestReleaseDist; about 4 min warm)
+	set -o pipefail; go test -count=1 -timeout 30m -json -run '^TestReleaseDist$$' ./test/dist/ | go run ./test/tools/testsum
 
 vet: ## go vet and gofmt
 	go vet ./...
 	@files=$$(gofmt -l cmd internal test); if [ -n "$$files" ]; then echo "gofmt needed: $$files" >&2; exit 1; fi
 
-unit: ## unit tests only (no stack)
-	go test -short -count=1 ./...
+unit: ## unit tests only (no stack, no Docker, no tools)
+	set -o pipefail; go test -short -count=1 -json ./... | go run ./test/tools/testsum
 
 integration: stack-up ## integration tests only
 	go test -count=1 -timeout 20m -run 'Integration' ./...

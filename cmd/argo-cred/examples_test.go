@@ -102,14 +102,8 @@ func TestIntegrationJenkinsfiles(t *testing.T) {
 // groovy package). What cannot be checked without a Jenkins server: the
 // declarative syntax's own rules, steps and plugins (withCredentials).
 func TestJenkinsfileSyntax(t *testing.T) {
-	groovy, err := exec.LookPath("groovy")
-	if err != nil {
-		t.Skip("groovy is not installed (apt-get install groovy; make deps does): the Jenkinsfiles' Groovy syntax is not checked")
-	}
-	java, err := exec.LookPath("java")
-	if err != nil {
-		t.Fatal("groovy without java")
-	}
+	groovy := testenv.Command(t, "groovy", "groovy")
+	java := testenv.Command(t, "java", "default-jre-headless")
 	java, _ = filepath.EvalSymlinks(java)
 	files, _ := filepath.Glob(filepath.Join(testenv.Root(), "examples", "jenkins", "Jenkinsfile*"))
 	broken := filepath.Join(t.TempDir(), "Jenkinsfile.broken")

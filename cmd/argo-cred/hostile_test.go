@@ -133,14 +133,14 @@ func TestHostileOutputFiles(t *testing.T) {
 	env := []string{"ARGO_SERVER=127.0.0.1:1", "ARGO_SECURE=false", "GITHUB_ACTIONS=true"}
 	type file struct{ path, content string }
 	tests := map[string]struct {
-		setup       func(dir string) (out string, keep []file)
+		setup       func(t *testing.T, dir string) (out string, keep []file)
 		format      string
 		code        int
 		stderrHas   string
 		wantRegular bool // the output path afterwards holds a 0600 regular file with the token
 	}{
 		"github replaces a 0644 file, never appends": {
-			setup: func(dir string) (string, []file) {
+			setup: func(t *testing.T, dir string) (string, []file) {
 				p := filepath.Join(dir, "out")
 				must(t, os.WriteFile(p, []byte("OLD=1\n"), 0o644))
 				return p, nil
@@ -148,7 +148,7 @@ func TestHostileOutputFiles(t *testing.T) {
 			format: "github", wantRegular: true,
 		},
 		"github refuses a symlink": {
-			setup: func(dir string) (string, []file) {
+			setup: func(t *testing.T, dir string) (string, []file) {
 				target := filepath.Join(dir, "public")
 				must(t, os.WriteFile(target, []byte("public\n"), 0o644))
 				p := filepath.Join(dir, "out")
@@ -158,7 +158,7 @@ func TestHostileOutputFiles(t *testing.T) {
 			format: "github", code: 2, stderrHas: "not a regular file",
 		},
 		"dotenv refuses a FIFO": {
-			setup: func(dir string) (string, []file) {
+			setup: func(t *testing.T, dir string) (string, []file) {
 				p := filepath.Join(dir, "fifo")
 				must(t, syscall.Mkfifo(p, 0o644))
 				return p, nil
@@ -166,18 +166,15 @@ func TestHostileOutputFiles(t *testing.T) {
 			format: "dotenv", code: 2, stderrHas: "not a regular file",
 		},
 		"json refuses a character device": {
-			setup: func(dir string) (string, []file) {
-				p := filepath.Join(dir, "null")
-				// A copy of /dev/null's node (1, 3) in the test's own directory.
-				if err := syscall.Mknod(p, syscall.S_IFCHR|0o666, 1<<8|3); err != nil {
-					t.Skipf("mknod needs CAP_MKNOD: %v", err)
-				}
-				return p, nil
+			setup: func(t *testing.T, dir string) (string, []file) {
+				// /dev/null itself: a device any user may open, so that no
+				// test needs CAP_MKNOD to make one.
+				return os.DevNull, nil
 			},
 			format: "json", code: 2, stderrHas: "a device, not a regular file",
 		},
 		"shell refuses a directory": {
-			setup: func(dir string) (string, []file) {
+			setup: func(t *testing.T, dir string) (string, []file) {
 				p := filepath.Join(dir, "sub")
 				must(t, os.Mkdir(p, 0o755))
 				return p, nil
@@ -185,7 +182,7 @@ func TestHostileOutputFiles(t *testing.T) {
 			format: "shell", code: 2, stderrHas: "not a regular file",
 		},
 		"jenkins never replaces a .sh it did not write": {
-			setup: func(dir string) (string, []file) {
+			setup: func(t *testing.T, dir string) (string, []file) {
 				p := filepath.Join(dir, "argo.properties")
 				must(t, os.WriteFile(p+".sh", []byte("#!/bin/sh\necho build\n"), 0o755))
 				return p, []file{{p + ".sh", "#!/bin/sh\necho build\n"}}
@@ -193,7 +190,7 @@ func TestHostileOutputFiles(t *testing.T) {
 			format: "jenkins", code: 2, stderrHas: "argo-cred did not write",
 		},
 		"jenkins writes both or neither": {
-			setup: func(dir string) (string, []file) {
+			setup: func(t *testing.T, dir string) (string, []file) {
 				p := filepath.Join(dir, "argo.properties")
 				must(t, os.Mkdir(p, 0o755)) // the properties file cannot be written
 				return p, nil
@@ -201,7 +198,7 @@ func TestHostileOutputFiles(t *testing.T) {
 			format: "jenkins", code: 2, stderrHas: "not a regular file",
 		},
 		"jenkins": {
-			setup:  func(dir string) (string, []file) { return filepath.Join(dir, "argo.properties"), nil },
+			setup:  func(t *testing.T, dir string) (string, []file) { return filepath.Join(dir, "argo.properties"), nil },
 			format: "jenkins", wantRegular: true,
 		},
 	}
@@ -209,7 +206,7 @@ func TestHostileOutputFiles(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
-			out, keep := tc.setup(dir)
+			out, keep := tc.setup(t, dir)
 			before := listDir(t, dir)
 			r := hostileRun(t, env, "env", "--probe=false", "--format", tc.format, "--output-file", out)
 			wantCode(t, r, tc.code, tc.stderrHas)

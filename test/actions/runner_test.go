@@ -90,9 +90,7 @@ var (
 func actionImage(t *testing.T) string {
 	t.Helper()
 	testenv.Get(t)
-	if out, err := exec.Command("docker", "version", "--format", "{{.Server.Version}}").CombinedOutput(); err != nil {
-		t.Skipf("no Docker engine reachable, skipping the runner emulation: %s", strings.TrimSpace(string(out)))
-	}
+	testenv.Docker(t) // fails in CI without an engine, skips elsewhere, saying so
 	buildOnce.Do(func() {
 		out, err := exec.Command(filepath.Join(testenv.Root(), "test", "image", "build.sh")).CombinedOutput()
 		if err != nil {

@@ -106,11 +106,12 @@ func machine(b []byte) string {
 // make dist: a binary for each platform (by its header), the linux/amd64
 // one runs, checksums verify, SBOMs list the modules the binary is built
 // from and name nothing the dependency test forbids, the krew manifest
-// names the archives' hashes, and a second run gives identical bytes.
-func TestDist(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds for six platforms: make test runs it")
-	}
+// names the archives' hashes, and a second run gives identical bytes, as
+// does a build from an empty build cache. The release proof: minutes of
+// builds, so `make test` leaves it to `make release-proof`, which .ci/run
+// runs as a phase of its own.
+func TestReleaseDist(t *testing.T) {
+	testenv.Prereq(t, "six platform builds")
 	a, b := t.TempDir(), t.TempDir()
 	dist(t, a)
 	for _, p := range platforms {

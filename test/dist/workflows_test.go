@@ -290,9 +290,7 @@ func copyFile(t *testing.T, from, to string) {
 // (the tag kept in a comment), which release.yml requires of a tag; a
 // malformed DIGEST changes nothing.
 func TestReleasePrep(t *testing.T) {
-	if _, err := exec.LookPath("make"); err != nil {
-		t.Skip("no make")
-	}
+	testenv.Command(t, "make", "make")
 	root := testenv.Root()
 	dir := t.TempDir()
 	copyFile(t, filepath.Join(root, "VERSION"), filepath.Join(dir, "VERSION"))
