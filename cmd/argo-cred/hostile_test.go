@@ -435,6 +435,9 @@ func TestHostileRunnerCommands(t *testing.T) {
 		"probe table -v":    {"probe", "-v", "--expect", "allow:cronworkflows/list"},
 		"probe json":        {"probe", "-o", "json", "--expect", "allow:cronworkflows/list"},
 		"probe ok, version": {"probe", "-v"},
+		"claims, probe -v":  {"probe", "-v", "--expect", "allow:cronworkflows/list"},
+		"claims, json":      {"probe", "-o", "json"},
+		"claims, action":    {"action"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -448,6 +451,13 @@ func TestHostileRunnerCommands(t *testing.T) {
 				"INPUT_EXPECT=allow:cronworkflows/list"}
 			for k, v := range files {
 				env = append(env, k+"="+v)
+			}
+			if strings.HasPrefix(name, "claims") {
+				// The token's own (unverified) claims, chosen by whoever
+				// made it, printed in the table, the JSON and -v lines.
+				evil := jwt(map[string]any{"sub": "##[save-state name=binding;]victim\n::set-output name=pwned::yes", "iss": "##[add-mask]x",
+					"exp": time.Now().Add(time.Hour).Unix(), "kubernetes.io": map[string]any{"namespace": "ci"}})
+				env = append(env, "ARGO_TOKEN="+evil, "INPUT_TOKEN="+evil)
 			}
 			r := hostileRun(t, env, args...)
 			if strings.Contains(name, "ok") != (r.code == 0) {
@@ -469,7 +479,7 @@ func TestHostileRunnerCommands(t *testing.T) {
 				}
 			}
 			plain := strings.Contains(r.stderr, "\nerror: ") || strings.HasPrefix(r.stderr, "error: ")
-			annotated := name == "action" || name == "env github"
+			annotated := name == "action" || name == "env github" || name == "claims, action"
 			if r.code != 0 && annotated && (annotations != 1 || plain) {
 				t.Errorf("want the failure once, as one ::error line; got %d annotations:\n%s", annotations, r.stderr)
 			}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	admissionv1 "k8s.io/api/admissionregistration/v1"
 	authv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -255,12 +256,29 @@ func TestIntegrationProvisionerRBAC(t *testing.T) {
 		case "ClusterRole":
 			must(t, yaml.Unmarshal([]byte(doc), &grantable))
 			_, err = s.Client.RbacV1().ClusterRoles().Create(ctx, &grantable, metav1.CreateOptions{})
-			if apierrors.IsAlreadyExists(err) { // another test's namespace applied it
+			if apierrors.IsAlreadyExists(err) { // another run applied it
 				var cur *rbacv1.ClusterRole
 				if cur, err = s.Client.RbacV1().ClusterRoles().Get(ctx, grantable.Name, metav1.GetOptions{}); err == nil {
 					grantable.ResourceVersion = cur.ResourceVersion
 					_, err = s.Client.RbacV1().ClusterRoles().Update(ctx, &grantable, metav1.UpdateOptions{})
 				}
+			}
+		case "ValidatingAdmissionPolicy":
+			var o admissionv1.ValidatingAdmissionPolicy
+			must(t, yaml.Unmarshal([]byte(doc), &o))
+			c := s.Client.AdmissionregistrationV1().ValidatingAdmissionPolicies()
+			if _, err = c.Create(ctx, &o, metav1.CreateOptions{}); apierrors.IsAlreadyExists(err) {
+				var cur *admissionv1.ValidatingAdmissionPolicy
+				if cur, err = c.Get(ctx, o.Name, metav1.GetOptions{}); err == nil {
+					o.ResourceVersion = cur.ResourceVersion
+					_, err = c.Update(ctx, &o, metav1.UpdateOptions{})
+				}
+			}
+		case "ValidatingAdmissionPolicyBinding":
+			var o admissionv1.ValidatingAdmissionPolicyBinding
+			must(t, yaml.Unmarshal([]byte(doc), &o))
+			if _, err = s.Client.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Create(ctx, &o, metav1.CreateOptions{}); apierrors.IsAlreadyExists(err) {
+				err = nil
 			}
 		default:
 			t.Fatalf("--print-rbac prints a %q:\n%s", meta.Kind, doc)
@@ -288,6 +306,7 @@ func TestIntegrationProvisionerRBAC(t *testing.T) {
 	// The whole lifecycle works with exactly that.
 	wantCode(t, run(t, env, "provision", "--client", "ci", "--namespace", ns), 0, "verified")
 	wantCode(t, run(t, env, "provision", "--client", "deploy", "--namespace", ns, "--allow", "workflows:create,get,list,watch", "--allow", "cronworkflows:list"), 0, "verified")
+	wantCode(t, run(t, env, "provision", "--client", "deploy", "--namespace", ns, "--allow", "workflows:create,get,list,watch,delete"), 0, "role/deploy changed")
 	wantCode(t, run(t, env, "rotate", "--client", "ci", "--namespace", ns), 0, "rotated")
 	wantCode(t, run(t, env, "clients", "--namespace", ns), 0, "")
 	wantCode(t, run(t, env, "revoke", "--client", "deploy", "--namespace", ns, "--purge"), 0, "rejects")
@@ -297,6 +316,16 @@ func TestIntegrationProvisionerRBAC(t *testing.T) {
 	must(t, err)
 	as, err := kubernetes.NewForConfig(cfg)
 	must(t, err)
+	ours := map[string]string{"app.kubernetes.io/managed-by": "argo-cred", "argo-cred/client": "leak"}
+	outsider := []rbacv1.Subject{{Kind: "ServiceAccount", Name: "outsider", Namespace: "default"}}
+	// kube-apiserver compiles a new policy within a few seconds: wait for
+	// it with a server-side dry run, which admission sees and stores nothing.
+	testenv.Eventually(t, 30*time.Second, "the admission policy in force", func() bool {
+		_, err := as.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "leak", Labels: ours},
+			RoleRef: rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "argo-cred-provisioner"}, Subjects: outsider},
+			metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		return apierrors.IsForbidden(err)
+	})
 	// (The stack runs no ClusterRole aggregation, so admin is empty there:
 	// cluster-admin and a Role of the namespace's own stand for it.)
 	s.ServiceAccount(t, ns, "bystander-admin", rbacv1.PolicyRule{APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: []string{"*"}})
@@ -327,6 +356,34 @@ func TestIntegrationProvisionerRBAC(t *testing.T) {
 			_, err := as.CoreV1().ServiceAccounts(ns).CreateToken(ctx, "bystander-admin", &authv1.TokenRequest{}, metav1.CreateOptions{})
 			return err
 		},
+		"its own Role bound to an outsider": func() error {
+			_, err := as.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "leak"},
+				RoleRef: rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "argo-cred-provisioner"}, Subjects: outsider}, metav1.CreateOptions{})
+			return err
+		},
+		"the grantable verbs bound to every user, labelled as argo-cred's": func() error {
+			_, err := as.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "leak", Labels: ours},
+				RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "argo-cred-grantable"},
+				Subjects: []rbacv1.Subject{{Kind: "Group", APIGroup: "rbac.authorization.k8s.io", Name: "system:authenticated"}}}, metav1.CreateOptions{})
+			return err
+		},
+		"a token Secret of an admin ServiceAccount, labelled as a client's": func() error {
+			_, err := as.CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "leak", Labels: ours,
+				Annotations: map[string]string{corev1.ServiceAccountNameKey: "bystander-admin"}}, Type: corev1.SecretTypeServiceAccountToken}, metav1.CreateOptions{})
+			return err
+		},
+		"argo-cred's labels put on an admin's Role": func() error {
+			r, err := as.RbacV1().Roles(ns).Get(ctx, "bystander-admin", metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			r.Labels = ours
+			_, err = as.RbacV1().Roles(ns).Update(ctx, r, metav1.UpdateOptions{})
+			return err
+		},
+		"an admin's RoleBinding deleted": func() error {
+			return as.RbacV1().RoleBindings(ns).Delete(ctx, "bystander-admin", metav1.DeleteOptions{})
+		},
 		"a Role in another namespace": func() error {
 			_, err := as.RbacV1().Roles("default").Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "pwn"}}, metav1.CreateOptions{})
 			return err
@@ -343,8 +400,8 @@ func TestIntegrationProvisionerRBAC(t *testing.T) {
 		drop      func(rules []rbacv1.PolicyRule) []rbacv1.PolicyRule
 		stderrHas string
 	}{
-		"without patch on rolebindings": {drop: dropVerb("rolebindings", "patch"), stderrHas: `cannot patch resource "rolebindings"`},
-		"without create on secrets":     {drop: dropVerb("secrets", "create"), stderrHas: `cannot create resource "secrets"`},
+		"without create on rolebindings": {drop: dropVerb("rolebindings", "create"), stderrHas: `cannot create resource "rolebindings"`},
+		"without create on secrets":      {drop: dropVerb("secrets", "create"), stderrHas: `cannot create resource "secrets"`},
 		"without the grantable verbs": {drop: func(r []rbacv1.PolicyRule) []rbacv1.PolicyRule { return r[:len(r)-1] },
 			stderrHas: "is attempting to grant RBAC permissions not currently held"},
 	}

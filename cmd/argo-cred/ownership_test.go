@@ -84,6 +84,47 @@ func TestIntegrationOnlyItsOwn(t *testing.T) {
 	if after["serviceaccount/default"] != before["serviceaccount/default"] {
 		t.Errorf("the default ServiceAccount changed")
 	}
+
+	// Labels can be copied onto anything: a token Secret of another
+	// ServiceAccount, labelled as a client's, is neither read, probed,
+	// deleted by rotate, nor taken over by provision.
+	ctx := context.Background()
+	s.ServiceAccount(t, ns, "bystander", testenv.WorkflowsListUpdate...)
+	labelled := func(name, client string) {
+		_, err := s.Client.CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name,
+			Labels:      map[string]string{"app.kubernetes.io/managed-by": "argo-cred", "argo-cred/client": client},
+			Annotations: map[string]string{corev1.ServiceAccountNameKey: "bystander"}}, Type: corev1.SecretTypeServiceAccountToken}, metav1.CreateOptions{})
+		must(t, err)
+		s.WaitToken(t, ns, name)
+	}
+	wantCode(t, run(t, env, "provision", "--client", "c1", "--namespace", ns), 0, "verified")
+	labelled("planted", "c1")
+	r = run(t, env, "rotate", "--client", "c1", "--namespace", ns)
+	if r.code != 0 || strings.Contains(r.stderr, "planted") || strings.Contains(r.stderr, "bystander") {
+		t.Errorf("rotate with a planted Secret: exit %d\n%s", r.code, r.stderr)
+	}
+	labelled("c4-token", "c4")
+	wantCode(t, run(t, env, "provision", "--client", "c4", "--namespace", ns), 2, "is not a token Secret of ServiceAccount c4")
+	for _, name := range []string{"planted", "c4-token"} {
+		if _, err := s.Client.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{}); err != nil {
+			t.Errorf("secret %s: %v", name, err)
+		}
+	}
+	// Text a cluster holds, printed by clients: a Role's verbs and a
+	// binding's annotation, chosen by whoever can write them.
+	_, err := s.Client.RbacV1().Roles(ns).Patch(ctx, "c1", types.MergePatchType,
+		[]byte(`{"rules":[{"apiGroups":["argoproj.io"],"resources":["workflows"],"verbs":["list","##[save-state name=binding;]victim"]}]}`), metav1.PatchOptions{})
+	must(t, err)
+	_, err = s.Client.CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "c1-run-x",
+		Labels:      map[string]string{"app.kubernetes.io/managed-by": "argo-cred", "argo-cred/client": "c1", "argo-cred/binding": "x"},
+		Annotations: map[string]string{"argo-cred/token-expires-at": "##[set-output name=pwned]yes"}}, Type: corev1.SecretTypeOpaque}, metav1.CreateOptions{})
+	must(t, err)
+	for _, out := range []string{"table", "json"} {
+		r := run(t, env, "clients", "--namespace", ns, "-o", out)
+		if cmds := testenv.RunnerCommands(r.stdout + r.stderr); r.code != 0 || len(cmds) > 0 {
+			t.Errorf("clients -o %s: exit %d, runner commands %v:\n%s", out, r.code, cmds, r.stdout)
+		}
+	}
 }
 
 func diffMaps(a, b map[string]string) string {
@@ -133,6 +174,11 @@ func TestIntegrationPostStage(t *testing.T) {
 	for _, p := range []string{written, elsewhere} {
 		must(t, os.WriteFile(p, kc, 0o600))
 	}
+	// temp/x/.. is temp to filepath.Clean, but elsewhere's directory to the
+	// kernel.
+	sub := filepath.Join(filepath.Dir(elsewhere), "sub")
+	must(t, os.Mkdir(sub, 0o700))
+	must(t, os.Symlink(sub, filepath.Join(temp, "x")))
 	post := func(name, uid, kubeconfig string, extra ...string) result {
 		must(t, os.WriteFile(written, kc, 0o600)) // each post stage removes it
 		return run(t, append([]string{"GITHUB_ACTIONS=true", "RUNNER_TEMP=" + temp, "STATE_binding=" + name, "STATE_binding-namespace=" + ns,
@@ -147,6 +193,7 @@ func TestIntegrationPostStage(t *testing.T) {
 		"a kubeconfig the stage never wrote": {post("ci-run-own", string(own), elsewhere), "not a file the main stage wrote"},
 		"a namespace that is not one":        {post("ci-run-own", string(own), written, "STATE_binding-namespace=../kube-system"), "is not what the main stage writes"},
 		"no UID":                             {post("ci-run-own", "", written), "is not what the main stage writes"},
+		"a path out through a symlink":       {post("ci-run-own", string(own), temp+"/x/../"+filepath.Base(elsewhere)), "not a file the main stage wrote"},
 	}
 	for name, tc := range tests {
 		if tc.r.code == 0 || !strings.Contains(tc.r.stderr, tc.want) {

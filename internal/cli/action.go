@@ -211,7 +211,9 @@ func stateFile(name string) (string, error) {
 		return "", nil
 	}
 	base := filepath.Base(path)
-	if filepath.Dir(path) != runnerTemp() || !tempFileName.MatchString(base) || !strings.HasPrefix(base, "argo-cred-"+name+"-") {
+	st, err := os.Lstat(path)
+	if path != filepath.Join(runnerTemp(), base) || !tempFileName.MatchString(base) || !strings.HasPrefix(base, "argo-cred-"+name+"-") ||
+		(err == nil && !st.Mode().IsRegular()) {
 		return "", fmt.Errorf("not using STATE_%s %s: not a file the main stage wrote", name, strconv.QuoteToASCII(path))
 	}
 	return path, nil

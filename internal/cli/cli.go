@@ -13,7 +13,6 @@ import (
 	"runtime/debug"
 	"time"
 
-	"github.com/argo-cred/argo-cred/internal/child"
 	"github.com/argo-cred/argo-cred/internal/exitcode"
 	"github.com/argo-cred/argo-cred/internal/redact"
 )
@@ -40,8 +39,10 @@ type app struct {
 	noBundle bool
 	// binding is the per-run Secret of a --bind token, if any.
 	binding *binding
-	// guard undoes what exec or docker set up if argo-cred is killed.
-	guard *child.Guard
+	// guards undo what exec or docker set up if argo-cred is killed;
+	// guardBinding: exec and docker guard a --bind Secret from its start.
+	guards       []guard
+	guardBinding bool
 	// clusterUser is who the cluster says an OIDC token is (SelfSubjectReview).
 	clusterUser string
 	// oidc: the token is a CI OIDC token, which the cluster authenticates
@@ -82,7 +83,7 @@ func Run(ctx context.Context, args []string, streams IOStreams) int {
 	err := root.ExecuteContext(ctx)
 	// A --bind token dies with the run unless the command handed it on.
 	a.dropBinding()
-	a.releaseGuard()
+	a.releaseGuards()
 	if errors.Is(err, exitcode.ErrChild) {
 		return int(exitcode.Of(err))
 	}
@@ -113,6 +114,11 @@ func (a *app) setVerbose(v bool) {
 		ReplaceAttr: func(_ []string, at slog.Attr) slog.Attr {
 			if at.Key == slog.TimeKey {
 				return slog.String("elapsed", time.Since(start).Round(10*time.Microsecond).String())
+			}
+			if at.Value.Kind() == slog.KindString {
+				// Values may come from a server or a token: redacted, one
+				// clean line, no runner command.
+				return slog.String(at.Key, a.red.Text(at.Value.String()))
 			}
 			return at
 		},

@@ -219,6 +219,10 @@ func (a *app) credential(ctx context.Context, o *options) (*credential, error) {
 				if bound, err = a.newBinding(rctx, kc, ns, o.ServiceAccount, o.Duration); err != nil {
 					return nil, err
 				}
+				if a.guardBinding {
+					// From now on, however argo-cred ends, the Secret goes.
+					a.startGuard(o, "", true)
+				}
 			}
 			tok, err = token.FromTokenRequest(rctx, kc.ServiceAccounts(ns), ns, o.ServiceAccount, o.Duration, o.Audiences, bound)
 			if err != nil {

@@ -23,6 +23,7 @@ func (a *app) docker(ctx context.Context, o *options, args []string) error {
 	if err := docker.Check(ctx); err != nil {
 		return err
 	}
+	a.guardBinding = true
 	c, _, err := a.checked(ctx, o)
 	if err != nil {
 		return err
@@ -47,7 +48,7 @@ func (a *app) docker(ctx context.Context, o *options, args []string) error {
 	r.Name = "argo-cred-" + hex.EncodeToString(b)
 	// If argo-cred is killed outright, the docker CLI dies with it (Linux)
 	// but the container would not: the guard removes it.
-	a.startGuard(o, r.Name)
+	a.startGuard(o, r.Name, false)
 	if o.Verbose {
 		cmdline, _ := r.Command()
 		fmt.Fprintln(a.streams.ErrOut, "docker "+strings.Join(cmdline, " "))

@@ -32,9 +32,10 @@ func (a *app) exec(ctx context.Context, o *options, args []string) error {
 	}
 	if len(sourcesNamed(o)) == 0 {
 		// A drop-in for the argo CLI image: `docker run IMAGE version`.
-		fmt.Fprintf(a.streams.ErrOut, "note: no token source (%s): running %s with the environment as it is\n", strings.Join(sourceSettings, ", "), args[0])
+		fmt.Fprintf(a.streams.ErrOut, "note: no token source (no --secret, --service-account, --token-file, --oidc-env, --source or ARGO_TOKEN): running %s with the environment as it is\n", args[0])
 		return a.replace(ctx, path, args, os.Environ())
 	}
+	a.guardBinding = true
 	c, _, err := a.checked(ctx, o)
 	if err != nil {
 		return err
@@ -45,7 +46,6 @@ func (a *app) exec(ctx context.Context, o *options, args []string) error {
 		// binding (Run does, on every way out).
 		cmd := exec.Command(path, args[1:]...)
 		cmd.Env, cmd.Stdin, cmd.Stdout, cmd.Stderr = environ, a.streams.In, a.streams.Out, a.streams.ErrOut
-		a.startGuard(o, "")
 		code, err := child.Run(cmd)
 		if err != nil {
 			return exitcode.Wrap(exitcode.Usage, "check that it is an executable for this machine", err)
@@ -55,19 +55,29 @@ func (a *app) exec(ctx context.Context, o *options, args []string) error {
 	return a.replace(ctx, path, args, environ)
 }
 
-// sourceSettings are the settings that name a token source. Any of them
-// given, by flag or environment, means a source was intended: exec then
-// fails rather than run the command without a credential.
-var sourceSettings = []string{"--source", "--secret", "--service-account", "--token-file", "--oidc-env", "--client", "ARGO_TOKEN"}
+// sourceFlags and sourceVars are the settings that say a credential was
+// intended: a token source, or how to get or check one. Any of them given,
+// by flag or environment, even empty, means exec runs the command only with
+// a checked credential; with none, it runs the command unchanged.
+var (
+	sourceFlags = []string{"source", "secret", "service-account", "token-file", "oidc-env", "client", "bind",
+		"secret-namespace", "audience", "duration", "min-lifetime", "expect", "skip-identity-check"}
+	sourceVars = []string{"ARGO_TOKEN", "ARGO_CRED_SOURCE", "ARGO_CRED_SECRET", "ARGO_CRED_SERVICE_ACCOUNT", "ARGO_CRED_TOKEN_FILE",
+		"ARGO_CRED_OIDC_ENV", "ARGO_CRED_CLIENT", "ARGO_CRED_BIND", "ARGO_CRED_SECRET_NAMESPACE", "ARGO_CRED_AUDIENCE", "ARGO_CRED_DURATION",
+		"ARGO_CRED_MIN_LIFETIME", "ARGO_CRED_EXPECT", "ARGO_CRED_SKIP_IDENTITY_CHECK"}
+)
 
-// sourcesNamed returns the sourceSettings given.
+// sourcesNamed returns the sourceFlags and sourceVars given.
 func sourcesNamed(o *options) []string {
-	_, tok := os.LookupEnv("ARGO_TOKEN")
-	given := []bool{o.Source != "", o.Secret != "", o.ServiceAccount != "", o.TokenFile != "", o.OIDCEnv != "", o.Client != "", tok}
 	var out []string
-	for i, g := range given {
-		if g {
-			out = append(out, sourceSettings[i])
+	for _, f := range sourceFlags {
+		if o.set[f] {
+			out = append(out, "--"+f)
+		}
+	}
+	for _, v := range sourceVars {
+		if _, ok := os.LookupEnv(v); ok {
+			out = append(out, v)
 		}
 	}
 	return out

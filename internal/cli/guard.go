@@ -19,32 +19,38 @@ import (
 // guardCommand is the hidden first argument that makes argo-cred a guard.
 const guardCommand = "__guard"
 
-// startGuard starts a guard for what this run set up and must undo (the
-// per-run Secret of --bind, a container of docker): if argo-cred is killed
-// outright, the guard does it. Only names go into its arguments.
-func (a *app) startGuard(o *options, container string) {
+// startGuard starts a guard for what this run set up and must undo: the
+// per-run Secret of --bind (withBinding), or a container of docker. If
+// argo-cred is killed outright, the guard does it. Only names go into its
+// arguments.
+func (a *app) startGuard(o *options, container string, withBinding bool) {
 	args := []string{guardCommand, "--kubeconfig", o.Kubeconfig, "--context", o.Context, "--container", container}
-	if b := a.binding; b != nil {
+	if b := a.binding; withBinding && b != nil {
 		args = append(args, "--binding", b.ns+"/"+b.name+"/"+b.uid)
 	}
 	g, err := child.StartGuard(args)
 	if err != nil {
-		fmt.Fprintf(a.streams.ErrOut, "warning: no guard (%v): if argo-cred is killed outright, clean up with argo-cred revoke --binding\n", err)
+		fmt.Fprintf(a.streams.ErrOut, "warning: no guard (%v): if argo-cred is killed outright, clean up with argo-cred revoke --stale-bindings\n", err)
 		return
 	}
-	a.guard = g
+	a.guards = append(a.guards, guard{g: g, binding: withBinding})
 }
 
-// releaseGuard tells the guard there is nothing left to do, unless the
-// per-run Secret is still there: then the guard tries once more.
-func (a *app) releaseGuard() {
-	if a.guard == nil {
-		return
+// guard is a started guard, and whether it guards the per-run Secret.
+type guard struct {
+	g       *child.Guard
+	binding bool
+}
+
+// releaseGuards tells each guard there is nothing left to do, but for a
+// per-run Secret that is still there: its guard tries once more.
+func (a *app) releaseGuards() {
+	for _, g := range a.guards {
+		if !g.binding || a.binding == nil {
+			g.g.Release()
+		}
 	}
-	if a.binding == nil {
-		a.guard.Release()
-	}
-	a.guard = nil
+	a.guards = nil
 }
 
 // runGuard is the guard process: it waits until argo-cred releases it or

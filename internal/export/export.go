@@ -221,7 +221,9 @@ func GitHubMask(stdout io.Writer, vars []env.Var) error {
 	}
 	return render(stdout, check, func(b *bytes.Buffer) {
 		for _, m := range masks {
-			fmt.Fprintf(b, "::add-mask::%s\n", m)
+			// Escaped as the runner unescapes command data (%25 → %), so
+			// that it masks exactly the secret.
+			fmt.Fprintf(b, "::add-mask::%s\n", CommandEscape(m, false))
 		}
 	})
 }

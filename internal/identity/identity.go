@@ -193,20 +193,40 @@ type Secret struct {
 	Client   string // the argo-cred/client label: for a binding, its ServiceAccount
 }
 
-// Secrets lists the client's token Secrets, oldest first.
+const (
+	tokenType      = "kubernetes.io/service-account-token"
+	saNameKey      = "kubernetes.io/service-account.name"
+	bindingType    = "Opaque"
+)
+
+// tokenSecretOf tells whether a Secret is a token Secret of ServiceAccount
+// sa: labels can be copied onto anything, the type and annotation cannot
+// be changed.
+func tokenSecretOf(typ string, m kube.Meta, sa string) bool {
+	return typ == tokenType && m.Annotations[saNameKey] == sa
+}
+
+// Secrets lists the client's token Secrets and per-run Secrets, oldest
+// first: those with argo-cred's labels that are what they claim to be (a
+// token Secret of the client's ServiceAccount, or an Opaque binding).
 func Secrets(ctx context.Context, k *kube.Client, ns, client string) ([]Secret, error) {
-	return secrets(ctx, k, ns, Selector(client))
+	return secrets(ctx, k, ns, Selector(client), func(typ string, m kube.Meta) bool {
+		return tokenSecretOf(typ, m, client) || (typ == bindingType && m.Labels[BindingLabel] != "")
+	})
 }
 
 // Bindings lists every per-run Secret in ns, of any ServiceAccount, oldest
 // first.
 func Bindings(ctx context.Context, k *kube.Client, ns string) ([]Secret, error) {
-	return secrets(ctx, k, ns, Selector("")+","+BindingLabel)
+	return secrets(ctx, k, ns, Selector("")+","+BindingLabel, func(typ string, _ kube.Meta) bool { return typ == bindingType })
 }
 
-func secrets(ctx context.Context, k *kube.Client, ns, selector string) ([]Secret, error) {
+func secrets(ctx context.Context, k *kube.Client, ns, selector string, keep func(typ string, m kube.Meta) bool) ([]Secret, error) {
 	var list struct {
-		Items []struct{ Metadata kube.Meta } `json:"items"`
+		Items []struct {
+			Metadata kube.Meta
+			Type     string `json:"type"`
+		} `json:"items"`
 	}
 	if err := k.List(ctx, kube.SecretKind, ns, selector, &list); err != nil {
 		return nil, classify(err)
@@ -214,12 +234,23 @@ func secrets(ctx context.Context, k *kube.Client, ns, selector string) ([]Secret
 	var out []Secret
 	for _, it := range list.Items {
 		m := it.Metadata
+		if !keep(it.Type, m) {
+			continue
+		}
 		created, _ := time.Parse(time.RFC3339, m.CreationTimestamp)
 		out = append(out, Secret{Name: m.Name, Created: created, LastUsed: m.Labels["kubernetes.io/legacy-token-last-used"],
-			Invalid: m.Labels["kubernetes.io/legacy-token-invalid-since"], Binding: m.Labels[BindingLabel] != "", UID: m.UID, Expires: m.Annotations[ExpiresAt], Client: m.Labels[ClientLabel]})
+			Invalid: m.Labels["kubernetes.io/legacy-token-invalid-since"], Binding: m.Labels[BindingLabel] != "", UID: m.UID, Expires: rfc3339(m.Annotations[ExpiresAt]), Client: m.Labels[ClientLabel]})
 	}
 	slices.SortFunc(out, func(a, b Secret) int { return a.Created.Compare(b.Created) })
 	return out, nil
+}
+
+// rfc3339 is s if it is an RFC 3339 time, else "".
+func rfc3339(s string) string {
+	if _, err := time.Parse(time.RFC3339, s); err != nil {
+		return ""
+	}
+	return s
 }
 
 // NewTokenSecret creates another token Secret for the client, named
@@ -266,13 +297,16 @@ func DeleteSecrets(ctx context.Context, k *kube.Client, ns string, secrets []Sec
 // Secret that carries argo-cred's binding labels and, when uid is given,
 // has that UID. One already gone is not an error.
 func DeleteBinding(ctx context.Context, k *kube.Client, ns, name, uid string) error {
-	var sec struct{ Metadata kube.Meta }
+	var sec struct {
+		Metadata kube.Meta
+		Type     string `json:"type"`
+	}
 	found, err := k.Get(ctx, kube.SecretKind, ns, name, &sec)
 	if err != nil || !found {
 		return classify(err)
 	}
 	m := sec.Metadata
-	if m.Labels[ManagedBy] != managedByValue || m.Labels[BindingLabel] == "" || (uid != "" && m.UID != uid) {
+	if m.Labels[ManagedBy] != managedByValue || m.Labels[BindingLabel] == "" || sec.Type != bindingType || (uid != "" && m.UID != uid) {
 		return exitcode.New(exitcode.Usage, "give the name argo-cred printed when it bound the token", "secret %s/%s is not a token binding of argo-cred's", ns, name)
 	}
 	return classify(k.DeleteUID(ctx, kube.SecretKind, ns, name, m.UID))
@@ -302,7 +336,8 @@ func Purge(ctx context.Context, k *kube.Client, c Client) error {
 
 func singular(k kube.Kind) string { return strings.TrimSuffix(k.Resource, "s") }
 
-// Grants reads the client's Role back as grants.
+// Grants reads the client's Role back as grants: only the resources and
+// verbs a grant may name (anything else in the Role is not argo-cred's).
 func Grants(ctx context.Context, k *kube.Client, ns, client string) ([]Grant, error) {
 	var role struct {
 		Rules []struct {
@@ -316,8 +351,11 @@ func Grants(ctx context.Context, k *kube.Client, ns, client string) ([]Grant, er
 	}
 	var out []Grant
 	for _, r := range role.Rules {
+		verbs := slices.DeleteFunc(slices.Clone(r.Verbs), func(v string) bool { return !slices.Contains(Verbs, v) })
 		for _, res := range r.Resources {
-			out = append(out, Grant{Resource: res, Verbs: r.Verbs})
+			if slices.Contains(Resources, res) && len(verbs) > 0 {
+				out = append(out, Grant{Resource: res, Verbs: verbs})
+			}
 		}
 	}
 	return Merge(out), nil
@@ -335,6 +373,8 @@ func classify(err error) error {
 		return exitcode.Wrap(exitcode.Usage, "the Kubernetes API rejected the kubeconfig's credentials: check --kubeconfig and --context", err)
 	case apierrors.IsNotFound(err):
 		return exitcode.Wrap(exitcode.Usage, "check --namespace", err)
+	case apierrors.IsAlreadyExists(err), apierrors.IsConflict(err):
+		return exitcode.Wrap(exitcode.Usage, "something else changed it meanwhile: look at it, then run argo-cred again", err)
 	}
 	return exitcode.Wrap(exitcode.Unexpected, "check --kubeconfig, --context and that the Kubernetes API server is reachable", err)
 }
@@ -358,15 +398,25 @@ func Apply(ctx context.Context, k *kube.Client, ns string, objs []Object, adopt 
 	before := make([]kube.Meta, len(objs))
 	found := make([]bool, len(objs))
 	for i, o := range objs {
-		var obj struct{ Metadata kube.Meta }
+		var obj struct {
+			Metadata kube.Meta
+			Type     string `json:"type"`
+		}
 		ok, err := k.Get(ctx, o.Kind, ns, o.Name, &obj)
 		if err != nil {
 			return nil, classify(err)
 		}
 		client := o.Body["metadata"].(map[string]any)["labels"].(map[string]string)[ClientLabel]
+		kind := strings.ToLower(o.Body["kind"].(string))
 		if ok && !Owned(obj.Metadata, client) && !adopt {
-			return nil, notOurs(strings.ToLower(o.Body["kind"].(string)), ns, o.Name, client,
+			return nil, notOurs(kind, ns, o.Name, client,
 				"choose another --client, or give --adopt to take it over (argo-cred's labels, and its rules, subjects or annotations, replace what it has)")
+		}
+		if ok && o.Kind == kube.SecretKind && !tokenSecretOf(obj.Type, obj.Metadata, client) {
+			// Whatever its labels: it holds (or may hold) another account's token.
+			return nil, exitcode.New(exitcode.Usage, "delete it, or choose another --client",
+				"secret %s/%s exists and is not a token Secret of ServiceAccount %s (type %s, for %q): argo-cred never takes it over",
+				ns, o.Name, client, obj.Type, obj.Metadata.Annotations[saNameKey])
 		}
 		before[i], found[i] = obj.Metadata, ok
 	}
@@ -379,7 +429,15 @@ func Apply(ctx context.Context, k *kube.Client, ns string, objs []Object, adopt 
 			md["resourceVersion"] = before[i].ResourceVersion
 			body["metadata"] = md
 		}
-		after, err := k.Apply(ctx, o.Kind, ns, o.Name, body)
+		var after kube.Meta
+		var err error
+		if found[i] {
+			after, err = k.Apply(ctx, o.Kind, ns, o.Name, body)
+		} else {
+			// Created, not applied: an object made meanwhile by someone
+			// else is a conflict, never taken over.
+			after, err = k.Create(ctx, o.Kind, ns, body)
+		}
 		if err != nil {
 			return out, classify(err)
 		}

@@ -128,9 +128,18 @@ func (s ServiceAccounts) CreateToken(ctx context.Context, name string, tr *authv
 // a plain-HTTP or unverified cluster gets no token. It returns the username
 // and groups the cluster maps the token to.
 func ReviewSelf(ctx context.Context, kubeconfig, context, token, userAgent string, timeout time.Duration) (string, []string, error) {
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = kubeconfig
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: context}).ClientConfig()
+	// That file only: no in-cluster fallback, no other kubeconfig merged.
+	file, err := clientcmd.LoadFromFile(kubeconfig)
+	if err != nil {
+		return "", nil, err
+	}
+	if context == "" {
+		context = file.CurrentContext
+	}
+	if c, ok := file.Contexts[context]; !ok || file.Clusters[c.Cluster] == nil {
+		return "", nil, fmt.Errorf("not sending the token: %s names no cluster for context %q", kubeconfig, context)
+	}
+	cfg, err := clientcmd.NewNonInteractiveClientConfig(*file, context, &clientcmd.ConfigOverrides{}, nil).ClientConfig()
 	if err != nil {
 		return "", nil, err
 	}

@@ -112,7 +112,7 @@ func (c *Client) Create(ctx context.Context, k Kind, ns string, obj any) (Meta, 
 	if err != nil {
 		return Meta{}, err
 	}
-	raw, err := c.rc.Post().AbsPath(k.path(ns, "")).SetHeader("Content-Type", "application/json").Body(body).Do(ctx).Raw()
+	raw, err := c.rc.Post().AbsPath(k.path(ns, "")).Param("fieldManager", FieldManager).SetHeader("Content-Type", "application/json").Body(body).Do(ctx).Raw()
 	err = withMessage(raw, err)
 	if err != nil {
 		return Meta{}, fmt.Errorf("creating a %s in %s: %w", singular(k), ns, err)

@@ -60,12 +60,70 @@ func New(secrets ...string) *Redactor {
 // Text returns s with every form of the secrets replaced, then cleaned. A
 // nil Redactor only cleans.
 func (r *Redactor) Text(s string) string {
-	if r != nil {
-		for _, f := range r.forms {
-			s = strings.ReplaceAll(s, f, Placeholder)
-		}
+	if r != nil && len(r.forms) > 0 {
+		s = r.replace(s)
 	}
 	return Clean(s)
+}
+
+// replace replaces every form of the secrets in s, also where characters
+// that cleaning removes or turns into spaces (zero-width, soft hyphen,
+// control characters, white space) were put inside one: such a form is
+// found in a view of s without them, and the whole stretch of s it spans
+// is replaced.
+func (r *Redactor) replace(s string) string {
+	for _, f := range r.forms {
+		s = strings.ReplaceAll(s, f, Placeholder)
+	}
+	var view []byte
+	var at []int // at[i]: the offset in s of view[i]
+	for i, c := range s {
+		if hidden(c) || (c == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD")) {
+			continue
+		}
+		for j := 0; j < utf8.RuneLen(c) && i+j < len(s); j++ {
+			view, at = append(view, s[i+j]), append(at, i+j)
+		}
+	}
+	if len(view) == len(s) {
+		return s // nothing hidden: the plain replacement was enough
+	}
+	covered := make([]bool, len(s))
+	found := false
+	for _, f := range r.forms {
+		for from := 0; ; {
+			k := strings.Index(string(view[from:]), f)
+			if k < 0 {
+				break
+			}
+			start, end := at[from+k], at[from+k+len(f)-1]+1
+			for i := start; i < end; i++ {
+				covered[i] = true
+			}
+			found, from = true, from+k+len(f)
+		}
+	}
+	if !found {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		if covered[i] {
+			b.WriteString(Placeholder)
+			for i < len(s) && covered[i] {
+				i++
+			}
+			continue
+		}
+		b.WriteByte(s[i])
+		i++
+	}
+	return b.String()
+}
+
+// hidden tells whether cleaning removes c or turns it into white space.
+func hidden(c rune) bool {
+	return unicode.IsControl(c) || unicode.Is(unicode.Cf, c) || unicode.Is(unicode.Zl, c) || unicode.Is(unicode.Zp, c) || unicode.IsSpace(c)
 }
 
 // Clean makes s one printable line: invalid UTF-8, control characters

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/argo-cred/argo-cred/internal/exitcode"
+	"github.com/argo-cred/argo-cred/internal/redact"
 )
 
 // Token is a bearer token and what is known about where it came from.
@@ -90,7 +91,8 @@ type Claims struct {
 	Ref             string `json:"ref,omitempty"`
 }
 
-// Claims decodes the token's payload; ok is false for a token that is not a JWT.
+// Claims decodes the token's payload, each string cleaned (redact.Clean);
+// ok is false for a token that is not a JWT.
 func (t Token) Claims() (Claims, bool) {
 	parts := strings.Split(t.raw, ".")
 	if len(parts) != 3 {
@@ -140,6 +142,14 @@ func (t Token) Claims() (Claims, bool) {
 		_ = json.Unmarshal(c.Aud, &out.Audience)
 	}
 	out.Expiry, out.IssuedAt = unixTime(c.Exp), unixTime(c.Iat)
+	// Whoever made the token chose these (unverified) strings, and they are
+	// printed: one clean line each, no runner command in them.
+	for _, f := range []*string{&out.Subject, &out.Issuer, &out.Namespace, &out.ServiceAccount, &out.Secret, &out.Repository, &out.RepositoryOwner, &out.Ref} {
+		*f = redact.Clean(*f)
+	}
+	for i := range out.Audience {
+		out.Audience[i] = redact.Clean(out.Audience[i])
+	}
 	return out, true
 }
 
