@@ -278,6 +278,7 @@ func TestReleaseVersion(t *testing.T) {
 
 // The workflow files pass actionlint.
 func TestWorkflowsLint(t *testing.T) {
+	testenv.Prereq(t, "actionlint (built by test/tools/tool.sh)")
 	al, err := exec.Command(filepath.Join(testenv.Root(), "test", "tools", "tool.sh"), "actionlint").Output()
 	if err != nil {
 		t.Fatalf("building actionlint: %v", err)
