@@ -341,8 +341,10 @@ func TestIntegrationRevokedToken(t *testing.T) {
 
 // The token controller is held back (kube-controller-manager stopped with
 // SIGSTOP): argo-cred waits with a watch, fails with exit 3 when --wait runs
-// out, and returns as soon as the token is written. Not parallel: it holds
-// the stack's one token controller.
+// out, stops at once on SIGTERM, and returns as soon as the token is
+// written. Each step comes once argo-cred -v says it is waiting: it has
+// read the Secret unfilled, and its watch starts from that read. Not
+// parallel: it holds the stack's one token controller.
 func TestIntegrationWaitForTokenController(t *testing.T) {
 	s := testenv.Get(t)
 	ns, _ := s.SeedIdentity(t)
@@ -361,37 +363,34 @@ func TestIntegrationWaitForTokenController(t *testing.T) {
 	s.TokenSecret(t, ns, "never", "ci")
 	r := run(t, env, "env", "--secret", "never", "--namespace", ns, "--wait", "1s")
 	wantCode(t, r, 3, "token not filled in within 1s")
+	if !strings.Contains(r.stderr, "kube-controller-manager's token controller") {
+		t.Errorf("stderr %q; want the hint naming the token controller", r.stderr)
+	}
 
 	// SIGTERM ends the wait at once: exit 130, nothing on stdout.
-	cmd := exec.Command(binary, "env", "--secret", "never", "--namespace", ns, "--wait", "30s")
-	cmd.Env = append([]string{"HOME=" + t.TempDir()}, env...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(300 * time.Millisecond)
+	p := start(t, env, "env", "-v", "--secret", "never", "--namespace", ns, "--wait", "30s")
+	p.said(t, "waiting up to 30s for the token controller to fill secret "+ns+"/never")
 	sent := time.Now()
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	_ = cmd.Wait()
-	if code := cmd.ProcessState.ExitCode(); code != 130 || stdout.Len() != 0 || time.Since(sent) > 5*time.Second {
-		t.Errorf("SIGTERM while waiting: exit %d after %s, stdout %q, stderr %q; want 130 at once", code, time.Since(sent), stdout.String(), stderr.String())
+	must(t, p.cmd.Process.Signal(syscall.SIGTERM))
+	r = p.wait(t)
+	took := time.Since(sent)
+	wantCode(t, r, 130, "error: interrupted")
+	if took > 5*time.Second {
+		t.Errorf("SIGTERM while waiting: exit after %s; want at once", took.Round(time.Millisecond))
 	}
 
 	s.TokenSecret(t, ns, "later", "ci")
-	done := make(chan result)
-	go func() {
-		done <- run(t, env, "env", "--secret", "later", "--namespace", ns, "--wait", "30s", "--probe=false")
-	}()
-	time.Sleep(500 * time.Millisecond)
+	p = start(t, env, "env", "-v", "--secret", "later", "--namespace", ns, "--wait", "30s", "--probe=false")
+	p.said(t, "waiting up to 30s for the token controller to fill secret "+ns+"/later")
 	resume()
 	s.WaitToken(t, ns, "later")
 	filled := time.Now()
 	select {
-	case r = <-done:
+	case <-p.ended:
 	case <-time.After(20 * time.Second):
-		t.Fatal("argo-cred did not return after the token was written")
+		t.Fatal("argo-cred did not return within 20s of the token being written")
 	}
+	r = p.wait(t)
 	t.Logf("argo-cred returned %s after the test's own watch saw the token", time.Since(filled))
 	if r.code != 0 || !strings.Contains(r.stdout, "export ARGO_TOKEN='Bearer ey") {
 		t.Errorf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
@@ -788,13 +787,27 @@ func TestIntegrationExec(t *testing.T) {
 // The leak scan's other half: while exec runs its command, no process on
 // the machine has the token in its command line; and after a batch of runs
 // the stack's own logs (API server, audit, Argo Servers) hold no form of it.
+// The scan runs while the command demonstrably runs: it writes a marker
+// file, then waits for the test to let it end.
 func TestIntegrationLeakScanProcessesAndLogs(t *testing.T) {
 	t.Parallel()
 	f := setup(t, testenv.WorkflowsListUpdate)
-	cmd, wait := start(t, f.plain(), "exec", "--secret", "ci", "--namespace", f.ns, "-v", "--", "sleep", "2")
-	time.Sleep(time.Second)
+	dir := t.TempDir()
+	running, release := filepath.Join(dir, "running"), filepath.Join(dir, "release")
+	p := start(t, f.plain(), "exec", "--secret", "ci", "--namespace", f.ns, "-v", "--",
+		"sh", "-c", `touch "$1" && while [ ! -e "$2" ]; do sleep 0.05; done`, "sh", running, release)
+	testenv.Eventually(t, 30*time.Second, "exec's command runs", func() bool {
+		select {
+		case <-p.ended:
+			t.Fatalf("exec ended before its command ran: exit %d\n%s", p.cmd.ProcessState.ExitCode(), p.stderr.String())
+		default:
+		}
+		_, err := os.Stat(running)
+		return err == nil
+	})
 	scanCmdlines(t, f.token)
-	if r := wait(); r.code != 0 || cmd.ProcessState.ExitCode() != 0 {
+	must(t, os.WriteFile(release, nil, 0o600))
+	if r := p.wait(t); r.code != 0 {
 		t.Fatalf("exec: exit %d\n%s", r.code, r.stderr)
 	}
 	for _, args := range [][]string{{"env", "-v"}, {"probe", "-v", "-o", "json"}, {"env", "--http1", "-v"}} {

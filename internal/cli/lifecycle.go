@@ -185,15 +185,25 @@ func (a *app) rotate(ctx context.Context, o *options) error {
 		return time.Now()
 	}
 	t := time.Now()
+	// Until the new token is proven, the old Secrets stay and the new one
+	// goes, however rotate ends (an interrupt included: the clean-up does
+	// not take the cancelled context, but has its own short limit).
 	fresh, err := identity.NewTokenSecret(ctx, kc, c)
+	dropFresh := func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if derr := identity.DeleteTokenSecret(cctx, kc, c, fresh.Name); derr != nil {
+			fmt.Fprintf(a.streams.ErrOut, "warning: could not delete the unproven secret %s/%s: %s\n", c.Namespace, fresh.Name, a.red.Text(derr.Error()))
+		}
+	}
 	if err != nil {
+		dropFresh() // the create may have happened, its answer lost
 		return err
 	}
 	t = step("created secret "+c.Namespace+"/"+fresh.Name, t)
 	a.useClientToken(o, c, fresh.Name, grants)
 	if _, _, err := a.checked(ctx, o); err != nil {
-		// The old Secrets stay; the new one goes.
-		_ = identity.DeleteSecrets(context.WithoutCancel(ctx), kc, c.Namespace, []identity.Secret{fresh})
+		dropFresh()
 		return err
 	}
 	t = step("the new token is filled in and passed the probe", t)

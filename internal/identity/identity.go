@@ -6,6 +6,7 @@ package identity
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"maps"
 	"slices"
@@ -194,9 +195,9 @@ type Secret struct {
 }
 
 const (
-	tokenType      = "kubernetes.io/service-account-token"
-	saNameKey      = "kubernetes.io/service-account.name"
-	bindingType    = "Opaque"
+	tokenType   = "kubernetes.io/service-account-token"
+	saNameKey   = "kubernetes.io/service-account.name"
+	bindingType = "Opaque"
 )
 
 // tokenSecretOf tells whether a Secret is a token Secret of ServiceAccount
@@ -254,17 +255,41 @@ func rfc3339(s string) string {
 }
 
 // NewTokenSecret creates another token Secret for the client, named
-// CLIENT-token-<random>.
+// CLIENT-token-<5 random characters>. The name is chosen here, not by the
+// API server (generateName), so that a create whose answer is lost (an
+// interrupt, a timeout) still names what may have been made: the returned
+// Secret always has its Name, and its UID when the create succeeded.
 func NewTokenSecret(ctx context.Context, k *kube.Client, c Client) (Secret, error) {
-	o := c.tokenSecret("")
-	md := o.Body["metadata"].(map[string]any)
-	delete(md, "name")
-	md["generateName"] = c.Name + "-token-"
+	const alphabet = "bcdfghjklmnpqrstvwxz2456789" // as Kubernetes' generated names
+	b := make([]byte, 5)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	o := c.tokenSecret(c.Name + "-token-" + string(b))
 	m, err := k.Create(ctx, kube.SecretKind, c.Namespace, o.Body)
 	if err != nil {
-		return Secret{}, classify(err)
+		return Secret{Name: o.Name}, classify(err)
 	}
 	return Secret{Name: m.Name, UID: m.UID}, nil
+}
+
+// DeleteTokenSecret deletes the client's token Secret name if it exists and
+// is the client's (labels, type, ServiceAccount): what a lost create may
+// have left.
+func DeleteTokenSecret(ctx context.Context, k *kube.Client, c Client, name string) error {
+	var sec struct {
+		Metadata kube.Meta
+		Type     string `json:"type"`
+	}
+	found, err := k.Get(ctx, kube.SecretKind, c.Namespace, name, &sec)
+	if err != nil || !found {
+		return classify(err)
+	}
+	if !Owned(sec.Metadata, c.Name) || !tokenSecretOf(sec.Type, sec.Metadata, c.Name) {
+		return notOurs("secret", c.Namespace, name, c.Name, "delete it yourself if it must go")
+	}
+	return classify(k.DeleteUID(ctx, kube.SecretKind, c.Namespace, name, sec.Metadata.UID))
 }
 
 // NewBinding creates a per-run Secret, labelled as the client's binding,

@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -8,16 +9,24 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"math/big"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 )
 
 // LatencyProxy is an HTTP/1 reverse proxy to target that holds every
@@ -30,6 +39,90 @@ func LatencyProxy(t testing.TB, target string, delay time.Duration) string {
 		case <-r.Context().Done():
 		}
 	})
+}
+
+// HoldProxy is an HTTP/1 reverse proxy to target that forwards every
+// request except those hold picks: it keeps each of those unanswered until
+// its client gives up (or the test ends). holding is closed when it first
+// keeps one, so a test knows its client is waiting on the server.
+func HoldProxy(t testing.TB, target string, hold func(*http.Request) bool) (addr string, holding <-chan struct{}) {
+	t.Helper()
+	first := make(chan struct{})
+	var once sync.Once
+	end := make(chan struct{})
+	addr = proxy(t, target, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		if !hold(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		once.Do(func() { close(first) })
+		select {
+		case <-r.Context().Done():
+		case <-end:
+		}
+	})
+	// Registered after proxy's, so it runs first: the server's Close waits
+	// for the requests held here.
+	t.Cleanup(func() { close(end) })
+	return addr, first
+}
+
+// KubeHoldProxy serves the stack's Kubernetes API on plain HTTP, with the
+// stack's admin credentials, and returns a kubeconfig for it. It forwards
+// every request; a request hold picks is forwarded and answered by the API
+// server, but the answer is kept from the client until it gives up (or the
+// test ends): a change is made that the client never hears of. holding is
+// closed once the first such answer is in.
+func (s *Stack) KubeHoldProxy(t testing.TB, hold func(*http.Request) bool) (kubeconfig string, holding <-chan struct{}) {
+	t.Helper()
+	cfg, err := clientcmd.BuildConfigFromFlags("", s.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	upstream, err := rest.TransportFor(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, err := url.Parse(cfg.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := &httputil.ReverseProxy{
+		Rewrite:       func(r *httputil.ProxyRequest) { r.SetURL(host) },
+		Transport:     upstream,
+		FlushInterval: -1, // watches stream
+	}
+	first := make(chan struct{})
+	var once sync.Once
+	end := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !hold(r) {
+			rp.ServeHTTP(w, r)
+			return
+		}
+		// Forwarded whatever the client does meanwhile, so the change is
+		// made for sure; then the answer is dropped.
+		out := r.Clone(context.WithoutCancel(r.Context()))
+		out.RequestURI = ""
+		out.URL.Scheme, out.URL.Host, out.Host = host.Scheme, host.Host, host.Host
+		if resp, err := upstream.RoundTrip(out); err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		once.Do(func() { close(first) })
+		select {
+		case <-r.Context().Done():
+		case <-end:
+		}
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(end) }) // first: Close waits for held requests
+	kubeconfig = filepath.Join(t.TempDir(), "kubeconfig")
+	body := fmt.Sprintf(`{"apiVersion":"v1","kind":"Config","clusters":[{"name":"proxy","cluster":{"server":%q}}],"users":[{"name":"proxy","user":{}}],"contexts":[{"name":"proxy","context":{"cluster":"proxy","user":"proxy"}}],"current-context":"proxy"}`, srv.URL)
+	if err := os.WriteFile(kubeconfig, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return kubeconfig, first
 }
 
 // TruncatingProxy answers every request with the target's status and
