@@ -545,12 +545,14 @@ func TestHostileSignal(t *testing.T) {
 	hang := testenv.Hang(t)
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		t.Run(sig.String(), func(t *testing.T) {
+			held := len(hang.Requests())
 			cmd := exec.Command(binary, "probe", "--server", hang.Addr, "--secure=false", "--timeout", "60s")
 			cmd.Env = []string{"ARGO_TOKEN=" + hostileToken, "ARGO_NAMESPACE=ci", "HOME=" + t.TempDir()}
 			var errOut strings.Builder
 			cmd.Stderr = &errOut
 			must(t, cmd.Start())
-			time.Sleep(500 * time.Millisecond)
+			// Signalled once argo-cred is in the probe: its connection held.
+			testenv.Eventually(t, 30*time.Second, "argo-cred connected", func() bool { return len(hang.Requests()) > held })
 			sent := time.Now()
 			must(t, cmd.Process.Signal(sig))
 			done := make(chan error, 1)

@@ -195,14 +195,25 @@ func TestIntegrationImageSignals(t *testing.T) {
 			args: []string{"list"}, wantCode: func(c int) bool { return c == 130 }, want: "error: interrupted"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			cmd := exec.Command("docker", append(append([]string{"run", "--rm", "--network", "host"}, byName(tc.env)...), append([]string{img}, tc.args...)...)...)
+			ctr := fmt.Sprintf("argo-cred-signals-%d", time.Now().UnixNano())
+			held := len(hang.Requests())
+			cmd := exec.Command("docker", append(append([]string{"run", "--rm", "--name", ctr, "--network", "host"}, byName(tc.env)...), append([]string{img}, tc.args...)...)...)
 			cmd.Env = append(os.Environ(), tc.env...)
-			var stderr bytes.Buffer
+			var stderr syncBuffer
 			cmd.Stderr = &stderr
 			must(t, cmd.Start())
 			done := make(chan error, 1)
 			go func() { done <- cmd.Wait() }()
-			time.Sleep(3 * time.Second) // argo-cred checked, argo waiting (or argo-cred stuck on the hanging server)
+			// Signalled once argo-cred has checked and argo runs in its place
+			// (PID 1's command line is argo's), or once argo-cred is stuck on
+			// the hanging server (it holds a connection there).
+			testenv.Eventually(t, 60*time.Second, "argo running, or argo-cred connected to the hanging server", func() bool {
+				if strings.Contains(name, "PID 1") {
+					return len(hang.Requests()) > held
+				}
+				out, _ := exec.Command("docker", "top", ctr, "-o", "pid,args").Output()
+				return strings.Contains(stderr.String(), "verified") && strings.Contains(string(out), "wait forever") && !strings.Contains(string(out), "argo-cred")
+			})
 			scanCmdlines(t, f.token)
 			sent := time.Now()
 			must(t, cmd.Process.Signal(syscall.SIGTERM)) // the docker CLI proxies it to the container
@@ -306,21 +317,34 @@ func TestIntegrationDockerWrapper(t *testing.T) {
 		}
 	})
 	t.Run("SIGTERM reaches argo, the exit code comes back, no token in any command line", func(t *testing.T) {
-		cmd, _, stderr := start("--", "wait", "-n", f.ns, "forever")
+		cmd := exec.Command(binary, append(append([]string{}, base...), "-v", "--", "wait", "-n", f.ns, "forever")...)
+		cmd.Dir = work
+		cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, f.kube...)
+		var stderr syncBuffer
+		cmd.Stderr = &stderr
+		must(t, cmd.Start())
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
-		time.Sleep(3 * time.Second)
+		// Signalled once the container runs argo wait.
+		testenv.Eventually(t, 60*time.Second, "argo wait running in the container", func() bool {
+			_, rest, ok := strings.Cut(stderr.String(), "--name ")
+			if !ok {
+				return false
+			}
+			out, _ := exec.Command("docker", "top", strings.Fields(rest)[0], "-o", "pid,args").Output()
+			return strings.Contains(string(out), "wait")
+		})
 		scanCmdlines(t, f.token)
 		must(t, cmd.Process.Signal(syscall.SIGTERM))
 		select {
 		case <-done:
 		case <-time.After(20 * time.Second):
 			_ = cmd.Process.Kill()
-			t.Fatalf("argo-cred docker did not end within 20s of SIGTERM; stderr %q", stderr)
+			t.Fatalf("argo-cred docker did not end within 20s of SIGTERM; stderr %q", stderr.String())
 		}
 		// argo, a Go program as the container's PID 1, exits 2 on SIGTERM.
 		if code := cmd.ProcessState.ExitCode(); code != 2 || strings.Contains(stderr.String(), "error: interrupted") {
-			t.Errorf("exit %d, stderr %q; want argo's own exit code", code, stderr)
+			t.Errorf("exit %d, stderr %q; want argo's own exit code", code, stderr.String())
 		}
 	})
 	t.Run("SIGKILL of argo-cred: the guard removes the container", func(t *testing.T) {

@@ -334,6 +334,10 @@ func loopback(t testing.TB) net.Listener {
 func Hang(t testing.TB) *Hostile {
 	t.Helper()
 	l := loopback(t)
-	acceptEach(t, l, func(c net.Conn) []net.Conn { return []net.Conn{c} })
-	return &Hostile{Addr: l.Addr().String(), URL: "http://" + l.Addr().String(), Recorder: &Recorder{}}
+	rec := &Recorder{}
+	acceptEach(t, l, func(c net.Conn) []net.Conn {
+		rec.add(Seen{Proto: "tcp"}) // a connection held: what a test can wait for
+		return []net.Conn{c}
+	})
+	return &Hostile{Addr: l.Addr().String(), URL: "http://" + l.Addr().String(), Recorder: rec}
 }
