@@ -162,9 +162,12 @@ func applyInputs(o *options) error {
 	lists := map[string]*[]string{"expect": &o.Expect, "audience": &o.Audiences}
 	for name, p := range lists {
 		if v := input(name); v != "" {
-			*p = strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == '\n' || r == '\r' })
-			for i := range *p {
-				(*p)[i] = strings.TrimSpace((*p)[i])
+			// As the flags read them: items trimmed, empty ones dropped.
+			*p = nil
+			for _, item := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == '\n' || r == '\r' }) {
+				if item = strings.TrimSpace(item); item != "" {
+					*p = append(*p, item)
+				}
 			}
 		}
 	}

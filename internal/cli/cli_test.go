@@ -4,13 +4,19 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
 	"os"
+	"reflect"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/argo-cred/argo-cred/internal/exitcode"
 	"github.com/argo-cred/argo-cred/internal/probe"
 	"github.com/argo-cred/argo-cred/internal/token"
 )
@@ -279,31 +285,131 @@ func TestFlagsAnywhere(t *testing.T) {
 	}
 }
 
-// FuzzActionInputs: whatever the workflow gives as inputs, reading them
-// never panics, and what is accepted is what was given.
-func FuzzActionInputs(f *testing.F) {
-	f.Add("true", "30s", "allow:workflows/list\ndeny:x", "argo:443")
-	f.Fuzz(func(t *testing.T, boolean, duration, list, str string) {
-		for _, v := range []string{boolean, duration, list, str} {
-			if strings.ContainsRune(v, 0) {
-				return // no environment variable holds a NUL
+// actionInputOptions maps each input applyInputs reads to the option it
+// sets; the kind follows from the option's type. The other inputs
+// (token, kubeconfig, ca) become files or the environment in actionMain.
+var actionInputOptions = map[string]func(o *options) any{
+	"server": func(o *options) any { return &o.Server }, "namespace": func(o *options) any { return &o.Namespace },
+	"source": func(o *options) any { return &o.Source }, "secret": func(o *options) any { return &o.Secret },
+	"secret-namespace": func(o *options) any { return &o.SecretNS }, "service-account": func(o *options) any { return &o.ServiceAccount },
+	"base-href": func(o *options) any { return &o.BaseHRef },
+	"http1":     func(o *options) any { return (*bool)(&o.HTTP1) }, "secure": func(o *options) any { return (*bool)(&o.Secure) },
+	"insecure-skip-verify": func(o *options) any { return (*bool)(&o.InsecureSkipVerify) },
+	"probe":                func(o *options) any { return &o.Probe }, "bind": func(o *options) any { return &o.Bind },
+	"duration": func(o *options) any { return &o.Duration }, "wait": func(o *options) any { return &o.Wait },
+	"timeout": func(o *options) any { return &o.Timeout },
+	"expect":  func(o *options) any { return &o.Expect }, "audience": func(o *options) any { return &o.Audiences },
+}
+
+// Every input action.yml declares is read by applyInputs or by actionMain.
+func TestActionInputsAllRead(t *testing.T) {
+	var got []string
+	for name := range actionInputOptions {
+		got = append(got, name)
+	}
+	got = append(got, "token", "kubeconfig", "ca")
+	if diff := cmp.Diff(ActionInputs, got, cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {
+		t.Errorf("inputs (-ActionInputs +read):\n%s", diff)
+	}
+}
+
+// actionInputSentinel is an options value with every input's option set,
+// so that an input that changes the wrong option shows.
+func actionInputSentinel() *options {
+	return &options{Server: "s:1", Namespace: "ns", Source: "src", Secret: "sec", SecretNS: "secns", ServiceAccount: "sa", BaseHRef: "/b",
+		HTTP1: true, Secure: false, InsecureSkipVerify: true, Probe: false, Bind: true,
+		Duration: 7 * time.Minute, Wait: 7 * time.Second, Timeout: 7 * time.Millisecond,
+		Expect: []string{"deny:cronworkflows"}, Audiences: []string{"aud"}, set: map[string]bool{}}
+}
+
+// wantActionInput applies one input value to o the way the action
+// documents it: trimmed; empty means not given; a string as given; a
+// boolean and a duration as Go's strconv.ParseBool and time.ParseDuration
+// read them (else a usage error); a list split at commas and line breaks,
+// each item trimmed and empty items dropped, as --expect and --audience
+// read a comma-separated flag. ok is false for a malformed value.
+func wantActionInput(o *options, name, v string) (ok bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return true
+	}
+	switch p := actionInputOptions[name](o).(type) {
+	case *string:
+		*p = v
+	case *bool:
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return false
+		}
+		*p = b
+	case *time.Duration:
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return false
+		}
+		*p, o.set[name] = d, true
+	case *[]string:
+		*p = nil
+		for _, item := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == '\n' || r == '\r' }) {
+			if item = strings.TrimSpace(item); item != "" {
+				*p = append(*p, item)
 			}
 		}
-		t.Setenv("INPUT_HTTP1", boolean)
-		t.Setenv("INPUT_TIMEOUT", duration)
-		t.Setenv("INPUT_EXPECT", list)
-		t.Setenv("INPUT_SERVER", str)
-		o := &options{}
-		if err := applyInputs(o); err != nil {
+	}
+	return true
+}
+
+// FuzzActionInputs: whatever the workflow gives as two inputs, each
+// reaches the option it names and nothing else changes; or one was
+// malformed, and the error is a usage error naming a malformed input.
+func FuzzActionInputs(f *testing.F) {
+	names := slices.Sorted(maps.Keys(actionInputOptions))
+	index := func(name string) uint8 { return uint8(slices.Index(names, name)) }
+	f.Add(index("server"), "argo:443", index("http1"), "true")
+	f.Add(index("expect"), "allow:workflows/list\ndeny:x", index("audience"), "aud1,aud2")
+	f.Add(index("timeout"), "30s", index("secure"), "yes")
+	f.Add(index("namespace"), " ci ", index("bind"), "")
+	f.Fuzz(func(t *testing.T, i uint8, v string, j uint8, w string) {
+		if strings.ContainsRune(v, 0) || strings.ContainsRune(w, 0) {
+			return // no environment variable holds a NUL
+		}
+		given := map[string]string{}
+		given[names[int(j)%len(names)]] = w
+		given[names[int(i)%len(names)]] = v // i wins if both name one input
+		for _, name := range names {
+			t.Setenv("INPUT_"+strings.ToUpper(name), given[name])
+		}
+		want, malformed := actionInputSentinel(), map[string]bool{}
+		for name, value := range given {
+			if !wantActionInput(want, name, value) {
+				malformed[name] = true
+			}
+		}
+		got := actionInputSentinel()
+		err := applyInputs(got)
+		if len(malformed) > 0 {
+			named := false
+			for name := range malformed {
+				named = named || err != nil && strings.Contains(err.Error(), "input "+name+":")
+			}
+			if exitcode.Of(err) != exitcode.Usage || !named {
+				t.Fatalf("inputs %q: got error %v (exit %d); want a usage error naming one of %v", given, err, exitcode.Of(err), malformed)
+			}
 			return
 		}
-		if strings.TrimSpace(str) != "" && o.Server != strings.TrimSpace(str) {
-			t.Fatalf("server %q read as %q", str, o.Server)
+		if err != nil {
+			t.Fatalf("inputs %q: %v", given, err)
 		}
-		for _, e := range o.Expect {
-			if strings.ContainsAny(e, ",\n\r") {
-				t.Fatalf("expectation %q holds a separator", e)
+		for _, o := range []*options{want, got} { // nil and empty lists alike
+			if len(o.Expect) == 0 {
+				o.Expect = nil
 			}
+			if len(o.Audiences) == 0 {
+				o.Audiences = nil
+			}
+		}
+		if !reflect.DeepEqual(want, got) {
+			t.Fatalf("inputs %q (-want +got):\n%s", given, cmp.Diff(want, got, cmp.AllowUnexported(options{})))
 		}
 	})
 }

@@ -8,12 +8,14 @@ import (
 	"testing"
 	"unicode/utf16"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/argo-cred/argo-cred/internal/env"
 )
 
 // FuzzWriters: whatever the values, a writer either refuses them and writes
-// nothing, or its reader gets back exactly the variables given: no value can
-// inject another variable.
+// nothing, or its reader gets back exactly the variables given, all of
+// them and nothing else: no value can inject or change another variable.
 func FuzzWriters(f *testing.F) {
 	for _, s := range []string{"plain", "a\nB=c", "x\nghadelimiter_0\nEVIL<<y", "'\"$`\\", " lead", "\x00", "é😀"} {
 		f.Add("ARGO_NAMESPACE", s)
@@ -28,8 +30,11 @@ func FuzzWriters(f *testing.F) {
 		var b bytes.Buffer
 		if err := JSON(&b, vars); err == nil {
 			var got map[string]string
-			if err := json.Unmarshal(b.Bytes(), &got); err != nil || len(got) != len(want) || got[name] != value {
-				t.Fatalf("JSON round trip: %v %q", err, b.String())
+			if err := json.Unmarshal(b.Bytes(), &got); err != nil {
+				t.Fatalf("JSON: %v in %q", err, b.String())
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Fatalf("JSON round trip of %q (-want +got):\n%s", b.String(), diff)
 			}
 		} else if b.Len() != 0 {
 			t.Fatal("JSON wrote on error")
@@ -53,26 +58,40 @@ func FuzzWriters(f *testing.F) {
 
 		b.Reset()
 		if err := githubEnv(&b, vars, "ghadelimiter_0"); err == nil {
-			got := map[string]string{}
-			lines := strings.Split(b.String(), "\n")
-			for i := 0; i < len(lines); i++ {
-				k, delim, ok := strings.Cut(lines[i], "<<")
-				if !ok {
-					continue
-				}
-				var val []string
-				for i++; i < len(lines) && lines[i] != delim; i++ {
-					val = append(val, lines[i])
-				}
-				got[k] = strings.Join(val, "\n")
-			}
-			if len(got) != len(want) || got[name] != value {
-				t.Fatalf("GITHUB_ENV round trip: got %q from %q", got, b.String())
+			if diff := cmp.Diff(vars, parseHeredocs(t, b.String())); diff != "" {
+				t.Fatalf("GITHUB_ENV round trip of %q (-want +got):\n%s", b.String(), diff)
 			}
 		} else if b.Len() != 0 {
 			t.Fatal("github wrote on error")
 		}
 	})
+}
+
+// parseHeredocs reads a GITHUB_ENV file that must consist of NAME<<DELIM
+// blocks only, each closed by the first line equal to DELIM (as the runner
+// reads it; test/actions checks the writer against a port of the runner's
+// own parser). Any other line fails the test.
+func parseHeredocs(t *testing.T, s string) []env.Var {
+	var out []env.Var
+	if !strings.HasSuffix(s, "\n") {
+		t.Fatalf("the last line has no newline: %q", s)
+	}
+	lines := strings.Split(strings.TrimSuffix(s, "\n"), "\n")
+	for i := 0; i < len(lines); i++ {
+		k, delim, ok := strings.Cut(lines[i], "<<")
+		if !ok || k == "" || delim == "" || strings.Contains(k, "=") {
+			t.Fatalf("line %d is not NAME<<DELIM: %q in %q", i+1, lines[i], s)
+		}
+		var val []string
+		for i++; i < len(lines) && lines[i] != delim; i++ {
+			val = append(val, lines[i])
+		}
+		if i == len(lines) {
+			t.Fatalf("no closing %q in %q", delim, s)
+		}
+		out = append(out, env.Var{Name: k, Value: strings.Join(val, "\n")})
+	}
+	return out
 }
 
 // parseShell reads `export NAME='value'` lines as a POSIX shell would:
@@ -110,17 +129,27 @@ func parseShell(t *testing.T, s string) map[string]string {
 
 // parseProperties reads a Java properties file as java.util.Properties
 // does, for the escapes Jenkins writes (\\, \=, \:, \#, \!, leading \ ,
-// \n, \r, \t, \uXXXX with surrogate pairs).
+// \n, \r, \t, \uXXXX with surrogate pairs): white space (space, tab, form
+// feed) before the key and after the '=' is skipped; blank lines and lines
+// starting with # or ! are comments. Properties.load(InputStream) reads
+// ISO 8859-1, so anything but ASCII fails the test.
 func parseProperties(t *testing.T, s string) map[string]string {
 	out := map[string]string{}
+	for _, r := range s {
+		if r > 0x7e || (r < 0x20 && r != '\n') {
+			t.Fatalf("%U in a properties file: %q", r, s)
+		}
+	}
 	for _, line := range strings.Split(strings.TrimSuffix(s, "\n"), "\n") {
-		if strings.HasPrefix(line, "#") || line == "" {
+		line = strings.TrimLeft(line, " \t\f")
+		if strings.HasPrefix(line, "#") || strings.HasPrefix(line, "!") || line == "" {
 			continue
 		}
 		name, raw, ok := strings.Cut(line, "=")
 		if !ok {
 			t.Fatalf("no = in %q", line)
 		}
+		raw = strings.TrimLeft(raw, " \t\f")
 		var b []rune
 		rs := []rune(raw)
 		for i := 0; i < len(rs); i++ {
@@ -174,7 +203,9 @@ func utf16Decode(rs []rune) []rune {
 }
 
 // FuzzShellAndJenkins: the shell and Jenkins writers either refuse a value
-// and write nothing, or the reader gets back exactly the variables given.
+// and write nothing, or the reader (a POSIX shell's quoting rules,
+// java.util.Properties) gets back exactly the variables given, all of them
+// and nothing else.
 func FuzzShellAndJenkins(f *testing.F) {
 	for _, s := range []string{"plain", "it's", "'\\''", "a\nb", "é😀\t", "x=y:z#!", " lead"} {
 		f.Add("ARGO_TOKEN", s)
@@ -184,16 +215,16 @@ func FuzzShellAndJenkins(f *testing.F) {
 		want := map[string]string{"ARGO_SERVER": "a:1", name: value}
 		var b bytes.Buffer
 		if err := Shell(&b, vars); err == nil {
-			if got := parseShell(t, b.String()); len(got) != len(want) || got[name] != value {
-				t.Fatalf("shell round trip of %q=%q: %q", name, value, b.String())
+			if diff := cmp.Diff(want, parseShell(t, b.String())); diff != "" {
+				t.Fatalf("shell round trip of %q (-want +got):\n%s", b.String(), diff)
 			}
 		} else if b.Len() != 0 {
 			t.Fatal("shell wrote on error")
 		}
 		b.Reset()
 		if err := Jenkins(&b, vars); err == nil {
-			if got := parseProperties(t, b.String()); len(got) != len(want) || got[name] != value {
-				t.Fatalf("properties round trip of %q=%q: %q -> %q", name, value, b.String(), got)
+			if diff := cmp.Diff(want, parseProperties(t, b.String())); diff != "" {
+				t.Fatalf("properties round trip of %q (-want +got):\n%s", b.String(), diff)
 			}
 		} else if b.Len() != 0 {
 			t.Fatal("jenkins wrote on error")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -175,8 +176,9 @@ func TestMerge(t *testing.T) {
 	}
 }
 
-// FuzzParseExpectation: an accepted expectation prints as a string that
-// parses back to itself.
+// FuzzParseExpectation: an accepted expectation is one the probe can run (a
+// known resource; list, or create on workflows), prints as the input with
+// the verb list made explicit, and that string parses back to itself.
 func FuzzParseExpectation(f *testing.F) {
 	for _, s := range []string{"allow:workflows/list", "deny:workflowtemplates", "allow:workflows/create", "x:y/z", "allow:"} {
 		f.Add(s)
@@ -185,6 +187,18 @@ func FuzzParseExpectation(f *testing.F) {
 		e, err := ParseExpectation(s)
 		if err != nil {
 			return
+		}
+		if !slices.Contains(Resources, e.Resource) || (e.Verb != "list" && (e.Verb != "create" || e.Resource != "workflows")) {
+			t.Fatalf("%q accepted as %+v", s, e)
+		}
+		want := strings.TrimSpace(s)
+		if _, verb, ok := strings.Cut(want, "/"); !ok {
+			want += "/list"
+		} else if verb == "" {
+			want += "list"
+		}
+		if e.String() != want {
+			t.Fatalf("%q accepted as %q; want %q", s, e.String(), want)
 		}
 		back, err := ParseExpectation(e.String())
 		if err != nil || back != e {

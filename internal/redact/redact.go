@@ -25,6 +25,9 @@ func Forms(secret string) []string {
 		return nil
 	}
 	raw := strings.TrimPrefix(secret, "Bearer ")
+	if raw == "" {
+		return nil // "Bearer " alone: nothing secret in it
+	}
 	var out []string
 	seen := map[string]bool{}
 	for _, s := range []string{raw, "Bearer " + raw} {

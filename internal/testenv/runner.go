@@ -1,6 +1,9 @@
 package testenv
 
-import "strings"
+import (
+	"strings"
+	"unicode"
+)
 
 // RunnerCommand is a command GitHub's runner reads from a line a step
 // printed (stdout or stderr).
@@ -23,11 +26,14 @@ var runnerCommands = map[string]bool{"add-mask": true, "add-matcher": true, "rem
 // Properties are not unescaped: the tests need only to know that a line
 // is a command and which.
 func ParseRunnerCommand(line string) (RunnerCommand, bool) {
-	if msg := strings.TrimLeft(line, " \t\r\n\v\f\u00a0\u2028\u2029"); strings.HasPrefix(msg, "::") {
+	// .NET's TrimStart: every Unicode white space.
+	if msg := strings.TrimLeftFunc(line, unicode.IsSpace); strings.HasPrefix(msg, "::") {
 		if end := strings.Index(msg[2:], "::"); end >= 0 {
 			info := msg[2 : 2+end]
 			name, props, _ := strings.Cut(info, " ")
-			if runnerCommands[name] {
+			// Command names are case-insensitive (ActionCommandManager's
+			// registry is an OrdinalIgnoreCase dictionary).
+			if name = strings.ToLower(name); runnerCommands[name] {
 				return RunnerCommand{Name: name, Data: msg[2+end+2:], Props: props2(props, ",")}, true
 			}
 		}
@@ -42,7 +48,7 @@ func ParseRunnerCommand(line string) (RunnerCommand, bool) {
 	}
 	info := line[i+3 : i+rb]
 	name, props, _ := strings.Cut(info, " ")
-	if !runnerCommands[name] {
+	if name = strings.ToLower(name); !runnerCommands[name] {
 		return RunnerCommand{}, false
 	}
 	return RunnerCommand{Name: name, Data: line[i+rb+1:], Props: props2(props, ";"), Legacy: true}, true

@@ -14,6 +14,8 @@ func TestParseRunnerCommand(t *testing.T) {
 		"v2":               {"::add-mask::x", &RunnerCommand{Name: "add-mask", Data: "x", Props: map[string]string{}}},
 		"v2 indented":      {"  ::error title=t::m", &RunnerCommand{Name: "error", Data: "m", Props: map[string]string{"title": "t"}}},
 		"v2 mid-line":      {"x ::error::m", nil},
+		"v2 upper case":    {"::ERROR::m", &RunnerCommand{Name: "error", Data: "m", Props: map[string]string{}}},
+		"v2 ideographic":   {"\u3000::error::m", &RunnerCommand{Name: "error", Data: "m", Props: map[string]string{}}},
 		"v2 unknown":       {"::nope::m", nil},
 		"legacy anywhere":  {"server 1.2.3 ##[save-state name=binding;]victim", &RunnerCommand{Name: "save-state", Data: "victim", Props: map[string]string{"name": "binding"}, Legacy: true}},
 		"legacy no props":  {"a ##[endgroup]", &RunnerCommand{Name: "endgroup", Props: map[string]string{}, Legacy: true}},
