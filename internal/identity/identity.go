@@ -460,8 +460,18 @@ func Apply(ctx context.Context, k *kube.Client, ns string, objs []Object, adopt 
 			after, err = k.Apply(ctx, o.Kind, ns, o.Name, body)
 		} else {
 			// Created, not applied: an object made meanwhile by someone
-			// else is a conflict, never taken over.
-			after, err = k.Create(ctx, o.Kind, ns, body)
+			// else is a conflict, never taken over. Then applied once,
+			// conditional on being that object (its UID: a token Secret's
+			// version moves as the token controller fills it), so that the
+			// fields are the apply's and applying again changes nothing.
+			var made kube.Meta
+			if made, err = k.Create(ctx, o.Kind, ns, body); err == nil {
+				body = maps.Clone(o.Body)
+				md := maps.Clone(body["metadata"].(map[string]any))
+				md["uid"] = made.UID
+				body["metadata"] = md
+				after, err = k.Apply(ctx, o.Kind, ns, o.Name, body)
+			}
 		}
 		if err != nil {
 			return out, classify(err)
