@@ -316,24 +316,29 @@ func TestIntegrationDockerWrapper(t *testing.T) {
 			t.Errorf("submit from stdin: %v\n%s", err, out)
 		}
 	})
-	t.Run("SIGTERM reaches argo, the exit code comes back, no token in any command line", func(t *testing.T) {
-		cmd := exec.Command(binary, append(append([]string{}, base...), "-v", "--", "wait", "-n", f.ns, "forever")...)
+	// waiting starts argo-cred docker -v -- wait … forever and returns once
+	// the container runs argo wait (the container's name is in the -v line).
+	waiting := func(t *testing.T) (cmd *exec.Cmd, stderr *syncBuffer, done chan error, container string) {
+		cmd = exec.Command(binary, append(append([]string{}, base...), "-v", "--", "wait", "-n", f.ns, "forever")...)
 		cmd.Dir = work
 		cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, f.kube...)
-		var stderr syncBuffer
-		cmd.Stderr = &stderr
+		stderr, done = &syncBuffer{}, make(chan error, 1)
+		cmd.Stderr = stderr
 		must(t, cmd.Start())
-		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
-		// Signalled once the container runs argo wait.
 		testenv.Eventually(t, 60*time.Second, "argo wait running in the container", func() bool {
 			_, rest, ok := strings.Cut(stderr.String(), "--name ")
 			if !ok {
 				return false
 			}
-			out, _ := exec.Command("docker", "top", strings.Fields(rest)[0], "-o", "pid,args").Output()
+			container = strings.Fields(rest)[0]
+			out, _ := exec.Command("docker", "top", container, "-o", "pid,args").Output()
 			return strings.Contains(string(out), "wait")
 		})
+		return cmd, stderr, done, container
+	}
+	t.Run("SIGTERM reaches argo, the exit code comes back, no token in any command line", func(t *testing.T) {
+		cmd, stderr, done, _ := waiting(t)
 		scanCmdlines(t, f.token)
 		must(t, cmd.Process.Signal(syscall.SIGTERM))
 		select {
@@ -348,22 +353,7 @@ func TestIntegrationDockerWrapper(t *testing.T) {
 		}
 	})
 	t.Run("SIGKILL of argo-cred: the guard removes the container", func(t *testing.T) {
-		cmd := exec.Command(binary, append(append([]string{}, base...), "-v", "--", "wait", "-n", f.ns, "forever")...)
-		cmd.Dir = work
-		cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, f.kube...)
-		var stderr syncBuffer
-		cmd.Stderr = &stderr
-		must(t, cmd.Start())
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		var name string
-		testenv.Eventually(t, 60*time.Second, "the container running", func() bool {
-			if _, rest, ok := strings.Cut(stderr.String(), "--name "); ok {
-				name = strings.Fields(rest)[0]
-			}
-			out, err := exec.Command("docker", "inspect", "--format", "{{.State.Running}}", name).Output()
-			return name != "" && err == nil && strings.TrimSpace(string(out)) == "true"
-		})
+		cmd, stderr, done, name := waiting(t)
 		must(t, cmd.Process.Kill())
 		select {
 		case <-done:

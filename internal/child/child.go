@@ -1,7 +1,8 @@
 // Package child runs a program that argo-cred waits for (instead of
 // replacing itself with it): SIGINT, SIGTERM, SIGHUP and SIGQUIT that reach
 // argo-cred go on to the program, the program dies with argo-cred where the
-// system allows it (Linux: the parent-death signal), and its exit code
+// system allows it (Linux: the parent-death signal; Windows: a Job Object
+// that kills it when argo-cred's process ends), and its exit code
 // comes back, 128+signal when a signal killed it, as a shell reports it.
 // A Guard undoes what argo-cred leaves behind when it is killed outright.
 package child
@@ -28,6 +29,7 @@ func Run(cmd *exec.Cmd) (int, error) {
 	if err := cmd.Start(); err != nil {
 		return 0, fmt.Errorf("running %s: %w", cmd.Path, err)
 	}
+	tie(cmd.Process)
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	for {

@@ -3,6 +3,7 @@
 package child
 
 import (
+	"os"
 	"os/exec"
 	"syscall"
 )
@@ -14,3 +15,6 @@ func dieWithParent(*exec.Cmd) {}
 
 // detach puts the guard in a session of its own.
 func detach(cmd *exec.Cmd) { cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} }
+
+// tie: nothing more to do here.
+func tie(*os.Process) {}

@@ -229,3 +229,21 @@ func Render(write func(io.Writer) error) ([]byte, error) {
 	}
 	return b.Bytes(), nil
 }
+
+// PrivateDir makes sure dir is a directory only this user can write to: it
+// creates it 0700 if it is missing, and refuses one that is a symlink,
+// belongs to another user, or that others may write to (another local
+// user could otherwise plant or swap what argo-cred writes there).
+func PrivateDir(dir string) error {
+	if err := os.Mkdir(dir, 0o700); err != nil && !os.IsExist(err) {
+		return err
+	}
+	st, err := os.Lstat(dir)
+	if err != nil {
+		return err
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("%s is not a directory (a symlink or a file)", dir)
+	}
+	return private(dir, st)
+}
