@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # make fuzz: every fuzz target in the module (or in the packages given as
-# arguments, e.g. ./internal/...), found by `go test -list`, each run for
-# FUZZTIME (default 5s, as CI runs it). Prints one line per target,
+# arguments, e.g. ./internal/...), found in the test files go list selects,
+# each run for FUZZTIME (default 5s, as CI runs it). Prints one line per target,
 # `fuzz: NAME PACKAGE SUMMARY`, then the count. Fails on the first crasher,
 # which Go saves under the package's testdata/fuzz for the unit tests to
-# replay, and when a package with fuzz targets cannot be listed.
+# replay.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 t=${FUZZTIME:-5s}
@@ -13,41 +13,19 @@ if [ $# -eq 0 ]; then
 	set -- ./...
 fi
 
-# The packages whose test files (as the build constraints select them)
-# hold a fuzz target; go test -list then names the targets exactly.
+# The fuzz targets of each package's test files, as the build constraints
+# select them (go list), named by their declarations: no test binary is
+# built or linked just to list them.
 # shellcheck disable=SC2016 # a Go template, not shell
 template='{{$d := .Dir}}{{.ImportPath}}{{range .TestGoFiles}} {{$d}}/{{.}}{{end}}{{range .XTestGoFiles}} {{$d}}/{{.}}{{end}}'
-pkgs=()
-while read -r pkg files; do
-	# shellcheck disable=SC2086 # files is a list of paths without spaces
-	if [ -n "$files" ] && grep -qE '^func Fuzz' $files; then
-		pkgs+=("$pkg")
-	fi
-done < <(go list -e -f "$template" "$@")
-if [ ${#pkgs[@]} -eq 0 ]; then
-	echo "fuzz: no fuzz targets in $*" >&2
-	exit 1
-fi
-if ! listing=$(go test -list '^Fuzz' "${pkgs[@]}" 2>&1); then
-	printf '%s\n' "$listing" >&2
-	echo "fuzz: could not list the fuzz targets" >&2
-	exit 1
-fi
-# go test -list prints a package's targets, then "ok  <package> <time>".
 targets=()
-pending=()
-while IFS= read -r line; do
-	case $line in
-	Fuzz*) pending+=("$line") ;;
-	ok*)
-		pkg=$(awk '{print $2}' <<<"$line")
-		for name in "${pending[@]}"; do
-			targets+=("$name ./${pkg#"$module"/}")
-		done
-		pending=()
-		;;
-	esac
-done <<<"$listing"
+while read -r pkg files; do
+	[ -n "$files" ] || continue
+	# shellcheck disable=SC2086 # files is a list of paths without spaces
+	for name in $(grep -hoE '^func Fuzz[A-Za-z0-9_]*\(' $files | sed -E 's/^func //; s/\($//' | sort -u); do
+		targets+=("$name ./${pkg#"$module"/}")
+	done
+done < <(go list -e -f "$template" "$@")
 if [ ${#targets[@]} -eq 0 ]; then
 	echo "fuzz: no fuzz targets in $*" >&2
 	exit 1
