@@ -26,7 +26,8 @@ RUN if [ "$PREBUILT" = true ]; then test -x bin/argo-cred; \
     else CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath -ldflags "-s -w -X github.com/argo-cred/argo-cred/internal/cli.Version=${VERSION}" -o bin/argo-cred ./cmd/argo-cred; fi \
     && mkdir -p /rootfs/bin /rootfs/tmp /rootfs/etc/ssl/certs && chmod 1777 /rootfs/tmp \
     && cp bin/argo-cred /rootfs/bin/ && ln -s argo-cred /rootfs/bin/argo-cred-post \
-    && cp /etc/ssl/certs/ca-certificates.crt /rootfs/etc/ssl/certs/
+    && cp /etc/ssl/certs/ca-certificates.crt /rootfs/etc/ssl/certs/ \
+    && mkdir -p /homefs/argo && chmod 1777 /homefs/argo
 
 # The GitHub Action's image (action.yml, docker build --target action): the
 # runner runs it as the image's user with no --user, and the file-command
@@ -48,7 +49,10 @@ LABEL org.opencontainers.image.title="argo-cred" \
       org.opencontainers.image.licenses="NOASSERTION"
 COPY --from=build /rootfs/bin/argo-cred /bin/argo-cred
 # As the argocli image: uid 8737, which has no passwd entry there, so HOME
-# is set explicitly (argo-cred keeps its CA bundle in $HOME/.cache).
+# is set explicitly (argo-cred keeps its CA bundle in $HOME/.cache). HOME is
+# mode 1777, as /tmp: `docker run --user "$(id -u):$(id -g)"`, which reads
+# the caller's mounted 0600 files, has a HOME it can write to as well.
+COPY --from=build /homefs/ /home/
 USER 8737
 ENV HOME=/home/argo
 WORKDIR /home/argo

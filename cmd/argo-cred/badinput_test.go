@@ -157,7 +157,7 @@ func TestIntegrationBadInput(t *testing.T) {
 		"file: unreadable":  {env: kube, args: []string{"env", "--token-file", empty + "/token"}, code: 3, stderrHas: "not a directory"},
 		"file: a directory": {env: kube, args: []string{"env", "--token-file", files}, code: 3, stderrHas: "not a regular file"},
 		"file: huge":        {env: kube, args: []string{"env", "--token-file", huge}, code: 3, stderrHas: "larger than"},
-		"file: a FIFO":      {env: kube, args: []string{"env", "--token-file", fifo}, code: 3, stderrHas: "not a regular file"},
+		"file: a FIFO":      {env: kube, args: []string{"env", "--timeout", "1s", "--token-file", fifo}, code: 3, stderrHas: "no token from " + fifo + " within 1s: a FIFO no writer has opened"},
 		"ca file: not PEM":  {env: kube, args: []string{"env", "--secret", "ci", "--ca-file", empty, "--secure"}, code: 2, stderrHas: "no certificates in CA file"},
 		"ca file: missing":  {env: kube, args: []string{"env", "--secret", "ci", "--ca-file", filepath.Join(files, "nope"), "--secure"}, code: 2, stderrHas: "reading CA file"},
 		// Flags and formats.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 type jenkinsStep struct {
 	body  string
 	creds bool // inside withCredentials: KUBECONFIG is the bound file
+	post  bool // in the post section: runs even after a failed stage
 }
 
 // jenkinsfile reads a Jenkinsfile's environment block and its sh steps, in
@@ -33,9 +35,16 @@ func jenkinsfile(t *testing.T, path string) (env map[string]string, steps []jenk
 		}
 	}
 	shRe := regexp.MustCompile(`(?s)sh '''\n(.*?)'''|sh '([^'\n]*)'`)
-	for _, seg := range regexp.MustCompile(`stage\(|post \{`).Split(text, -1)[1:] {
+	starts := regexp.MustCompile(`stage\(|post \{`).FindAllStringIndex(text, -1)
+	for i, at := range starts {
+		end := len(text)
+		if i+1 < len(starts) {
+			end = starts[i+1][0]
+		}
+		seg := text[at[0]:end]
 		for _, m := range shRe.FindAllStringSubmatch(seg, -1) {
-			steps = append(steps, jenkinsStep{body: m[1] + m[2], creds: strings.Contains(seg, "withCredentials(")})
+			steps = append(steps, jenkinsStep{body: m[1] + m[2], creds: strings.Contains(seg, "withCredentials("),
+				post: strings.HasPrefix(seg, "post")})
 		}
 	}
 	if len(steps) == 0 {
@@ -44,58 +53,87 @@ func jenkinsfile(t *testing.T, path string) (env map[string]string, steps []jenk
 	return env, steps
 }
 
-// Each sh step of the example Jenkinsfiles, run with bash -xe in the
-// environment Jenkins gives it (the kubeconfig bound as a file, WORKSPACE,
-// WORKSPACE_TMP, BUILD_TAG, the environment block) against the real stack:
-// it succeeds, argo runs, and the trace shows no form of the token. What
-// differs from the files: the stack's server, and no --wait (the stack runs
-// no workflow controller, so no workflow ever finishes). Not parallel: the
-// examples name namespace ci.
+// Each sh step of the example Jenkinsfiles, run in the environment Jenkins
+// gives it (the kubeconfig bound as a file, WORKSPACE, WORKSPACE_TMP,
+// BUILD_TAG, the environment block) against the real stack, as Jenkins
+// runs it (sh -xe: bash and dash) and as a #!/bin/bash first line makes it
+// run (no -e; here with -x, which is stricter): with a good credential
+// every step succeeds, argo runs, and the trace shows no form of the
+// token; with a bad one (a Secret that does not exist) the first step
+// stops with argo-cred's exit code 3 and argo never runs, and only the post
+// section runs after it, as in Jenkins. What differs from the files: the
+// stack's server, and no --wait (the stack runs no workflow controller, so
+// no workflow ever finishes). Not parallel: the examples name namespace ci.
 func TestIntegrationJenkinsfiles(t *testing.T) {
 	e := newRecipeEnv(t)
 	dir := filepath.Join(testenv.Root(), "examples", "jenkins")
 	for _, name := range []string{"Jenkinsfile", "Jenkinsfile.docker", "Jenkinsfile.multistep"} {
-		t.Run(name, func(t *testing.T) {
-			jenv, steps := jenkinsfile(t, filepath.Join(dir, name))
-			ws := t.TempDir()
-			must(t, os.Chmod(ws, 0o755)) // the argocli image's uid reads it
-			wf, _ := os.ReadFile(filepath.Join(dir, "workflow.yaml"))
-			must(t, os.WriteFile(filepath.Join(ws, "workflow.yaml"), wf, 0o644))
-			marker := filepath.Join(t.TempDir(), "argo-ran")
-			base := []string{"PATH=" + e.realBin + ":" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "WORKSPACE=" + ws,
-				"WORKSPACE_TMP=" + t.TempDir(), "BUILD_TAG=jenkins-argo-submit-1", "SHIM_RAN=" + marker, "ARGO_SECURE=false"}
-			if name == "Jenkinsfile.docker" {
-				base = append(base, "ARGO_CRED_IMAGE="+argocliImage(t), "ARGO_CRED_DOCKER_NETWORK=host")
+		jenv, steps := jenkinsfile(t, filepath.Join(dir, name))
+		for _, bad := range []bool{false, true} {
+			for _, sh := range []string{"bash -xe", "dash -xe", "bash -x", "dash -x"} {
+				kind := map[bool]string{false: "good", true: "bad"}[bad]
+				t.Run(fmt.Sprintf("%s/%s/%s", name, kind, sh), func(t *testing.T) {
+					e.jenkinsRun(t, name, jenv, steps, bad, strings.Fields(sh))
+				})
 			}
-			for k, v := range jenv {
-				base = append(base, k+"="+strings.ReplaceAll(v, "argo.example.com:443", e.s.ArgoServer))
-			}
-			var all string
-			for i, st := range steps {
-				env := base
-				if st.creds {
-					env = append(env, "KUBECONFIG="+e.s.Kubeconfig)
-				}
-				body := strings.ReplaceAll(st.body, "--wait ", "")
-				cmd := exec.Command("bash", "-xe", "-c", body)
-				cmd.Dir, cmd.Env = ws, env
-				out, err := cmd.CombinedOutput()
-				all += string(out)
-				if err != nil {
-					t.Fatalf("step %d: %v\n%s", i+1, err, out)
-				}
-			}
-			if !strings.Contains(all, "hello-") {
-				t.Errorf("no workflow submitted:\n%s", all)
-			}
-			if _, err := os.Stat(marker); err != nil && name != "Jenkinsfile.docker" {
-				t.Errorf("argo did not run")
-			}
-			for _, tok := range e.tokens {
-				noLeak(t, tok, "the build log", all)
-			}
-		})
+		}
 	}
+}
+
+func (e *recipeEnv) jenkinsRun(t *testing.T, name string, jenv map[string]string, steps []jenkinsStep, bad bool, shell []string) {
+	ws := t.TempDir()
+	must(t, os.Chmod(ws, 0o755)) // the argocli image's uid reads it
+	wf, _ := os.ReadFile(filepath.Join(testenv.Root(), "examples", "jenkins", "workflow.yaml"))
+	must(t, os.WriteFile(filepath.Join(ws, "workflow.yaml"), wf, 0o644))
+	marker := filepath.Join(t.TempDir(), "argo-ran")
+	base := []string{"PATH=" + e.realBin + ":" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "WORKSPACE=" + ws,
+		"WORKSPACE_TMP=" + t.TempDir(), "BUILD_TAG=jenkins-argo-submit-1", "SHIM_RAN=" + marker, "ARGO_SECURE=false"}
+	if name == "Jenkinsfile.docker" {
+		base = append(base, "ARGO_CRED_IMAGE="+argocliImage(t), "ARGO_CRED_DOCKER_NETWORK=host")
+	}
+	for k, v := range jenv {
+		base = append(base, k+"="+strings.ReplaceAll(v, "argo.example.com:443", e.s.ArgoServer))
+	}
+	var all string
+	failed := -1 // the step that failed
+	for i, st := range steps {
+		if failed >= 0 && !st.post {
+			continue // Jenkins skips the stages after a failed one
+		}
+		env := base
+		if st.creds {
+			env = append(env, "KUBECONFIG="+e.s.Kubeconfig)
+		}
+		body := strings.ReplaceAll(st.body, "--wait ", "")
+		if bad {
+			body = strings.ReplaceAll(body, "--secret jenkins-token", "--secret no-such-token")
+		}
+		cmd := exec.Command(shell[0], append(shell[1:], "-c", body)...)
+		cmd.Dir, cmd.Env = ws, env
+		out, err := cmd.CombinedOutput()
+		all += string(out)
+		switch code := exitCode(t, shell[0], err); {
+		case code == 0:
+		case bad && failed < 0 && code == 3:
+			failed = i
+		default:
+			t.Fatalf("step %d: exit %d\n%s", i+1, code, out)
+		}
+	}
+	_, serr := os.Stat(marker)
+	ran := serr == nil
+	switch {
+	case bad && (failed != 0 || ran):
+		t.Errorf("bad credential: step %d failed, argo ran: %t; want the first step to stop with exit 3, and no argo\n%s", failed+1, ran, all)
+	case !bad && !strings.Contains(all, "hello-"):
+		t.Errorf("no workflow submitted:\n%s", all)
+	case !bad && !ran && name != "Jenkinsfile.docker":
+		t.Errorf("argo did not run")
+	}
+	if !strings.Contains(all, "+ argo-cred ") {
+		t.Errorf("want the trace of %s in the build log:\n%s", strings.Join(shell, " "), all)
+	}
+	e.noTokenForm(t, all)
 }
 
 // The Jenkinsfiles parse as Groovy (Jenkins' CPS is Groovy 2.4, as Debian's

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -501,8 +503,11 @@ func TestHostileRunnerCommands(t *testing.T) {
 // purpose.
 func nonMaskOut(s string) string { return strings.Join(nonMask(s), "\n") }
 
-// Finding 9: token and CA files are read only when regular and small, and a
-// signal ends argo-cred in every phase.
+// Finding 9: token and CA files are read only when small, a CA file only
+// when regular; a token file may be a FIFO or a pipe (a shell's process
+// substitution, --token-file <(vault kv get …)), read with the same size
+// bound and within --timeout, never blocking past them; devices,
+// directories and sockets are refused at once.
 func TestHostileFileReads(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -519,9 +524,9 @@ func TestHostileFileReads(t *testing.T) {
 		code      int
 		stderrHas string
 	}{
-		"token file is a FIFO":      {[]string{"--token-file", fifo}, 3, "not a regular file"},
 		"token file is huge":        {[]string{"--token-file", huge}, 3, "larger than"},
 		"token file is a directory": {[]string{"--token-file", dir}, 3, "not a regular file"},
+		"token file is a device":    {[]string{"--token-file", "/dev/zero"}, 3, "is a device, not a regular file"},
 		"CA file is a FIFO":         {[]string{"--ca-file", fifo, "--secure"}, 2, "not a regular file"},
 		"CA file is huge":           {[]string{"--ca-file", huge, "--secure"}, 2, "larger than"},
 	}
@@ -536,6 +541,107 @@ func TestHostileFileReads(t *testing.T) {
 			}
 		})
 	}
+
+	// Through bash, as users write it: a process substitution is
+	// /dev/fd/N, a pipe. The token is another than ARGO_TOKEN's.
+	fifoToken := jwt(map[string]any{"sub": "system:serviceaccount:ci:from-a-fifo", "exp": time.Now().Add(time.Hour).Unix()})
+	bash := func(t *testing.T, script string, env ...string) (result, time.Duration) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "bash", "-c", script)
+		cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "BIN=" + binary, "FIFO_TOKEN=" + fifoToken,
+			"ARGO_SERVER=127.0.0.1:1", "ARGO_SECURE=false", "ARGO_NAMESPACE=ci"}, env...)
+		var out, errOut strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &errOut
+		start := time.Now()
+		err := cmd.Run()
+		return result{stdout: out.String(), stderr: errOut.String(), code: exitCode(t, "bash", err)}, time.Since(start)
+	}
+	for name, writer := range map[string]string{
+		"at once":                  `printf '%s\n' "$FIFO_TOKEN"`,
+		"after a second":           `sleep 1; printf '%s\n' "$FIFO_TOKEN"`,
+		"in pieces, with a pause":  `printf %s "${FIFO_TOKEN%%.*}"; sleep 0.5; printf '.%s\n' "${FIFO_TOKEN#*.}"`,
+		"as vault kv get -field=…": `printf %s "$FIFO_TOKEN"`,
+	} {
+		t.Run("process substitution, token written "+name, func(t *testing.T) {
+			t.Parallel()
+			r, _ := bash(t, `exec "$BIN" env --probe=false --timeout 10s --token-file <(`+writer+`)`)
+			if r.code != 0 || !strings.Contains(r.stdout, fifoToken) {
+				t.Errorf("exit %d, stdout %q, stderr:\n%s\nwant the FIFO's token exported", r.code, r.stdout, r.stderr)
+			}
+		})
+	}
+	t.Run("a named FIFO whose writer comes later", func(t *testing.T) {
+		t.Parallel()
+		p := filepath.Join(t.TempDir(), "token")
+		must(t, syscall.Mkfifo(p, 0o600))
+		r, _ := bash(t, `(sleep 1; printf '%s\n' "$FIFO_TOKEN" >"$P") & exec "$BIN" env --probe=false --timeout 10s --token-file "$P"`, "P="+p)
+		if r.code != 0 || !strings.Contains(r.stdout, fifoToken) {
+			t.Errorf("exit %d, stdout %q, stderr:\n%s", r.code, r.stdout, r.stderr)
+		}
+	})
+	// A FIFO that never gives a token is bounded by --timeout (exit 3,
+	// saying what its writer did), one that never ends by the size bound.
+	for name, tc := range map[string]struct {
+		script string
+		want   string
+		within time.Duration
+	}{
+		"a FIFO no writer opens": {script: `exec "$BIN" env --timeout 2s --token-file "$P"`,
+			want: "error: no token from %s within 2s: a FIFO no writer has opened", within: 2 * time.Second},
+		"a process substitution that never writes": {script: `exec "$BIN" env --timeout 2s --token-file <(sleep 8 2>/dev/null)`,
+			want: "error: no token from /dev/fd/", within: 2 * time.Second},
+		// The writer holds the FIFO open (its output is not the test's, so
+		// that the test need not wait for it).
+		"a FIFO whose writer never closes": {script: `(printf %s "$FIFO_TOKEN"; sleep 8) >"$P" 2>/dev/null & exec "$BIN" env --timeout 2s --token-file "$P"`,
+			want: "bytes and has not closed it", within: 2 * time.Second},
+		"a FIFO that never ends": {script: `exec "$BIN" env --timeout 20s --token-file <(yes)`,
+			want: "error: reading token file: /dev/fd/", within: 0},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			p := filepath.Join(t.TempDir(), "token")
+			must(t, syscall.Mkfifo(p, 0o600))
+			r, took := bash(t, tc.script, "P="+p)
+			want := strings.ReplaceAll(tc.want, "%s", p)
+			wantCode(t, r, 3, want)
+			if name == "a FIFO that never ends" && !strings.Contains(r.stderr, "is a FIFO that gave more than 65536 bytes") {
+				t.Errorf("stderr:\n%s\nwant the size bound", r.stderr)
+			}
+			if took < tc.within || took > tc.within+5*time.Second {
+				t.Errorf("took %s; want %s (the timeout) and not much more", took, tc.within)
+			}
+			noTokenIn(t, "stderr", r.stderr)
+			if strings.Contains(r.stderr, fifoToken) {
+				t.Errorf("the FIFO's token is in stderr:\n%s", r.stderr)
+			}
+		})
+	}
+	t.Run("SIGTERM while waiting on a FIFO", func(t *testing.T) {
+		t.Parallel()
+		p := filepath.Join(t.TempDir(), "token")
+		must(t, syscall.Mkfifo(p, 0o600))
+		cmd := exec.Command(binary, "env", "--timeout", "60s", "--token-file", p)
+		cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...)
+		var errOut strings.Builder
+		cmd.Stderr = &errOut
+		must(t, cmd.Start())
+		time.Sleep(500 * time.Millisecond)
+		sent := time.Now()
+		must(t, cmd.Process.Signal(syscall.SIGTERM))
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			t.Fatalf("argo-cred did not exit within 10s of SIGTERM; stderr %q", errOut.String())
+		}
+		if got := cmd.ProcessState.ExitCode(); got != 130 || !strings.Contains(errOut.String(), "error: interrupted") || time.Since(sent) > 3*time.Second {
+			t.Errorf("exit %d after %s, stderr %q; want 130 at once", got, time.Since(sent), errOut.String())
+		}
+	})
 }
 
 // A signal ends argo-cred at once, with exit 130, while it waits on a
@@ -575,13 +681,21 @@ func TestHostileSignal(t *testing.T) {
 func TestHostileEndlessBody(t *testing.T) {
 	t.Parallel()
 	endless := testenv.EndlessBody(t)
-	cmd := exec.Command(binary, "probe", "--http1", "--secure=false", "--server", endless.Addr, "--timeout", "30s")
+	// Measured by GNU time, a small process: a child forked from this big
+	// test binary would count the binary's own pages in its peak (the
+	// kernel's high-water mark survives the exec).
+	timeBin := testenv.Command(t, "time", "time")
+	report := filepath.Join(t.TempDir(), "rss")
+	cmd := exec.Command(timeBin, "-f", "%M", "-o", report, binary, "probe", "--http1", "--secure=false", "--server", endless.Addr, "--timeout", "30s")
 	cmd.Env = []string{"ARGO_TOKEN=" + hostileToken, "ARGO_NAMESPACE=ci", "HOME=" + t.TempDir()}
 	var errOut strings.Builder
 	cmd.Stderr = &errOut
 	start := time.Now()
 	err := cmd.Run()
-	rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss // KiB on Linux
+	b, rerr := os.ReadFile(report)
+	must(t, rerr)
+	kb, _ := strconv.Atoi(strings.TrimSpace(string(b[strings.LastIndexByte(strings.TrimSpace(string(b)), '\n')+1:])))
+	rss := int64(kb)
 	t.Logf("exit %v after %s, max RSS %d MiB", err, time.Since(start), rss/1024)
 	if cmd.ProcessState.ExitCode() != 4 || !strings.Contains(errOut.String(), "larger than") {
 		t.Errorf("exit %d, stderr %q; want 4 and a line about the body size", cmd.ProcessState.ExitCode(), errOut.String())
@@ -676,6 +790,71 @@ func TestHostileFarExpiry(t *testing.T) {
 		var out map[string]any
 		if r.code != 0 || json.Unmarshal([]byte(r.stdout), &out) != nil {
 			t.Errorf("exp %g: exit %d, stdout %q, stderr %q", exp, r.code, r.stdout, r.stderr)
+		}
+	}
+}
+
+// An Argo Server in sso auth mode alone (the fake answers as a real one
+// does, internal/probe TestIntegrationSSOOnly) takes no bearer token: exit
+// 5, what the server answered, and that CI tokens need client in
+// --auth-mode, in the table, the one annotation (its URL defanged) and the
+// step summary, over gRPC and HTTP/1, for probe, env --format github and
+// the action.
+func TestHostileSSOOnly(t *testing.T) {
+	t.Parallel()
+	for _, overGRPC := range []bool{true, false} {
+		fake := testenv.FakeSSOOnly(t, overGRPC)
+		for _, args := range [][]string{{"probe"}, {"env", "--format", "github"}, {"action"}} {
+			name := strings.Join(args, " ") + map[bool]string{true: ", grpc", false: ", http1"}[overGRPC]
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				dir := t.TempDir()
+				summary := filepath.Join(dir, "summary")
+				env := []string{"ARGO_SERVER=" + fake.Addr, "ARGO_SECURE=false", fmt.Sprintf("ARGO_HTTP1=%t", !overGRPC)}
+				if args[0] != "probe" {
+					env = append(env, "GITHUB_ACTIONS=true", "RUNNER_TEMP="+dir, "GITHUB_ENV="+filepath.Join(dir, "env"),
+						"GITHUB_OUTPUT="+filepath.Join(dir, "output"), "GITHUB_STATE="+filepath.Join(dir, "state"), "GITHUB_STEP_SUMMARY="+summary)
+				}
+				r := hostileRun(t, env, args...)
+				noTokenIn(t, "stderr", nonMaskOut(r.stderr))
+				if r.code != 5 || !strings.Contains(r.stderr, "rejected (401): the server takes no bearer token (sso auth mode only)") {
+					t.Fatalf("exit %d\n%s\nwant 5 and the identity row saying sso mode", r.code, r.stderr)
+				}
+				answered := "identity: the argo server answered gRPC Unauthenticated (token not valid. see https"
+				if !overGRPC {
+					answered = "identity: the argo server answered HTTP 401 (token not valid. see https"
+				}
+				const hint = "CI tokens need client in the Argo Server's --auth-mode: run it with --auth-mode sso --auth-mode client"
+				if args[0] == "probe" {
+					wantCode(t, r, 5, answered)
+					if !strings.Contains(r.stderr, hint) {
+						t.Errorf("stderr:\n%s\nwant the hint %q", r.stderr, hint)
+					}
+					return
+				}
+				var annotations []testenv.RunnerCommand
+				for _, c := range testenv.RunnerCommands(r.stderr) {
+					if c.Name == "error" {
+						annotations = append(annotations, c)
+					}
+				}
+				if len(annotations) != 1 || annotations[0].Props["title"] != "argo-cred token rejected (exit 5)" ||
+					!strings.Contains(annotations[0].Data, strings.Replace(answered, "https", "https:[//]", 1)) || !strings.Contains(annotations[0].Data, hint) {
+					t.Errorf("annotations %+v\nwant one, with what the server answered (URL defanged) and the hint", annotations)
+				}
+				if strings.Contains(r.stderr, "\nerror: ") {
+					t.Errorf("a plain error line besides the annotation:\n%s", r.stderr)
+				}
+				b, err := os.ReadFile(summary)
+				md := string(b)
+				if err != nil || !strings.Contains(md, "| ❌ identity | `system:serviceaccount:ci:ci` | `rejected (401): the server takes no bearer token (sso auth mode only)` |") ||
+					!strings.Contains(md, "**token rejected (exit 5)**") || !strings.Contains(md, "`"+answered) || !strings.Contains(md, "`"+hint) {
+					t.Errorf("step summary (%v):\n%s\nwant the identity row, the error and the hint", err, md)
+				}
+				if strings.Contains(outsideCode(md), "token not valid") {
+					t.Errorf("the server's text outside a code span:\n%s", md)
+				}
+			})
 		}
 	}
 }

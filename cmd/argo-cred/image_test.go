@@ -7,13 +7,17 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/argo-cred/argo-cred/internal/testenv"
 )
@@ -371,5 +375,291 @@ func TestIntegrationDockerWrapper(t *testing.T) {
 		tok := []string{"ARGO_TOKEN=" + f.token, "ARGO_SERVER=" + f.s.ArgoServer}
 		wantCode(t, run(t, append(tok, "PATH=/nonexistent"), "docker", "--", "version"), 2, "the docker CLI is not installed")
 		wantCode(t, run(t, append(tok, "DOCKER_HOST=unix:///nonexistent.sock"), "docker", "--", "version"), 2, "no Docker engine reachable")
+	})
+}
+
+// imageRecipe is the README's recipe for argo-cred's image (the block
+// marked <!-- recipe: image --> in "argo-cred's image, as the argo CLI
+// image"), kept identical to it: TestIntegrationImageRecipe runs it as
+// written and fails if README.md holds another text.
+const imageRecipe = `export ARGO_SERVER=argo.example.com:443 ARGO_NAMESPACE=ci
+docker run --rm --user "$(id -u):$(id -g)" \
+  -v "${KUBECONFIG:-$HOME/.kube/config}:/kube/config:ro" -e KUBECONFIG=/kube/config \
+  -v "$PWD:/work:ro" -w /work \
+  -e ARGO_CRED_SECRET=ci-token -e ARGO_SERVER -e ARGO_NAMESPACE \
+  argo-cred:dev submit -n ci workflow.yaml
+`
+
+// caller is who runs a recipe or argo-cred docker in these tests: this
+// user, or when the tests run as root (whom no file mode stops, so a 0600
+// file would prove nothing) an unprivileged uid with the docker socket's
+// group, as a CI user is.
+type caller struct {
+	uid, gid int
+	groups   []uint32
+	root     bool // the tests run as root: files are chowned, commands run as uid
+}
+
+func unprivileged() caller {
+	if os.Getuid() != 0 {
+		return caller{uid: os.Getuid(), gid: os.Getgid()}
+	}
+	c := caller{uid: 4242, gid: 4242, root: true}
+	sock := "/var/run/docker.sock"
+	if h := os.Getenv("DOCKER_HOST"); strings.HasPrefix(h, "unix://") {
+		sock = strings.TrimPrefix(h, "unix://")
+	}
+	if st, err := os.Stat(sock); err == nil {
+		c.groups = []uint32{st.Sys().(*syscall.Stat_t).Gid}
+	}
+	return c
+}
+
+// dir makes a directory for the caller: a private (0700) directory of
+// theirs in a directory every uid may enter (t.TempDir's parent is root's
+// 0700).
+func (c caller) dir(t *testing.T) string {
+	t.Helper()
+	base, err := os.MkdirTemp("", "argo-cred-caller-")
+	must(t, err)
+	t.Cleanup(func() { os.RemoveAll(base) })
+	must(t, os.Chmod(base, 0o755))
+	d := filepath.Join(base, "d")
+	must(t, os.Mkdir(d, 0o700))
+	c.own(t, d)
+	return d
+}
+
+// file writes a 0600 file of the caller's.
+func (c caller) file(t *testing.T, path, data string) {
+	t.Helper()
+	must(t, os.WriteFile(path, []byte(data), 0o600))
+	c.own(t, path)
+}
+
+func (c caller) own(t *testing.T, paths ...string) {
+	t.Helper()
+	for _, p := range paths {
+		if c.root {
+			must(t, os.Chown(p, c.uid, c.gid))
+		}
+	}
+}
+
+// command runs name as the caller, in dir, with env only.
+func (c caller) command(dir string, env []string, name string, args ...string) *exec.Cmd {
+	cmd := exec.Command(name, args...)
+	cmd.Dir, cmd.Env = dir, env
+	if c.root {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(c.uid), Gid: uint32(c.gid), Groups: c.groups}}
+	}
+	return cmd
+}
+
+func (c caller) run(t *testing.T, dir string, env []string, name string, args ...string) result {
+	t.Helper()
+	cmd := c.command(dir, env, name, args...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	done := make(chan error, 1)
+	must(t, cmd.Start())
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return result{stdout: out.String(), stderr: errOut.String(), code: exitCode(t, name, err)}
+	case <-time.After(120 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatalf("%s %v did not end within 120s; stderr %s", name, args, errOut.String())
+		return result{}
+	}
+}
+
+// dockerEnv is what a caller's docker CLI needs: PATH, a HOME of theirs,
+// and the engine the tests use.
+func dockerEnv(path, home string) []string {
+	env := []string{"PATH=" + path, "HOME=" + home}
+	for _, name := range []string{"DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_CERT_PATH", "DOCKER_TLS_VERIFY"} {
+		if v, ok := os.LookupEnv(name); ok {
+			env = append(env, name+"="+v)
+		}
+	}
+	return env
+}
+
+// The README's recipe for argo-cred's image, run as written by a user who
+// is not root, with their 0600 kubeconfig and 0600 workflow file: the
+// container runs as that user and reads both. Only the server address and
+// the image tag are swapped in; the stack listens on this host's loopback
+// with its own CA, so a docker shim on PATH adds --network host and mounts
+// the stack's CA as the image's system roots. Without --user, argo-cred
+// names the uid mismatch. Not parallel: the recipe names namespace ci, as
+// TestIntegrationReadmeRecipes does.
+func TestIntegrationImageRecipe(t *testing.T) {
+	img := image(t)
+	s := testenv.Get(t)
+	t.Run("README.md holds the recipe", func(t *testing.T) {
+		b, err := os.ReadFile(filepath.Join(testenv.Root(), "README.md"))
+		must(t, err)
+		m := regexp.MustCompile("(?s)<!-- recipe: image -->\n```sh\n(.*?)```").FindSubmatch(b)
+		if m == nil {
+			t.Fatal("README.md has no block marked <!-- recipe: image -->")
+		}
+		if string(m[1]) != imageRecipe {
+			t.Errorf("README.md's image recipe differs from imageRecipe:\n%s", m[1])
+		}
+	})
+
+	ctx := context.Background()
+	nss := s.Client.CoreV1().Namespaces()
+	_ = nss.Delete(ctx, "ci", metav1.DeleteOptions{})
+	testenv.Eventually(t, 60*time.Second, "namespace ci gone", func() bool {
+		_, err := nss.Get(ctx, "ci", metav1.GetOptions{})
+		return apierrors.IsNotFound(err)
+	})
+	_, err := nss.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ci"}}, metav1.CreateOptions{})
+	must(t, err)
+	t.Cleanup(func() { _ = nss.Delete(context.Background(), "ci", metav1.DeleteOptions{}) })
+	s.Identity(t, "ci", "ci-token", []rbacv1.PolicyRule{{APIGroups: []string{"argoproj.io"}, Resources: []string{"workflows"}, Verbs: []string{"list", "get", "create"}}})
+	ciToken := s.WaitToken(t, "ci", "ci-token")
+	readerToken := s.ServiceAccount(t, "ci", "reader", readerRule)
+
+	u := unprivileged()
+	work, home, kube, bin := u.dir(t), u.dir(t), u.dir(t), u.dir(t)
+	kubeconfig := filepath.Join(kube, "config")
+	u.file(t, kubeconfig, s.TokenKubeconfig(t, readerToken, "ci"))
+	u.file(t, filepath.Join(work, "workflow.yaml"), "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {generateName: image-recipe-}\nspec: {entrypoint: main, templates: [{name: main, container: {image: busybox}}]}\n")
+	u.file(t, filepath.Join(work, "token"), ciToken+"\n")
+	real, err := exec.LookPath("docker")
+	must(t, err)
+	shim := filepath.Join(bin, "docker")
+	must(t, os.WriteFile(shim, []byte(`#!/bin/sh
+# The stack listens on this host's loopback, with its own CA.
+if [ "$1" = run ]; then
+	shift
+	exec `+real+` run --network host -v `+s.CAFile+`:/etc/ssl/certs/ca-certificates.crt:ro "$@"
+fi
+exec `+real+` "$@"
+`), 0o755))
+	u.own(t, shim)
+	env := append(dockerEnv(bin+":"+os.Getenv("PATH"), home), "KUBECONFIG="+kubeconfig)
+	asWritten := strings.NewReplacer("argo.example.com:443", s.ArgoServerTLS, "argo-cred:dev", img).Replace(imageRecipe)
+	for _, shell := range []string{"bash", "dash"} {
+		t.Run("as written/"+shell, func(t *testing.T) {
+			r := u.run(t, work, env, shell, "-c", asWritten)
+			if r.code != 0 || !strings.Contains(r.stdout, "image-recipe-") || !strings.Contains(r.stderr, "verified") {
+				t.Errorf("exit %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
+			}
+			for _, tok := range []string{ciToken, readerToken} {
+				noLeak(t, tok, "the recipe's output", r.stdout+r.stderr)
+			}
+		})
+	}
+	// The mistake of the old recipe: no --user, so the image's uid 8737
+	// reads the caller's 0600 files.
+	user := `--user "$(id -u):$(id -g)" `
+	if !strings.Contains(asWritten, user) {
+		t.Fatalf("the recipe has no %s", user)
+	}
+	noUser := strings.Replace(asWritten, user, "", 1)
+	want := func(path string) string {
+		return fmt.Sprintf("%s is not readable by uid 8737 (argo-cred's): it belongs to uid %d (gid %d), mode 0600", path, u.uid, u.gid)
+	}
+	t.Run("without --user: the kubeconfig's owner and mode are named", func(t *testing.T) {
+		r := u.run(t, work, env, "sh", "-c", noUser)
+		if r.code != 2 || !strings.Contains(r.stderr, want("/kube/config")) || !strings.Contains(r.stderr, `run the container as the file's owner (uid `+fmt.Sprint(u.uid)+`): docker run --user "$(id -u):$(id -g)"`) {
+			t.Errorf("exit %d, stderr:\n%s\nwant exit 2 and %q with the docker run --user hint", r.code, r.stderr, want("/kube/config"))
+		}
+	})
+	t.Run("without --user: a token file's owner and mode are named", func(t *testing.T) {
+		recipe := strings.NewReplacer(`-v "${KUBECONFIG:-$HOME/.kube/config}:/kube/config:ro" -e KUBECONFIG=/kube/config`, `-v "$PWD/token:/token:ro" -e ARGO_CRED_TOKEN_FILE=/token`,
+			"-e ARGO_CRED_SECRET=ci-token ", "").Replace(noUser)
+		r := u.run(t, work, env, "sh", "-c", recipe)
+		if r.code != 3 || !strings.Contains(r.stderr, want("/token")) || !strings.Contains(r.stderr, `docker run --user "$(id -u):$(id -g)"`) {
+			t.Errorf("exit %d, stderr:\n%s\nwant exit 3 and %q", r.code, r.stderr, want("/token"))
+		}
+		noLeak(t, ciToken, "stderr", r.stderr)
+	})
+}
+
+func relative(t *testing.T, from, to string) string {
+	rel, err := filepath.Rel(from, to)
+	must(t, err)
+	return rel
+}
+
+// argo-cred docker with the files users have: a non-root caller's 0600
+// workflow file in a 0700 working directory (the container runs as the
+// caller, with HOME=/tmp), and a file outside the working directory, which
+// the container sees only with --mount (else a note says so).
+func TestIntegrationDockerWrapperFiles(t *testing.T) {
+	t.Parallel()
+	img := argocliImage(t)
+	f := setup(t, []rbacv1.PolicyRule{{APIGroups: []string{"argoproj.io"}, Resources: []string{"workflows"}, Verbs: []string{"list", "get", "create"}}})
+	u := unprivileged()
+	work, other, home, bin := u.dir(t), u.dir(t), u.dir(t), u.dir(t)
+	wf := func(name string) string {
+		return "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {generateName: " + name + "-}\nspec: {entrypoint: main, templates: [{name: main, container: {image: busybox}}]}\n"
+	}
+	u.file(t, filepath.Join(work, "private.yaml"), wf("private"))
+	outside := filepath.Join(other, "outside.yaml")
+	u.file(t, outside, wf("outside"))
+	kubeconfig := filepath.Join(home, "kubeconfig")
+	u.file(t, kubeconfig, f.s.TokenKubeconfig(t, reader(t, f), f.ns))
+	// The test binary's directory is root's 0700: a copy the caller may run.
+	b, err := os.ReadFile(binary)
+	must(t, err)
+	argoCred := filepath.Join(bin, "argo-cred")
+	must(t, os.WriteFile(argoCred, b, 0o755))
+	u.own(t, argoCred)
+	env := append(dockerEnv(os.Getenv("PATH"), home), "KUBECONFIG="+kubeconfig)
+	docker := func(env []string, args ...string) result {
+		base := []string{"docker", "--image", img, "--network", "host", "--secret", "ci", "--namespace", f.ns, "--server", f.s.ArgoServer, "--secure=false"}
+		return u.run(t, work, env, argoCred, append(base, args...)...)
+	}
+	user := fmt.Sprintf("--user %d:%d ", u.uid, u.gid)
+	t.Run("a 0600 workflow file in a 0700 directory", func(t *testing.T) {
+		r := docker(env, "-v", "--", "submit", "-n", f.ns, "private.yaml")
+		if r.code != 0 || !strings.Contains(r.stdout, "private-") {
+			t.Errorf("exit %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
+		}
+		if !strings.Contains(r.stderr, user) || !strings.Contains(r.stderr, "-e HOME=/tmp ") {
+			t.Errorf("-v: want the docker command line with %q and -e HOME=/tmp:\n%s", user, r.stderr)
+		}
+		noLeak(t, f.token, "stderr", r.stderr)
+	})
+	t.Run("a file outside the working directory: a note naming --mount", func(t *testing.T) {
+		r := docker(env, "--", "submit", "-n", f.ns, outside)
+		note := fmt.Sprintf("note: %s is outside the working directory %s: the container does not see it; mount its directory read-only with --mount %s", outside, work, other)
+		if r.code == 0 || !strings.Contains(r.stderr, note) {
+			t.Errorf("exit %d, stderr:\n%s\nwant a failure and %q", r.code, r.stderr, note)
+		}
+	})
+	for name, extra := range map[string]struct{ env, args []string }{
+		"--mount": {args: []string{"--mount", other}},
+		"--mount replaces ARGO_CRED_DOCKER_MOUNT": {env: []string{"ARGO_CRED_DOCKER_MOUNT=/nonexistent-is-replaced," + other}, args: []string{"--mount", other}},
+		"relative --mount":                        {args: []string{"--mount", relative(t, work, other)}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := docker(append(append([]string{}, env...), extra.env...), append(append([]string{}, extra.args...), "-v", "--", "submit", "-n", f.ns, outside)...)
+			if r.code != 0 || !strings.Contains(r.stdout, "outside-") || strings.Contains(r.stderr, "note: "+outside) || !strings.Contains(r.stderr, "-v "+other+":"+other+":ro ") {
+				t.Errorf("exit %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
+			}
+		})
+	}
+	t.Run("--mount of the working directory, twice", func(t *testing.T) {
+		r := docker(env, "--mount", work, "--mount", work, "--", "submit", "-n", f.ns, "private.yaml")
+		if r.code != 0 || !strings.Contains(r.stdout, "private-") {
+			t.Errorf("exit %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
+		}
+	})
+	t.Run("ARGO_CRED_DOCKER_MOUNT alone", func(t *testing.T) {
+		r := docker(append(append([]string{}, env...), "ARGO_CRED_DOCKER_MOUNT="+other), "--", "submit", "-n", f.ns, outside)
+		if r.code != 0 || !strings.Contains(r.stdout, "outside-") {
+			t.Errorf("exit %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
+		}
+	})
+	t.Run("--mount of a file or of nothing", func(t *testing.T) {
+		wantCode(t, docker(env, "--mount", outside, "--", "version"), 2, "is not a directory")
+		wantCode(t, docker(env, "--mount", filepath.Join(other, "nope"), "--", "version"), 2, "no such file or directory")
 	})
 }

@@ -7,16 +7,19 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/argo-cred/argo-cred/internal/redact"
 	"github.com/argo-cred/argo-cred/internal/testenv"
 )
 
@@ -41,7 +44,8 @@ func readmeRecipes(t *testing.T) map[string]string {
 }
 
 // recipeEnv is a namespace "ci" as the recipes name it, with the
-// identities they use, and a PATH holding argo-cred, argo (a shim that
+// identities they use (Secrets ci-token and jenkins-token, ServiceAccounts
+// gha and ci), and a PATH holding argo-cred, argo (a shim that
 // records that it ran) and docker (a stand-in that runs argo with the
 // --env-file settings, as the argocli image would: no image can be pulled
 // here).
@@ -68,7 +72,7 @@ func newRecipeEnv(t *testing.T) *recipeEnv {
 	t.Cleanup(func() { _ = nss.Delete(context.Background(), "ci", metav1.DeleteOptions{}) })
 	submit := []rbacv1.PolicyRule{{APIGroups: []string{"argoproj.io"}, Resources: []string{"workflows"}, Verbs: []string{"list", "get", "create"}}}
 	e := &recipeEnv{s: s, dir: t.TempDir(), bin: t.TempDir(), realBin: t.TempDir()}
-	for _, id := range []string{"ci-token", "jenkins-token", "gha"} {
+	for _, id := range []string{"ci-token", "jenkins-token", "gha", "ci"} {
 		s.Identity(t, "ci", id, submit)
 		e.tokens = append(e.tokens, s.WaitToken(t, "ci", id))
 	}
@@ -132,7 +136,11 @@ func (e *recipeEnv) run(t *testing.T, env []string, shell ...string) recipeRun {
 	return r
 }
 
-func (e *recipeEnv) judge(t *testing.T, r recipeRun, bad bool) {
+// judge: with a good credential the recipe submits a workflow; with a bad
+// one it stops with argo-cred's exit code and argo never runs. Either way
+// no form of any token (raw, Bearer, base64, URL encodings) is in the
+// output, the trace of sh -x included.
+func (e *recipeEnv) judge(t *testing.T, r recipeRun, bad bool, extra ...string) {
 	t.Helper()
 	switch {
 	case bad && (r.code != 3 || r.ran):
@@ -140,50 +148,111 @@ func (e *recipeEnv) judge(t *testing.T, r recipeRun, bad bool) {
 	case !bad && (r.code != 0 || !r.ran || !strings.Contains(r.out, "recipe-")):
 		t.Errorf("good credential: exit %d, argo ran: %t; want argo submit to create a workflow\n%s", r.code, r.ran, r.out)
 	}
-	for _, tok := range e.tokens {
-		noLeak(t, tok, "the recipe's output", nonMaskOut(r.out))
-	}
+	e.noTokenForm(t, r.out, extra...)
 }
 
-// The README's recipes, as written, against the real stack: each succeeds
-// with a good credential; with a bad one each stops with argo-cred's exit
-// code and argo never runs; no form of the token is printed (under
-// Jenkins' `sh -xe` either). Not parallel: the recipes name namespace ci.
-func TestIntegrationReadmeRecipes(t *testing.T) {
-	e := newRecipeEnv(t)
-	recipes := readmeRecipes(t)
-	for _, bad := range []bool{false, true} {
-		kind := map[bool]string{false: "good", true: "bad"}[bad]
-		for _, name := range []string{"shell", "docker"} {
-			for _, shell := range []string{"bash", "dash"} {
-				for _, prefix := range []string{"", "set -e\n"} {
-					t.Run(fmt.Sprintf("%s/%s/%s/set-e=%t", kind, name, shell, prefix != ""), func(t *testing.T) {
-						e.judge(t, e.run(t, nil, shell, "-c", prefix+e.asWritten(recipes[name], bad)), bad)
-					})
-				}
+// noTokenForm fails if output, but for ::add-mask:: lines, holds a form of
+// a token: of the identities' and those in extra, or anything shaped like a
+// JWT.
+func (e *recipeEnv) noTokenForm(t *testing.T, output string, extra ...string) {
+	t.Helper()
+	out := nonMaskOut(output)
+	for _, tok := range append(slices.Clone(e.tokens), extra...) {
+		for _, form := range append(redact.Forms(tok), tok[len(tok)-20:]) {
+			if strings.Contains(out, form) {
+				t.Errorf("a form of a token is in the recipe's output:\n%s", out)
+				break
 			}
 		}
-		t.Run(kind+"/jenkins/sh -xe", func(t *testing.T) {
-			body := regexp.MustCompile(`(?s)sh '''\n(.*?)'''`).FindStringSubmatch(recipes["jenkins"])
-			if body == nil {
-				t.Fatal("no sh ''' step in the Jenkins recipe")
-			}
-			r := e.run(t, []string{"WORKSPACE_TMP=" + t.TempDir()}, "sh", "-xe", "-c", e.asWritten(body[1], bad))
-			e.judge(t, r, bad)
-			if !strings.Contains(r.out, "+ argo-cred env") {
-				t.Errorf("want the trace of sh -x in the output:\n%s", r.out)
-			}
-		})
-		t.Run(kind+"/github", func(t *testing.T) {
-			e.github(t, e.asWritten(recipes["github"], bad), bad)
-		})
+	}
+	if jwtShape.MatchString(out) {
+		t.Errorf("something shaped like a JWT is in the recipe's output:\n%s", out)
 	}
 }
 
-// github runs the steps as the runner does: each run: with bash -eo
-// pipefail, the step's env, GITHUB_ACTIONS=true, and what earlier steps
-// appended to $GITHUB_ENV.
-func (e *recipeEnv) github(t *testing.T, steps string, bad bool) {
+var jwtShape = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.`)
+
+// helpRecipes are the recipes argo-cred's own help prints: the indented
+// lines of env's description, and the root command's examples.
+func helpRecipes(t *testing.T) map[string]string {
+	help := func(args ...string) string {
+		out, err := exec.Command(binary, append(args, "--help")...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("argo-cred %s --help: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	indented := func(text string) string {
+		var b strings.Builder
+		for _, l := range strings.Split(text, "\n") {
+			if rest, ok := strings.CutPrefix(l, "  "); ok {
+				b.WriteString(rest + "\n")
+			}
+		}
+		return b.String()
+	}
+	envHelp, _, _ := strings.Cut(help("env"), "\nUsage:")
+	_, examples, _ := strings.Cut(help(), "\nExamples:\n")
+	examples, _, _ = strings.Cut(examples, "\n\n")
+	out := map[string]string{"help-env": indented(envHelp), "help-root": indented(examples)}
+	for name, r := range out {
+		if !strings.Contains(r, "argo-cred ") {
+			t.Fatalf("no recipe in the help (%s):\n%s", name, r)
+		}
+	}
+	return out
+}
+
+// The recipes of the README and of --help, as written, against the real
+// stack, in bash and dash, with and without -e, with and without -x: each
+// succeeds with a good credential; with a bad one each stops with
+// argo-cred's exit code and argo never runs; no form of the token is
+// printed, the trace of -x included. The Jenkins recipe is its sh step
+// (Jenkins runs it with sh -xe, or as the script's #! line says, without
+// -e); the GitHub recipe's steps run as the runner runs them, one script
+// per step, the job stopping at a failed step. Not parallel: the recipes
+// name namespace ci.
+func TestIntegrationReadmeRecipes(t *testing.T) {
+	e := newRecipeEnv(t)
+	readme := readmeRecipes(t)
+	body := regexp.MustCompile(`(?s)sh '''\n(.*?)'''`).FindStringSubmatch(readme["jenkins"])
+	if body == nil {
+		t.Fatal("no sh ''' step in the Jenkins recipe")
+	}
+	scripts := map[string]string{"shell": readme["shell"], "docker": readme["docker"], "jenkins": body[1]}
+	for name, r := range helpRecipes(t) {
+		scripts[name] = r
+	}
+	for _, bad := range []bool{false, true} {
+		kind := map[bool]string{false: "good", true: "bad"}[bad]
+		for _, shell := range []string{"bash", "dash"} {
+			for _, flags := range []string{"", "-e", "-x", "-ex"} {
+				for _, name := range []string{"shell", "docker", "jenkins", "help-env", "help-root"} {
+					t.Run(fmt.Sprintf("%s/%s/%s%s", kind, name, shell, flags), func(t *testing.T) {
+						args := []string{shell}
+						if flags != "" {
+							args = append(args, flags)
+						}
+						r := e.run(t, []string{"WORKSPACE_TMP=" + t.TempDir()}, append(args, "-c", e.asWritten(scripts[name], bad))...)
+						e.judge(t, r, bad)
+						if strings.Contains(flags, "x") && !strings.Contains(r.out, "+ argo-cred ") {
+							t.Errorf("want the trace of %s %s in the output:\n%s", shell, flags, r.out)
+						}
+					})
+				}
+				t.Run(fmt.Sprintf("%s/github/%s%s", kind, shell, flags), func(t *testing.T) {
+					e.github(t, e.asWritten(readme["github"], bad), bad, shell, flags)
+				})
+			}
+		}
+	}
+}
+
+// github runs the steps as the runner does: each run: as a script file
+// (the runner's bash is bash --noprofile --norc -eo pipefail {0}, its sh is
+// sh -e {0}; here with the flags given), with the step's env,
+// GITHUB_ACTIONS=true, and what earlier steps appended to $GITHUB_ENV.
+func (e *recipeEnv) github(t *testing.T, steps string, bad bool, shell, flags string) {
 	var parsed []struct {
 		Env map[string]string `json:"env"`
 		Run string            `json:"run"`
@@ -196,6 +265,7 @@ func (e *recipeEnv) github(t *testing.T, steps string, bad bool) {
 	must(t, os.WriteFile(filepath.Join(temp, "kubeconfig"), kc, 0o600))
 	githubEnv := filepath.Join(temp, "github_env")
 	var all recipeRun
+	var exported []string
 	for i, step := range parsed {
 		env := []string{"GITHUB_ACTIONS=true", "GITHUB_ENV=" + githubEnv, "GITHUB_STEP_SUMMARY=" + filepath.Join(temp, "summary")}
 		for k, v := range step.Env {
@@ -204,16 +274,62 @@ func (e *recipeEnv) github(t *testing.T, steps string, bad bool) {
 		if _, err := os.Stat(githubEnv); err == nil {
 			for k, v := range parseGitHubEnv(t, githubEnv) {
 				env = append(env, k+"="+v)
+				if k == "ARGO_TOKEN" {
+					exported = append(exported, v)
+				}
 			}
 		}
 		script := filepath.Join(temp, fmt.Sprintf("step%d.sh", i))
 		must(t, os.WriteFile(script, []byte(step.Run), 0o700))
-		r := e.run(t, env, "bash", "--noprofile", "--norc", "-eo", "pipefail", script)
+		args := []string{shell}
+		if shell == "bash" {
+			args = append(args, "--noprofile", "--norc")
+		}
+		if flags != "" {
+			args = append(args, flags)
+		}
+		if shell == "bash" && strings.Contains(flags, "e") {
+			args = append(args, "-o", "pipefail")
+		}
+		r := e.run(t, env, append(args, script)...)
 		all.out += r.out
 		all.ran = all.ran || r.ran
 		if all.code = r.code; r.code != 0 {
 			break // the job stops at a failed step
 		}
 	}
-	e.judge(t, all, bad)
+	e.judge(t, all, bad, exported...)
+}
+
+// The README's table of the action's inputs names every input of
+// action.yml, and nothing else.
+func TestReadmeActionInputs(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join(testenv.Root(), "README.md"))
+	must(t, err)
+	manifest, err := os.ReadFile(filepath.Join(testenv.Root(), "action.yml"))
+	must(t, err)
+	var action struct {
+		Inputs map[string]any `json:"inputs"`
+	}
+	must(t, yaml.Unmarshal(manifest, &action))
+	var want []string
+	for name := range action.Inputs {
+		want = append(want, name)
+	}
+	slices.Sort(want)
+	table := regexp.MustCompile("(?s)\\| input \\| meaning[^\n]*\n\\|[-|]+\n(.*?)\n\n").FindStringSubmatch(string(readme))
+	if table == nil {
+		t.Fatal("README.md has no table of the action's inputs")
+	}
+	var got []string
+	for _, row := range strings.Split(table[1], "\n") {
+		first, _, _ := strings.Cut(strings.TrimPrefix(row, "| "), " | ")
+		for _, m := range regexp.MustCompile("`([a-z0-9-]+)`").FindAllStringSubmatch(first, -1) {
+			got = append(got, m[1])
+		}
+	}
+	slices.Sort(got)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("the README's inputs table against action.yml (-want +got):\n%s", diff)
+	}
 }

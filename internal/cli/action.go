@@ -47,7 +47,7 @@ func input(name string) string {
 func (a *app) action(ctx context.Context, o *options) error {
 	err := a.actionMain(ctx, o)
 	if err != nil && os.Getenv("GITHUB_ACTIONS") == "true" {
-		a.annotate(err)
+		a.githubFailure(nil, err)
 	}
 	return err
 }
@@ -89,6 +89,9 @@ func (a *app) actionMain(ctx context.Context, o *options) error {
 		}
 		*set = path
 	}
+	if err := a.kubeconfigGiven(o); err != nil {
+		return err
+	}
 	if tok := input("token"); tok != "" {
 		// The env source, as ARGO_TOKEN in this process only.
 		if err := os.Setenv("ARGO_TOKEN", tok); err != nil {
@@ -125,6 +128,26 @@ func (a *app) actionMain(ctx context.Context, o *options) error {
 		err = werr
 	}
 	return err
+}
+
+// kubeconfigGiven fails when the inputs need a kubeconfig (secret or
+// service-account) and none is at hand: the kubeconfig input is empty, no
+// KUBECONFIG is set and client-go finds no other. The runner passes an
+// input whose expression is empty, such as a secret that is not set, as ""
+// exactly like an input not given.
+func (a *app) kubeconfigGiven(o *options) error {
+	src, err := source(o)
+	if err != nil || (src != "secret" && src != "tokenrequest") || o.Kubeconfig != "" || os.Getenv("KUBECONFIG") != "" {
+		return nil // the source's own errors come later, in order
+	}
+	if _, err := a.kube(o); err == nil {
+		return nil // e.g. a ~/.kube/config an earlier container step wrote
+	}
+	by := map[string]string{"secret": "secret", "tokenrequest": "service-account"}[src]
+	return exitcode.New(exitcode.Usage,
+		"check the name in kubeconfig: ${{ secrets.NAME }} against the repository's (or organization's, or the job environment's) Actions secrets; "+
+			"a pull request from a fork gets no secrets: skip the step there, or use source: github-oidc, which needs none",
+		"the kubeconfig input is empty: a secret that is not set (a misspelt name, or a fork's pull request, which gets no secrets) gives an empty value, and the %s input needs a kubeconfig", by)
 }
 
 // applyInputs sets the options the workflow gave as inputs.

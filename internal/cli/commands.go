@@ -24,6 +24,11 @@ import (
 
 func (a *app) env(ctx context.Context, o *options) error {
 	_, _, err := a.envWith(ctx, o)
+	if err != nil && o.Format == "github" && o.OutputFile == "" && os.Getenv("GITHUB_ACTIONS") == "true" {
+		// Exporting to the runner's own files: a failure before the probe,
+		// too, is in the step summary and one annotation.
+		a.githubFailure(nil, err)
+	}
 	if err == nil && a.binding != nil {
 		b := a.binding
 		a.binding = nil // handed on: it lives until revoked, or until the token expires
@@ -64,7 +69,7 @@ func (a *app) envWith(ctx context.Context, o *options) (c *credential, report *p
 	}
 	if report, err = a.probeIf(ctx, o, c); err != nil {
 		if report != nil && o.Format == "github" && inActions {
-			a.githubFailure(*report, err)
+			a.githubFailure(report, err)
 		}
 		return fail(err)
 	}
@@ -224,13 +229,42 @@ func outputFiles(o *options) []files.File {
 	return out
 }
 
-// githubFailure puts a failed report into the step summary and one
-// ::error line into the log, so the job's page says what to fix.
-func (a *app) githubFailure(r probe.Report, err error) {
+// githubFailure puts a failure into the step summary (the probe's report,
+// if it got that far, then the error and what to do) and one ::error line
+// into the log, so the job's page says what to fix: once a run, whichever
+// caller comes first.
+func (a *app) githubFailure(r *probe.Report, err error) {
+	if a.annotated {
+		return
+	}
 	if sum := os.Getenv("GITHUB_STEP_SUMMARY"); sum != "" {
-		_ = appendFile(sum, func(w io.Writer) error { return markdown(w, r) })
+		_ = appendFile(sum, func(w io.Writer) error {
+			if r != nil {
+				if err := markdown(w, *r); err != nil {
+					return err
+				}
+			}
+			return a.failureMarkdown(w, r != nil, err)
+		})
 	}
 	a.annotate(err)
+}
+
+// failureMarkdown writes a failure for the step summary: a heading of its
+// own unless it follows the probe's report, then the error and the hint.
+// Both may hold a server's or a token's text: redacted, as code spans.
+func (a *app) failureMarkdown(w io.Writer, afterReport bool, err error) error {
+	var b bytes.Buffer
+	code := exitcode.Of(err)
+	if afterReport {
+		fmt.Fprintf(&b, "\n**%s (exit %d)**\n\n", code, code)
+	} else {
+		fmt.Fprintf(&b, "### ❌ argo-cred: %s (exit %d)\n\n", code, code)
+	}
+	hint := orDash(redact.Code(a.red.Text(exitcode.Hint(err))))
+	fmt.Fprintf(&b, "| error | what to do |\n|---|---|\n| %s | %s |\n", redact.Code(a.red.Text(err.Error())), hint)
+	_, werr := w.Write(b.Bytes())
+	return werr
 }
 
 // table prints the report for people, on stderr.

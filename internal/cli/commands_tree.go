@@ -22,7 +22,7 @@ func (a *app) commands() *cobra.Command {
 		Use:   "argo-cred",
 		Short: "A verified, least-privilege credential for the Argo Workflows Server, for CI",
 		Long:  "argo-cred gives CI a verified, least-privilege credential for the Argo Workflows Server.",
-		Example: `  creds=$(argo-cred env --secret ci-token --server argo.example.com:443) || exit; eval "$creds"
+		Example: `  argo-cred exec --secret ci-token --namespace ci --server argo.example.com:443 -- argo submit -n ci workflow.yaml
   argo-cred probe --service-account ci --secret-namespace ci --server argo.example.com:443`,
 		Version:       version(),
 		SilenceErrors: true,
@@ -34,6 +34,9 @@ func (a *app) commands() *cobra.Command {
 			return exitcode.New(exitcode.Usage, "", "no command given")
 		},
 	}
+	// --version has no shorthand: -v is --verbose, in every command (as in
+	// argo and kubectl); the version is also the version command.
+	root.Flags().Bool("version", false, "print the version (argo-cred version tells more)")
 	root.SetIn(a.streams.In)
 	root.SetOut(a.streams.Out)
 	root.SetErr(a.streams.ErrOut)
@@ -57,9 +60,14 @@ func (a *app) commands() *cobra.Command {
 		Use:   "env [flags]",
 		Short: "Get a token, check it against the Argo Server, print the ARGO_* settings",
 		Long: `Gets a token, checks it against the Argo Server, and prints the ARGO_* settings for the argo CLI.
-Stop the script when it fails, then evaluate the settings:
-  creds=$(argo-cred env --secret ci-token --server argo.example.com:443) || exit
-  eval "$creds"`,
+Write them to a private file, stop the script when argo-cred fails, then source the file:
+  f=$(mktemp) || exit; trap 'rm -f "$f"' EXIT
+  argo-cred env --secret ci-token --namespace ci --server argo.example.com:443 --output-file "$f" || exit
+  . "$f"
+  argo submit -n ci workflow.yaml
+The file turns tracing off while it sets the values, so sh -x and bash -x trace no form of the
+token; a trace of eval "$(argo-cred env …)" or of creds=$(argo-cred env …) prints them all, and
+eval of an empty string does not stop the script.`,
 		Args: noArgs,
 		RunE: withEnv(func(cmd *cobra.Command) error { return a.env(cmd.Context(), o) }),
 	}
@@ -95,13 +103,18 @@ Flags end at COMMAND; everything after it (or after --) is passed on verbatim.`,
 		Use:   "docker [flags] [--] [ARGS...]",
 		Short: "Get and check a token on this host, then docker run the argo CLI image with ARGS",
 		Long: `Gets a token and checks it as env does, on this host, then runs
-  docker run --rm [-i] [-t] -v $PWD:$PWD -w $PWD -e ARGO_SERVER -e ARGO_TOKEN … IMAGE ARGS
+  docker run --rm [-i] [-t] --user UID:GID -v $PWD:$PWD -w $PWD -e HOME=/tmp -e ARGO_SERVER -e ARGO_TOKEN … IMAGE ARGS
 passing every setting by name only: the values are in the docker CLI's environment, never in a
-command line. The current directory is the container's working directory; a CA bundle from
---ca-file is mounted where SSL_CERT_FILE says. The container's exit code is the process's;
-SIGINT and SIGTERM reach the container. Flags end at the first argument; put ARGS after --.`,
-		Example: `  argo-cred docker --secret ci-token --server argo.example.com:443 -- submit -n ci workflow.yaml`,
-		Args:    cobra.ArbitraryArgs,
+command line. The container runs as the caller's uid:gid (0:0 on a rootless engine), so it reads
+the caller's files as the caller does; --docker-arg=--user=… replaces it. The current directory is
+the container's working directory and the only one it sees: --mount DIR mounts another, read-only,
+at the same path, and argo-cred notes an argument naming a file the container will not see. A CA
+bundle from --ca-file is mounted where SSL_CERT_FILE says. The container's exit code is the
+process's; SIGINT, SIGTERM, SIGHUP and SIGQUIT reach the container; if argo-cred is killed
+outright, a guard removes the container. Flags end at the first argument; put ARGS after --.`,
+		Example: `  argo-cred docker --secret ci-token --server argo.example.com:443 -- submit -n ci workflow.yaml
+  argo-cred docker --mount ~/shared --secret ci-token --server argo.example.com:443 -- submit -n ci ~/shared/nightly.yaml`,
+		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return withEnv(func(cmd *cobra.Command) error { return a.docker(cmd.Context(), o, args) })(cmd, args)
 		},
@@ -148,7 +161,12 @@ The ids cannot be looked up offline: give --github-owner-id and --github-repo-id
 --jq .owner.id,.id). Without them the output has the placeholders OWNER_ID and REPOSITORY_ID and a
 comment naming the flags. --apply (which needs both ids) applies the Role and RoleBinding (server-side
 apply), and refuses a RoleBinding of that name that binds anyone else; the AuthenticationConfiguration
-is a file on the control-plane hosts.`,
+is a file on the control-plane hosts. --only authentication-config or --only rbac prints that part alone, for
+whoever handles it (the control-plane hosts' file, kubectl apply -f -).`,
+		Example: `  argo-cred oidc-config --github-repo octo-org/app --github-owner-id 9919 --github-repo-id 1296269 --namespace ci \
+    --only authentication-config > github-jobs.yaml   # for the control-plane hosts
+  argo-cred oidc-config --github-repo octo-org/app --github-owner-id 9919 --github-repo-id 1296269 --namespace ci \
+    --only rbac | kubectl apply -f -`,
 		Args: noArgs,
 		RunE: withEnv(func(cmd *cobra.Command) error { return a.oidcConfig(cmd.Context(), o, oc) }),
 	}
@@ -167,6 +185,8 @@ is a file on the control-plane hosts.`,
 	ofs.BoolVar(&oc.apply, "apply", false, "apply the Role and RoleBinding")
 	ofs.StringVar(&o.Kubeconfig, "kubeconfig", "", "kubeconfig file, with --apply")
 	ofs.StringVar(&o.Context, "context", o.Context, "kubeconfig context, with --apply")
+	ofs.StringVar(&oc.only, "only", "", "print only this part: "+strings.Join(oidcParts, " (the file for kube-apiserver) or ")+" (the Role and RoleBinding)")
+	ofs.BoolVarP(&o.Verbose, "verbose", "v", o.Verbose, "verbose diagnostics on stderr (ARGO_CRED_VERBOSE)")
 	var post bool
 	actionCmd := &cobra.Command{
 		Use:   "action",
@@ -184,7 +204,6 @@ main stage wrote.`,
 		}),
 	}
 	actionCmd.Flags().BoolVar(&post, "post", false, "run the post stage")
-	actionCmd.SetOut(a.streams.ErrOut)
 	var versionOutput string
 	versionCmd := &cobra.Command{
 		Use:   "version",
@@ -199,11 +218,26 @@ main stage wrote.`,
 	}
 	versionCmd.Flags().StringVarP(&versionOutput, "output", "o", "", "json for machines")
 	for _, c := range []*cobra.Command{env, probe, execCmd, dockerCmd, provisionCmd, rotateCmd, revokeCmd, clientsCmd} {
-		// A command's help goes to stderr: eval "$(argo-cred env --help)" runs nothing.
-		c.SetOut(a.streams.ErrOut)
 		bindFlags(c.Flags(), o, c.Name())
 	}
+	// A command's help goes to stderr: eval "$(argo-cred env --help)" runs
+	// nothing. Only its help: the command's own output stream stays stdout,
+	// where the shell's completion (__complete) reads the values offered.
+	helpToErr := []*cobra.Command{env, probe, execCmd, dockerCmd, provisionCmd, rotateCmd, revokeCmd, clientsCmd, actionCmd}
+	help := root.HelpFunc()
+	root.SetHelpFunc(func(c *cobra.Command, args []string) {
+		if slices.Contains(helpToErr, c) {
+			c.SetOut(a.streams.ErrOut)
+		}
+		help(c, args)
+	})
 	root.AddCommand(env, probe, execCmd, dockerCmd, provisionCmd, rotateCmd, revokeCmd, clientsCmd, oidcCmd, actionCmd, versionCmd)
+	for _, c := range []*cobra.Command{env, probe, provisionCmd, rotateCmd, revokeCmd, clientsCmd, oidcCmd, actionCmd, versionCmd} {
+		c.ValidArgsFunction = cobra.NoFileCompletions // they take no arguments
+	}
+	for _, c := range root.Commands() {
+		completeFlags(c, o)
+	}
 	return root
 }
 
@@ -260,15 +294,25 @@ func flagError(cmd *cobra.Command, err error) error {
 	hint := "see " + cmd.CommandPath() + " --help"
 	switch {
 	case strings.HasPrefix(msg, "unknown flag: ") || strings.HasPrefix(msg, "unknown shorthand flag: "):
-		name := strings.TrimPrefix(strings.TrimPrefix(msg, "unknown flag: "), "unknown shorthand flag: ")
+		name := strings.TrimPrefix(msg, "unknown flag: ")
+		lookup := func(fs *pflag.FlagSet) *pflag.Flag { return fs.Lookup(strings.TrimLeft(name, "-")) }
+		if rest, ok := strings.CutPrefix(msg, "unknown shorthand flag: "); ok {
+			// pflag says "unknown shorthand flag: 'v' in -v".
+			short, _, _ := strings.Cut(strings.Trim(rest, "'"), "'")
+			name = "-" + short
+			lookup = func(fs *pflag.FlagSet) *pflag.Flag { return fs.ShorthandLookup(short) }
+		}
 		msg = "flag provided but not defined: " + name
 		subs := slices.Clone(cmd.Commands())
 		slices.SortStableFunc(subs, func(x, y *cobra.Command) int { return boolInt(y.Name() == "env") - boolInt(x.Name() == "env") })
 		for _, sub := range subs {
-			if f := sub.Flags().Lookup(strings.TrimLeft(name, "-")); f != nil && cmd.HasSubCommands() {
+			if f := lookup(sub.Flags()); f != nil && cmd.HasSubCommands() {
 				hint = "a flag of " + sub.CommandPath() + " goes after the command name: " + sub.CommandPath() + " " + name + " …"
 				break
 			}
+		}
+		if name == "-v" && !cmd.HasParent() {
+			hint = "-v is --verbose, which goes after the command name (argo-cred env -v …); the version: argo-cred version, or argo-cred --version"
 		}
 	case strings.Contains(msg, "missing unit in duration"):
 		hint = "a duration needs a unit: 500ms, 5s, 2m, 1h"

@@ -12,11 +12,13 @@ import (
 	"time"
 
 	authv1 "k8s.io/api/authentication/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/argo-cred/argo-cred/internal/env"
 	"github.com/argo-cred/argo-cred/internal/exitcode"
 	"github.com/argo-cred/argo-cred/internal/export"
+	"github.com/argo-cred/argo-cred/internal/files"
 	"github.com/argo-cred/argo-cred/internal/kube"
 	"github.com/argo-cred/argo-cred/internal/probe"
 	"github.com/argo-cred/argo-cred/internal/redact"
@@ -197,10 +199,11 @@ func (a *app) credential(ctx context.Context, o *options) (*credential, error) {
 				"the kubeconfig's namespace %s is not a Kubernetes namespace", strconv.QuoteToASCII(ns))
 		}
 		kubeNS = ns
+		nsFrom := "the kubeconfig's context"
 		if o.SecretNS != "" {
-			ns = o.SecretNS
+			ns, nsFrom = o.SecretNS, "--secret-namespace, ARGO_CRED_SECRET_NAMESPACE or the action's secret-namespace input"
 		} else if o.Namespace != "" {
-			ns = o.Namespace
+			ns, nsFrom = o.Namespace, "--namespace, ARGO_NAMESPACE or the action's namespace input"
 		}
 		if src == "secret" {
 			var progress func(string)
@@ -230,10 +233,10 @@ func (a *app) credential(ctx context.Context, o *options) (*credential, error) {
 			}
 		}
 		if err != nil {
-			return nil, err
+			return nil, sourceHint(err, src, ns, nsFrom)
 		}
 	case "file":
-		if tok, err = token.FromFile(o.TokenFile); err != nil {
+		if tok, err = token.FromFileWithin(ctx, o.TokenFile, o.Timeout); err != nil {
 			return nil, err
 		}
 	case "env":
@@ -300,6 +303,26 @@ func (a *app) credential(ctx context.Context, o *options) (*credential, error) {
 	return &credential{token: tok, settings: settings, expect: expect}, nil
 }
 
+// sourceHint gives a Kubernetes API refusal the hint of the source in use:
+// what the kubeconfig's identity needs for it, and where the namespace
+// came from, the usual cause when the identity has it elsewhere.
+func sourceHint(err error, src, ns, nsFrom string) error {
+	where := fmt.Sprintf("namespace %s (from %s)", ns, nsFrom)
+	hint := ""
+	switch {
+	case apierrors.IsForbidden(err) && src == "tokenrequest":
+		hint = "the Kubernetes identity in use needs create on serviceaccounts/token in " + where + ": check the namespace, or grant it"
+	case apierrors.IsForbidden(err):
+		hint = "the Kubernetes identity in use needs get and watch on secrets in " + where + ": check the namespace, or grant it"
+	case apierrors.IsNotFound(err) && src == "tokenrequest":
+		hint = "no such ServiceAccount in " + where + ": check --service-account and the namespace, or create it"
+	}
+	if hint == "" || exitcode.Of(err) != exitcode.TokenUnavailable {
+		return err
+	}
+	return &exitcode.Error{Code: exitcode.TokenUnavailable, Err: err, Hint: hint}
+}
+
 // isLoopback tells whether host:port names this machine's loopback.
 func isLoopback(hostPort string) bool {
 	host, _, err := net.SplitHostPort(hostPort)
@@ -342,6 +365,10 @@ func kubeconfigProblem(explicit string) error {
 		case err != nil:
 			missing = append(missing, p)
 		default:
+			// client-go fails on a file it may not read: say whose it is.
+			if err := files.Readable(p); err != nil {
+				return exitcode.Wrap(exitcode.Usage, files.Hint(err), fmt.Errorf("reading the kubeconfig (%s): %w", name, err))
+			}
 			return nil // one usable file is enough
 		}
 	}
@@ -387,12 +414,25 @@ func (a *app) verify(ctx context.Context, o *options, c *credential) (probe.Repo
 		time.Sleep(200 * time.Millisecond)
 		r, err = probe.Run(ctx, cfg)
 	}
+	// The identity row says why a rejected token failed, where that is known.
+	why := ""
 	if exitcode.Of(err) == exitcode.TokenRejected && len(o.Audiences) > 0 && c.token.Source == "tokenrequest" {
+		aud := strings.Join(o.Audiences, ",")
 		err = &exitcode.Error{Code: exitcode.TokenRejected, Err: err,
-			Hint: fmt.Sprintf("the token was requested for audience %s, which the API server behind the Argo Server does not accept: drop --audience (ARGO_CRED_AUDIENCE)", strings.Join(o.Audiences, ","))}
+			Hint: fmt.Sprintf("the token was requested for audience %s, which the API server behind the Argo Server does not accept: drop --audience (ARGO_CRED_AUDIENCE)", aud)}
+		why = "rejected (401): audience " + aud + " not accepted by the cluster"
 	}
 	if a.oidc {
 		err = oidcHint(err, r, claims, s)
+		if exitcode.Of(err) == exitcode.TokenRejected {
+			why = "rejected (401): the cluster does not trust the OIDC token"
+		}
+	}
+	if why != "" && len(r.Checks) > 1 && r.Checks[1].Name == "identity" && strings.HasPrefix(r.Checks[1].Actual, "rejected (401 on ") {
+		r.Checks[1].Actual = why
+	}
+	if err != nil {
+		r.Hint = exitcode.Hint(err)
 	}
 	if len(r.Checks) > 1 && r.Checks[1].Actual == probe.NotChecked {
 		fmt.Fprintln(a.streams.ErrOut, "note: identity not checked (--skip-identity-check): the token has no subject and the server reported none")

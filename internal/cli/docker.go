@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/argo-cred/argo-cred/internal/docker"
@@ -20,7 +21,12 @@ func (a *app) docker(ctx context.Context, o *options, args []string) error {
 	if err := docker.CheckImage(o.Image); err != nil {
 		return err
 	}
-	if err := docker.Check(ctx); err != nil {
+	mounts, err := docker.CheckMounts(o.DockerMounts)
+	if err != nil {
+		return err
+	}
+	engine, err := docker.Check(ctx)
+	if err != nil {
 		return err
 	}
 	a.guardBinding = true
@@ -32,10 +38,22 @@ func (a *app) docker(ctx context.Context, o *options, args []string) error {
 	if err != nil {
 		return fmt.Errorf("finding the working directory: %w", err)
 	}
+	// As the caller's uid:gid, with a HOME that uid may write to: the
+	// container reads the working directory's files as the caller does
+	// (the image's own uid could not read a 0600 file).
 	r := docker.Run{
-		Image: o.Image, Args: args, Workdir: wd, Network: o.Network, Extra: o.DockerArgs,
+		Image: o.Image, Args: args, Workdir: wd, Mounts: mounts, Network: o.Network, Extra: o.DockerArgs,
+		User: docker.User(engine.Rootless), Home: docker.ContainerHome,
 		Vars:  append(c.settings.Vars(), env.Var{Name: "KUBECONFIG", Value: "/dev/null"}),
 		Stdin: attached(os.Stdin), TTY: isTerminal(os.Stdin) && isTerminal(os.Stdout),
+	}
+	for _, p := range docker.Unseen(args, wd, mounts) {
+		dir := p
+		if st, err := os.Stat(p); err == nil && !st.IsDir() {
+			dir = filepath.Dir(p)
+		}
+		fmt.Fprintf(a.streams.ErrOut, "note: %s is outside the working directory %s: the container does not see it; mount its directory read-only with --mount %s\n",
+			p, wd, dir)
 	}
 	if c.settings.CABundle != "" {
 		r.Files = []string{c.settings.CABundle}

@@ -175,6 +175,14 @@ func (a *app) rotate(ctx context.Context, o *options) error {
 	if grants == nil {
 		return exitcode.New(exitcode.Usage, "provision it first: argo-cred provision --client "+c.Name, "client %s is not provisioned in namespace %s", c.Name, c.Namespace)
 	}
+	subjects, err := identity.Subjects(ctx, kc, c.Namespace, c.Name)
+	if err != nil {
+		return err
+	}
+	if user, ok := identity.BindsUser(subjects); ok {
+		return exitcode.New(exitcode.Usage, "its jobs bring their own OIDC token: there is no token to rotate (revoke --purge removes its access)",
+			"client %s binds the user %q (oidc-config), not a ServiceAccount", c.Name, redact.Clean(user))
+	}
 	olds, err := identity.Secrets(ctx, kc, c.Namespace, c.Name)
 	if err != nil {
 		return err
@@ -314,7 +322,15 @@ func (a *app) revoke(ctx context.Context, o *options) error {
 		fmt.Fprintln(a.streams.ErrOut, "note: not proven: give the bound token in ARGO_TOKEN to see the Argo Server reject it")
 		return nil
 	}
-	kc, c, err := a.lifecycle(o, true)
+	// revoke names a client that exists, which may be oidc-config's (a
+	// longer name than provision gives).
+	if o.Client == "" {
+		return exitcode.New(exitcode.Usage, "give --client NAME", "no client given")
+	}
+	if err := identity.ValidExisting(o.Client); err != nil {
+		return err
+	}
+	kc, c, err := a.lifecycle(o, false)
 	if err != nil {
 		return err
 	}
@@ -330,15 +346,44 @@ func (a *app) revoke(ctx context.Context, o *options) error {
 	if err := identity.DeleteSecrets(ctx, kc, c.Namespace, secrets); err != nil {
 		return err
 	}
-	fmt.Fprintf(a.streams.ErrOut, "revoke: deleted %d secret(s) of client %s: %s\n", len(names), c.Name, strings.Join(names, ", "))
-	if o.Purge {
-		if err := identity.Purge(ctx, kc, c); err != nil {
+	if len(names) > 0 {
+		fmt.Fprintf(a.streams.ErrOut, "revoke: deleted %d secret(s) of client %s: %s\n", len(names), c.Name, strings.Join(names, ", "))
+	} else {
+		fmt.Fprintf(a.streams.ErrOut, "revoke: client %s has no token secret in %s\n", c.Name, c.Namespace)
+	}
+	if !o.Purge {
+		subjects, err := identity.Subjects(ctx, kc, c.Namespace, c.Name)
+		if err != nil {
 			return err
 		}
-		fmt.Fprintf(a.streams.ErrOut, "revoke: deleted the rolebinding, role and serviceaccount %s\n", c.Name)
+		if user, ok := identity.BindsUser(subjects); ok {
+			a.note(fmt.Sprintf("note: client %s binds the user %q (oidc-config): its jobs bring their own OIDC token; --purge deletes its role and rolebinding, which ends their access",
+				c.Name, redact.Clean(user)))
+		}
+	}
+	if o.Purge {
+		deleted, err := identity.Purge(ctx, kc, c)
+		// What was deleted, even when a later delete failed.
+		if len(deleted) > 0 {
+			fmt.Fprintf(a.streams.ErrOut, "revoke: deleted the %s %s\n", andList(deleted), c.Name)
+		}
+		if err != nil {
+			return err
+		}
+		if len(deleted) == 0 {
+			fmt.Fprintf(a.streams.ErrOut, "revoke: client %s has no rolebinding, role or serviceaccount in %s\n", c.Name, c.Namespace)
+		}
 	}
 	o.Namespace = c.Namespace
 	return a.proveRejected(ctx, o, old)
+}
+
+// andList joins words as English does: "a", "a and b", "a, b and c".
+func andList(words []string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " and " + words[len(words)-1]
 }
 
 // revokeStale deletes the per-run Secrets of --bind tokens older than
@@ -374,10 +419,13 @@ func (a *app) revokeStale(ctx context.Context, o *options) error {
 
 // clientRow is one client in `argo-cred clients`.
 type clientRow struct {
-	Client  string            `json:"client"`
-	Grants  []string          `json:"grants"`
-	Secrets []clientSecret    `json:"secrets"`
-	Check   map[string]string `json:"check,omitempty"` // secret → verdict
+	Client string   `json:"client"`
+	Grants []string `json:"grants"`
+	// Subjects are whom the client's RoleBinding binds: its ServiceAccount,
+	// or for a client oidc-config made, a CI job's user.
+	Subjects []identity.Subject `json:"subjects"`
+	Secrets  []clientSecret     `json:"secrets"`
+	Check    map[string]string  `json:"check,omitempty"` // secret → verdict
 }
 
 type clientSecret struct {
@@ -403,15 +451,12 @@ func (a *app) clients(ctx context.Context, o *options) error {
 	if err != nil {
 		return err
 	}
-	var sas struct {
-		Items []struct{ Metadata kube.Meta } `json:"items"`
-	}
-	if err := kc.List(ctx, kube.ServiceAccountKind, c.Namespace, identity.Selector(o.Client), &sas); err != nil {
+	names, err := a.clientNames(ctx, kc, c.Namespace, o.Client)
+	if err != nil {
 		return err
 	}
 	var rows []clientRow
-	for _, sa := range sas.Items {
-		name := sa.Metadata.Name
+	for _, name := range names {
 		row := clientRow{Client: name}
 		grants, err := identity.Grants(ctx, kc, c.Namespace, name)
 		if err != nil {
@@ -419,6 +464,14 @@ func (a *app) clients(ctx context.Context, o *options) error {
 		}
 		for _, g := range grants {
 			row.Grants = append(row.Grants, g.String())
+		}
+		subjects, err := identity.Subjects(ctx, kc, c.Namespace, name)
+		if err != nil {
+			return err
+		}
+		for _, s := range subjects {
+			// Text whoever can write a RoleBinding chose: one clean line.
+			row.Subjects = append(row.Subjects, identity.Subject{Kind: redact.Clean(s.Kind), Name: redact.Clean(s.Name), Namespace: redact.Clean(s.Namespace)})
 		}
 		secrets, err := identity.Secrets(ctx, kc, c.Namespace, name)
 		if err != nil {
@@ -469,6 +522,7 @@ func (a *app) clients(ctx context.Context, o *options) error {
 	if o.Check {
 		head += "\tCHECK"
 	}
+	head += "\tSUBJECT"
 	fmt.Fprintln(tw, head)
 	for _, r := range rows {
 		if len(r.Secrets) == 0 {
@@ -487,10 +541,47 @@ func (a *app) clients(ctx context.Context, o *options) error {
 			if o.Check {
 				line += "\t" + orDash(r.Check[s.Name])
 			}
+			line += "\t" + orDash(subjectText(r.Subjects))
 			fmt.Fprintln(tw, line)
 		}
 	}
 	return tw.Flush()
+}
+
+// clientNames lists the clients in ns: those with a ServiceAccount
+// (provision) and those with only a Role (oidc-config binds a CI job's
+// user, not a ServiceAccount), sorted. An identity that may not list Roles
+// (a provisioner whose RBAC predates it) still sees the first, with a
+// warning.
+func (a *app) clientNames(ctx context.Context, kc *kube.Client, ns, client string) ([]string, error) {
+	names, err := identity.Names(ctx, kc, kube.ServiceAccountKind, ns, client)
+	if err != nil {
+		return nil, err
+	}
+	roles, err := identity.Names(ctx, kc, kube.RoleKind, ns, client)
+	switch {
+	case exitcode.Of(err) == exitcode.MissingAccess:
+		a.note("warning: may not list roles in " + ns + ", so clients oidc-config made are not shown: re-apply argo-cred provision --print-rbac")
+	case err != nil:
+		return nil, err
+	}
+	for _, r := range roles {
+		if !slices.Contains(names, r) {
+			names = append(names, r)
+		}
+	}
+	slices.Sort(names)
+	return names, nil
+}
+
+// subjectText is what the table says of a client's subjects:
+// serviceaccount/NAME, user/NAME.
+func subjectText(subjects []identity.Subject) string {
+	var out []string
+	for _, s := range subjects {
+		out = append(out, strings.ToLower(s.Kind)+"/"+s.Name)
+	}
+	return strings.Join(out, " ")
 }
 
 func mapSet(m map[string]string, k, v string) map[string]string {
@@ -570,7 +661,7 @@ rules:
   verbs: [get, list, watch, create, patch, delete]
 - apiGroups: [rbac.authorization.k8s.io]
   resources: [roles, rolebindings]
-  verbs: [get, create, patch, delete]
+  verbs: [get, list, create, patch, delete]
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: RoleBinding

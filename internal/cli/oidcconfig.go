@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"regexp"
+	"slices"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -38,7 +40,19 @@ type oidcConfigOptions struct {
 	repo, ref, environment, issuer, issuerCA string
 	ownerID, repoID                          string // GitHub's numeric ids of the owner and the repository
 	apply                                    bool
+	// only is what to print: "" for both, or one of oidcParts.
+	only string
 }
+
+// What oidc-config prints, each alone with --only: the file for
+// kube-apiserver (on the control-plane hosts) and the RBAC (for kubectl
+// apply), which different people often handle.
+const (
+	onlyAuthConfig = "authentication-config"
+	onlyRBAC       = "rbac"
+)
+
+var oidcParts = []string{onlyAuthConfig, onlyRBAC}
 
 var (
 	repoName = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$`)
@@ -99,24 +113,30 @@ func bindingName(repo, user string) string {
 	return "gha-" + slug + "-" + hash
 }
 
-// placeholderNote is the comment above the documents when an id was not
-// given: which placeholder, which flag, and how to find the id.
-func placeholderNote(repo string, oc *oidcConfigOptions) string {
+// placeholderNote is the comment above the documents when an id they hold
+// was not given: which placeholder, which flag, and how to find the id.
+// The AuthenticationConfiguration holds the owner's id, the RBAC the
+// repository's (in the user).
+// It also returns the flags missing.
+func placeholderNote(repo string, oc *oidcConfigOptions) (note string, flags []string) {
 	var missing []string
-	if oc.ownerID == "" {
-		missing = append(missing, ownerIDPlaceholder+" (--github-owner-id)")
+	if oc.ownerID == "" && oc.only != onlyRBAC {
+		missing, flags = append(missing, ownerIDPlaceholder+" (--github-owner-id)"), append(flags, "--github-owner-id")
 	}
-	if oc.repoID == "" {
-		missing = append(missing, repoIDPlaceholder+" (--github-repo-id)")
+	if oc.repoID == "" && oc.only != onlyAuthConfig {
+		missing, flags = append(missing, repoIDPlaceholder+" (--github-repo-id)"), append(flags, "--github-repo-id")
 	}
 	if len(missing) == 0 {
-		return ""
+		return "", nil
 	}
 	return fmt.Sprintf("# PLACEHOLDERS: %s. Run again with GitHub's numeric ids of the owner and the repository:\n"+
-		"# gh api repos/%s --jq .owner.id,.id\n", strings.Join(missing, " and "), repo)
+		"# gh api repos/%s --jq .owner.id,.id\n", strings.Join(missing, " and "), repo), flags
 }
 
 func (a *app) oidcConfig(ctx context.Context, o *options, oc *oidcConfigOptions) error {
+	if oc.only != "" && !slices.Contains(oidcParts, oc.only) {
+		return exitcode.New(exitcode.Usage, "use "+strings.Join(oidcParts, " or ")+", or no --only for both", "unknown --only %q", oc.only)
+	}
 	if !repoName.MatchString(oc.repo) {
 		return exitcode.New(exitcode.Usage, "give --github-repo OWNER/REPO", "invalid --github-repo %q", oc.repo)
 	}
@@ -172,19 +192,40 @@ func (a *app) oidcConfig(ctx context.Context, o *options, oc *oidcConfigOptions)
 	if err != nil {
 		return err
 	}
-	note := placeholderNote(oc.repo, oc)
+	note, missing := placeholderNote(oc.repo, oc)
 	if note != "" {
-		a.note("warning: the output has placeholders for GitHub's ids: give --github-owner-id and --github-repo-id")
+		a.note("warning: the output has placeholders for GitHub's ids: give " + strings.Join(missing, " and "))
 	}
-	fmt.Fprintf(a.streams.Out, "%s# kube-apiserver --authentication-config (a file on every control-plane host; Kubernetes 1.34: v1,\n"+
-		"# 1.30-1.33: apiserver.config.k8s.io/v1beta1). If the file exists, add the jwt entry to it.\n"+
-		"# GitHub jobs of %s (owner id %s) get the user %q.\n%s", note, owner, ownerID, user, b)
-	for _, obj := range objs {
-		b, err := yaml.Marshal(obj.Body)
-		if err != nil {
-			return err
+	// The configuration maps every job to its user; the repository's id in
+	// it is the token's, whatever was given here.
+	userComment := fmt.Sprintf("%q", user)
+	if oc.only == onlyAuthConfig && oc.repoID == "" {
+		userComment = `"gha:<sub>:repository_id:<repository_id>"`
+	}
+	var out strings.Builder
+	out.WriteString(note)
+	if oc.only != onlyRBAC {
+		fmt.Fprintf(&out, "# kube-apiserver --authentication-config (a file on every control-plane host; Kubernetes 1.34: v1,\n"+
+			"# 1.30-1.33: apiserver.config.k8s.io/v1beta1). If the file exists, add the jwt entry to it.\n"+
+			"# GitHub jobs of %s (owner id %s) get the user %s.\n%s", owner, ownerID, userComment, b)
+	}
+	if oc.only == onlyRBAC {
+		fmt.Fprintf(&out, "# The Role and RoleBinding of the user %q (kubectl apply -f -).\n", user)
+	}
+	if oc.only != onlyAuthConfig {
+		for i, obj := range objs {
+			b, err := yaml.Marshal(obj.Body)
+			if err != nil {
+				return err
+			}
+			if i > 0 || oc.only != onlyRBAC {
+				out.WriteString("---\n")
+			}
+			out.Write(b)
 		}
-		fmt.Fprintf(a.streams.Out, "---\n%s", b)
+	}
+	if _, err := io.WriteString(a.streams.Out, out.String()); err != nil {
+		return err
 	}
 	if !oc.apply {
 		return nil

@@ -4,7 +4,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"sigs.k8s.io/yaml"
 )
 
 // Repositories whose readable slugs are equal, and the refs and
@@ -103,5 +105,66 @@ func TestOIDCConfigIDs(t *testing.T) {
 				t.Errorf("the comments are not above the documents:\n%s", stdout)
 			}
 		})
+	}
+}
+
+// --only prints one part alone, each a valid YAML stream with only its
+// documents: the AuthenticationConfiguration for the control-plane hosts,
+// or the Role and RoleBinding for kubectl apply. A placeholder note names
+// only the ids that part holds.
+func TestOIDCConfigOnly(t *testing.T) {
+	clearArgoEnv(t)
+	base := []string{"oidc-config", "--github-repo", "octo-org/app", "--namespace", "ci"}
+	ids := []string{"--github-owner-id", "65", "--github-repo-id", "1296269"}
+	tests := map[string]struct {
+		args      []string
+		kinds     []string
+		has, lack []string
+		stderr    string
+	}{
+		"both": {args: ids, kinds: []string{"AuthenticationConfiguration", "Role", "RoleBinding"}},
+		"authentication-config": {args: append([]string{"--only", "authentication-config"}, ids...), kinds: []string{"AuthenticationConfiguration"},
+			has: []string{"# kube-apiserver --authentication-config", `claims.repository_owner_id == "65"`}, lack: []string{"---", "RoleBinding"}},
+		"rbac": {args: append([]string{"--only", "rbac"}, ids...), kinds: []string{"Role", "RoleBinding"},
+			has: []string{`# The Role and RoleBinding of the user "gha:repo:octo-org/app:ref:refs/heads/main:repository_id:1296269"`}, lack: []string{"kube-apiserver", "claims"}},
+		"authentication-config, no repository id": {args: []string{"--only", "authentication-config", "--github-owner-id", "65"}, kinds: []string{"AuthenticationConfiguration"},
+			has: []string{`get the user "gha:<sub>:repository_id:<repository_id>"`}, lack: []string{"PLACEHOLDERS", "REPOSITORY_ID"}},
+		"rbac, no owner id": {args: []string{"--only", "rbac", "--github-repo-id", "1296269"}, kinds: []string{"Role", "RoleBinding"}, lack: []string{"PLACEHOLDERS", "OWNER_ID"}},
+		"rbac, no ids": {args: []string{"--only", "rbac"}, kinds: []string{"Role", "RoleBinding"},
+			has: []string{"# PLACEHOLDERS: REPOSITORY_ID (--github-repo-id)."}, lack: []string{"OWNER_ID"},
+			stderr: "warning: the output has placeholders for GitHub's ids: give --github-repo-id\n"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			stdout, stderr, code := runCLI(append(base, tc.args...)...)
+			if code != 0 || stderr != tc.stderr {
+				t.Fatalf("exit %d, stderr %q; want exit 0 and %q", code, stderr, tc.stderr)
+			}
+			var kinds []string
+			for _, doc := range strings.Split(stdout, "---\n") {
+				var m struct{ Kind string }
+				if err := yaml.Unmarshal([]byte(doc), &m); err != nil {
+					t.Fatalf("not YAML: %v\n%s", err, doc)
+				}
+				kinds = append(kinds, m.Kind)
+			}
+			if diff := cmp.Diff(tc.kinds, kinds); diff != "" {
+				t.Errorf("documents (-want +got):\n%s\n%s", diff, stdout)
+			}
+			for _, s := range tc.has {
+				if !strings.Contains(stdout, s) {
+					t.Errorf("stdout lacks %q:\n%s", s, stdout)
+				}
+			}
+			for _, s := range tc.lack {
+				if strings.Contains(stdout, s) {
+					t.Errorf("stdout has %q:\n%s", s, stdout)
+				}
+			}
+		})
+	}
+	stdout, stderr, code := runCLI(append(base, "--only", "kubeconfig")...)
+	if code != 2 || stdout != "" || !strings.Contains(stderr, `error: unknown --only "kubeconfig"; use authentication-config or rbac, or no --only for both`) {
+		t.Errorf("--only kubeconfig: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 }

@@ -69,9 +69,10 @@ type options struct {
 	Check         bool          `ignored:"true"`
 
 	// docker.
-	Image      string   `envconfig:"ARGO_CRED_IMAGE"`
-	Network    string   `envconfig:"ARGO_CRED_DOCKER_NETWORK"`
-	DockerArgs []string `ignored:"true"`
+	Image        string   `envconfig:"ARGO_CRED_IMAGE"`
+	Network      string   `envconfig:"ARGO_CRED_DOCKER_NETWORK"`
+	DockerMounts []string `envconfig:"ARGO_CRED_DOCKER_MOUNT"`
+	DockerArgs   []string `ignored:"true"`
 
 	set map[string]bool // flags given on the command line
 	// quietExpect: the expectations are argo-cred's own (derived from a
@@ -163,7 +164,7 @@ func bindFlags(fs *pflag.FlagSet, o *options, cmd string) {
 	fs.StringVar(&o.ServiceAccount, "service-account", o.ServiceAccount, "ServiceAccount to request a token for with the TokenRequest API (ARGO_CRED_SERVICE_ACCOUNT)")
 	fs.DurationVar(&o.Duration, "duration", o.Duration, "lifetime of a TokenRequest token (ARGO_CRED_DURATION)")
 	fs.Var(&listFlag{v: &o.Audiences, split: true}, "audience", "audience of a TokenRequest token, repeatable or comma-separated; for github-oidc and oidc-env\nthe audience the OIDC token must be for (ARGO_CRED_AUDIENCE); default: the API server's, for github-oidc "+token.DefaultAudience)
-	fs.StringVar(&o.TokenFile, "token-file", o.TokenFile, "file holding the token, e.g. a projected token (ARGO_CRED_TOKEN_FILE)")
+	fs.StringVar(&o.TokenFile, "token-file", o.TokenFile, "file holding the token, e.g. a projected token, or a FIFO such as <(vault kv get …), read within --timeout (ARGO_CRED_TOKEN_FILE)")
 	fs.StringVar(&o.OIDCEnv, "oidc-env", o.OIDCEnv, "environment variable holding a CI OIDC ID token, e.g. GitLab's id_tokens (ARGO_CRED_OIDC_ENV)")
 	fs.DurationVar(&o.MinLifetime, "min-lifetime", o.MinLifetime, "an OIDC token with less time left is refused before any request (ARGO_CRED_MIN_LIFETIME)")
 	fs.DurationVar(&o.Wait, "wait", o.Wait, "how long to wait for the token controller to fill a Secret (ARGO_CRED_WAIT)")
@@ -206,7 +207,8 @@ func commandFlags(fs *pflag.FlagSet, o *options, cmd string) {
 		}
 		fs.StringVar(&o.Image, "image", o.Image, "the argo CLI image to run (ARGO_CRED_IMAGE)")
 		fs.StringVar(&o.Network, "network", o.Network, "docker run --network, e.g. host for an Argo Server on this machine's loopback (ARGO_CRED_DOCKER_NETWORK)")
-		fs.Var(&listFlag{v: &o.DockerArgs}, "docker-arg", "one more docker run argument before the image, repeatable (e.g. --docker-arg=--add-host=argo:10.0.0.1)")
+		fs.Var(&listFlag{v: &o.DockerMounts, split: true}, "mount", "a directory of this host to mount read-only at the same path, for files outside the working directory;\nrepeatable or comma-separated (ARGO_CRED_DOCKER_MOUNT)")
+		fs.Var(&listFlag{v: &o.DockerArgs}, "docker-arg", "one more docker run argument before the image, repeatable (e.g. --docker-arg=--add-host=argo:10.0.0.1;\n--docker-arg=--user=UID:GID replaces the caller's uid:gid)")
 	case "probe":
 		fs.StringVarP(&o.Output, "output", "o", o.Output, "table (on stderr) or json (on stdout) (ARGO_CRED_OUTPUT)")
 	}

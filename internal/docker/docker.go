@@ -1,16 +1,23 @@
 // Package docker runs the argo CLI image with `docker run`, passing every
 // setting by name only (`-e NAME`, the value in the docker CLI's own
 // environment, as GitHub's runner does), so no value is in any process's
-// command line. It talks to the engine through the docker CLI, which
-// honours the user's contexts and configuration.
+// command line; only the container's HOME, no secret, is given by value.
+// The container runs as the caller's uid:gid, so it reads the files of the
+// working directory as the caller does. It talks to the engine through the
+// docker CLI, which honours the user's contexts and configuration.
 package docker
 
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"io"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -71,6 +78,12 @@ type Run struct {
 	Args    []string  // the container's arguments (argo's)
 	Workdir string    // mounted at the same path and used as the working directory
 	Files   []string  // mounted read-only at the same path (a CA bundle)
+	Mounts  []string  // directories mounted read-only at the same path (--mount)
+	// User is docker run --user (the caller's UID:GID, so that the files
+	// of the working directory are readable as they are on the host), and
+	// Home the container's HOME, a directory that user may write to.
+	User    string
+	Home    string
 	Network string
 	Extra   []string // more docker run arguments, before the image
 	Stdin   bool     // -i
@@ -79,7 +92,9 @@ type Run struct {
 
 // Command returns the docker CLI's arguments and the environment entries
 // to add to its own: every value goes into the environment, never into an
-// argument.
+// argument. HOME is the exception: the docker CLI reads its own
+// configuration from $HOME/.docker, so the container's HOME, which is no
+// secret, is on argv.
 func (r Run) Command() (args, environ []string) {
 	args = []string{"run", "--rm"}
 	if r.Name != "" {
@@ -94,11 +109,24 @@ func (r Run) Command() (args, environ []string) {
 	if r.Network != "" {
 		args = append(args, "--network", r.Network)
 	}
+	if r.User != "" {
+		args = append(args, "--user", r.User)
+	}
 	if r.Workdir != "" {
 		args = append(args, "-v", r.Workdir+":"+r.Workdir, "-w", r.Workdir)
 	}
+	seen := map[string]bool{r.Workdir: true} // docker refuses a mount point twice
+	for _, d := range r.Mounts {
+		if !seen[d] {
+			seen[d] = true
+			args = append(args, "-v", d+":"+d+":ro")
+		}
+	}
 	for _, f := range r.Files {
 		args = append(args, "-v", f+":"+f+":ro")
+	}
+	if r.Home != "" {
+		args = append(args, "-e", "HOME="+r.Home)
 	}
 	for _, v := range r.Vars {
 		args = append(args, "-e", v.Name)
@@ -108,22 +136,129 @@ func (r Run) Command() (args, environ []string) {
 	return append(args, r.Args...), environ
 }
 
+// ContainerHome is the HOME of the container: /tmp is writable by any uid
+// in the argocli image (distroless, mode 1777), whatever --user is.
+const ContainerHome = "/tmp"
+
+// User is the docker run --user that reads the caller's files as the
+// caller does: the caller's UID:GID, or on a rootless engine 0:0 (root in
+// the engine's user namespace is the caller). It is "" on Windows, which
+// has no uids.
+func User(rootless bool) string {
+	if runtime.GOOS == "windows" || os.Getuid() < 0 {
+		return ""
+	}
+	if rootless {
+		return "0:0"
+	}
+	return strconv.Itoa(os.Getuid()) + ":" + strconv.Itoa(os.Getgid())
+}
+
+// CheckMounts resolves each --mount directory to an absolute, clean path
+// and checks that it is an existing directory docker -v can name.
+func CheckMounts(dirs []string) ([]string, error) {
+	var out []string
+	for _, d := range dirs {
+		abs, err := filepath.Abs(d)
+		if err != nil {
+			return nil, exitcode.Wrap(exitcode.Usage, "", fmt.Errorf("resolving --mount %s: %w", d, err))
+		}
+		if strings.ContainsAny(abs, ":,") {
+			return nil, exitcode.New(exitcode.Usage, "mount a directory whose path has no ':' or ','", "--mount %s: docker -v cannot name a path with ':' or ','", strconv.QuoteToASCII(abs))
+		}
+		st, err := os.Stat(abs)
+		switch {
+		case err != nil:
+			return nil, exitcode.New(exitcode.Usage, "give --mount an existing directory", "--mount %s: %v", abs, errors.Unwrap(err))
+		case !st.IsDir():
+			return nil, exitcode.New(exitcode.Usage, "give --mount the file's directory", "--mount %s is not a directory", abs)
+		}
+		out = append(out, abs)
+	}
+	return out, nil
+}
+
+// Unseen returns the arguments of args that name an existing file or
+// directory of the host the container will not see: outside workdir and
+// every mount (or a symlink to outside them). A "--flag=value" argument is
+// judged by its value.
+func Unseen(args []string, workdir string, mounts []string) []string {
+	roots := append([]string{workdir}, mounts...)
+	var out []string
+	for _, a := range args {
+		p := a
+		if strings.HasPrefix(a, "-") {
+			_, v, ok := strings.Cut(a, "=")
+			if !ok {
+				continue
+			}
+			p = v
+		}
+		if p == "" || p == "-" {
+			continue
+		}
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(workdir, p)
+		}
+		p = filepath.Clean(p)
+		st, err := os.Stat(p)
+		if err != nil || !(st.Mode().IsRegular() || st.IsDir()) {
+			continue // not a file here (or /dev/stdin, which the container has too)
+		}
+		if !visible(p, roots) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// visible tells whether p, mounted from the host, is under one of roots,
+// both as written (the path the container mounts) and with symlinks
+// resolved (a symlink to outside the mount is dangling in the container).
+func visible(p string, roots []string) bool {
+	real, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return false
+	}
+	for _, r := range roots {
+		rr, err := filepath.EvalSymlinks(r)
+		if err == nil && within(p, r) && (within(real, rr) || within(real, r)) {
+			return true
+		}
+	}
+	return false
+}
+
+func within(p, root string) bool {
+	rel, err := filepath.Rel(root, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
+}
+
+// Engine is what Check learned of the Docker engine.
+type Engine struct {
+	// Rootless: the engine runs in a user namespace of the caller's
+	// (rootless Docker), where the container's root is the caller.
+	Rootless bool
+}
+
 // Check says, in one error of class Usage, why docker cannot be used: no
 // CLI, or no engine it can reach.
-func Check(ctx context.Context) error {
+func Check(ctx context.Context) (Engine, error) {
 	path, err := exec.LookPath("docker")
 	if err != nil {
-		return exitcode.New(exitcode.Usage, "install the docker CLI, or use argo-cred exec or env", "the docker CLI is not installed (not in PATH)")
+		return Engine{}, exitcode.New(exitcode.Usage, "install the docker CLI, or use argo-cred exec or env", "the docker CLI is not installed (not in PATH)")
 	}
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, path, "version", "--format", "{{.Server.Version}}").CombinedOutput()
 	if err != nil {
 		line, _, _ := strings.Cut(strings.TrimSpace(string(bytes.TrimPrefix(out, []byte("Error response from daemon: ")))), "\n")
-		return exitcode.New(exitcode.Usage, "start the Docker engine, or check DOCKER_HOST and the docker context",
+		return Engine{}, exitcode.New(exitcode.Usage, "start the Docker engine, or check DOCKER_HOST and the docker context",
 			"no Docker engine reachable: %s", line)
 	}
-	return nil
+	// Best effort: an engine that does not say (Podman) is taken as rootful.
+	info, _ := exec.CommandContext(ctx, path, "info", "--format", "{{json .SecurityOptions}}").Output()
+	return Engine{Rootless: bytes.Contains(info, []byte("name=rootless"))}, nil
 }
 
 // Exec runs docker with r and returns the container's exit code. SIGINT and

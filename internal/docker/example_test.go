@@ -9,7 +9,9 @@ import (
 )
 
 // Every setting is on argv by name only; its value is in the environment
-// entries the docker CLI gets, and nowhere on argv.
+// entries the docker CLI gets, and nowhere on argv. The container runs as
+// the caller's uid:gid with HOME=/tmp, which is no secret (the docker CLI
+// needs its own HOME).
 func ExampleRun_Command() {
 	r := docker.Run{
 		Name:  "argo-cred-0f3a",
@@ -22,6 +24,9 @@ func ExampleRun_Command() {
 		Args:    []string{"submit", "--wait", "workflow.yaml"},
 		Workdir: "/home/ci/repo",
 		Files:   []string{"/etc/argo-cred/ca.crt"},
+		Mounts:  []string{"/home/ci/shared"},
+		User:    "1000:1000",
+		Home:    docker.ContainerHome,
 		Network: "build-net",
 		Extra:   []string{"--cpus", "1"},
 		Stdin:   true,
@@ -53,12 +58,18 @@ func ExampleRun_Command() {
 	//   -t
 	//   --network
 	//   build-net
+	//   --user
+	//   1000:1000
 	//   -v
 	//   /home/ci/repo:/home/ci/repo
 	//   -w
 	//   /home/ci/repo
 	//   -v
+	//   /home/ci/shared:/home/ci/shared:ro
+	//   -v
 	//   /etc/argo-cred/ca.crt:/etc/argo-cred/ca.crt:ro
+	//   -e
+	//   HOME=/tmp
 	//   -e
 	//   ARGO_SERVER
 	//   -e

@@ -1,6 +1,16 @@
 package docker
 
-import "testing"
+import (
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/argo-cred/argo-cred/internal/exitcode"
+)
 
 func TestCheckImage(t *testing.T) {
 	for ref, ok := range map[string]bool{
@@ -25,3 +35,89 @@ func TestCheckImage(t *testing.T) {
 }
 
 const hex64 = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+func TestUser(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		if got := User(false); got != "" {
+			t.Errorf("User = %q on Windows; want none", got)
+		}
+		return
+	}
+	want := strconv.Itoa(os.Getuid()) + ":" + strconv.Itoa(os.Getgid())
+	if got := User(false); got != want {
+		t.Errorf("User(false) = %q; want %q", got, want)
+	}
+	if got := User(true); got != "0:0" {
+		t.Errorf("User(true) = %q; want 0:0 (the caller, on a rootless engine)", got)
+	}
+}
+
+func TestCheckMounts(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	got, err := CheckMounts([]string{dir, ".", dir + "/../" + filepath.Base(dir)})
+	if err != nil || !slices.Equal(got, []string{dir, dir, dir}) {
+		t.Errorf("CheckMounts = %q, %v; want %s thrice, absolute and clean", got, err, dir)
+	}
+	for arg, want := range map[string]string{
+		file:                         "is not a directory",
+		filepath.Join(dir, "nope"):   "no such file or directory",
+		filepath.Join(dir, "a:b"):    "cannot name a path with ':' or ','",
+		filepath.Join(dir, "a,ro=x"): "cannot name a path with ':' or ','",
+	} {
+		_, err := CheckMounts([]string{arg})
+		if exitcode.Of(err) != exitcode.Usage || !strings.Contains(err.Error(), want) {
+			t.Errorf("CheckMounts(%s) = %v; want a usage error with %q", arg, err, want)
+		}
+	}
+}
+
+// Unseen names the arguments that are files of the host outside the
+// working directory and the mounts: the container would not find them.
+func TestUnseen(t *testing.T) {
+	root := t.TempDir()
+	wd, shared, other := filepath.Join(root, "repo"), filepath.Join(root, "shared"), filepath.Join(root, "other")
+	for _, d := range []string{wd, shared, other} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []string{filepath.Join(wd, "wf.yaml"), filepath.Join(shared, "wf.yaml"), filepath.Join(other, "wf.yaml")} {
+		if err := os.WriteFile(f, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(filepath.Join(other, "wf.yaml"), filepath.Join(wd, "link.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{
+		"submit", "-n", "ci", // no files
+		"wf.yaml", filepath.Join(wd, "wf.yaml"), // in the working directory
+		filepath.Join(shared, "wf.yaml"),       // mounted
+		"--from=" + filepath.Join(shared, "x"), // missing: nothing to say
+		"../other/wf.yaml",                     // outside
+		"--values=" + filepath.Join(other, "wf.yaml"),
+		"link.yaml", // a symlink to outside: dangling in the container
+		"/dev/stdin", "-",
+		other, // a directory outside
+	}
+	got := Unseen(args, wd, []string{shared})
+	want := []string{filepath.Join(other, "wf.yaml"), filepath.Join(other, "wf.yaml"), filepath.Join(wd, "link.yaml"), other}
+	if !slices.Equal(got, want) {
+		t.Errorf("Unseen = %q; want %q", got, want)
+	}
+}
+
+// A --mount of the working directory, or twice the same, is one mount:
+// docker refuses a mount point twice.
+func TestCommandMountsOnce(t *testing.T) {
+	args, _ := Run{Image: "argocli", Workdir: "/w", Mounts: []string{"/w", "/x", "/x"}}.Command()
+	want := []string{"run", "--rm", "-v", "/w:/w", "-w", "/w", "-v", "/x:/x:ro", "argocli"}
+	if !slices.Equal(args, want) {
+		t.Errorf("Command = %q; want %q", args, want)
+	}
+}

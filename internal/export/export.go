@@ -70,13 +70,28 @@ func render(w io.Writer, check func() error, build func(*bytes.Buffer)) error {
 }
 
 // Shell writes `export NAME='value'` lines that bash, dash and zsh evaluate
-// to the exact values.
+// to the exact values, between a first line that turns tracing off and a
+// last that turns it back on only if it was on: a file of them sourced
+// under `sh -x` (`. "$f"`) traces no value. (A trace of `eval "$creds"` or
+// of `creds=$(…)` prints the whole text before any line of it runs: only
+// sourcing a file keeps the values out of the trace.)
 func Shell(w io.Writer, vars []env.Var) error {
-	return render(w, func() error { return checkNames(vars) }, func(b *bytes.Buffer) {
-		for _, v := range vars {
-			fmt.Fprintf(b, "export %s=%s\n", v.Name, ShellQuote(v.Value))
-		}
-	})
+	return render(w, func() error { return checkNames(vars) }, func(b *bytes.Buffer) { shellExports(b, vars) })
+}
+
+// traceOff and traceBack surround the exports of the shell forms. The
+// `set +x` itself is traced to /dev/null.
+const (
+	traceOff  = "{ case $- in *x*) _argo_cred_x=1; set +x ;; *) _argo_cred_x= ;; esac; } 2>/dev/null\n"
+	traceBack = "if [ -n \"$_argo_cred_x\" ]; then unset _argo_cred_x; set -x; else unset _argo_cred_x; fi\n"
+)
+
+func shellExports(b *bytes.Buffer, vars []env.Var) {
+	b.WriteString(traceOff)
+	for _, v := range vars {
+		fmt.Fprintf(b, "export %s=%s\n", v.Name, ShellQuote(v.Value))
+	}
+	b.WriteString(traceBack)
 }
 
 // ShellQuote quotes s for a POSIX shell: single quotes, with each ' as '\”.
@@ -139,18 +154,13 @@ func Jenkins(w io.Writer, vars []env.Var) error {
 const jenkinsShellMarker = "# argo-cred: ARGO_* settings for Jenkins sh steps"
 
 // JenkinsShell writes the shell form for Jenkins' sh steps, to be sourced
-// (`. ./argo.properties.sh`). Jenkins runs sh steps as `sh -xe`, whose trace
-// would print every export with its value: the file turns tracing off
-// around the exports (the `set +x` itself goes to /dev/null) and back on
-// only if it was on.
+// (`. ./argo.properties.sh`): Shell's lines after a marker comment. Jenkins
+// runs sh steps as `sh -xe`, whose trace would print every export with its
+// value; the file turns tracing off around the exports, as Shell's does.
 func JenkinsShell(w io.Writer, vars []env.Var) error {
 	return render(w, func() error { return checkNames(vars) }, func(b *bytes.Buffer) {
 		b.WriteString(jenkinsShellMarker + "; source it with: . ./FILE\n")
-		b.WriteString("{ case $- in *x*) _argo_cred_x=1; set +x ;; *) _argo_cred_x= ;; esac; } 2>/dev/null\n")
-		for _, v := range vars {
-			fmt.Fprintf(b, "export %s=%s\n", v.Name, ShellQuote(v.Value))
-		}
-		b.WriteString("if [ -n \"$_argo_cred_x\" ]; then unset _argo_cred_x; set -x; else unset _argo_cred_x; fi\n")
+		shellExports(b, vars)
 	})
 }
 

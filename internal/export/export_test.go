@@ -2,6 +2,7 @@ package export
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/argo-cred/argo-cred/internal/env"
+	"github.com/argo-cred/argo-cred/internal/redact"
 )
 
 var sample = env.Settings{
@@ -20,6 +22,7 @@ var sample = env.Settings{
 func ExampleShell() {
 	_ = Shell(os.Stdout, sample)
 	// Output:
+	// { case $- in *x*) _argo_cred_x=1; set +x ;; *) _argo_cred_x= ;; esac; } 2>/dev/null
 	// export ARGO_SERVER='argo.example.com:443'
 	// export ARGO_TOKEN='Bearer eyJhbGciOi.eyJzdWIi.c2ln'
 	// export ARGO_HTTP1='false'
@@ -27,6 +30,7 @@ func ExampleShell() {
 	// export ARGO_INSECURE_SKIP_VERIFY='false'
 	// export ARGO_NAMESPACE='ci'
 	// export ARGO_BASE_HREF='/argo'
+	// if [ -n "$_argo_cred_x" ]; then unset _argo_cred_x; set -x; else unset _argo_cred_x; fi
 }
 
 func ExampleDotenv() {
@@ -203,36 +207,42 @@ func ExampleJenkinsShell() {
 	// if [ -n "$_argo_cred_x" ]; then unset _argo_cred_x; set -x; else unset _argo_cred_x; fi
 }
 
-// Jenkins runs sh steps as `sh -xe`: sourcing the file traces no form of
-// the token, sets the values, and leaves tracing as it was.
-func TestJenkinsShellUnderTrace(t *testing.T) {
-	path := t.TempDir() + "/argo.properties.sh"
-	var b bytes.Buffer
-	if err := JenkinsShell(&b, sample); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	for _, shell := range []string{"sh", "bash", "dash"} {
-		if _, err := exec.LookPath(shell); err != nil {
-			continue
+// Both shell forms are sourced from a file (Jenkins runs sh steps as
+// `sh -xe`; the README's shell recipe sources --output-file): sourcing
+// traces no form of the token, sets the values, and leaves tracing as it
+// was, in every POSIX shell here, with and without -e.
+func TestShellFormsUnderTrace(t *testing.T) {
+	for name, write := range map[string]func(io.Writer, []env.Var) error{"shell": Shell, "jenkins": JenkinsShell} {
+		path := t.TempDir() + "/argo.sh"
+		var b bytes.Buffer
+		if err := write(&b, sample); err != nil {
+			t.Fatal(err)
 		}
-		for _, flags := range []string{"-xe", "-e"} {
-			got := path + ".value"
-			out, err := exec.Command(shell, flags, "-c", `. "$1"; printenv ARGO_TOKEN >"$2"; echo after`, "sh", path, got).CombinedOutput()
-			if err != nil {
-				t.Fatalf("%s %s: %v\n%s", shell, flags, err, out)
+		if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		for _, shell := range []string{"sh", "bash", "dash", "zsh"} {
+			if _, err := exec.LookPath(shell); err != nil {
+				continue
 			}
-			if v, _ := os.ReadFile(got); string(v) != "Bearer eyJhbGciOi.eyJzdWIi.c2ln\n" {
-				t.Errorf("%s %s: ARGO_TOKEN %q after sourcing", shell, flags, v)
-			}
-			if strings.Contains(string(out), "eyJ") {
-				t.Errorf("%s %s printed the token:\n%s", shell, flags, out)
-			}
-			traced := strings.Contains(string(out), "+ echo after")
-			if traced != (flags == "-xe") {
-				t.Errorf("%s %s: tracing after sourcing is %t:\n%s", shell, flags, traced, out)
+			for _, flags := range []string{"-xe", "-x", "-e", "-u"} {
+				got := path + ".value"
+				out, err := exec.Command(shell, flags, "-c", `. "$1"; printenv ARGO_TOKEN >"$2"; echo after`, "sh", path, got).CombinedOutput()
+				if err != nil {
+					t.Fatalf("%s: %s %s: %v\n%s", name, shell, flags, err, out)
+				}
+				if v, _ := os.ReadFile(got); string(v) != "Bearer eyJhbGciOi.eyJzdWIi.c2ln\n" {
+					t.Errorf("%s: %s %s: ARGO_TOKEN %q after sourcing", name, shell, flags, v)
+				}
+				for _, form := range redact.Forms("eyJhbGciOi.eyJzdWIi.c2ln") {
+					if strings.Contains(string(out), form) {
+						t.Errorf("%s: %s %s printed the token:\n%s", name, shell, flags, out)
+					}
+				}
+				traced := strings.Contains(string(out), "echo after")
+				if traced != strings.Contains(flags, "x") {
+					t.Errorf("%s: %s %s: tracing after sourcing is %t:\n%s", name, shell, flags, traced, out)
+				}
 			}
 		}
 	}

@@ -97,6 +97,12 @@ func parseHeredocs(t *testing.T, s string) []env.Var {
 // parseShell reads `export NAME='value'` lines as a POSIX shell would:
 // single quotes (which may span lines), each ' written as '\”.
 func parseShell(t *testing.T, s string) map[string]string {
+	// The lines that turn tracing off and back on surround the exports.
+	s, ok := strings.CutPrefix(s, traceOff)
+	s, ok2 := strings.CutSuffix(s, traceBack)
+	if !ok || !ok2 {
+		t.Fatalf("the exports are not between the tracing lines: %q", s)
+	}
 	out := map[string]string{}
 	for s != "" {
 		rest, ok := strings.CutPrefix(s, "export ")

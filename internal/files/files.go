@@ -1,19 +1,24 @@
 // Package files reads and writes the files argo-cred is pointed at, safely:
-// it reads only regular files, bounded in size and never blocking on a FIFO;
-// it writes only regular files, mode 0600, atomically (a temporary file in
-// the same directory, then a rename), never through a symlink, over a
-// device, FIFO or directory, and never leaves anything half-written.
+// it reads regular files, bounded in size, and only where asked a FIFO or
+// pipe, bounded in size and time, never blocking past either; it writes
+// only regular files, mode 0600, atomically (a temporary file in the same
+// directory, then a rename), never through a symlink, over a device, FIFO
+// or directory, and never leaves anything half-written.
 package files
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"syscall"
+	"time"
 )
 
 // ErrNotRegular is wrapped by errors about a path that exists and is not a
@@ -23,19 +28,40 @@ var ErrNotRegular = errors.New("not a regular file")
 // ErrTooLarge is wrapped by errors about a file larger than allowed.
 var ErrTooLarge = errors.New("file too large")
 
+// ErrTimeout is wrapped by errors about a FIFO or pipe that did not end in
+// time (a *TimeoutError).
+var ErrTimeout = errors.New("no end of data in time")
+
 // Read returns the contents of the regular file at path (symlinks
 // followed, as for a projected token), refusing FIFOs, devices and
-// directories without blocking, and files larger than max bytes.
+// directories without blocking, and files larger than max bytes. A file
+// this process may not read is an *UnreadableError naming whose it is.
 func Read(path string, max int64) ([]byte, error) {
+	return read(context.Background(), path, max, 0)
+}
+
+// ReadStream is Read that also reads a FIFO or a pipe to its end, such as
+// a shell's process substitution (--token-file <(vault kv get …)): at most
+// max bytes, within timeout and until ctx ends, never blocking past them.
+// A FIFO no writer has opened yet is waited for; one that does not end in
+// time is a *TimeoutError. Devices, sockets and directories are refused.
+func ReadStream(ctx context.Context, path string, max int64, timeout time.Duration) ([]byte, error) {
+	return read(ctx, path, max, timeout)
+}
+
+func read(ctx context.Context, path string, max int64, timeout time.Duration) ([]byte, error) {
 	// O_NONBLOCK: opening a FIFO must not wait for a writer.
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
-		return nil, err
+		return nil, explain(path, err)
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
 		return nil, err
+	}
+	if st.Mode()&fs.ModeNamedPipe != 0 && timeout > 0 && runtime.GOOS != "windows" {
+		return readPipe(ctx, f, path, max, timeout)
 	}
 	if !st.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s is %s, %w", path, kind(st.Mode()), ErrNotRegular)
@@ -51,6 +77,167 @@ func Read(path string, max int64) ([]byte, error) {
 		return nil, fmt.Errorf("%s is larger than %d bytes: %w", path, max, ErrTooLarge)
 	}
 	return b, nil
+}
+
+// TimeoutError is a FIFO or pipe that did not end within the time allowed.
+type TimeoutError struct {
+	Path    string
+	Timeout time.Duration
+	// Writer says what its writer did: "no writer has opened it …",
+	// "its writer has written nothing and not closed it", ….
+	Writer string
+}
+
+func (e *TimeoutError) Error() string {
+	return fmt.Sprintf("%s did not end within %s: a FIFO %s", e.Path, e.Timeout, e.Writer)
+}
+
+// Is makes errors.Is(err, ErrTimeout) true.
+func (e *TimeoutError) Is(target error) bool { return target == ErrTimeout }
+
+// readPipe reads f, a FIFO or pipe opened non-blocking, to its end. Where
+// the runtime polls pipes (Linux), a read waits for data until the
+// deadline; elsewhere it returns EAGAIN at once and the loop waits. A FIFO
+// no writer has opened reads as its end: for a named FIFO that means
+// waiting for a writer, for a pipe (/dev/fd/N of a process substitution,
+// whose writer was there from the start) it is the end.
+func readPipe(ctx context.Context, f *os.File, path string, max int64, timeout time.Duration) ([]byte, error) {
+	deadline := time.Now().Add(timeout)
+	_ = f.SetReadDeadline(deadline) // not supported everywhere: the loop checks too
+	// A signal ends the wait at once (the read returns ErrDeadlineExceeded).
+	stop := context.AfterFunc(ctx, func() { _ = f.SetReadDeadline(time.Now()) })
+	defer stop()
+	anonymous := isPipe(path)
+	var out []byte
+	buf := make([]byte, 16<<10)
+	pause := 5 * time.Millisecond
+	silent := false // the last read waited on a writer that wrote nothing
+	for {
+		if time.Now().After(deadline) {
+			e := &TimeoutError{Path: path, Timeout: timeout, Writer: "no writer has opened (or its writer closed it having written nothing)"}
+			switch {
+			case len(out) > 0:
+				e.Writer = fmt.Sprintf("whose writer wrote %d bytes and has not closed it", len(out))
+			case silent:
+				e.Writer = "whose writer has written nothing and not closed it"
+			}
+			return nil, e
+		}
+		n, err := f.Read(buf[:min(int64(len(buf)), max+1-int64(len(out)))])
+		out = append(out, buf[:n]...)
+		if int64(len(out)) > max {
+			return nil, fmt.Errorf("%s is a FIFO that gave more than %d bytes: %w", path, max, ErrTooLarge)
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		switch {
+		case err == nil:
+			continue
+		case errors.Is(err, io.EOF):
+			if len(out) > 0 || anonymous {
+				return out, nil
+			}
+			silent = false // no writer yet: wait for one
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			silent = true // the runtime waited for data until the deadline
+			continue
+		case errors.Is(err, syscall.EAGAIN):
+			silent = true // a writer, and no data yet
+		default:
+			return nil, fmt.Errorf("reading %s: %w", path, err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(min(pause, time.Until(deadline))):
+		}
+		pause = min(pause*2, 100*time.Millisecond)
+	}
+}
+
+// isPipe tells whether path names an anonymous pipe through /dev/fd or
+// /proc (Linux: the link reads "pipe:[inode]"), as a shell's process
+// substitution <(…) gives.
+func isPipe(path string) bool {
+	target, err := os.Readlink(path)
+	return err == nil && strings.HasPrefix(target, "pipe:")
+}
+
+// UnreadableError is a file this process may not read, with whose it is:
+// in a container, the usual cause is a mounted file of the host's user and
+// a process of another uid (argo-cred's image runs as 8737).
+type UnreadableError struct {
+	Path string
+	UID  int // this process's
+	// Owner, Group and Mode are the file's, or of the first directory on
+	// the way this process may not search (Dir true).
+	Owner, Group int
+	Mode         fs.FileMode
+	Dir          string
+	Err          error
+}
+
+func (e *UnreadableError) Error() string {
+	what := e.Path + " is not readable"
+	if e.Dir != "" {
+		what = "its directory " + e.Dir + " may not be searched"
+	}
+	return fmt.Sprintf("%s: %s by uid %d (argo-cred's): it belongs to uid %d (gid %d), mode %04o",
+		e.Err, what, e.UID, e.Owner, e.Group, e.Mode.Perm())
+}
+
+func (e *UnreadableError) Unwrap() error { return e.Err }
+
+// Hint says what to do: in a container, run it as the file's owner.
+func (e *UnreadableError) Hint() string {
+	if inContainer() {
+		return fmt.Sprintf("run the container as the file's owner (uid %d): docker run --user \"$(id -u):$(id -g)\" …; or make the file readable by uid %d", e.Owner, e.UID)
+	}
+	return fmt.Sprintf("make it readable by uid %d (chmod or chown), or run argo-cred as uid %d", e.UID, e.Owner)
+}
+
+// Hint returns the hint of an *UnreadableError in err, or "".
+func Hint(err error) string {
+	var u *UnreadableError
+	if errors.As(err, &u) {
+		return u.Hint()
+	}
+	return ""
+}
+
+// Readable checks, without reading, that this process may open path for
+// reading; an *UnreadableError says whose the file is.
+func Readable(path string) error {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return explain(path, err)
+	}
+	return f.Close()
+}
+
+// explain turns a permission error opening path into an *UnreadableError.
+func explain(path string, err error) error {
+	if !errors.Is(err, fs.ErrPermission) {
+		return err
+	}
+	uid := os.Geteuid()
+	st, serr := os.Stat(path)
+	dir := ""
+	for d := filepath.Dir(path); serr != nil; d = filepath.Dir(d) {
+		// Not even its status: the nearest directory whose status this
+		// process may read is the one it may not search.
+		if st, serr = os.Stat(d); serr == nil {
+			dir = d
+		} else if d == filepath.Dir(d) {
+			return err
+		}
+	}
+	owner, group, ok := ownerOf(st)
+	if !ok || uid < 0 {
+		return err
+	}
+	return &UnreadableError{Path: path, UID: uid, Owner: owner, Group: group, Mode: st.Mode(), Dir: dir, Err: err}
 }
 
 func kind(m fs.FileMode) string {

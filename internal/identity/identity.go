@@ -111,6 +111,19 @@ func ValidName(name string) error {
 	return nil
 }
 
+// ValidExisting checks the name of a client that exists, for revoke: any
+// DNS label but default. oidc-config names its Roles and RoleBindings with up
+// to 63 characters, more than provision allows.
+func ValidExisting(name string) error {
+	if name == "default" {
+		return ValidName(name)
+	}
+	if errs := validation.IsDNS1123Label(name); len(errs) > 0 {
+		return exitcode.New(exitcode.Usage, "use the name argo-cred clients lists", "invalid --client %q: not a Kubernetes name", name)
+	}
+	return nil
+}
+
 func labels(client string) map[string]string {
 	return map[string]string{ManagedBy: managedByValue, ClientLabel: client}
 }
@@ -339,24 +352,83 @@ func DeleteBinding(ctx context.Context, k *kube.Client, ns, name, uid string) er
 
 // Purge deletes the client's RoleBinding, Role and ServiceAccount: each only
 // if it carries argo-cred's labels for the client, and only the object read.
-func Purge(ctx context.Context, k *kube.Client, c Client) error {
+// It returns the kinds it deleted (rolebinding, role, serviceaccount), in
+// that order: a client oidc-config made has no ServiceAccount, one whose
+// objects are already gone has none of them. On an error, those deleted
+// before it.
+func Purge(ctx context.Context, k *kube.Client, c Client) ([]string, error) {
+	var deleted []string
 	for _, kind := range []kube.Kind{kube.RoleBindingKind, kube.RoleKind, kube.ServiceAccountKind} {
 		var obj struct{ Metadata kube.Meta }
 		found, err := k.Get(ctx, kind, c.Namespace, c.Name, &obj)
 		if err != nil {
-			return classify(err)
+			return deleted, classify(err)
 		}
 		if !found {
 			continue
 		}
 		if !Owned(obj.Metadata, c.Name) {
-			return notOurs(singular(kind), c.Namespace, c.Name, c.Name, "argo-cred deletes only what it made: delete it yourself if it must go")
+			return deleted, notOurs(singular(kind), c.Namespace, c.Name, c.Name, "argo-cred deletes only what it made: delete it yourself if it must go")
 		}
 		if err := k.DeleteUID(ctx, kind, c.Namespace, c.Name, obj.Metadata.UID); err != nil {
-			return classify(err)
+			return deleted, classify(err)
+		}
+		deleted = append(deleted, singular(kind))
+	}
+	return deleted, nil
+}
+
+// Names lists the clients in ns that have an object of kind k (a
+// ServiceAccount provision made, a Role provision or oidc-config made):
+// those labelled as argo-cred's for their own name. client "" lists every
+// client, else only that one.
+func Names(ctx context.Context, k *kube.Client, kind kube.Kind, ns, client string) ([]string, error) {
+	var list struct {
+		Items []struct{ Metadata kube.Meta } `json:"items"`
+	}
+	if err := k.List(ctx, kind, ns, Selector(client), &list); err != nil {
+		return nil, classify(err)
+	}
+	var out []string
+	for _, it := range list.Items {
+		if Owned(it.Metadata, it.Metadata.Name) {
+			out = append(out, it.Metadata.Name)
 		}
 	}
-	return nil
+	return out, nil
+}
+
+// Subject is whom a client's RoleBinding binds: the client's ServiceAccount
+// (provision) or a CI job's OIDC user (oidc-config).
+type Subject struct {
+	Kind      string `json:"kind"`
+	Name      string `json:"name"`
+	Namespace string `json:"namespace,omitempty"`
+}
+
+// Subjects reads whom the client's RoleBinding binds: none when it has no
+// RoleBinding, or one that is not argo-cred's.
+func Subjects(ctx context.Context, k *kube.Client, ns, client string) ([]Subject, error) {
+	var rb struct {
+		Metadata kube.Meta
+		Subjects []Subject `json:"subjects"`
+	}
+	found, err := k.Get(ctx, kube.RoleBindingKind, ns, client, &rb)
+	if err != nil || !found || !Owned(rb.Metadata, client) {
+		return nil, classify(err)
+	}
+	return rb.Subjects, nil
+}
+
+// BindsUser tells whether subjects bind a user (a CI OIDC identity, as
+// oidc-config binds), and names the first.
+func BindsUser(subjects []Subject) (string, bool) {
+	for _, s := range subjects {
+		if s.Kind == "User" {
+			return s.Name, true
+		}
+	}
+	return "", false
 }
 
 func singular(k kube.Kind) string { return strings.TrimSuffix(k.Resource, "s") }

@@ -125,3 +125,57 @@ func TestIntegrationRetriesThroughFaultyProxy(t *testing.T) {
 		})
 	}
 }
+
+// An Argo Server in sso auth mode alone (real, started for the test) takes
+// no bearer token: its gatekeeper answers 401 "token not valid" before the
+// version header is set. The probe says so (exit 5, not "not an Argo
+// Server"), shows what the server answered, and names client mode.
+func TestIntegrationSSOOnly(t *testing.T) {
+	t.Parallel()
+	s := testenv.Get(t)
+	ns, tok := s.SeedIdentity(t)
+	srv := s.SSOOnly(t)
+	for _, http1 := range []bool{false, true} {
+		t.Run(map[bool]string{false: "grpc", true: "http1"}[http1], func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			cfg := probe.Config{Server: srv.Addr, HTTP1: http1, Authorization: "Bearer " + tok, Namespace: ns,
+				Subject: "system:serviceaccount:" + ns + ":ci", Expect: probe.DefaultExpectations}
+			r, err := probe.Run(ctx, cfg)
+			// The hostile tests' fake answers the same.
+			cfg.Server = testenv.FakeSSOOnly(t, !http1).Addr
+			fr, ferr := probe.Run(ctx, cfg)
+			if fake, real := err2s(ferr), strings.ReplaceAll(err2s(err), srv.Addr, cfg.Server); fake != real {
+				t.Errorf("the fake says %q; the real server %q", fake, real)
+			}
+			if len(fr.Checks) != len(r.Checks) {
+				t.Errorf("the fake's checks %+v; the real server's %+v", fr.Checks, r.Checks)
+			}
+			for i := range fr.Checks {
+				if i < len(r.Checks) && (fr.Checks[i].Actual != r.Checks[i].Actual || fr.Checks[i].Message != r.Checks[i].Message || fr.Checks[i].HTTPStatus != r.Checks[i].HTTPStatus) {
+					t.Errorf("the fake's check %+v; the real server's %+v", fr.Checks[i], r.Checks[i])
+				}
+			}
+			if exitcode.Of(err) != exitcode.TokenRejected {
+				t.Fatalf("exit code %d (%v); want %d", exitcode.Of(err), err, exitcode.TokenRejected)
+			}
+			answered := "gRPC Unauthenticated (token not valid. see https://argo-workflows.readthedocs.io/en/latest/faq/)"
+			if http1 {
+				answered = "HTTP 401 (token not valid. see https://argo-workflows.readthedocs.io/en/latest/faq/)"
+			}
+			if !strings.Contains(err.Error(), "answered "+answered+" to the bearer token") || !strings.Contains(err.Error(), "whose --auth-mode is sso alone") {
+				t.Errorf("error %q; want what the server answered and sso auth mode", err)
+			}
+			if !strings.Contains(exitcode.Hint(err), "CI tokens need client in the Argo Server's --auth-mode") {
+				t.Errorf("hint %q; want it to name client auth mode", exitcode.Hint(err))
+			}
+			if len(r.Checks) != 2 || !r.Checks[0].OK || r.Checks[1].OK || r.Checks[1].Actual != "rejected (401): the server takes no bearer token (sso auth mode only)" {
+				t.Errorf("checks %+v; want reachable, then identity rejected for sso mode", r.Checks)
+			}
+			if strings.Contains(err2s(err), tok) || r.ExitCode != 5 || r.Hint != exitcode.Hint(err) {
+				t.Errorf("report %+v", r)
+			}
+		})
+	}
+}

@@ -151,6 +151,15 @@ func run(ctx context.Context, cfg Config, r *Report) error {
 	id := results[0]
 	reach := reachability(id)
 	r.Checks = append(r.Checks, reach)
+	if ssoOnly(cfg, id) {
+		// The gatekeeper answers before the version header is set.
+		c := id.c
+		c.Actual = "rejected (401): the server takes no bearer token (sso auth mode only)"
+		r.Checks = append(r.Checks, c)
+		return exitcode.New(exitcode.TokenRejected,
+			"CI tokens need client in the Argo Server's --auth-mode: run it with --auth-mode sso --auth-mode client (the UI keeps its SSO login), or point ARGO_SERVER at an Argo Server that has client mode",
+			"%s: the argo server answered %s to the bearer token, as an Argo Server whose --auth-mode is sso alone answers every bearer token", c.Name, what(c))
+	}
 	// Every answer of an Argo Server to a request with a token carries its
 	// version; a kube-apiserver's 403 or a web server's 404 does not (a
 	// proxy's 5xx or 429 is judged as unavailability).
@@ -175,26 +184,44 @@ func run(ctx context.Context, cfg Config, r *Report) error {
 		return idErr
 	}
 	var firstErr error
+	var firstFailed Check
 	for i, e := range cfg.Expect {
 		c, err := expectation(cfg, e, results[1+i])
 		r.Checks = append(r.Checks, c)
 		if firstErr == nil {
-			firstErr = err
+			firstErr, firstFailed = err, c
 		}
 		if err != nil && exitcode.Of(err) != exitcode.MissingAccess && exitcode.Of(err) != exitcode.ExcessAccess {
 			break // 401, 5xx: the rest would say the same
 		}
 	}
 	// A rejected token explains more than whose identity the server
-	// reported for it (for a token it cannot decode, none), and its
-	// identity is not "ok".
+	// reported for it (in client mode the server decodes a JWT's subject
+	// without checking it; for a token it cannot decode, none): its
+	// identity is not "ok", and the row says why.
 	if exitcode.Of(firstErr) == exitcode.TokenRejected {
 		r.Checks[1].OK = false
+		r.Checks[1].Actual = "rejected (401 on " + firstFailed.Name + ")"
+		r.Checks[1].Message = firstFailed.Message
 	}
 	if idErr != nil && exitcode.Of(firstErr) != exitcode.TokenRejected {
 		return idErr
 	}
 	return firstErr
+}
+
+// ssoGatekeeper is how the Argo Server's gatekeeper answers a request
+// whose Authorization none of its auth modes takes (argo-workflows
+// server/auth/gatekeeper.go): with --auth-mode sso alone, every bearer
+// token but its own SSO login's ("Bearer v2:…").
+const ssoGatekeeper = "token not valid"
+
+// ssoOnly tells whether the first call got the gatekeeper's answer to a
+// bearer token no auth mode takes: client mode takes any "Bearer <token>"
+// (server mode ignores it), so only an Argo Server in sso mode alone gives
+// it.
+func ssoOnly(cfg Config, id result) bool {
+	return strings.HasPrefix(cfg.Authorization, "Bearer ") && status.Code(id.err) == codes.Unauthenticated && strings.HasPrefix(id.c.Message, ssoGatekeeper)
 }
 
 // serverVersion reads the argo-version header the Argo Server sets: gRPC

@@ -206,3 +206,39 @@ func FuzzParseExpectation(f *testing.F) {
 		}
 	})
 }
+
+// A token the server decodes (client mode reports a JWT's subject without
+// checking it) but the cluster rejects: the identity row is not ok, and it
+// says why instead of repeating the expected subject.
+func TestRejectedIdentityRow(t *testing.T) {
+	srv, _ := fakeArgo(t, func(int) (int, string) { return 401, `{"code":16,"message":"Unauthorized"}` })
+	r, err := Run(context.Background(), cfgFor(srv))
+	if exitcode.Of(err) != exitcode.TokenRejected {
+		t.Fatalf("got %v; want token rejected", err)
+	}
+	want := Check{Name: "identity", Expected: "system:serviceaccount:ci:ci", Actual: "rejected (401 on workflows/list)", Message: "Unauthorized"}
+	got := r.Checks[1]
+	got.LatencyMS, got.Attempts, got.GRPCCode, got.HTTPStatus = 0, 0, "", 0
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("identity row (-want +got):\n%s", diff)
+	}
+}
+
+// The Argo Server's gatekeeper answers a bearer token that no auth mode
+// takes (sso mode alone) with 401 "token not valid" and no version header:
+// that is a rejected token and why, not "not an Argo Server".
+func TestSSOOnlyAnswer(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Grpc-Metadata-Content-Type", "application/grpc")
+		w.WriteHeader(401)
+		fmt.Fprint(w, `{"code":16,"message":"token not valid. see https://argo-workflows.readthedocs.io/en/latest/faq/"}`)
+	}))
+	t.Cleanup(srv.Close)
+	r, err := Run(context.Background(), cfgFor(srv))
+	if exitcode.Of(err) != exitcode.TokenRejected || !strings.Contains(err.Error(), "whose --auth-mode is sso alone") || !strings.Contains(exitcode.Hint(err), "--auth-mode client") {
+		t.Fatalf("got %v (hint %q); want token rejected, naming sso mode and client mode", err, exitcode.Hint(err))
+	}
+	if len(r.Checks) != 2 || r.Checks[1].OK || !strings.HasPrefix(r.Checks[1].Actual, "rejected (401)") {
+		t.Errorf("checks %+v", r.Checks)
+	}
+}

@@ -21,6 +21,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // Hostile servers misbehave on purpose, on 127.0.0.1, for as long as the
@@ -340,4 +342,61 @@ func Hang(t testing.TB) *Hostile {
 		return []net.Conn{c}
 	})
 	return &Hostile{Addr: l.Addr().String(), URL: "http://" + l.Addr().String(), Recorder: rec}
+}
+
+// SSOGatekeeper is what an Argo Server's gatekeeper (argo-workflows v3.7.9
+// server/auth/gatekeeper.go) answers a request whose Authorization none of
+// its auth modes takes: in sso mode alone, every bearer token but its own
+// login's.
+const SSOGatekeeper = "token not valid. see https://argo-workflows.readthedocs.io/en/latest/faq/"
+
+// FakeSSOOnly answers every call as an Argo Server in sso auth mode alone
+// answers a bearer token: Unauthenticated with the gatekeeper's message,
+// without the version header (set after the gatekeeper), over gRPC or, as
+// its grpc-gateway does, over HTTP/1. TestIntegrationSSOOnly holds it to a
+// real such server.
+func FakeSSOOnly(t testing.TB, overGRPC bool) *Hostile {
+	t.Helper()
+	if !overGRPC {
+		return HTTPServer(t, false, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Grpc-Metadata-Content-Type", "application/grpc")
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			m, _ := json.Marshal(SSOGatekeeper)
+			fmt.Fprintf(w, `{"code":%d,"message":%s}`, codes.Unauthenticated, m)
+		})
+	}
+	rec := &Recorder{}
+	l := loopback(t)
+	srv := grpc.NewServer(grpc.UnknownServiceHandler(func(_ any, stream grpc.ServerStream) error {
+		md, _ := metadata.FromIncomingContext(stream.Context())
+		method, _ := grpc.MethodFromServerStream(stream)
+		rec.add(Seen{Proto: "grpc", Method: "POST", Path: method, Header: http.Header(md)})
+		return status.Error(codes.Unauthenticated, SSOGatekeeper)
+	}))
+	go func() { _ = srv.Serve(l) }()
+	bounded(t, srv.Stop)
+	return &Hostile{Addr: l.Addr().String(), URL: "http://" + l.Addr().String(), Recorder: rec}
+}
+
+// SSOOnly starts a real Argo Server in sso auth mode alone (--auth-mode
+// sso), with its configuration in a namespace of its own: SSO against the
+// stack's OIDC issuer, which it reads at start. No one logs in; what
+// counts is how it answers a bearer token, which only client mode takes:
+// 401 "token not valid", from the gatekeeper, before the version header.
+func (s *Stack) SSOOnly(t testing.TB) *ArgoServer {
+	t.Helper()
+	ns := s.Namespace(t)
+	ctx := context.Background()
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "sso-client"}, StringData: map[string]string{"id": "argo", "secret": "not-used"}}
+	if _, err := s.Client.CoreV1().Secrets(ns).Create(ctx, secret, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	sso := fmt.Sprintf("issuer: %s\nclientId: {name: sso-client, key: id}\nclientSecret: {name: sso-client, key: secret}\n"+
+		"redirectUrl: http://127.0.0.1:1/oauth2/callback\ninsecureSkipVerify: true\n", s.OIDCIssuer)
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "argo-sso-only"}, Data: map[string]string{"sso": sso}}
+	if _, err := s.Client.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return s.StartArgoServer(t, "--auth-mode", "sso", "--namespace", ns, "--configmap", "argo-sso-only")
 }

@@ -2,6 +2,7 @@ package token
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -46,12 +47,37 @@ func FromTokenRequest(ctx context.Context, c ServiceAccounts, namespace, service
 const MaxFileSize = 64 << 10
 
 // FromFile reads a token from a file, such as a projected service-account
-// token in a pod: a regular file (symlinks followed) of at most
-// MaxFileSize bytes; a FIFO or device is refused without waiting on it.
+// token in a pod, as FromFileWithin does within DefaultFileTimeout.
 func FromFile(path string) (Token, error) {
-	b, err := files.Read(path, MaxFileSize)
-	if err != nil {
-		return Token{}, exitcode.Wrap(exitcode.TokenUnavailable, hintFor("file"), fmt.Errorf("reading token file: %w", err))
+	return FromFileWithin(context.Background(), path, DefaultFileTimeout)
+}
+
+// DefaultFileTimeout bounds FromFile's wait on a FIFO: --timeout's default.
+const DefaultFileTimeout = 30 * time.Second
+
+// FromFileWithin reads a token from a file: a regular file (symlinks
+// followed, as for a projected token) of at most MaxFileSize bytes, or a
+// FIFO or pipe, such as a shell's process substitution
+// (--token-file <(vault kv get …)), read to its end with the same bound and
+// within timeout (the command's --timeout), never blocking past it.
+// Devices, sockets and directories are refused without waiting on them.
+func FromFileWithin(ctx context.Context, path string, timeout time.Duration) (Token, error) {
+	b, err := files.ReadStream(ctx, path, MaxFileSize, timeout)
+	var te *files.TimeoutError
+	switch {
+	case err == nil:
+	case ctx.Err() != nil:
+		return Token{}, fmt.Errorf("reading token file %s: %w", path, err)
+	case errors.As(err, &te):
+		return Token{}, exitcode.New(exitcode.TokenUnavailable,
+			"the command writing the FIFO must write the token and end (exit); or raise --timeout",
+			"no token from %s within %s: a FIFO %s", path, timeout, te.Writer)
+	default:
+		hint := hintFor("file")
+		if h := files.Hint(err); h != "" {
+			hint = h
+		}
+		return Token{}, exitcode.Wrap(exitcode.TokenUnavailable, hint, fmt.Errorf("reading token file: %w", err))
 	}
 	return New(string(b), "file", "file "+path)
 }

@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -218,6 +221,81 @@ func TestFromEnvAndFile(t *testing.T) {
 	_, err = FromFile(t.TempDir() + "/missing")
 	if exitcode.Of(err) != exitcode.TokenUnavailable || !strings.Contains(err.Error(), "reading token file") {
 		t.Errorf("missing file: got %v", err)
+	}
+}
+
+// A FIFO token file (a shell's process substitution, <(vault kv get …)) is
+// read to its end; one that gives no token within the timeout fails with
+// TokenUnavailable, saying what its writer did; one that never ends hits
+// the size bound.
+func TestFromFileWithinFIFO(t *testing.T) {
+	tok := jwt(`{"sub":"system:serviceaccount:ci:ci"}`)
+	fifo := func(t *testing.T, write func(w *os.File)) string {
+		p := filepath.Join(t.TempDir(), "token")
+		if err := syscall.Mkfifo(p, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		t.Cleanup(func() { close(done) })
+		if write != nil {
+			go func() {
+				w, err := os.OpenFile(p, os.O_WRONLY, 0)
+				if err != nil {
+					return
+				}
+				defer w.Close()
+				write(w)
+				<-done
+			}()
+		}
+		return p
+	}
+	t.Run("a token, then the end", func(t *testing.T) {
+		p := filepath.Join(t.TempDir(), "token")
+		if err := syscall.Mkfifo(p, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			if w, err := os.OpenFile(p, os.O_WRONLY, 0); err == nil {
+				_, _ = w.WriteString(tok + "\n")
+				w.Close()
+			}
+		}()
+		got, err := FromFileWithin(context.Background(), p, 10*time.Second)
+		if err != nil || got.Raw() != tok || got.From != "file "+p {
+			t.Fatalf("got %v, %v", got, err)
+		}
+	})
+	for name, tc := range map[string]struct {
+		write func(w *os.File)
+		want  string
+		code  exitcode.Code
+	}{
+		"no writer":           {want: "no token from %s within 300ms: a FIFO no writer has opened", code: exitcode.TokenUnavailable},
+		"a writer that waits": {write: func(*os.File) {}, want: "no token from %s within 300ms: a FIFO whose writer has written nothing and not closed it", code: exitcode.TokenUnavailable},
+		"a writer that never ends": {write: func(w *os.File) {
+			for {
+				if _, err := w.WriteString(strings.Repeat("x", 4096)); err != nil {
+					return
+				}
+			}
+		}, want: "more than 65536 bytes", code: exitcode.TokenUnavailable},
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := fifo(t, tc.write)
+			start := time.Now()
+			_, err := FromFileWithin(context.Background(), p, 300*time.Millisecond)
+			want := tc.want
+			if strings.Contains(want, "%s") {
+				want = fmt.Sprintf(want, p)
+			}
+			if err == nil || !strings.Contains(err.Error(), want) || exitcode.Of(err) != tc.code || exitcode.Hint(err) == "" {
+				t.Errorf("got %v (exit %d, hint %q); want %q, exit %d", err, exitcode.Of(err), exitcode.Hint(err), want, tc.code)
+			}
+			if d := time.Since(start); d > 2*time.Second {
+				t.Errorf("took %s; want the timeout of 300ms", d)
+			}
+		})
 	}
 }
 

@@ -399,6 +399,10 @@ func TestIntegrationActionFailures(t *testing.T) {
 	if main.code != 3 || len(annotations) != 1 || !strings.Contains(annotations[0], "title=argo-cred token unavailable (exit 3)::") || main.env != "" {
 		t.Errorf("exit %d, annotations %q, GITHUB_ENV %q\n%s", main.code, annotations, main.env, main.log)
 	}
+	// A failure before the probe writes a step summary too.
+	if !strings.HasPrefix(main.summry, "### ❌ argo-cred: token unavailable (exit 3)\n") || !strings.Contains(main.summry, `secrets "nope" not found`) {
+		t.Errorf("step summary:\n%s\nwant the failure, its error and hint", main.summry)
+	}
 	post := r.run(img, readAction(t).Runs.PostEntrypoint, with, pairs(t, main.state))
 	if entries, _ := filepath.Glob(filepath.Join(r.temp, "argo-cred-kubeconfig-*")); post.code != 0 || len(entries) != 0 {
 		t.Errorf("post: exit %d, left %v\n%s", post.code, entries, post.log)
@@ -542,4 +546,89 @@ func between(s, from, to string) string {
 	}
 	v, _, _ := strings.Cut(after, to)
 	return v
+}
+
+// annotations are the ::error lines of a stage's log.
+func annotations(log string) []string {
+	var out []string
+	for _, l := range strings.Split(log, "\n") {
+		if strings.HasPrefix(l, "::error ") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// A misspelt repository secret (kubeconfig: ${{ secrets.ARGO_CRED_KUBECONFG }})
+// reaches the action as an empty kubeconfig input, exactly like an input
+// not given: the one annotation says so and what usually causes it, and
+// the step summary holds the same.
+func TestIntegrationActionEmptyKubeconfig(t *testing.T) {
+	t.Parallel()
+	img := actionImage(t)
+	s := testenv.Get(t)
+	ns := "ci" // never reached: the step fails before any request
+	r := newRunner(t)
+	for name, with := range map[string]map[string]string{
+		"secret":          {"server": s.ArgoServer, "secure": "false", "namespace": ns, "secret": "ci", "kubeconfig": ""},
+		"service-account": {"server": s.ArgoServer, "secure": "false", "namespace": ns, "service-account": "ci"},
+	} {
+		main := r.run(img, "", with, nil)
+		msg := "the kubeconfig input is empty: a secret that is not set (a misspelt name, or a fork's pull request, which gets no secrets) gives an empty value, and the " +
+			name + " input needs a kubeconfig"
+		hint := "check the name in kubeconfig: ${{ secrets.NAME }} against the repository's (or organization's, or the job environment's) Actions secrets; " +
+			"a pull request from a fork gets no secrets: skip the step there, or use source: github-oidc, which needs none"
+		want := []string{"::error title=argo-cred usage or configuration error (exit 2)::" + msg + "; " + hint}
+		if diff := cmp.Diff(want, annotations(main.log)); diff != "" || main.code != 2 {
+			t.Errorf("%s: exit %d; annotations (-want +got):\n%s\n%s", name, main.code, diff, main.log)
+		}
+		if strings.Contains(main.log, "KUBERNETES_MASTER") || strings.Contains(main.log, "\nerror: ") || main.env != "" {
+			t.Errorf("%s: client-go's message, a plain error line or GITHUB_ENV %q:\n%s", name, main.env, main.log)
+		}
+		wantSummary := "### ❌ argo-cred: usage or configuration error (exit 2)\n\n| error | what to do |\n|---|---|\n| `" + msg + "` | `" + hint + "` |\n"
+		if diff := cmp.Diff(wantSummary, main.summry); diff != "" {
+			t.Errorf("%s: step summary (-want +got):\n%s", name, diff)
+		}
+	}
+}
+
+// Hints follow the source in use: a TokenRequest in a namespace where the
+// kubeconfig's identity may not create tokens names create on
+// serviceaccounts/token (not get and watch on secrets) and where the
+// namespace came from; a token requested for an audience the cluster does
+// not accept shows why in the identity row of the summary.
+func TestIntegrationActionSourceHints(t *testing.T) {
+	t.Parallel()
+	img := actionImage(t)
+	s := testenv.Get(t)
+	ns := s.Namespace(t)
+	s.Identity(t, ns, "gha", testenv.WorkflowsListUpdate)
+	kubeconfig := kubeconfigJSON(t, s, ns, "minter", rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"serviceaccounts/token"}, Verbs: []string{"create"}})
+	other := s.Namespace(t)
+	r := newRunner(t)
+
+	main := r.run(img, "", map[string]string{"server": s.ArgoServer, "secure": "false", "namespace": other, "service-account": "gha", "kubeconfig": kubeconfig}, nil)
+	hint := "the Kubernetes identity in use needs create on serviceaccounts/token in namespace " + other +
+		" (from --namespace, ARGO_NAMESPACE or the action's namespace input): check the namespace, or grant it"
+	a := annotations(main.log)
+	if main.code != 3 || len(a) != 1 || !strings.HasSuffix(a[0], "; "+hint) || strings.Contains(main.log, "get and watch") {
+		t.Errorf("wrong namespace: exit %d, annotations %q\n%s\nwant exit 3 and the hint %q", main.code, a, main.log, hint)
+	}
+	if !strings.HasPrefix(main.summry, "### ❌ argo-cred: token unavailable (exit 3)\n") || !strings.Contains(main.summry, "`"+hint+"`") {
+		t.Errorf("wrong namespace: step summary:\n%s", main.summry)
+	}
+
+	main = r.run(img, "", map[string]string{"server": s.ArgoServer, "secure": "false", "namespace": ns, "service-account": "gha", "audience": "not-the-cluster",
+		"kubeconfig": kubeconfig}, nil)
+	m := &masker{}
+	summary := processSummary(main.summry, m)
+	row := "| ❌ identity | `system:serviceaccount:" + ns + ":gha` | `rejected (401): audience not-the-cluster not accepted by the cluster` |"
+	if main.code != 5 || len(annotations(main.log)) != 1 || !strings.Contains(summary, row) ||
+		!strings.Contains(summary, "`the token was requested for audience not-the-cluster, which the API server behind the Argo Server does not accept") {
+		t.Errorf("wrong audience: exit %d, step summary:\n%s\nwant the row %q and the hint\n%s", main.code, summary, row, processLog(main.log, m))
+	}
+	var result struct{ Hint string }
+	if err := json.Unmarshal([]byte(pairs(t, main.output)["probe-result"]), &result); err != nil || !strings.Contains(result.Hint, "audience not-the-cluster") {
+		t.Errorf("probe-result hint %q (%v); want the audience's", result.Hint, err)
+	}
 }

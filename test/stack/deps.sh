@@ -3,7 +3,7 @@
 # missing: etcd-server (etcd), openssl, curl, zsh (one shell of the
 # shell-format round trip). Needs root for apt-get; otherwise says what to run.
 set -euo pipefail
-pkgs=(etcd-server openssl curl zsh dash ca-certificates busybox-static groovy zip shellcheck)
+pkgs=(etcd-server openssl curl zsh dash ca-certificates busybox-static groovy zip shellcheck bash-completion time)
 missing=()
 for p in "${pkgs[@]}"; do
 	[[ $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) == "install ok installed" ]] || missing+=("$p")
