@@ -88,7 +88,7 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--rm) shift ;;
 	--env-file) envfile=$2; shift 2 ;;
-	-v|-w) shift 2 ;;
+	-v|-w|--user) shift 2 ;;
 	*) break ;;
 	esac
 done
