@@ -173,15 +173,29 @@ func (s *Stack) WaitToken(t testing.TB, ns, name string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	w, err := s.Client.CoreV1().Secrets(ns).Watch(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", name).String()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Stop()
-	for ev := range w.ResultChan() {
-		if sec, ok := ev.Object.(*corev1.Secret); ok && ev.Type != watch.Deleted && len(sec.Data["token"]) > 0 {
+	// A watch the API server ends early (it may) is made again, from what
+	// a read says now, until the token is there or the time is up.
+	for ctx.Err() == nil {
+		sec, err := s.Client.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+		if err == nil && len(sec.Data["token"]) > 0 {
 			return string(sec.Data["token"])
 		}
+		opts := metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", name).String()}
+		if err == nil {
+			opts.ResourceVersion = sec.ResourceVersion
+		}
+		w, err := s.Client.CoreV1().Secrets(ns).Watch(ctx, opts)
+		if err != nil {
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
+		for ev := range w.ResultChan() {
+			if sec, ok := ev.Object.(*corev1.Secret); ok && ev.Type != watch.Deleted && len(sec.Data["token"]) > 0 {
+				w.Stop()
+				return string(sec.Data["token"])
+			}
+		}
+		w.Stop()
 	}
 	t.Fatalf("secret %s/%s: token not filled within 30s", ns, name)
 	return ""

@@ -40,6 +40,15 @@ func TestIntegrationActRunsExample(t *testing.T) {
 	if err != nil {
 		t.Fatalf("building act: %v", err)
 	}
+	// act names its job containers and volumes after the workflow and job:
+	// what an earlier run left (killed, or run by hand) would make this
+	// one fail to set up.
+	if ids, _ := exec.Command("docker", "ps", "-aq", "--filter", "name=act-argo-submit-submit").Output(); len(strings.Fields(string(ids))) > 0 {
+		_ = exec.Command("docker", append([]string{"rm", "-f"}, strings.Fields(string(ids))...)...).Run()
+	}
+	if vols, _ := exec.Command("docker", "volume", "ls", "-q", "--filter", "name=act-argo-submit-submit").Output(); len(strings.Fields(string(vols))) > 0 {
+		_ = exec.Command("docker", append([]string{"volume", "rm", "-f"}, strings.Fields(string(vols))...)...).Run()
+	}
 	ns := s.Namespace(t)
 	s.Identity(t, ns, "gha", []rbacv1.PolicyRule{{APIGroups: []string{"argoproj.io"}, Resources: []string{"workflows"}, Verbs: []string{"list", "create"}}})
 	minter := kubeconfigJSON(t, s, ns, "minter", rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"serviceaccounts/token"}, Verbs: []string{"create"}})
