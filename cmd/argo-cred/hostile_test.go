@@ -627,7 +627,16 @@ func TestHostileFileReads(t *testing.T) {
 		var errOut strings.Builder
 		cmd.Stderr = &errOut
 		must(t, cmd.Start())
-		time.Sleep(500 * time.Millisecond)
+		// Signalled once argo-cred holds the FIFO open: waiting on it.
+		testenv.Eventually(t, 30*time.Second, "argo-cred holding the FIFO", func() bool {
+			fds, _ := filepath.Glob(fmt.Sprintf("/proc/%d/fd/*", cmd.Process.Pid))
+			for _, fd := range fds {
+				if target, _ := os.Readlink(fd); target == p {
+					return true
+				}
+			}
+			return false
+		})
 		sent := time.Now()
 		must(t, cmd.Process.Signal(syscall.SIGTERM))
 		done := make(chan error, 1)
