@@ -78,11 +78,26 @@ func TestHostileBundleDirectory(t *testing.T) {
 		}, code: 2, want: "may be written by others"},
 		"a symlink planted": {prepare: func(tmp string) { must(t, os.Symlink(t.TempDir(), filepath.Join(tmp, mine))) }, code: 2, want: "is not a directory"},
 	}
+	// A cache directory others may write to (a HOME shared in an image):
+	// argo-cred's directory there could be swapped, so the bundle goes to
+	// the private directory under TMPDIR instead.
+	tests["a shared cache directory"] = struct {
+		prepare func(tmp string)
+		code    int
+		want    string
+	}{prepare: func(tmp string) {
+		must(t, os.Mkdir(filepath.Join(tmp, "shared-cache"), 0o777))
+		must(t, os.Chmod(filepath.Join(tmp, "shared-cache"), 0o777))
+	}, code: 0}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			tmp := t.TempDir()
 			tc.prepare(tmp)
-			r := hostileRun(t, []string{"HOME=", "XDG_CACHE_HOME=", "TMPDIR=" + tmp, "ARGO_SERVER=127.0.0.1:1"}, "env", "--probe=false", "--ca-file", ca)
+			cache := ""
+			if name == "a shared cache directory" {
+				cache = filepath.Join(tmp, "shared-cache")
+			}
+			r := hostileRun(t, []string{"HOME=", "XDG_CACHE_HOME=" + cache, "TMPDIR=" + tmp, "ARGO_SERVER=127.0.0.1:1"}, "env", "--probe=false", "--ca-file", ca)
 			if r.code != tc.code || !strings.Contains(r.stderr, tc.want) {
 				t.Fatalf("exit %d, want %d and %q:\n%s", r.code, tc.code, tc.want, r.stderr)
 			}

@@ -81,15 +81,19 @@ func caBundle(caFile string) (string, error) {
 }
 
 // bundleDir is the user's own directory for CA bundles: under the user's
-// cache directory, or without one (HOME unset) a directory of the user's
-// id under the temporary directory; either must be the user's and not
-// writable by others.
+// cache directory when that is the user's (owned by the user or root, not
+// writable by others unless sticky), else (HOME unset, or a cache
+// directory another user owns) a directory of the user's id under the
+// temporary directory; either must be the user's and not writable by
+// others.
 func bundleDir() (string, error) {
 	dir, err := os.UserCacheDir()
 	if err == nil {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return "", err
-		}
+		err = os.MkdirAll(dir, 0o700)
+	}
+	// The cache directory's own directory must be the user's too: another
+	// user who owns it (a HOME shared in an image) could swap ours out.
+	if err == nil && files.Safe(dir) {
 		dir = filepath.Join(dir, "argo-cred")
 	} else {
 		dir = filepath.Join(os.TempDir(), "argo-cred-"+strconv.Itoa(os.Getuid()))

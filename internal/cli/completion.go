@@ -171,7 +171,7 @@ func clientNames(ctx context.Context, o *options) []cobra.Completion {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	if kubeconfigProblem(o.Kubeconfig) != nil {
+	if kubeconfigProblem(o.Kubeconfig) != nil || needsPlugin(o) {
 		return nil
 	}
 	kc, err := kube.Load(o.Kubeconfig, o.Context, "argo-cred/"+version()+" (completion)", clientListTimeout)
@@ -203,8 +203,33 @@ func clientNames(ctx context.Context, o *options) []cobra.Completion {
 	return names
 }
 
+// needsPlugin tells whether the kubeconfig's user gets its credential from
+// a plugin (exec, auth-provider): it may be slow or ask on the terminal,
+// which completion must never wait for.
+func needsPlugin(o *options) bool {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = o.Kubeconfig
+	cfg, err := rules.Load()
+	if err != nil {
+		return true
+	}
+	name := o.Context
+	if name == "" {
+		name = cfg.CurrentContext
+	}
+	c, ok := cfg.Contexts[name]
+	if !ok {
+		return false
+	}
+	u := cfg.AuthInfos[c.AuthInfo]
+	return u != nil && (u.Exec != nil || u.AuthProvider != nil)
+}
+
 // contexts completes --context with the kubeconfig's contexts.
 func contexts(o *options) []cobra.Completion {
+	if kubeconfigProblem(o.Kubeconfig) != nil {
+		return nil
+	}
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	rules.ExplicitPath = o.Kubeconfig
 	cfg, err := rules.Load()

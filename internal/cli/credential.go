@@ -356,21 +356,37 @@ func kubeconfigProblem(explicit string) error {
 	if explicit == "" {
 		name, paths = "KUBECONFIG", filepath.SplitList(os.Getenv("KUBECONFIG"))
 	}
+	if explicit == "" && len(paths) == 0 {
+		if home, err := os.UserHomeDir(); err == nil {
+			paths = []string{filepath.Join(home, ".kube", "config")} // client-go's default, if it exists
+		}
+	}
 	var devnull, missing []string
+	usable := false
 	for _, p := range paths {
-		switch _, err := os.Stat(p); {
+		switch st, err := os.Stat(p); {
 		case p == "":
 		case p == os.DevNull:
 			devnull = append(devnull, p)
 		case err != nil:
-			missing = append(missing, p)
+			if explicit != "" || os.Getenv("KUBECONFIG") != "" {
+				missing = append(missing, p)
+			}
+		case !st.Mode().IsRegular():
+			// client-go reads every file of the list with no time limit: a
+			// FIFO without a writer would block it (and argo-cred) forever.
+			return exitcode.New(exitcode.Usage, "give a regular file",
+				"the kubeconfig %s (%s) is not a regular file", strconv.QuoteToASCII(p), name)
 		default:
 			// client-go fails on a file it may not read: say whose it is.
 			if err := files.Readable(p); err != nil {
 				return exitcode.Wrap(exitcode.Usage, files.Hint(err), fmt.Errorf("reading the kubeconfig (%s): %w", name, err))
 			}
-			return nil // one usable file is enough
+			usable = true // one usable file is enough; the others are still checked
 		}
+	}
+	if usable {
+		return nil
 	}
 	switch {
 	case len(devnull) > 0:

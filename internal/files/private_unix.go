@@ -20,3 +20,18 @@ func private(dir string, st fs.FileInfo) error {
 	}
 	return nil
 }
+
+// Safe tells whether dir can hold a private directory: it belongs to this
+// user (or to root), and others may not write to it unless its sticky bit
+// keeps them from renaming what is not theirs.
+func Safe(dir string) bool {
+	st, err := os.Stat(dir)
+	if err != nil || !st.IsDir() {
+		return false
+	}
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	if ok && int(sys.Uid) != os.Getuid() && sys.Uid != 0 {
+		return false
+	}
+	return st.Mode().Perm()&0o022 == 0 || st.Mode()&fs.ModeSticky != 0
+}
