@@ -81,7 +81,7 @@ job '!7 argo-cred exec --secret greedy-token --namespace demo -- argo submit -n 
 
 chapter "Rotate while a job runs"
 note "a job with a token of its own (--bind: a TokenRequest token bound to a per-run Secret, deleted when the job ends); it submits, then waits for the rotation to finish before it reads the workflow back"
-running="argo-cred exec --service-account build --namespace demo --bind -- sh -c 'argo submit -n demo workflow.yaml -o name && while [ ! -e rotated ]; do sleep 1; done && argo get -n demo @latest' >job.log 2>&1"
+running="argo-cred exec --service-account build --namespace demo --bind -- sh -c 'wf=\$(argo submit -n demo workflow.yaml -o name) && echo \"submitted \$wf\" && while [ ! -e rotated ]; do sleep 1; done && argo get -n demo \"\$wf\"' >job.log 2>&1"
 say "job\$ $running &"
 eval "$running &"
 running=$!

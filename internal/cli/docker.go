@@ -12,6 +12,7 @@ import (
 	"github.com/argo-cred/argo-cred/internal/docker"
 	"github.com/argo-cred/argo-cred/internal/env"
 	"github.com/argo-cred/argo-cred/internal/exitcode"
+	"github.com/argo-cred/argo-cred/internal/redact"
 )
 
 // docker gets and checks the credential on the host, then runs the argo
@@ -48,12 +49,17 @@ func (a *app) docker(ctx context.Context, o *options, args []string) error {
 		Stdin: attached(os.Stdin), TTY: isTerminal(os.Stdin) && isTerminal(os.Stdout),
 	}
 	for _, p := range docker.Unseen(args, wd, mounts) {
+		// What the container would need is where the path leads (a
+		// symlink's target), and the names are printed as one clean line.
 		dir := p
-		if st, err := os.Stat(p); err == nil && !st.IsDir() {
-			dir = filepath.Dir(p)
+		if real, err := filepath.EvalSymlinks(p); err == nil {
+			dir = real
+		}
+		if st, err := os.Stat(dir); err == nil && !st.IsDir() {
+			dir = filepath.Dir(dir)
 		}
 		fmt.Fprintf(a.streams.ErrOut, "note: %s is outside the working directory %s: the container does not see it; mount its directory read-only with --mount %s\n",
-			p, wd, dir)
+			redact.Clean(p), redact.Clean(wd), redact.Clean(dir))
 	}
 	if c.settings.CABundle != "" {
 		r.Files = []string{c.settings.CABundle}

@@ -207,7 +207,7 @@ func commandFlags(fs *pflag.FlagSet, o *options, cmd string) {
 		}
 		fs.StringVar(&o.Image, "image", o.Image, "the argo CLI image to run (ARGO_CRED_IMAGE)")
 		fs.StringVar(&o.Network, "network", o.Network, "docker run --network, e.g. host for an Argo Server on this machine's loopback (ARGO_CRED_DOCKER_NETWORK)")
-		fs.Var(&listFlag{v: &o.DockerMounts, split: true}, "mount", "a directory of this host to mount read-only at the same path, for files outside the working directory;\nrepeatable or comma-separated (ARGO_CRED_DOCKER_MOUNT)")
+		fs.Var(&listFlag{v: &o.DockerMounts}, "mount", "a directory of this host to mount read-only at the same path, for files outside the working directory;\nrepeatable (ARGO_CRED_DOCKER_MOUNT: comma-separated)")
 		fs.Var(&listFlag{v: &o.DockerArgs}, "docker-arg", "one more docker run argument before the image, repeatable (e.g. --docker-arg=--add-host=argo:10.0.0.1;\n--docker-arg=--user=UID:GID replaces the caller's uid:gid)")
 	case "probe":
 		fs.StringVarP(&o.Output, "output", "o", o.Output, "table (on stderr) or json (on stdout) (ARGO_CRED_OUTPUT)")
