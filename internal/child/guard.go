@@ -17,14 +17,10 @@ type Guard struct {
 	cmd *exec.Cmd
 }
 
-// Executable is the program a guard runs (argo-cred itself); tests that
-// run the command line in-process set it to the built binary.
-var Executable = os.Executable
-
 // StartGuard starts the guard: argo-cred with args (which must name no
 // secret: they are in the process table).
 func StartGuard(args []string) (*Guard, error) {
-	self, err := Executable()
+	self, err := os.Executable() // argo-cred itself
 	if err != nil {
 		return nil, err
 	}

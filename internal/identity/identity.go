@@ -155,6 +155,21 @@ type Object struct {
 	Body map[string]any
 }
 
+// client is the client the object is labelled for.
+func (o Object) client() string {
+	return o.Body["metadata"].(map[string]any)["labels"].(map[string]string)[ClientLabel]
+}
+
+// withMeta is the object's body with one more metadata field, such as a
+// precondition (resourceVersion, uid) for an apply; the object is unchanged.
+func (o Object) withMeta(key, value string) map[string]any {
+	body := maps.Clone(o.Body)
+	md := maps.Clone(body["metadata"].(map[string]any))
+	md[key] = value
+	body["metadata"] = md
+	return body
+}
+
 func meta(name, ns, client string, extra map[string]any) map[string]any {
 	m := map[string]any{"name": name, "namespace": ns, "labels": labels(client)}
 	for k, v := range extra {
@@ -287,17 +302,26 @@ func NewTokenSecret(ctx context.Context, k *kube.Client, c Client) (Secret, erro
 	return Secret{Name: m.Name, UID: m.UID}, nil
 }
 
+// object is what argo-cred reads of an object it may change: metadata,
+// and a Secret's type.
+type object struct {
+	Metadata kube.Meta
+	Type     string `json:"type"`
+}
+
+// get reads an object; found is false when it does not exist.
+func get(ctx context.Context, k *kube.Client, kind kube.Kind, ns, name string) (obj object, found bool, err error) {
+	found, err = k.Get(ctx, kind, ns, name, &obj)
+	return obj, found, classify(err)
+}
+
 // DeleteTokenSecret deletes the client's token Secret name if it exists and
 // is the client's (labels, type, ServiceAccount): what a lost create may
 // have left.
 func DeleteTokenSecret(ctx context.Context, k *kube.Client, c Client, name string) error {
-	var sec struct {
-		Metadata kube.Meta
-		Type     string `json:"type"`
-	}
-	found, err := k.Get(ctx, kube.SecretKind, c.Namespace, name, &sec)
+	sec, found, err := get(ctx, k, kube.SecretKind, c.Namespace, name)
 	if err != nil || !found {
-		return classify(err)
+		return err
 	}
 	if !Owned(sec.Metadata, c.Name) || !tokenSecretOf(sec.Type, sec.Metadata, c.Name) {
 		return notOurs("secret", c.Namespace, name, c.Name, "delete it yourself if it must go")
@@ -335,13 +359,9 @@ func DeleteSecrets(ctx context.Context, k *kube.Client, ns string, secrets []Sec
 // Secret that carries argo-cred's binding labels and, when uid is given,
 // has that UID. One already gone is not an error.
 func DeleteBinding(ctx context.Context, k *kube.Client, ns, name, uid string) error {
-	var sec struct {
-		Metadata kube.Meta
-		Type     string `json:"type"`
-	}
-	found, err := k.Get(ctx, kube.SecretKind, ns, name, &sec)
+	sec, found, err := get(ctx, k, kube.SecretKind, ns, name)
 	if err != nil || !found {
-		return classify(err)
+		return err
 	}
 	m := sec.Metadata
 	if m.Labels[ManagedBy] != managedByValue || m.Labels[BindingLabel] == "" || sec.Type != bindingType || (uid != "" && m.UID != uid) {
@@ -359,21 +379,20 @@ func DeleteBinding(ctx context.Context, k *kube.Client, ns, name, uid string) er
 func Purge(ctx context.Context, k *kube.Client, c Client) ([]string, error) {
 	var deleted []string
 	for _, kind := range []kube.Kind{kube.RoleBindingKind, kube.RoleKind, kube.ServiceAccountKind} {
-		var obj struct{ Metadata kube.Meta }
-		found, err := k.Get(ctx, kind, c.Namespace, c.Name, &obj)
+		obj, found, err := get(ctx, k, kind, c.Namespace, c.Name)
 		if err != nil {
-			return deleted, classify(err)
+			return deleted, err
 		}
 		if !found {
 			continue
 		}
 		if !Owned(obj.Metadata, c.Name) {
-			return deleted, notOurs(singular(kind), c.Namespace, c.Name, c.Name, "argo-cred deletes only what it made: delete it yourself if it must go")
+			return deleted, notOurs(kind.Singular(), c.Namespace, c.Name, c.Name, "argo-cred deletes only what it made: delete it yourself if it must go")
 		}
 		if err := k.DeleteUID(ctx, kind, c.Namespace, c.Name, obj.Metadata.UID); err != nil {
 			return deleted, classify(err)
 		}
-		deleted = append(deleted, singular(kind))
+		deleted = append(deleted, kind.Singular())
 	}
 	return deleted, nil
 }
@@ -430,8 +449,6 @@ func BindsUser(subjects []Subject) (string, bool) {
 	}
 	return "", false
 }
-
-func singular(k kube.Kind) string { return strings.TrimSuffix(k.Resource, "s") }
 
 // Grants reads the client's Role back as grants: only the resources and
 // verbs a grant may name (anything else in the Role is not argo-cred's).
@@ -495,18 +512,13 @@ func Apply(ctx context.Context, k *kube.Client, ns string, objs []Object, adopt 
 	before := make([]kube.Meta, len(objs))
 	found := make([]bool, len(objs))
 	for i, o := range objs {
-		var obj struct {
-			Metadata kube.Meta
-			Type     string `json:"type"`
-		}
-		ok, err := k.Get(ctx, o.Kind, ns, o.Name, &obj)
+		obj, ok, err := get(ctx, k, o.Kind, ns, o.Name)
 		if err != nil {
-			return nil, classify(err)
+			return nil, err
 		}
-		client := o.Body["metadata"].(map[string]any)["labels"].(map[string]string)[ClientLabel]
-		kind := strings.ToLower(o.Body["kind"].(string))
+		client := o.client()
 		if ok && !Owned(obj.Metadata, client) && !adopt {
-			return nil, notOurs(kind, ns, o.Name, client,
+			return nil, notOurs(o.Kind.Singular(), ns, o.Name, client,
 				"choose another --client, or give --adopt to take it over (argo-cred's labels, and its rules, subjects or annotations, replace what it has)")
 		}
 		if ok && o.Kind == kube.SecretKind && !tokenSecretOf(obj.Type, obj.Metadata, client) {
@@ -519,17 +531,10 @@ func Apply(ctx context.Context, k *kube.Client, ns string, objs []Object, adopt 
 	}
 	var out []Change
 	for i, o := range objs {
-		body := o.Body
-		if found[i] {
-			body = maps.Clone(o.Body)
-			md := maps.Clone(body["metadata"].(map[string]any))
-			md["resourceVersion"] = before[i].ResourceVersion
-			body["metadata"] = md
-		}
 		var after kube.Meta
 		var err error
 		if found[i] {
-			after, err = k.Apply(ctx, o.Kind, ns, o.Name, body)
+			after, err = k.Apply(ctx, o.Kind, ns, o.Name, o.withMeta("resourceVersion", before[i].ResourceVersion))
 		} else {
 			// Created, not applied: an object made meanwhile by someone
 			// else is a conflict, never taken over. Then applied once,
@@ -537,12 +542,8 @@ func Apply(ctx context.Context, k *kube.Client, ns string, objs []Object, adopt 
 			// version moves as the token controller fills it), so that the
 			// fields are the apply's and applying again changes nothing.
 			var made kube.Meta
-			if made, err = k.Create(ctx, o.Kind, ns, body); err == nil {
-				body = maps.Clone(o.Body)
-				md := maps.Clone(body["metadata"].(map[string]any))
-				md["uid"] = made.UID
-				body["metadata"] = md
-				after, err = k.Apply(ctx, o.Kind, ns, o.Name, body)
+			if made, err = k.Create(ctx, o.Kind, ns, o.Body); err == nil {
+				after, err = k.Apply(ctx, o.Kind, ns, o.Name, o.withMeta("uid", made.UID))
 			}
 		}
 		if err != nil {
@@ -552,7 +553,7 @@ func Apply(ctx context.Context, k *kube.Client, ns string, objs []Object, adopt 
 		switch {
 		case !found[i]:
 			what = "created"
-		case !Owned(before[i], o.Body["metadata"].(map[string]any)["labels"].(map[string]string)[ClientLabel]):
+		case !Owned(before[i], o.client()):
 			what = "adopted"
 		case before[i].ResourceVersion != after.ResourceVersion:
 			what = "changed"

@@ -60,7 +60,7 @@ func (c *Client) Apply(ctx context.Context, k Kind, ns, name string, obj any) (M
 		Param("fieldManager", FieldManager).Param("force", "true").Body(body).Do(ctx).Raw()
 	err = withMessage(raw, err)
 	if err != nil {
-		return Meta{}, fmt.Errorf("applying %s %s/%s: %w", singular(k), ns, name, err)
+		return Meta{}, fmt.Errorf("applying %s %s/%s: %w", k.Singular(), ns, name, err)
 	}
 	return metaOf(raw)
 }
@@ -73,7 +73,7 @@ func (c *Client) Get(ctx context.Context, k Kind, ns, name string, into any) (fo
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("reading %s %s/%s: %w", singular(k), ns, name, err)
+		return false, fmt.Errorf("reading %s %s/%s: %w", k.Singular(), ns, name, err)
 	}
 	if into != nil {
 		if err := json.Unmarshal(raw, into); err != nil {
@@ -101,7 +101,7 @@ func (c *Client) DeleteUID(ctx context.Context, k Kind, ns, name, uid string) er
 	body, _ := json.Marshal(map[string]any{"apiVersion": "v1", "kind": "DeleteOptions", "preconditions": map[string]string{"uid": uid}})
 	raw, err := c.rc.Delete().AbsPath(k.path(ns, name)).SetHeader("Content-Type", "application/json").Body(body).Do(ctx).Raw()
 	if err = withMessage(raw, err); err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("deleting %s %s/%s: %w", singular(k), ns, name, err)
+		return fmt.Errorf("deleting %s %s/%s: %w", k.Singular(), ns, name, err)
 	}
 	return nil
 }
@@ -115,7 +115,7 @@ func (c *Client) Create(ctx context.Context, k Kind, ns string, obj any) (Meta, 
 	raw, err := c.rc.Post().AbsPath(k.path(ns, "")).Param("fieldManager", FieldManager).SetHeader("Content-Type", "application/json").Body(body).Do(ctx).Raw()
 	err = withMessage(raw, err)
 	if err != nil {
-		return Meta{}, fmt.Errorf("creating a %s in %s: %w", singular(k), ns, err)
+		return Meta{}, fmt.Errorf("creating a %s in %s: %w", k.Singular(), ns, err)
 	}
 	return metaOf(raw)
 }
@@ -151,6 +151,7 @@ func metaOf(raw []byte) (Meta, error) {
 	return o.Metadata, err
 }
 
-func singular(k Kind) string {
+// Singular is the kind's name in messages: "secret", "rolebinding".
+func (k Kind) Singular() string {
 	return strings.TrimSuffix(k.Resource, "s")
 }
