@@ -14,10 +14,7 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/argo-cred/argo-cred/internal/testenv"
 )
@@ -509,16 +506,7 @@ func TestIntegrationImageRecipe(t *testing.T) {
 		}
 	})
 
-	ctx := context.Background()
-	nss := s.Client.CoreV1().Namespaces()
-	_ = nss.Delete(ctx, "ci", metav1.DeleteOptions{})
-	testenv.Eventually(t, 60*time.Second, "namespace ci gone", func() bool {
-		_, err := nss.Get(ctx, "ci", metav1.GetOptions{})
-		return apierrors.IsNotFound(err)
-	})
-	_, err := nss.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ci"}}, metav1.CreateOptions{})
-	must(t, err)
-	t.Cleanup(func() { _ = nss.Delete(context.Background(), "ci", metav1.DeleteOptions{}) })
+	namespaceCI(t, s)
 	s.Identity(t, "ci", "ci-token", []rbacv1.PolicyRule{{APIGroups: []string{"argoproj.io"}, Resources: []string{"workflows"}, Verbs: []string{"list", "get", "create"}}})
 	ciToken := s.WaitToken(t, "ci", "ci-token")
 	readerToken := s.ServiceAccount(t, "ci", "reader", readerRule)

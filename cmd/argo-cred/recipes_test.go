@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -57,8 +58,16 @@ type recipeEnv struct {
 	tokens   []string
 }
 
-func newRecipeEnv(t *testing.T) *recipeEnv {
-	s := testenv.Get(t)
+// ciNamespace is held by the test that uses namespace ci, the one the
+// README's recipes name: parallel tests take turns instead of deleting it
+// under each other.
+var ciNamespace sync.Mutex
+
+// namespaceCI gives t namespace ci, made afresh, its alone until t ends.
+func namespaceCI(t *testing.T, s *testenv.Stack) {
+	t.Helper()
+	ciNamespace.Lock()
+	t.Cleanup(ciNamespace.Unlock) // after the deletion below (cleanups run last first)
 	ctx := context.Background()
 	nss := s.Client.CoreV1().Namespaces()
 	_ = nss.Delete(ctx, "ci", metav1.DeleteOptions{})
@@ -70,6 +79,11 @@ func newRecipeEnv(t *testing.T) *recipeEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = nss.Delete(context.Background(), "ci", metav1.DeleteOptions{}) })
+}
+
+func newRecipeEnv(t *testing.T) *recipeEnv {
+	s := testenv.Get(t)
+	namespaceCI(t, s)
 	submit := []rbacv1.PolicyRule{{APIGroups: []string{"argoproj.io"}, Resources: []string{"workflows"}, Verbs: []string{"list", "get", "create"}}}
 	e := &recipeEnv{s: s, dir: t.TempDir(), bin: t.TempDir(), realBin: t.TempDir()}
 	for _, id := range []string{"ci-token", "jenkins-token", "gha", "ci"} {
