@@ -16,6 +16,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	cred "github.com/argo-cred/argo-cred/internal/credential"
 	"github.com/argo-cred/argo-cred/internal/env"
 	"github.com/argo-cred/argo-cred/internal/exitcode"
 	"github.com/argo-cred/argo-cred/internal/export"
@@ -107,7 +108,7 @@ func (a *app) actionMain(ctx context.Context, o *options) error {
 	if err == nil && a.binding != nil {
 		// The token dies with the job: the post stage deletes its Secret.
 		b := a.binding
-		state := []env.Var{{Name: "binding", Value: b.name}, {Name: "binding-namespace", Value: b.ns}, {Name: "binding-uid", Value: b.uid}}
+		state := []env.Var{{Name: "binding", Value: b.Name}, {Name: "binding-namespace", Value: b.Namespace}, {Name: "binding-uid", Value: b.UID}}
 		if err = appendFile(os.Getenv("GITHUB_STATE"), func(w io.Writer) error { return export.GitHubEnv(w, state) }); err != nil {
 			return err
 		}
@@ -136,14 +137,14 @@ func (a *app) actionMain(ctx context.Context, o *options) error {
 // input whose expression is empty, such as a secret that is not set, as ""
 // exactly like an input not given.
 func (a *app) kubeconfigGiven(o *options) error {
-	src, err := source(o)
-	if err != nil || (src != "secret" && src != "tokenrequest") || o.Kubeconfig != "" || os.Getenv("KUBECONFIG") != "" {
+	src, err := cred.Choose(&cred.Request{Source: o.Source, Secret: o.Secret, ServiceAccount: o.ServiceAccount, TokenFile: o.TokenFile, OIDCEnv: o.OIDCEnv, Hooks: cred.Hooks{Lookup: os.LookupEnv}})
+	if err != nil || !src.Kube || o.Kubeconfig != "" || os.Getenv("KUBECONFIG") != "" {
 		return nil // the source's own errors come later, in order
 	}
 	if _, err := a.kube(o); err == nil {
 		return nil // e.g. a ~/.kube/config an earlier container step wrote
 	}
-	by := map[string]string{"secret": "secret", "tokenrequest": "service-account"}[src]
+	by := src.Flag
 	return exitcode.New(exitcode.Usage,
 		"check the name in kubeconfig: ${{ secrets.NAME }} against the repository's (or organization's, or the job environment's) Actions secrets; "+
 			"a pull request from a fork gets no secrets: skip the step there, or use source: github-oidc, which needs none",
@@ -287,7 +288,7 @@ func (a *app) postRevoke(o *options, ns, name, uid string) error {
 	if err != nil {
 		return fail(err)
 	}
-	a.binding = &binding{kc: kc, ns: ns, name: name, uid: uid}
+	a.binding = cred.BindingOf(kc, ns, name, uid)
 	if a.dropBinding(); a.binding != nil {
 		a.binding = nil
 		return fail(errors.New("see the warning above"))

@@ -13,6 +13,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	cred "github.com/argo-cred/argo-cred/internal/credential"
 	"github.com/argo-cred/argo-cred/internal/exitcode"
 	"github.com/argo-cred/argo-cred/internal/redact"
 )
@@ -38,16 +39,15 @@ type app struct {
 	// would name a file inside the action's container.
 	noBundle bool
 	// binding is the per-run Secret of a --bind token, if any.
-	binding *binding
+	binding *cred.Binding
 	// guards undo what exec or docker set up if argo-cred is killed;
 	// guardBinding: exec and docker guard a --bind Secret from its start.
 	guards       []guard
 	guardBinding bool
 	// clusterUser is who the cluster says an OIDC token is (SelfSubjectReview).
 	clusterUser string
-	// oidc: the token is a CI OIDC token, which the cluster authenticates
-	// through its AuthenticationConfiguration.
-	oidc bool
+	// secrets are the secret values known so far, which red redacts.
+	secrets []string
 	// fresh: the token was made just now (provision, rotate, --bind), so
 	// a 401 may be kube-apiserver's caches lagging.
 	fresh bool
@@ -144,4 +144,18 @@ func isTerminal(w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// dropBinding deletes the per-run Secret, revoking the token bound to it.
+func (a *app) dropBinding() {
+	b := a.binding
+	if b == nil {
+		return
+	}
+	if err := b.Drop(context.Background()); err != nil {
+		fmt.Fprintf(a.streams.ErrOut, "warning: could not delete secret %s/%s, so its token stays valid until it expires: %s\n", b.Namespace, b.Name, a.red.Text(err.Error()))
+		return
+	}
+	fmt.Fprintf(a.streams.ErrOut, "revoked: deleted secret %s/%s, the token bound to it\n", b.Namespace, b.Name)
+	a.binding = nil
 }

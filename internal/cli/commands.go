@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	cred "github.com/argo-cred/argo-cred/internal/credential"
 	"github.com/argo-cred/argo-cred/internal/env"
 	"github.com/argo-cred/argo-cred/internal/exitcode"
 	"github.com/argo-cred/argo-cred/internal/export"
@@ -32,7 +33,7 @@ func (a *app) env(ctx context.Context, o *options) error {
 	if err == nil && a.binding != nil {
 		b := a.binding
 		a.binding = nil // handed on: it lives until revoked, or until the token expires
-		fmt.Fprintf(a.streams.ErrOut, "note: the token is bound to secret %s/%s: revoke it with argo-cred revoke --namespace %s --binding %s\n", b.ns, b.name, b.ns, b.name)
+		fmt.Fprintf(a.streams.ErrOut, "note: the token is bound to secret %s/%s: revoke it with argo-cred revoke --namespace %s --binding %s\n", b.Namespace, b.Name, b.Namespace, b.Name)
 	}
 	return err
 }
@@ -197,7 +198,7 @@ func (a *app) checked(ctx context.Context, o *options) (*credential, *probe.Repo
 
 func (a *app) bundle(c *credential) (err error) {
 	if c.settings.CAFile != "" && !a.noBundle {
-		c.settings.CABundle, err = caBundle(c.settings.CAFile)
+		c.settings.CABundle, err = cred.CABundle(c.settings.CAFile, os.LookupEnv)
 	}
 	return err
 }

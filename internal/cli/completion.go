@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/tools/clientcmd"
 
+	cred "github.com/argo-cred/argo-cred/internal/credential"
 	"github.com/argo-cred/argo-cred/internal/export"
 	"github.com/argo-cred/argo-cred/internal/identity"
 	"github.com/argo-cred/argo-cred/internal/kube"
@@ -171,7 +173,7 @@ func clientNames(ctx context.Context, o *options) []cobra.Completion {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	if kubeconfigProblem(o.Kubeconfig) != nil || needsPlugin(o) {
+	if cred.KubeconfigProblem(o.Kubeconfig, os.LookupEnv) != nil || needsPlugin(o) {
 		return nil
 	}
 	kc, err := kube.Load(o.Kubeconfig, o.Context, "argo-cred/"+version()+" (completion)", clientListTimeout)
@@ -227,7 +229,7 @@ func needsPlugin(o *options) bool {
 
 // contexts completes --context with the kubeconfig's contexts.
 func contexts(o *options) []cobra.Completion {
-	if kubeconfigProblem(o.Kubeconfig) != nil {
+	if cred.KubeconfigProblem(o.Kubeconfig, os.LookupEnv) != nil {
 		return nil
 	}
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()

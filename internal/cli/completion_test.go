@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	cred "github.com/argo-cred/argo-cred/internal/credential"
 	"github.com/argo-cred/argo-cred/internal/export"
 	"github.com/argo-cred/argo-cred/internal/identity"
 	"github.com/argo-cred/argo-cred/internal/probe"
@@ -76,7 +77,7 @@ func TestCompletionValues(t *testing.T) {
 
 	// Every value offered parses.
 	for _, s := range sources {
-		if got, err := source(&options{Source: s}); err != nil || got != s {
+		if got, err := cred.Choose(&cred.Request{Source: s}); err != nil || got.Name != s {
 			t.Errorf("--source %s offered, and refused: %v", s, err)
 		}
 	}

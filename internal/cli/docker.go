@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	cred "github.com/argo-cred/argo-cred/internal/credential"
 	"github.com/argo-cred/argo-cred/internal/docker"
 	"github.com/argo-cred/argo-cred/internal/env"
 	"github.com/argo-cred/argo-cred/internal/exitcode"
@@ -64,7 +65,7 @@ func (a *app) docker(ctx context.Context, o *options, args []string) error {
 	if c.settings.CABundle != "" {
 		r.Files = []string{c.settings.CABundle}
 	}
-	if r.Network != "host" && isLoopback(c.settings.Server) {
+	if r.Network != "host" && cred.IsLoopback(c.settings.Server) {
 		fmt.Fprintf(a.streams.ErrOut, "note: ARGO_SERVER %s is a loopback address, which a container reaches only with --network host\n", c.settings.Server)
 	}
 	b := make([]byte, 6)

@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/argo-cred/argo-cred/internal/child"
+	cred "github.com/argo-cred/argo-cred/internal/credential"
 	"github.com/argo-cred/argo-cred/internal/env"
 	"github.com/argo-cred/argo-cred/internal/exitcode"
 )
@@ -55,27 +56,18 @@ func (a *app) exec(ctx context.Context, o *options, args []string) error {
 	return a.replace(ctx, path, args, environ)
 }
 
-// sourceFlags and sourceVars are the settings that say a credential was
-// intended: a token source, or how to get or check one. Any of them given,
-// by flag or environment, even empty, means exec runs the command only with
-// a checked credential; with none, it runs the command unchanged.
-var (
-	sourceFlags = []string{"source", "secret", "service-account", "token-file", "oidc-env", "client", "bind",
-		"secret-namespace", "audience", "duration", "min-lifetime", "expect", "skip-identity-check"}
-	sourceVars = []string{"ARGO_TOKEN", "ARGO_CRED_SOURCE", "ARGO_CRED_SECRET", "ARGO_CRED_SERVICE_ACCOUNT", "ARGO_CRED_TOKEN_FILE",
-		"ARGO_CRED_OIDC_ENV", "ARGO_CRED_CLIENT", "ARGO_CRED_BIND", "ARGO_CRED_SECRET_NAMESPACE", "ARGO_CRED_AUDIENCE", "ARGO_CRED_DURATION",
-		"ARGO_CRED_MIN_LIFETIME", "ARGO_CRED_EXPECT", "ARGO_CRED_SKIP_IDENTITY_CHECK"}
-)
-
-// sourcesNamed returns the sourceFlags and sourceVars given.
+// sourcesNamed returns the flags and variables given that say a
+// credential was intended (credential.IntentFlags and IntentVars), even
+// empty: with any of them, exec runs the command only with a checked
+// credential; with none, unchanged.
 func sourcesNamed(o *options) []string {
 	var out []string
-	for _, f := range sourceFlags {
+	for _, f := range cred.IntentFlags() {
 		if o.set[f] {
 			out = append(out, "--"+f)
 		}
 	}
-	for _, v := range sourceVars {
+	for _, v := range cred.IntentVars() {
 		if _, ok := os.LookupEnv(v); ok {
 			out = append(out, v)
 		}

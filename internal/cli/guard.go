@@ -26,7 +26,7 @@ const guardCommand = "__guard"
 func (a *app) startGuard(o *options, container string, withBinding bool) {
 	args := []string{guardCommand, "--kubeconfig", o.Kubeconfig, "--context", o.Context, "--container", container}
 	if b := a.binding; withBinding && b != nil {
-		args = append(args, "--binding", b.ns+"/"+b.name+"/"+b.uid)
+		args = append(args, "--binding", b.Namespace+"/"+b.Name+"/"+b.UID)
 	}
 	g, err := child.StartGuard(args)
 	if err != nil {

@@ -1,4 +1,4 @@
-package cli
+package credential
 
 import (
 	"bytes"
@@ -27,19 +27,19 @@ var systemRoots = []string{
 
 const bundleMarker = "# argo-cred CA bundle: the system roots and --ca-file"
 
-// caBundle writes, once per content, a PEM bundle of the roots in use (the
+// CABundle writes, once per content, a PEM bundle of the roots in use (the
 // SSL_CERT_FILE already set, else the system's) and the certificates of
 // caFile, and returns its path. SSL_CERT_FILE replaces Go's roots for every
 // later TLS client of the job; with the bundle, argo trusts the Argo
 // Server's CA and git or curl still trust public hosts. The file holds only
 // public certificates: mode 0644, so a container user can read it mounted.
-func caBundle(caFile string) (string, error) {
+func CABundle(caFile string, lookup func(string) (string, bool)) (string, error) {
 	ca, err := files.Read(caFile, 1<<20)
 	if err != nil {
 		return "", exitcode.Wrap(exitcode.Usage, "check --ca-file", err)
 	}
 	base := systemRoots
-	if cur := os.Getenv("SSL_CERT_FILE"); cur != "" {
+	if cur, _ := lookup("SSL_CERT_FILE"); cur != "" {
 		base = []string{cur}
 	}
 	var roots []byte

@@ -1,0 +1,79 @@
+package credential
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/argo-cred/argo-cred/internal/exitcode"
+)
+
+func TestChoose(t *testing.T) {
+	env := func(kv ...string) func(string) (string, bool) {
+		return func(name string) (string, bool) {
+			for i := 0; i+1 < len(kv); i += 2 {
+				if kv[i] == name {
+					return kv[i+1], true
+				}
+			}
+			return "", false
+		}
+	}
+	for name, tc := range map[string]struct {
+		req      Request
+		want     string
+		wantCode exitcode.Code
+		wantHint string
+	}{
+		"--source wins":          {req: Request{Source: "file", Secret: "s"}, want: "file"},
+		"--secret":               {req: Request{Secret: "s", ServiceAccount: "sa"}, want: "secret"},
+		"--service-account":      {req: Request{ServiceAccount: "sa", TokenFile: "f"}, want: "tokenrequest"},
+		"--token-file":           {req: Request{TokenFile: "f", OIDCEnv: "X"}, want: "file"},
+		"--oidc-env":             {req: Request{OIDCEnv: "X", Hooks: Hooks{Lookup: env("ARGO_TOKEN", "t")}}, want: "oidc-env"},
+		"ARGO_TOKEN":             {req: Request{Hooks: Hooks{Lookup: env("ARGO_TOKEN", "")}}, want: "env"},
+		"github-oidc only asked": {req: Request{Source: "github-oidc"}, want: "github-oidc"},
+		"unknown": {req: Request{Source: "vault"}, wantCode: exitcode.Usage,
+			wantHint: "use secret, tokenrequest, file, env, github-oidc or oidc-env"},
+		"none": {req: Request{}, wantCode: exitcode.Usage,
+			wantHint: "give --secret NAME (a token Secret), --service-account NAME (TokenRequest), --token-file PATH, or set ARGO_TOKEN"},
+		"none, in a GitHub job that may request a token": {req: Request{Hooks: Hooks{Lookup: env("ACTIONS_ID_TOKEN_REQUEST_URL", "https://x", "ACTIONS_ID_TOKEN_REQUEST_TOKEN", "t")}}, wantCode: exitcode.Usage,
+			wantHint: "give --secret NAME (a token Secret), --service-account NAME (TokenRequest), --token-file PATH, or set ARGO_TOKEN; this GitHub job may request an OIDC token: --source github-oidc uses it, where the cluster trusts GitHub (argo-cred oidc-config)"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			got, err := Choose(&tc.req)
+			if tc.wantCode != 0 {
+				if exitcode.Of(err) != tc.wantCode || exitcode.Hint(err) != tc.wantHint {
+					t.Fatalf("got %v (code %d, hint %q); want code %d, hint %q", err, exitcode.Of(err), exitcode.Hint(err), tc.wantCode, tc.wantHint)
+				}
+				return
+			}
+			if err != nil || got.Name != tc.want {
+				t.Fatalf("got %q, %v; want %q", got.Name, err, tc.want)
+			}
+		})
+	}
+}
+
+// Every source has a way to get a token, and says how it renews; the
+// intent lists name every source's flag and variable.
+func TestSourcesTable(t *testing.T) {
+	for _, s := range Sources {
+		if s.get == nil || s.Renew == "" {
+			t.Errorf("source %s: no get or no Renew", s.Name)
+		}
+		if (s.Flag == "") != (s.value == nil) {
+			t.Errorf("source %s: a flag needs its value, and a value its flag", s.Name)
+		}
+	}
+	wantFlags := []string{"source", "secret", "service-account", "token-file", "oidc-env", "client", "bind",
+		"secret-namespace", "audience", "duration", "min-lifetime", "expect", "skip-identity-check"}
+	if diff := cmp.Diff(wantFlags, IntentFlags()); diff != "" {
+		t.Errorf("IntentFlags (-want +got):\n%s", diff)
+	}
+	wantVars := []string{"ARGO_TOKEN", "ARGO_CRED_SOURCE", "ARGO_CRED_SECRET", "ARGO_CRED_SERVICE_ACCOUNT", "ARGO_CRED_TOKEN_FILE",
+		"ARGO_CRED_OIDC_ENV", "ARGO_CRED_CLIENT", "ARGO_CRED_BIND", "ARGO_CRED_SECRET_NAMESPACE", "ARGO_CRED_AUDIENCE", "ARGO_CRED_DURATION",
+		"ARGO_CRED_MIN_LIFETIME", "ARGO_CRED_EXPECT", "ARGO_CRED_SKIP_IDENTITY_CHECK"}
+	if diff := cmp.Diff(wantVars, IntentVars()); diff != "" {
+		t.Errorf("IntentVars (-want +got):\n%s", diff)
+	}
+}
