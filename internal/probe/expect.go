@@ -1,9 +1,20 @@
 package probe
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	cwtpkg "github.com/argoproj/argo-workflows/v3/pkg/apiclient/clusterworkflowtemplate"
+	cronpkg "github.com/argoproj/argo-workflows/v3/pkg/apiclient/cronworkflow"
+	workflowpkg "github.com/argoproj/argo-workflows/v3/pkg/apiclient/workflow"
+	archivepkg "github.com/argoproj/argo-workflows/v3/pkg/apiclient/workflowarchive"
+	wftpkg "github.com/argoproj/argo-workflows/v3/pkg/apiclient/workflowtemplate"
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 
 	"github.com/argo-cred/argo-cred/internal/exitcode"
 )
@@ -90,4 +101,42 @@ func Merge(defaults, user []Expectation) (out, replaced []Expectation) {
 		}
 	}
 	return out, replaced
+}
+
+// do returns the call that probes e: a list of at most one item, or for
+// create a server-side dry run of a minimal workflow, which the Argo Server
+// validates and Kubernetes authorizes and admits without storing it.
+func do(cl *clients, e Expectation, ns string) func(context.Context) error {
+	lo := &metav1.ListOptions{Limit: 1}
+	return func(ctx context.Context) error {
+		var err error
+		switch e.Resource + "/" + e.Verb {
+		case "workflows/list":
+			_, err = cl.workflow.ListWorkflows(ctx, &workflowpkg.WorkflowListRequest{Namespace: ns, ListOptions: lo, Fields: "metadata.resourceVersion"})
+		case "workflows/create":
+			_, err = cl.workflow.CreateWorkflow(ctx, &workflowpkg.WorkflowCreateRequest{Namespace: ns, Workflow: dryRunWorkflow(ns), ServerDryRun: true})
+		case "workflowtemplates/list":
+			_, err = cl.wft.ListWorkflowTemplates(ctx, &wftpkg.WorkflowTemplateListRequest{Namespace: ns, ListOptions: lo})
+		case "cronworkflows/list":
+			_, err = cl.cron.ListCronWorkflows(ctx, &cronpkg.ListCronWorkflowsRequest{Namespace: ns, ListOptions: lo})
+		case "clusterworkflowtemplates/list":
+			_, err = cl.cwt.ListClusterWorkflowTemplates(ctx, &cwtpkg.ClusterWorkflowTemplateListRequest{ListOptions: lo})
+		case "archived-workflows/list":
+			_, err = cl.archive.ListArchivedWorkflows(ctx, &archivepkg.ListArchivedWorkflowsRequest{Namespace: ns, ListOptions: lo})
+		default:
+			err = fmt.Errorf("cannot probe %s", e.Name())
+		}
+		return err
+	}
+}
+
+// dryRunWorkflow is the smallest workflow the Argo Server validates.
+func dryRunWorkflow(ns string) *wfv1.Workflow {
+	return &wfv1.Workflow{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: "argo-cred-dry-run-", Namespace: ns},
+		Spec: wfv1.WorkflowSpec{
+			Entrypoint: "main",
+			Templates:  []wfv1.Template{{Name: "main", Container: &corev1.Container{Image: "argo-cred/dry-run", Command: []string{"true"}}}},
+		},
+	}
 }

@@ -6,10 +6,8 @@ package probe
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"strings"
 	"sync"
 	"time"
@@ -18,17 +16,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
-
-	cwtpkg "github.com/argoproj/argo-workflows/v3/pkg/apiclient/clusterworkflowtemplate"
-	cronpkg "github.com/argoproj/argo-workflows/v3/pkg/apiclient/cronworkflow"
 	infopkg "github.com/argoproj/argo-workflows/v3/pkg/apiclient/info"
-	workflowpkg "github.com/argoproj/argo-workflows/v3/pkg/apiclient/workflow"
-	archivepkg "github.com/argoproj/argo-workflows/v3/pkg/apiclient/workflowarchive"
-	wftpkg "github.com/argoproj/argo-workflows/v3/pkg/apiclient/workflowtemplate"
 
 	"github.com/argo-cred/argo-cred/internal/exitcode"
 	"github.com/argo-cred/argo-cred/internal/redact"
@@ -376,44 +365,6 @@ func crd(resource string) string {
 	return resource
 }
 
-// do returns the call that probes e: a list of at most one item, or for
-// create a server-side dry run of a minimal workflow, which the Argo Server
-// validates and Kubernetes authorizes and admits without storing it.
-func do(cl *clients, e Expectation, ns string) func(context.Context) error {
-	lo := &metav1.ListOptions{Limit: 1}
-	return func(ctx context.Context) error {
-		var err error
-		switch e.Resource + "/" + e.Verb {
-		case "workflows/list":
-			_, err = cl.workflow.ListWorkflows(ctx, &workflowpkg.WorkflowListRequest{Namespace: ns, ListOptions: lo, Fields: "metadata.resourceVersion"})
-		case "workflows/create":
-			_, err = cl.workflow.CreateWorkflow(ctx, &workflowpkg.WorkflowCreateRequest{Namespace: ns, Workflow: dryRunWorkflow(ns), ServerDryRun: true})
-		case "workflowtemplates/list":
-			_, err = cl.wft.ListWorkflowTemplates(ctx, &wftpkg.WorkflowTemplateListRequest{Namespace: ns, ListOptions: lo})
-		case "cronworkflows/list":
-			_, err = cl.cron.ListCronWorkflows(ctx, &cronpkg.ListCronWorkflowsRequest{Namespace: ns, ListOptions: lo})
-		case "clusterworkflowtemplates/list":
-			_, err = cl.cwt.ListClusterWorkflowTemplates(ctx, &cwtpkg.ClusterWorkflowTemplateListRequest{ListOptions: lo})
-		case "archived-workflows/list":
-			_, err = cl.archive.ListArchivedWorkflows(ctx, &archivepkg.ListArchivedWorkflowsRequest{Namespace: ns, ListOptions: lo})
-		default:
-			err = fmt.Errorf("cannot probe %s", e.Name())
-		}
-		return err
-	}
-}
-
-// dryRunWorkflow is the smallest workflow the Argo Server validates.
-func dryRunWorkflow(ns string) *wfv1.Workflow {
-	return &wfv1.Workflow{
-		ObjectMeta: metav1.ObjectMeta{GenerateName: "argo-cred-dry-run-", Namespace: ns},
-		Spec: wfv1.WorkflowSpec{
-			Entrypoint: "main",
-			Templates:  []wfv1.Template{{Name: "main", Container: &corev1.Container{Image: "argo-cred/dry-run", Command: []string{"true"}}}},
-		},
-	}
-}
-
 // call runs fn, retrying what is worth retrying (503, 429, refused or reset
 // connections) with jittered exponential backoff, never 401 or 403.
 func call(ctx context.Context, cfg Config, cl *clients, pc probeCall) (Check, error) {
@@ -451,139 +402,4 @@ func call(ctx context.Context, cfg Config, cl *clients, pc probeCall) (Check, er
 		c.Message = redact.Shorten(cl.red.Text(err.Error()), 300)
 	}
 	return c, err
-}
-
-func retryable(err error) bool {
-	var na *notArgoError
-	if isTLS(err.Error()) || errors.As(err, &na) {
-		return false
-	}
-	if st, ok := status.FromError(err); ok {
-		switch st.Code() {
-		case codes.Unavailable, codes.ResourceExhausted:
-			return true
-		}
-		return false
-	}
-	var ne net.Error
-	return errors.As(err, &ne)
-}
-
-// What Go's TLS stack and HTTP client say when TLS is one-sided, and when a
-// certificate is not trusted.
-var (
-	notTLS        = []string{"first record does not look like a TLS handshake", "server gave HTTP response to HTTPS client"}
-	wantsTLS      = []string{"HTTP request to an HTTPS server", "malformed HTTP response", "frame too large"}
-	untrustedCert = []string{"x509:", "certificate"}
-)
-
-func containsAny(s string, subs []string) bool {
-	for _, sub := range subs {
-		if strings.Contains(s, sub) {
-			return true
-		}
-	}
-	return false
-}
-
-// isTLS tells TLS failures, which retrying cannot fix, from others.
-func isTLS(msg string) bool {
-	return strings.Contains(msg, "tls:") || containsAny(msg, untrustedCert) || containsAny(msg, notTLS)
-}
-
-// classify turns a failed call into an exit-coded error.
-func classify(c Check, err error) error {
-	code := status.Code(err)
-	var na *notArgoError
-	if errors.As(err, &na) {
-		return exitcode.New(exitcode.Unreachable,
-			"ARGO_SERVER must name the Argo Server itself: check ARGO_SERVER, ARGO_SECURE and ARGO_BASE_HREF (a login page or ingress may answer instead); argo-cred follows no redirects",
-			"%s: not an Argo API answer: %s", c.Name, c.Message)
-	}
-	if _, ok := status.FromError(err); !ok {
-		if strings.Contains(c.Message, "invalid character") {
-			return exitcode.New(exitcode.Unreachable,
-				"something other than the Argo API answered (a web page?): check ARGO_BASE_HREF and whether an ingress or login page is in front",
-				"%s: the answer is not JSON: %s", c.Name, c.Message)
-		}
-		code = codes.Unavailable
-	}
-	switch code {
-	case codes.Unauthenticated:
-		return exitcode.New(exitcode.TokenRejected,
-			"the token is invalid, expired or revoked (its Secret deleted?); get a new one",
-			"%s: the argo server rejected the token (401): %s", c.Name, c.Message)
-	case codes.PermissionDenied:
-		return exitcode.New(exitcode.MissingAccess, "grant the token's service account the access it needs",
-			"%s: permission denied (403): %s", c.Name, c.Message)
-	case codes.Unavailable, codes.ResourceExhausted, codes.DeadlineExceeded, codes.Canceled:
-		return exitcode.New(exitcode.Unreachable, transportHint(c.Message),
-			"%s: argo server unavailable (%s): %s", c.Name, attempts(c.Attempts), c.Message)
-	case codes.Internal, codes.Unknown:
-		if notAPIAnswer(c.Message) {
-			return exitcode.New(exitcode.Unreachable, "check ARGO_SERVER, ARGO_SECURE and ARGO_BASE_HREF; an ingress may be answering instead of the Argo Server",
-				"%s: HTTP %d that is not an Argo API answer", c.Name, c.HTTPStatus)
-		}
-		if c.HTTPStatus >= 500 || c.HTTPStatus == 0 {
-			return exitcode.New(exitcode.Unreachable, "the Argo Server or a proxy in front of it failed; check its logs",
-				"%s: argo server error: %s", c.Name, c.Message)
-		}
-	}
-	return exitcode.New(exitcode.Unexpected, "", "%s: unexpected answer (%s): %s", c.Name, code, c.Message)
-}
-
-// unreachable explains a failed first call. Its diagnostic requests never
-// carry the token or a --header value and never weaken TLS: it reads Go's
-// own TLS errors, tries a bare TLS handshake (no request) where the user
-// chose plain HTTP, and asks for /api/v1/version over HTTP/1 with the
-// user's own TLS settings, without credentials, to tell an HTTP/1-only
-// proxy from a dead server.
-func unreachable(ctx context.Context, cfg Config, c Check, err error) error {
-	e := classify(c, err)
-	if exitcode.Of(e) != exitcode.Unreachable || ctx.Err() != nil {
-		return e
-	}
-	msg := err.Error()
-	switch {
-	case cfg.Secure && containsAny(msg, notTLS):
-		return rehint(e, "the server speaks plain HTTP: set ARGO_SECURE=false (--secure=false)")
-	case !cfg.Secure && speaksTLS(ctx, cfg.Server):
-		return rehint(e, "the server speaks TLS: set ARGO_SECURE=true (--secure)")
-	case !cfg.HTTP1 && !isTLS(msg) && answersHTTP1(ctx, cfg):
-		return rehint(e, "the server answers HTTP/1 but not gRPC (an HTTP/1-only proxy or load balancer?): set ARGO_HTTP1=true (--http1)")
-	}
-	return e
-}
-
-func rehint(err error, hint string) error {
-	var e *exitcode.Error
-	if errors.As(err, &e) {
-		return &exitcode.Error{Code: e.Code, Err: e.Err, Hint: hint}
-	}
-	return err
-}
-
-func attempts(n int) string {
-	if n == 1 {
-		return "1 attempt"
-	}
-	return fmt.Sprintf("%d attempts", n)
-}
-
-func transportHint(msg string) string {
-	switch {
-	case containsAny(msg, notTLS):
-		return "the server does not speak TLS: set ARGO_SECURE=false (--secure=false)"
-	case strings.Contains(msg, "looked like an HTTP/1.1 header"):
-		return "an HTTP/1 server answered, not gRPC: if it is an HTTP/1-only proxy in front of the Argo Server set ARGO_HTTP1=true (--http1), otherwise check ARGO_SERVER"
-	case containsAny(msg, untrustedCert):
-		return "the server's certificate is not trusted: pass --ca-file with the CA that signed it (or, for a test server only, --insecure-skip-verify)"
-	case containsAny(msg, wantsTLS):
-		return "the server speaks TLS: set ARGO_SECURE=true (--secure)"
-	case strings.Contains(msg, "no such host"):
-		return "check the host name in ARGO_SERVER"
-	case strings.Contains(msg, "connection refused"):
-		return "nothing listens there: check ARGO_SERVER's host and port, and that the Argo Server runs"
-	}
-	return "check ARGO_SERVER, ARGO_SECURE and that the Argo Server runs; retry later if it is overloaded"
 }
