@@ -4,10 +4,13 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/argo-cred/argo-cred/internal/cli.Version=$(VERSION)
 export CGO_ENABLED := 0
 
-.PHONY: deps build dist release-prep release-proof image fuzz reliability test vet unit integration demo bench stack-up stack-down stack-status stack-binaries clean
+.PHONY: deps build docs dist release-prep release-proof image fuzz reliability test vet unit integration demo bench stack-up stack-down stack-status stack-binaries clean
 
 build: ## the argo-cred binary, static, in bin/
 	go build -trimpath -ldflags "$(LDFLAGS)" -o bin/argo-cred ./cmd/argo-cred
+
+docs: ## regenerate docs/reference.md, the flag reference, from the command tree (test/tools/docgen)
+	go run ./test/tools/docgen docs/reference.md
 
 fuzz: ## every fuzz target for FUZZTIME (default 5s) each
 	test/fuzz.sh
