@@ -15,7 +15,7 @@ docs: ## regenerate docs/reference.md, the flag reference, from the command tree
 fuzz: ## every fuzz target for FUZZTIME (default 5s) each
 	test/fuzz.sh
 
-reliability: stack-up ## the reliability figures of the README: load, bad input, faults, leaks (verbose); fails when a test fails
+reliability: stack-up ## the reliability figures of docs/reliability.md: load, bad input, faults, leaks (verbose); fails when a test fails
 	set -o pipefail; go test -count=1 -timeout 20m -v -run 'TestIntegrationLoad|TestIntegrationBadInput|TestIntegrationFault|TestIntegrationLeakScan|TestHostile' ./cmd/argo-cred/ \
 		| grep -E '^--- FAIL|_test.go:[0-9]+: (load|fault|bad input|exited|exit )|^(ok|FAIL)'
 
@@ -74,7 +74,7 @@ integration: stack-up ## integration tests only
 demo: build stack-up ## the main job: argo-cred against the local stack
 	test/demo.sh
 
-bench: build stack-up ## benchmarks against the local stack (see README)
+bench: build stack-up ## benchmarks against the local stack (see docs/benchmarks.md)
 	test/bench/bench.sh
 
 deps: ## the Debian packages the stack and tests need (apt-get, as root)
