@@ -4,15 +4,18 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/argo-cred/argo-cred/internal/cli.Version=$(VERSION)
 export CGO_ENABLED := 0
 
-.PHONY: deps build dist release-prep release-proof image fuzz reliability test vet unit integration demo bench stack-up stack-down stack-status stack-binaries clean
+.PHONY: deps build docs dist release-prep release-proof image fuzz reliability test vet unit integration demo bench stack-up stack-down stack-status stack-binaries clean
 
 build: ## the argo-cred binary, static, in bin/
 	go build -trimpath -ldflags "$(LDFLAGS)" -o bin/argo-cred ./cmd/argo-cred
 
+docs: ## regenerate docs/reference.md, the flag reference, from the command tree (test/tools/docgen)
+	go run ./test/tools/docgen docs/reference.md
+
 fuzz: ## every fuzz target for FUZZTIME (default 5s) each
 	test/fuzz.sh
 
-reliability: stack-up ## the reliability figures of the README: load, bad input, faults, leaks (verbose); fails when a test fails
+reliability: stack-up ## the reliability figures of docs/reliability.md: load, bad input, faults, leaks (verbose); fails when a test fails
 	set -o pipefail; go test -count=1 -timeout 20m -v -run 'TestIntegrationLoad|TestIntegrationBadInput|TestIntegrationFault|TestIntegrationLeakScan|TestHostile' ./cmd/argo-cred/ \
 		| grep -E '^--- FAIL|_test.go:[0-9]+: (load|fault|bad input|exited|exit )|^(ok|FAIL)'
 
@@ -71,7 +74,7 @@ integration: stack-up ## integration tests only
 demo: build stack-up ## the main job: argo-cred against the local stack
 	test/demo.sh
 
-bench: build stack-up ## benchmarks against the local stack (see README)
+bench: build stack-up ## benchmarks against the local stack (see docs/benchmarks.md)
 	test/bench/bench.sh
 
 deps: ## the Debian packages the stack and tests need (apt-get, as root)

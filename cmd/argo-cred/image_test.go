@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -375,10 +374,11 @@ func TestIntegrationDockerWrapper(t *testing.T) {
 	})
 }
 
-// imageRecipe is the README's recipe for argo-cred's image (the block
-// marked <!-- recipe: image --> in "argo-cred's image, as the argo CLI
-// image"), kept identical to it: TestIntegrationImageRecipe runs it as
-// written and fails if README.md holds another text.
+// imageRecipe is the documents' recipe for argo-cred's image (the block
+// marked <!-- recipe: image --> in docs/docker.md, "argo-cred's image, as
+// the argo CLI image"), kept identical to it: TestIntegrationImageRecipe
+// runs it as written, and it and TestRecipesInDocs fail if the documents
+// hold another text.
 const imageRecipe = `export ARGO_SERVER=argo.example.com:443 ARGO_NAMESPACE=ci
 docker run --rm --user "$(id -u):$(id -g)" \
   -v "${KUBECONFIG:-$HOME/.kube/config}:/kube/config:ro" -e KUBECONFIG=/kube/config \
@@ -483,7 +483,7 @@ func dockerEnv(path, home string) []string {
 	return env
 }
 
-// The README's recipe for argo-cred's image, run as written by a user who
+// The recipe for argo-cred's image (docs/docker.md), run as written by a user who
 // is not root, with their 0600 kubeconfig and 0600 workflow file: the
 // container runs as that user and reads both. Only the server address and
 // the image tag are swapped in; the stack listens on this host's loopback
@@ -494,15 +494,9 @@ func dockerEnv(path, home string) []string {
 func TestIntegrationImageRecipe(t *testing.T) {
 	img := image(t)
 	s := testenv.Get(t)
-	t.Run("README.md holds the recipe", func(t *testing.T) {
-		b, err := os.ReadFile(filepath.Join(testenv.Root(), "README.md"))
-		must(t, err)
-		m := regexp.MustCompile("(?s)<!-- recipe: image -->\n```sh\n(.*?)```").FindSubmatch(b)
-		if m == nil {
-			t.Fatal("README.md has no block marked <!-- recipe: image -->")
-		}
-		if string(m[1]) != imageRecipe {
-			t.Errorf("README.md's image recipe differs from imageRecipe:\n%s", m[1])
+	t.Run("the documents hold the recipe", func(t *testing.T) {
+		if got := docRecipes(t)["image"]; got != imageRecipe {
+			t.Errorf("the documents' image recipe differs from imageRecipe:\n%s", got)
 		}
 	})
 

@@ -24,24 +24,10 @@ import (
 	"github.com/argo-cred/argo-cred/internal/testenv"
 )
 
-// readmeRecipes returns the code blocks of README.md marked
-// <!-- recipe: NAME -->, by name.
+// readmeRecipes returns the recipes of the README and docs/*.md (the code
+// blocks marked <!-- recipe: NAME -->), by name; see docRecipes.
 func readmeRecipes(t *testing.T) map[string]string {
-	b, err := os.ReadFile(filepath.Join(testenv.Root(), "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	re := regexp.MustCompile("(?s)<!-- recipe: ([a-z]+) -->\n```[a-z]*\n(.*?)```")
-	out := map[string]string{}
-	for _, m := range re.FindAllStringSubmatch(string(b), -1) {
-		out[m[1]] = m[2]
-	}
-	for _, name := range []string{"shell", "docker", "github", "jenkins"} {
-		if out[name] == "" {
-			t.Fatalf("README.md has no recipe %q", name)
-		}
-	}
-	return out
+	return docRecipes(t)
 }
 
 // recipeEnv is a namespace "ci" as the recipes name it, with the
@@ -315,11 +301,9 @@ func (e *recipeEnv) github(t *testing.T, steps string, bad bool, shell, flags st
 	e.judge(t, all, bad, exported...)
 }
 
-// The README's table of the action's inputs names every input of
-// action.yml, and nothing else.
+// The documents' table of the action's inputs (docs/github-actions.md)
+// names every input of action.yml, and nothing else.
 func TestReadmeActionInputs(t *testing.T) {
-	readme, err := os.ReadFile(filepath.Join(testenv.Root(), "README.md"))
-	must(t, err)
 	manifest, err := os.ReadFile(filepath.Join(testenv.Root(), "action.yml"))
 	must(t, err)
 	var action struct {
@@ -331,10 +315,7 @@ func TestReadmeActionInputs(t *testing.T) {
 		want = append(want, name)
 	}
 	slices.Sort(want)
-	table := regexp.MustCompile("(?s)\\| input \\| meaning[^\n]*\n\\|[-|]+\n(.*?)\n\n").FindStringSubmatch(string(readme))
-	if table == nil {
-		t.Fatal("README.md has no table of the action's inputs")
-	}
+	file, table := docWith(t, regexp.MustCompile("(?s)\\| input \\| meaning[^\n]*\n\\|[-|]+\n(.*?)\n\n"), "the table of the action's inputs")
 	var got []string
 	for _, row := range strings.Split(table[1], "\n") {
 		first, _, _ := strings.Cut(strings.TrimPrefix(row, "| "), " | ")
@@ -344,6 +325,6 @@ func TestReadmeActionInputs(t *testing.T) {
 	}
 	slices.Sort(got)
 	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("the README's inputs table against action.yml (-want +got):\n%s", diff)
+		t.Errorf("the inputs table of %s against action.yml (-want +got):\n%s", file, diff)
 	}
 }

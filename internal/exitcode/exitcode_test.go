@@ -3,7 +3,12 @@ package exitcode
 import (
 	"errors"
 	"fmt"
+	"os"
+	"regexp"
+	"strconv"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func TestOfAndHint(t *testing.T) {
@@ -47,5 +52,29 @@ func TestEveryCodeHasAName(t *testing.T) {
 	}
 	if len(All()) != 9 {
 		t.Errorf("%d codes; the README documents 9", len(All()))
+	}
+}
+
+// The README's table of exit codes (under "## Exit codes") lists exactly
+// the codes of All, in order.
+func TestReadmeDocumentsEveryCode(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	table := regexp.MustCompile("(?s)\n## Exit codes\n.*?\n\\| code \\| meaning \\|\n\\|[-|]+\n(.*?)\n\n").FindSubmatch(b)
+	if table == nil {
+		t.Fatal("README.md has no table of exit codes under ## Exit codes")
+	}
+	var got, want []int
+	for _, m := range regexp.MustCompile("(?m)^\\| ([0-9]+) \\|").FindAllSubmatch(table[1], -1) {
+		n, _ := strconv.Atoi(string(m[1]))
+		got = append(got, n)
+	}
+	for _, c := range All() {
+		want = append(want, int(c))
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("the README's exit codes (-want +got):\n%s", diff)
 	}
 }

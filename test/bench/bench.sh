@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks against the local stack (make bench). Needs hyperfine and GNU
 # time (apt-get install hyperfine time); the seed pipeline also needs kubectl.
-# Prints the numbers the README reports.
+# Prints the numbers docs/benchmarks.md reports.
 set -euo pipefail
 over=0
 root=$(cd "$(dirname "$0")/../.." && pwd)
