@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/argo-cred/argo-cred/internal/cli"
+	"github.com/argo-cred/argo-cred/internal/reference"
 	"github.com/argo-cred/argo-cred/internal/testenv"
 )
 
@@ -95,9 +96,9 @@ func TestRecipesInDocs(t *testing.T) {
 // docs/reference.md is what make docs generates from the command tree,
 // with no ARGO_*, KUBECONFIG or GITHUB_* variable set.
 func TestDocsReference(t *testing.T) {
-	t.Cleanup(cli.CleanReferenceEnv())
+	t.Cleanup(reference.CleanEnv())
 	var b bytes.Buffer
-	must(t, cli.Reference(&b))
+	must(t, reference.Write(&b, cli.CommandTree()))
 	want := readDoc(t, filepath.Join("docs", "reference.md"))
 	if diff := cmp.Diff(want, b.String()); diff != "" {
 		t.Errorf("docs/reference.md is stale: run make docs (-committed +generated):\n%s", diff)

@@ -11,7 +11,10 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	cred "github.com/argo-cred/argo-cred/internal/credential"
 	"github.com/argo-cred/argo-cred/internal/exitcode"
@@ -158,4 +161,11 @@ func (a *app) dropBinding() {
 	}
 	fmt.Fprintf(a.streams.ErrOut, "revoked: deleted secret %s/%s, the token bound to it\n", b.Namespace, b.Name)
 	a.binding = nil
+}
+
+// CommandTree is the command tree as Run builds it, for the generated
+// reference (internal/reference): its defaults come from the environment.
+func CommandTree() *cobra.Command {
+	a := &app{streams: IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: io.Discard}, log: slog.New(slog.DiscardHandler)}
+	return a.commands()
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 
 	"github.com/argo-cred/argo-cred/internal/cli"
+	"github.com/argo-cred/argo-cred/internal/reference"
 )
 
 func main() {
@@ -24,9 +25,9 @@ func main() {
 }
 
 func run(path string) error {
-	cli.CleanReferenceEnv()
+	reference.CleanEnv()
 	var b bytes.Buffer
-	if err := cli.Reference(&b); err != nil {
+	if err := reference.Write(&b, cli.CommandTree()); err != nil {
 		return err
 	}
 	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {

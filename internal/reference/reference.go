@@ -1,10 +1,11 @@
-package cli
+// Package reference writes the flag reference of argo-cred's command tree
+// as Markdown (docs/reference.md, made by make docs).
+package reference
 
 import (
 	"bufio"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"strings"
 
@@ -12,20 +13,20 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// ReferenceEnvPrefixes are the environment variables (exact names, or
+// EnvPrefixes are the environment variables (exact names, or
 // prefixes ending in _) that can change the command tree's defaults.
 // Reference's output is the same everywhere only with none of them set:
-// its callers unset them first (see CleanReferenceEnv).
-var ReferenceEnvPrefixes = []string{"ARGO_", "KUBECONFIG", "GITHUB_"}
+// its callers unset them first (see CleanEnv).
+var EnvPrefixes = []string{"ARGO_", "KUBECONFIG", "GITHUB_"}
 
-// CleanReferenceEnv unsets every variable ReferenceEnvPrefixes names and
+// CleanEnv unsets every variable EnvPrefixes names and
 // returns a function that sets them back. An empty variable is not an
 // unset one for envconfig, so they are unset, not emptied.
-func CleanReferenceEnv() (restore func()) {
+func CleanEnv() (restore func()) {
 	saved := map[string]string{}
 	for _, kv := range os.Environ() {
 		name, value, _ := strings.Cut(kv, "=")
-		for _, p := range ReferenceEnvPrefixes {
+		for _, p := range EnvPrefixes {
 			if name == p || (strings.HasSuffix(p, "_") && strings.HasPrefix(name, p)) {
 				saved[name] = value
 				os.Unsetenv(name)
@@ -39,16 +40,11 @@ func CleanReferenceEnv() (restore func()) {
 	}
 }
 
-// Reference writes the flag reference of every visible command as
-// Markdown (docs/reference.md, made by make docs): its usage line, what it
-// does, and a table of its flags. It builds the command tree as Run does,
-// so the defaults come from the environment: call CleanReferenceEnv first.
-func Reference(w io.Writer) error {
-	a := &app{
-		streams: IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: io.Discard},
-		log:     slog.New(slog.DiscardHandler),
-	}
-	root := a.commands()
+// Write writes the flag reference of every visible command of root as
+// Markdown: its usage line, what it does, and a table of its flags. The
+// tree's defaults come from the environment: call CleanEnv before
+// building it.
+func Write(w io.Writer, root *cobra.Command) error {
 	root.InitDefaultCompletionCmd() // cobra adds it only when the tree runs
 	bw := bufio.NewWriter(w)
 	fmt.Fprint(bw, referenceHeader)
