@@ -1,5 +1,7 @@
-// Package cli is argo-cred's command line: it parses flags and environment
-// into options and calls the token, env, probe and export packages.
+// Package cli is argo-cred's command layer: it parses flags, environment
+// and the action's inputs into options, runs the commands on the token,
+// probe, identity, export and report packages, and leaves everything about
+// the CI runner to its runtime (internal/github).
 package cli
 
 import (
@@ -14,6 +16,8 @@ import (
 	"time"
 
 	"github.com/argo-cred/argo-cred/internal/exitcode"
+	"github.com/argo-cred/argo-cred/internal/github"
+	"github.com/argo-cred/argo-cred/internal/probe"
 	"github.com/argo-cred/argo-cred/internal/redact"
 )
 
@@ -32,8 +36,10 @@ type app struct {
 	streams IOStreams
 	log     *slog.Logger
 	red     *redact.Redactor // the token's forms, once it is known
-	// annotated is set once a GitHub ::error annotation was printed.
-	annotated bool
+	// gh is the GitHub Actions runner, which the action and --format
+	// github write to; ci is the same runtime as every command sees it.
+	gh *github.Runtime
+	ci ciRuntime
 	// noBundle exports no SSL_CERT_FILE: in the GitHub Action, a path
 	// would name a file inside the action's container.
 	noBundle bool
@@ -56,6 +62,19 @@ type app struct {
 	noted map[string]bool
 }
 
+// ciRuntime is what any command asks of the CI system it runs in: its
+// masks before any other line, and a failure said once, on the job's page.
+type ciRuntime interface {
+	// InActions reports whether the runner reads workflow commands.
+	InActions() bool
+	// Mask hides the secrets in all later log lines.
+	Mask(secrets ...string) error
+	// Failure reports err (and the probe's report, if any) once a run.
+	Failure(r *probe.Report, err error, red *redact.Redactor)
+	// Annotated reports whether Failure printed the error's one line.
+	Annotated() bool
+}
+
 // note prints line to stderr, once a run.
 func (a *app) note(line string) {
 	if a.noted[line] {
@@ -71,12 +90,13 @@ func (a *app) note(line string) {
 // Run runs argo-cred with args (without the program name) and returns the
 // exit code. It prints one error line on ErrOut when something fails.
 func Run(ctx context.Context, args []string, streams IOStreams) int {
-	a := &app{streams: streams, log: slog.New(slog.DiscardHandler)}
+	a := &app{streams: streams, log: slog.New(slog.DiscardHandler), gh: github.New(os.LookupEnv, streams.ErrOut)}
+	a.ci = a.gh
 	if len(args) > 0 && args[0] == guardCommand {
 		return a.runGuard(args[1:])
 	}
 	root := a.commands()
-	if filepath.Base(os.Args[0]) == postName {
+	if filepath.Base(os.Args[0]) == github.PostName {
 		args = []string{"action", "--post"} // the action's post stage
 	}
 	root.SetArgs(args)
@@ -90,7 +110,7 @@ func Run(ctx context.Context, args []string, streams IOStreams) int {
 	if err != nil && ctx.Err() != nil {
 		err = exitcode.Wrap(exitcode.Interrupted, "", fmt.Errorf("interrupted (%w)", err))
 	}
-	if err != nil && !a.annotated {
+	if err != nil && !a.ci.Annotated() {
 		// In GitHub Actions the ::error annotation was the one line.
 		line := "error: " + err.Error()
 		if h := exitcode.Hint(err); h != "" {

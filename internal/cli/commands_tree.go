@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/argo-cred/argo-cred/internal/exitcode"
+	"github.com/argo-cred/argo-cred/internal/github"
 	"github.com/argo-cred/argo-cred/internal/token"
 )
 
@@ -56,7 +57,7 @@ func (a *app) commands() *cobra.Command {
 			return run(cmd)
 		}
 	}
-	env := &cobra.Command{
+	envCmd := &cobra.Command{
 		Use:   "env [flags]",
 		Short: "Get a token, check it against the Argo Server, print the ARGO_* settings",
 		Long: `Gets a token, checks it against the Argo Server, and prints the ARGO_* settings for the argo CLI.
@@ -69,15 +70,15 @@ The file turns tracing off while it sets the values, so sh -x and bash -x trace 
 token; a trace of eval "$(argo-cred env …)" or of creds=$(argo-cred env …) prints them all, and
 eval of an empty string does not stop the script.`,
 		Args: noArgs,
-		RunE: withEnv(func(cmd *cobra.Command) error { return a.env(cmd.Context(), o) }),
+		RunE: withEnv(func(cmd *cobra.Command) error { return a.runEnv(cmd.Context(), o) }),
 	}
-	probe := &cobra.Command{
+	probeCmd := &cobra.Command{
 		Use:   "probe [flags]",
 		Short: "Get a token and print only the verdict of the check",
 		Long: `Gets a token and checks it against the Argo Server: reachability, identity, and each --expect.
 Prints a table on stderr, or with --output json one object on stdout.`,
 		Args: noArgs,
-		RunE: withEnv(func(cmd *cobra.Command) error { return a.probe(cmd.Context(), o) }),
+		RunE: withEnv(func(cmd *cobra.Command) error { return a.runProbe(cmd.Context(), o) }),
 	}
 	execCmd := &cobra.Command{
 		Use:   "exec [flags] [--] [COMMAND [ARGS...]]",
@@ -180,7 +181,7 @@ whoever handles it (the control-plane hosts' file, kubectl apply -f -).`,
 	ofs.StringVar(&o.Namespace, "namespace", o.Namespace, "namespace of the Role and RoleBinding")
 	ofs.Var(&listFlag{v: &o.Allow}, "allow", "RESOURCE:VERB[,VERB…] on argoproj.io, repeatable (default workflows:list,create)")
 	ofs.Var(&listFlag{v: &o.Audiences, split: true}, "audience", "the audience the jobs request (default "+token.DefaultAudience+")")
-	ofs.StringVar(&oc.issuer, "issuer", GitHubIssuer, "the issuer (GitHub Enterprise Server: https://HOST/_services/token)")
+	ofs.StringVar(&oc.issuer, "issuer", github.Issuer, "the issuer (GitHub Enterprise Server: https://HOST/_services/token)")
 	ofs.StringVar(&oc.issuerCA, "issuer-ca-file", "", "PEM CA of the issuer, when not a public one")
 	ofs.BoolVar(&oc.apply, "apply", false, "apply the Role and RoleBinding")
 	ofs.StringVar(&o.Kubeconfig, "kubeconfig", "", "kubeconfig file, with --apply")
@@ -190,12 +191,9 @@ whoever handles it (the control-plane hosts' file, kubectl apply -f -).`,
 	var post bool
 	actionCmd := &cobra.Command{
 		Use:   "action",
-		Short: "Run as the GitHub Action (action.yml): inputs from INPUT_*, settings to $GITHUB_ENV",
-		Long: `Runs as the GitHub Action's main stage: reads the inputs (INPUT_<NAME>), gets and checks the
-credential as env --format github does, and sets the outputs server, namespace, token-expires-at and
-probe-result. With --post (or run as argo-cred-post) it is the post stage: it removes the files the
-main stage wrote.`,
-		Args: noArgs,
+		Short: github.ActionShort,
+		Long:  github.ActionLong,
+		Args:  noArgs,
 		RunE: withEnv(func(cmd *cobra.Command) error {
 			if post {
 				return a.actionPost(o)
@@ -217,13 +215,13 @@ main stage wrote.`,
 		},
 	}
 	versionCmd.Flags().StringVarP(&versionOutput, "output", "o", "", "json for machines")
-	for _, c := range []*cobra.Command{env, probe, execCmd, dockerCmd, provisionCmd, rotateCmd, revokeCmd, clientsCmd} {
+	for _, c := range []*cobra.Command{envCmd, probeCmd, execCmd, dockerCmd, provisionCmd, rotateCmd, revokeCmd, clientsCmd} {
 		bindFlags(c.Flags(), o, c.Name())
 	}
 	// A command's help goes to stderr: eval "$(argo-cred env --help)" runs
 	// nothing. Only its help: the command's own output stream stays stdout,
 	// where the shell's completion (__complete) reads the values offered.
-	helpToErr := []*cobra.Command{env, probe, execCmd, dockerCmd, provisionCmd, rotateCmd, revokeCmd, clientsCmd, actionCmd}
+	helpToErr := []*cobra.Command{envCmd, probeCmd, execCmd, dockerCmd, provisionCmd, rotateCmd, revokeCmd, clientsCmd, actionCmd}
 	help := root.HelpFunc()
 	root.SetHelpFunc(func(c *cobra.Command, args []string) {
 		if slices.Contains(helpToErr, c) {
@@ -231,8 +229,8 @@ main stage wrote.`,
 		}
 		help(c, args)
 	})
-	root.AddCommand(env, probe, execCmd, dockerCmd, provisionCmd, rotateCmd, revokeCmd, clientsCmd, oidcCmd, actionCmd, versionCmd)
-	for _, c := range []*cobra.Command{env, probe, provisionCmd, rotateCmd, revokeCmd, clientsCmd, oidcCmd, actionCmd, versionCmd} {
+	root.AddCommand(envCmd, probeCmd, execCmd, dockerCmd, provisionCmd, rotateCmd, revokeCmd, clientsCmd, oidcCmd, actionCmd, versionCmd)
+	for _, c := range []*cobra.Command{envCmd, probeCmd, provisionCmd, rotateCmd, revokeCmd, clientsCmd, oidcCmd, actionCmd, versionCmd} {
 		c.ValidArgsFunction = cobra.NoFileCompletions // they take no arguments
 	}
 	for _, c := range root.Commands() {

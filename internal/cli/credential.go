@@ -17,7 +17,6 @@ import (
 
 	"github.com/argo-cred/argo-cred/internal/env"
 	"github.com/argo-cred/argo-cred/internal/exitcode"
-	"github.com/argo-cred/argo-cred/internal/export"
 	"github.com/argo-cred/argo-cred/internal/files"
 	"github.com/argo-cred/argo-cred/internal/kube"
 	"github.com/argo-cred/argo-cred/internal/probe"
@@ -262,14 +261,12 @@ func (a *app) credential(ctx context.Context, o *options) (*credential, error) {
 			return nil, err
 		}
 	}
-	if os.Getenv("GITHUB_ACTIONS") == "true" {
-		// In GitHub Actions, whatever the command or format: the masks
-		// before any other line, so that the runner hides the token from
-		// everything printed after (a later set -x or echo included).
-		// On stderr, with every other line, so that the order holds.
-		if err := export.GitHubMask(a.streams.ErrOut, []env.Var{{Name: "ARGO_TOKEN", Value: tok.Bearer(), Secret: true}}); err != nil {
-			return nil, err
-		}
+	// In a CI runner that masks (GitHub Actions), whatever the command or
+	// format: the masks before any other line, so that the runner hides
+	// the token from everything printed after (a later set -x or echo
+	// included). On stderr, with every other line, so that the order holds.
+	if err := a.ci.Mask(tok.Bearer()); err != nil {
+		return nil, err
 	}
 	for _, w := range tok.Warnings {
 		fmt.Fprintln(a.streams.ErrOut, w)
@@ -444,13 +441,13 @@ func (a *app) verify(ctx context.Context, o *options, c *credential) (probe.Repo
 			why = "rejected (401): the cluster does not trust the OIDC token"
 		}
 	}
-	if why != "" && len(r.Checks) > 1 && r.Checks[1].Name == "identity" && strings.HasPrefix(r.Checks[1].Actual, "rejected (401 on ") {
-		r.Checks[1].Actual = why
+	if id := r.Identity(); why != "" && id != nil && id.Name == "identity" && strings.HasPrefix(id.Actual, "rejected (401 on ") {
+		id.Actual = why
 	}
 	if err != nil {
 		r.Hint = exitcode.Hint(err)
 	}
-	if len(r.Checks) > 1 && r.Checks[1].Actual == probe.NotChecked {
+	if id := r.Identity(); id != nil && id.Actual == probe.NotChecked {
 		fmt.Fprintln(a.streams.ErrOut, "note: identity not checked (--skip-identity-check): the token has no subject and the server reported none")
 	}
 	return r, err

@@ -72,41 +72,6 @@ func ExampleJenkins() {
 	// ARGO_BASE_HREF=/argo
 }
 
-func ExampleGitHubMask() {
-	_ = GitHubMask(os.Stdout, []env.Var{{Name: "ARGO_TOKEN", Value: "Bearer abc.def.ghi", Secret: true}})
-	// Output:
-	// ::add-mask::QmVhcmVyIGFiYy5kZWYuZ2hp
-	// ::add-mask::Bearer abc.def.ghi
-	// ::add-mask::Bearer+abc.def.ghi
-	// ::add-mask::YWJjLmRlZi5naGk=
-	// ::add-mask::YWJjLmRlZi5naGk
-	// ::add-mask::abc.def.ghi
-}
-
-func Example_githubEnv() {
-	_ = githubEnv(os.Stdout, sample[:2], "ghadelimiter_0123")
-	// Output:
-	// ARGO_SERVER<<ghadelimiter_0123
-	// argo.example.com:443
-	// ghadelimiter_0123
-	// ARGO_TOKEN<<ghadelimiter_0123
-	// Bearer eyJhbGciOi.eyJzdWIi.c2ln
-	// ghadelimiter_0123
-}
-
-func TestGitHubEnvDelimiterIsRandom(t *testing.T) {
-	var a, b bytes.Buffer
-	if err := GitHubEnv(&a, sample[:1]); err != nil {
-		t.Fatal(err)
-	}
-	if err := GitHubEnv(&b, sample[:1]); err != nil {
-		t.Fatal(err)
-	}
-	if a.String() == b.String() || !strings.Contains(a.String(), "<<ghadelimiter_") {
-		t.Errorf("got %q and %q; want two different random delimiters", a.String(), b.String())
-	}
-}
-
 func TestRefusals(t *testing.T) {
 	nl := []env.Var{{Name: "ARGO_NAMESPACE", Value: "a\nexport EVIL=1"}}
 	tests := map[string]struct {
@@ -118,12 +83,6 @@ func TestRefusals(t *testing.T) {
 		"shell bad name": {func(b *bytes.Buffer) error { return Shell(b, []env.Var{{Name: "A;rm", Value: "x"}}) }, "invalid variable name"},
 		"json bad utf-8": {func(b *bytes.Buffer) error { return JSON(b, []env.Var{{Name: "A", Value: "\x80"}}) }, "not valid UTF-8"},
 		"json NUL":       {func(b *bytes.Buffer) error { return JSON(b, []env.Var{{Name: "A", Value: "a\x00"}}) }, "NUL"},
-		"github delimiter": {func(b *bytes.Buffer) error {
-			return githubEnv(b, []env.Var{{Name: "A", Value: "x ghadelimiter_1 y"}}, "ghadelimiter_1")
-		}, "delimiter"},
-		"github name newline": {func(b *bytes.Buffer) error { return githubEnv(b, []env.Var{{Name: "A\nB", Value: "x"}}, "d") }, "invalid variable name"},
-		"github name equals":  {func(b *bytes.Buffer) error { return githubEnv(b, []env.Var{{Name: "A=B", Value: "x"}}, "d") }, "invalid variable name"},
-		"mask newline secret": {func(b *bytes.Buffer) error { return GitHubMask(b, []env.Var{{Name: "T", Value: "a\nb", Secret: true}}) }, "newline"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
