@@ -71,7 +71,9 @@ func placeholderNote(repo string, oc *oidcConfigOptions) (note string, flags []s
 		"# gh api repos/%s --jq .owner.id,.id\n", strings.Join(missing, " and "), repo), flags
 }
 
-func (a *app) oidcConfig(ctx context.Context, o *options, oc *oidcConfigOptions) error {
+// checkOIDCConfig refuses oidc-config's flags before anything is printed
+// or applied.
+func checkOIDCConfig(oc *oidcConfigOptions) error {
 	if oc.only != "" && !slices.Contains(oidcParts, oc.only) {
 		return exitcode.New(exitcode.Usage, "use "+strings.Join(oidcParts, " or ")+", or no --only for both", "unknown --only %q", oc.only)
 	}
@@ -93,6 +95,13 @@ func (a *app) oidcConfig(ctx context.Context, o *options, oc *oidcConfigOptions)
 	if oc.apply && (oc.ownerID == "" || oc.repoID == "") {
 		return exitcode.New(exitcode.Usage, "give --github-owner-id and --github-repo-id (gh api repos/"+oc.repo+" --jq .owner.id,.id); without them oidc-config only prints, with placeholders",
 			"--apply needs GitHub's ids of the owner and the repository: it never binds a placeholder user")
+	}
+	return nil
+}
+
+func (a *app) oidcConfig(ctx context.Context, o *options, oc *oidcConfigOptions) error {
+	if err := checkOIDCConfig(oc); err != nil {
+		return err
 	}
 	var ca string
 	if oc.issuerCA != "" {

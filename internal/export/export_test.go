@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/argo-cred/argo-cred/internal/env"
+	"github.com/argo-cred/argo-cred/internal/exitcode"
 	"github.com/argo-cred/argo-cred/internal/redact"
 )
 
@@ -204,5 +205,25 @@ func TestShellFormsUnderTrace(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// One registry: the names in order, the hint's wording, and the usage
+// error of an unknown name all come from it.
+func TestRegistry(t *testing.T) {
+	if diff := cmp.Diff([]string{"shell", "dotenv", "json", "github", "jenkins"}, Names()); diff != "" {
+		t.Errorf("names (-want +got):\n%s", diff)
+	}
+	if got, want := Alternatives(), "shell, dotenv, json, github or jenkins"; got != want {
+		t.Errorf("got %q; want %q", got, want)
+	}
+	for _, f := range Formats() {
+		if w, err := Lookup(f.Name); err != nil || w == nil || f.Help == "" {
+			t.Errorf("%s: writer %v, error %v, help %q", f.Name, w != nil, err, f.Help)
+		}
+	}
+	_, err := Lookup("xml")
+	if got, want := err.Error(), `unknown --format "xml"`; got != want || exitcode.Hint(err) != "use one of shell, dotenv, json, github, jenkins" || exitcode.Of(err) != exitcode.Usage {
+		t.Errorf("got %q (hint %q, exit %d); want %q, the names and a usage error", got, exitcode.Hint(err), exitcode.Of(err), want)
 	}
 }

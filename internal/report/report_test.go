@@ -1,9 +1,12 @@
 package report
 
 import (
+	"fmt"
 	"os"
 
+	"github.com/argo-cred/argo-cred/internal/exitcode"
 	"github.com/argo-cred/argo-cred/internal/probe"
+	"github.com/argo-cred/argo-cred/internal/redact"
 	"github.com/argo-cred/argo-cred/internal/token"
 )
 
@@ -91,4 +94,23 @@ func ExampleJSON() {
 	//     }
 	//   }
 	// }
+}
+
+func ExampleSummary() {
+	fmt.Println(Summary(sample))
+	// Output:
+	// argo.example.com:443 via grpc as system:serviceaccount:ci:ci in namespace ci: workflows/list allowed, workflowtemplates/list allowed
+}
+
+// The failure's text is redacted and a code span; without the report
+// before it, it has a heading of its own.
+func ExampleFailure() {
+	err := exitcode.New(exitcode.TokenRejected, "check the token `x`", "the server said secret-token")
+	_ = Failure(os.Stdout, false, err, redact.New("secret-token"))
+	// Output:
+	// ### ❌ argo-cred: token rejected (exit 5)
+	//
+	// | error | what to do |
+	// |---|---|
+	// | `the server said [redacted]` | `` check the token `x` `` |
 }
