@@ -22,28 +22,28 @@ import (
 // one ::error annotation and argo-cred's exit code.
 func (a *app) action(ctx context.Context, o *options) error {
 	err := a.actionMain(ctx, o)
-	if err != nil && a.gh.InActions() {
-		a.ci.Failure(nil, err, a.red)
+	if err != nil && a.runner().InActions() {
+		a.runtime().Failure(nil, err, a.red)
 	}
 	return err
 }
 
 func (a *app) actionMain(ctx context.Context, o *options) error {
-	if !a.gh.InStep() {
+	if !a.runner().InStep() {
 		return exitcode.New(exitcode.Usage, "use it as a step (uses: argo-cred/argo-cred@…); elsewhere use argo-cred env", "argo-cred action runs only as a GitHub Actions step")
 	}
-	if err := applyInputs(o, a.gh.Input); err != nil {
+	if err := applyInputs(o, a.runner().Input); err != nil {
 		return err
 	}
 	for name, set := range map[string]*string{"kubeconfig": &o.Kubeconfig, "ca": &o.CAFile} {
-		v := a.gh.Input(name)
+		v := a.runner().Input(name)
 		if v == "" || (name == "ca" && !strings.HasPrefix(v, "-----BEGIN")) {
 			if name == "ca" && v != "" {
 				*set = v // a path in the workspace
 			}
 			continue
 		}
-		path, err := a.gh.TempFile(name, v)
+		path, err := a.runner().TempFile(name, v)
 		if err != nil {
 			return err
 		}
@@ -52,7 +52,7 @@ func (a *app) actionMain(ctx context.Context, o *options) error {
 	if err := a.kubeconfigGiven(o); err != nil {
 		return err
 	}
-	if tok := a.gh.Input("token"); tok != "" {
+	if tok := a.runner().Input("token"); tok != "" {
 		// The env source, as ARGO_TOKEN in this process only.
 		if err := os.Setenv("ARGO_TOKEN", tok); err != nil {
 			return err
@@ -67,7 +67,7 @@ func (a *app) actionMain(ctx context.Context, o *options) error {
 	if err == nil && a.binding != nil {
 		// The token dies with the job: the post stage deletes its Secret.
 		b := a.binding
-		if err = a.gh.SaveBinding(github.Binding{Namespace: b.ns, Name: b.name, UID: b.uid}); err != nil {
+		if err = a.runner().SaveBinding(github.Binding{Namespace: b.ns, Name: b.name, UID: b.uid}); err != nil {
 			return err
 		}
 		a.binding = nil
@@ -83,7 +83,7 @@ func (a *app) actionMain(ctx context.Context, o *options) error {
 		}
 		outputs = append(outputs, env.Var{Name: "probe-result", Value: strings.TrimSpace(string(b))})
 	}
-	if werr := a.gh.AppendOutput(outputs); werr != nil && err == nil {
+	if werr := a.runner().AppendOutput(outputs); werr != nil && err == nil {
 		err = werr
 	}
 	return err
@@ -162,11 +162,11 @@ func applyInputs(o *options, input func(name string) string) error {
 // value the main stage saved before it is used).
 func (a *app) actionPost(o *options) error {
 	var errs []error
-	if b, ok, err := a.gh.SavedBinding(); ok {
+	if b, ok, err := a.runner().SavedBinding(); ok {
 		errs = append(errs, a.postRevoke(o, b, err))
 	}
 	for _, name := range []string{"kubeconfig", "ca"} {
-		path, err := a.gh.StateFile(name)
+		path, err := a.runner().StateFile(name)
 		if path == "" {
 			errs = append(errs, err)
 			continue
@@ -191,7 +191,7 @@ func (a *app) postRevoke(o *options, b github.Binding, saved error) error {
 	if saved != nil {
 		return fail(saved)
 	}
-	kubeconfig, err := a.gh.StateFile("kubeconfig")
+	kubeconfig, err := a.runner().StateFile("kubeconfig")
 	if err != nil {
 		return fail(err)
 	}

@@ -75,6 +75,23 @@ type ciRuntime interface {
 	Annotated() bool
 }
 
+// runner returns the GitHub Actions runtime, made on first use from the
+// process environment and the app's stderr: also for an app not made by
+// Run (a quiet copy that probes a Secret), so that no mask is skipped.
+func (a *app) runner() *github.Runtime {
+	if a.gh == nil {
+		a.gh = github.New(os.LookupEnv, a.streams.ErrOut)
+		a.ci = a.gh
+	}
+	return a.gh
+}
+
+// runtime is the CI runtime as every command sees it.
+func (a *app) runtime() ciRuntime {
+	a.runner()
+	return a.ci
+}
+
 // note prints line to stderr, once a run.
 func (a *app) note(line string) {
 	if a.noted[line] {
@@ -90,8 +107,7 @@ func (a *app) note(line string) {
 // Run runs argo-cred with args (without the program name) and returns the
 // exit code. It prints one error line on ErrOut when something fails.
 func Run(ctx context.Context, args []string, streams IOStreams) int {
-	a := &app{streams: streams, log: slog.New(slog.DiscardHandler), gh: github.New(os.LookupEnv, streams.ErrOut)}
-	a.ci = a.gh
+	a := &app{streams: streams, log: slog.New(slog.DiscardHandler)}
 	if len(args) > 0 && args[0] == guardCommand {
 		return a.runGuard(args[1:])
 	}
@@ -110,7 +126,7 @@ func Run(ctx context.Context, args []string, streams IOStreams) int {
 	if err != nil && ctx.Err() != nil {
 		err = exitcode.Wrap(exitcode.Interrupted, "", fmt.Errorf("interrupted (%w)", err))
 	}
-	if err != nil && !a.ci.Annotated() {
+	if err != nil && !a.runtime().Annotated() {
 		// In GitHub Actions the ::error annotation was the one line.
 		line := "error: " + err.Error()
 		if h := exitcode.Hint(err); h != "" {

@@ -353,3 +353,15 @@ func TestValidateNotesOnce(t *testing.T) {
 		t.Errorf("stderr (-want +got):\n%s", diff)
 	}
 }
+
+// An app not made by Run (checkSecret's quiet copy) still has its runtime:
+// masks go to its own stderr, never skipped, never a nil runtime.
+func TestRuntimeOfAppNotMadeByRun(t *testing.T) {
+	clearArgoEnv(t)
+	t.Setenv("GITHUB_ACTIONS", "true")
+	var errOut bytes.Buffer
+	a := &app{streams: IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: &errOut}}
+	if err := a.runtime().Mask("s3cret"); err != nil || !strings.Contains(errOut.String(), "::add-mask::s3cret\n") {
+		t.Errorf("got %q, %v; want the masks on the app's stderr", errOut.String(), err)
+	}
+}

@@ -14,10 +14,10 @@ import (
 
 func (a *app) runEnv(ctx context.Context, o *options) error {
 	_, _, err := a.envWith(ctx, o)
-	if err != nil && o.Format == "github" && o.OutputFile == "" && a.gh.InActions() {
+	if err != nil && o.Format == "github" && o.OutputFile == "" && a.runner().InActions() {
 		// Exporting to the runner's own files: a failure before the probe,
 		// too, is in the step summary and one annotation.
-		a.ci.Failure(nil, err, a.red)
+		a.runtime().Failure(nil, err, a.red)
 	}
 	if err == nil && a.binding != nil {
 		b := a.binding
@@ -38,7 +38,7 @@ func (a *app) envWith(ctx context.Context, o *options) (c *credential, rep *prob
 	// --format github without --output-file writes to the runner's files.
 	toRunner := o.Format == "github" && o.OutputFile == ""
 	if toRunner {
-		if err := a.gh.CheckEnvFile(); err != nil {
+		if err := a.runner().CheckEnvFile(); err != nil {
 			return fail(err)
 		}
 	}
@@ -59,22 +59,22 @@ func (a *app) envWith(ctx context.Context, o *options) (c *credential, rep *prob
 		return fail(err)
 	}
 	if o.Format == "github" {
-		a.gh.NoteUnmasked()
+		a.runner().NoteUnmasked()
 	}
 	if rep, err = a.probeIf(ctx, o, c); err != nil {
-		if rep != nil && o.Format == "github" && a.gh.InActions() {
-			a.ci.Failure(rep, err, a.red)
+		if rep != nil && o.Format == "github" && a.runner().InActions() {
+			a.runtime().Failure(rep, err, a.red)
 		}
 		return fail(err)
 	}
 	write := func(w io.Writer) error { return format(w, vars) }
 	if toRunner {
 		// Appended to the runner's own files, as the runner expects.
-		if err := a.gh.AppendEnv(vars); err != nil {
+		if err := a.runner().AppendEnv(vars); err != nil {
 			return fail(err)
 		}
 		if rep != nil {
-			return fail(a.gh.AppendSummary(func(w io.Writer) error { return report.Markdown(w, *rep) }))
+			return fail(a.runner().AppendSummary(func(w io.Writer) error { return report.Markdown(w, *rep) }))
 		}
 		return c, rep, nil
 	}

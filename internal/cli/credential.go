@@ -265,7 +265,7 @@ func (a *app) credential(ctx context.Context, o *options) (*credential, error) {
 	// format: the masks before any other line, so that the runner hides
 	// the token from everything printed after (a later set -x or echo
 	// included). On stderr, with every other line, so that the order holds.
-	if err := a.ci.Mask(tok.Bearer()); err != nil {
+	if err := a.runtime().Mask(tok.Bearer()); err != nil {
 		return nil, err
 	}
 	for _, w := range tok.Warnings {
