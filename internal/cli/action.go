@@ -2,89 +2,49 @@ package cli
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
-	"k8s.io/apimachinery/pkg/util/validation"
-
 	cred "github.com/argo-cred/argo-cred/internal/credential"
 	"github.com/argo-cred/argo-cred/internal/env"
 	"github.com/argo-cred/argo-cred/internal/exitcode"
-	"github.com/argo-cred/argo-cred/internal/export"
 	"github.com/argo-cred/argo-cred/internal/files"
-	"github.com/argo-cred/argo-cred/internal/redact"
+	"github.com/argo-cred/argo-cred/internal/github"
+	"github.com/argo-cred/argo-cred/internal/report"
 )
-
-// ActionInputs are the GitHub Action's inputs, as action.yml declares them.
-// The runner passes each as INPUT_<NAME upper-cased, hyphens kept>, empty
-// when the workflow does not set it; empty means "not given".
-var ActionInputs = []string{"server", "namespace", "source", "secret", "secret-namespace", "service-account", "duration", "audience",
-	"token", "kubeconfig", "http1", "secure", "insecure-skip-verify", "ca", "base-href", "expect", "wait", "timeout", "probe", "bind"}
-
-// ActionOutputs are the outputs the action sets.
-var ActionOutputs = []string{"server", "namespace", "token-expires-at", "probe-result"}
-
-// postName is the program name of the action's post stage: the runner
-// passes the same args to main and post and takes the entrypoint as one
-// path, so the image holds argo-cred under this second name too.
-const postName = "argo-cred-post"
-
-func input(name string) string {
-	return strings.TrimSpace(os.Getenv("INPUT_" + strings.ToUpper(strings.ReplaceAll(name, " ", "_"))))
-}
 
 // action runs as the GitHub Action's main stage: the inputs become options,
 // then env --format github runs, and the outputs are set. Any failure is
 // one ::error annotation and argo-cred's exit code.
 func (a *app) action(ctx context.Context, o *options) error {
 	err := a.actionMain(ctx, o)
-	if err != nil && os.Getenv("GITHUB_ACTIONS") == "true" {
-		a.githubFailure(nil, err)
+	if err != nil && a.runner().InActions() {
+		a.runtime().Failure(nil, err, a.red)
 	}
 	return err
 }
 
-// annotate prints err as the one ::error annotation of the run (Run then
-// prints no plain error line): redacted, cleaned, with URLs defanged so
-// that no server-supplied link appears on the job's page.
-func (a *app) annotate(err error) {
-	if a.annotated {
-		return
-	}
-	a.annotated = true
-	msg := err.Error()
-	if h := exitcode.Hint(err); h != "" {
-		msg += "; " + h
-	}
-	fmt.Fprintf(a.streams.ErrOut, "::error title=argo-cred %s (exit %d)::%s\n",
-		export.CommandEscape(exitcode.Of(err).String(), true), exitcode.Of(err), export.CommandEscape(redact.Defang(a.red.Text(msg)), false))
-}
-
 func (a *app) actionMain(ctx context.Context, o *options) error {
-	if os.Getenv("GITHUB_ACTIONS") != "true" || os.Getenv("GITHUB_ENV") == "" || os.Getenv("GITHUB_OUTPUT") == "" {
+	if !a.runner().InStep() {
 		return exitcode.New(exitcode.Usage, "use it as a step (uses: argo-cred/argo-cred@…); elsewhere use argo-cred env", "argo-cred action runs only as a GitHub Actions step")
 	}
-	if err := applyInputs(o); err != nil {
+	if err := applyInputs(o, a.runner().Input); err != nil {
 		return err
 	}
 	for name, set := range map[string]*string{"kubeconfig": &o.Kubeconfig, "ca": &o.CAFile} {
-		v := input(name)
+		v := a.runner().Input(name)
 		if v == "" || (name == "ca" && !strings.HasPrefix(v, "-----BEGIN")) {
 			if name == "ca" && v != "" {
 				*set = v // a path in the workspace
 			}
 			continue
 		}
-		path, err := a.tempFile(name, v)
+		path, err := a.runner().TempFile(name, v)
 		if err != nil {
 			return err
 		}
@@ -93,7 +53,7 @@ func (a *app) actionMain(ctx context.Context, o *options) error {
 	if err := a.kubeconfigGiven(o); err != nil {
 		return err
 	}
-	if tok := input("token"); tok != "" {
+	if tok := a.runner().Input("token"); tok != "" {
 		// The env source, as ARGO_TOKEN in this process only.
 		if err := os.Setenv("ARGO_TOKEN", tok); err != nil {
 			return err
@@ -101,15 +61,14 @@ func (a *app) actionMain(ctx context.Context, o *options) error {
 	}
 	o.Format, o.OutputFile = "github", ""
 	a.noBundle = true
-	c, report, err := a.envWith(ctx, o)
+	c, rep, err := a.envWith(ctx, o)
 	if c == nil {
 		return err
 	}
 	if err == nil && a.binding != nil {
 		// The token dies with the job: the post stage deletes its Secret.
 		b := a.binding
-		state := []env.Var{{Name: "binding", Value: b.Name}, {Name: "binding-namespace", Value: b.Namespace}, {Name: "binding-uid", Value: b.UID}}
-		if err = appendFile(os.Getenv("GITHUB_STATE"), func(w io.Writer) error { return export.GitHubEnv(w, state) }); err != nil {
+		if err = a.runner().SaveBinding(github.Binding{Namespace: b.Namespace, Name: b.Name, UID: b.UID}); err != nil {
 			return err
 		}
 		a.binding = nil
@@ -118,14 +77,14 @@ func (a *app) actionMain(ctx context.Context, o *options) error {
 	if !c.token.Expiry.IsZero() {
 		outputs[2].Value = c.token.Expiry.Format(time.RFC3339)
 	}
-	if report != nil {
-		b, jerr := files.Render(func(w io.Writer) error { return writeJSON(w, *report, c.token, a.clusterUser) })
+	if rep != nil {
+		b, jerr := files.Render(func(w io.Writer) error { return report.JSON(w, *rep, c.token, a.clusterUser) })
 		if jerr != nil {
 			return jerr
 		}
 		outputs = append(outputs, env.Var{Name: "probe-result", Value: strings.TrimSpace(string(b))})
 	}
-	if werr := appendFile(os.Getenv("GITHUB_OUTPUT"), func(w io.Writer) error { return export.GitHubEnv(w, outputs) }); werr != nil && err == nil {
+	if werr := a.runner().AppendOutput(outputs); werr != nil && err == nil {
 		err = werr
 	}
 	return err
@@ -151,8 +110,9 @@ func (a *app) kubeconfigGiven(o *options) error {
 		"the kubeconfig input is empty: a secret that is not set (a misspelt name, or a fork's pull request, which gets no secrets) gives an empty value, and the %s input needs a kubeconfig", by)
 }
 
-// applyInputs sets the options the workflow gave as inputs.
-func applyInputs(o *options) error {
+// applyInputs sets the options the workflow gave as inputs, read with
+// input (empty: not given).
+func applyInputs(o *options, input func(name string) string) error {
 	strs := map[string]*string{"server": &o.Server, "namespace": &o.Namespace, "source": &o.Source, "secret": &o.Secret,
 		"secret-namespace": &o.SecretNS, "service-account": &o.ServiceAccount, "base-href": &o.BaseHRef}
 	for name, p := range strs {
@@ -198,64 +158,16 @@ func applyInputs(o *options) error {
 	return nil
 }
 
-// tempFile writes an input's content to a new file under $RUNNER_TEMP and
-// records it in $GITHUB_STATE for the post stage to remove.
-func (a *app) tempFile(name, content string) (string, error) {
-	dir := runnerTemp()
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	path := filepath.Join(dir, "argo-cred-"+name+"-"+hex.EncodeToString(b))
-	if err := files.Write(files.File{Path: path, Data: []byte(content + "\n")}); err != nil {
-		return "", exitcode.Wrap(exitcode.Usage, "", fmt.Errorf("writing the %s input to a file: %w", name, err))
-	}
-	if state := os.Getenv("GITHUB_STATE"); state != "" {
-		if err := appendFile(state, func(w io.Writer) error { return export.GitHubEnv(w, []env.Var{{Name: name, Value: path}}) }); err != nil {
-			return "", err
-		}
-	}
-	return path, nil
-}
-
-// runnerTemp is where the main stage writes its files.
-func runnerTemp() string {
-	if dir := os.Getenv("RUNNER_TEMP"); dir != "" {
-		return filepath.Clean(dir)
-	}
-	return os.TempDir()
-}
-
-var uuid = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
-
-var tempFileName = regexp.MustCompile(`^argo-cred-(kubeconfig|ca)-[0-9a-f]{16}$`)
-
-// stateFile returns STATE_<name> if it names a file the main stage wrote:
-// argo-cred-<name>-<16 hex> directly under RUNNER_TEMP. Anything may have
-// set a STATE_ value (a runner command in a log line), so nothing else is
-// used.
-func stateFile(name string) (string, error) {
-	path := os.Getenv("STATE_" + name)
-	if path == "" {
-		return "", nil
-	}
-	base := filepath.Base(path)
-	st, err := os.Lstat(path)
-	if path != filepath.Join(runnerTemp(), base) || !tempFileName.MatchString(base) || !strings.HasPrefix(base, "argo-cred-"+name+"-") ||
-		(err == nil && !st.Mode().IsRegular()) {
-		return "", fmt.Errorf("not using STATE_%s %s: not a file the main stage wrote", name, strconv.QuoteToASCII(path))
-	}
-	return path, nil
-}
-
 // actionPost runs as the action's post stage: it revokes a --bind token
-// and removes the files the main stage wrote (their names arrive as
-// STATE_<name>, each checked before use).
+// and removes the files the main stage wrote (the runtime checks each
+// value the main stage saved before it is used).
 func (a *app) actionPost(o *options) error {
 	var errs []error
-	if name, ns, uid := os.Getenv("STATE_binding"), os.Getenv("STATE_binding-namespace"), os.Getenv("STATE_binding-uid"); name != "" {
-		errs = append(errs, a.postRevoke(o, ns, name, uid))
+	if b, ok, err := a.runner().SavedBinding(); ok {
+		errs = append(errs, a.postRevoke(o, b, err))
 	}
 	for _, name := range []string{"kubeconfig", "ca"} {
-		path, err := stateFile(name)
+		path, err := a.runner().StateFile(name)
 		if path == "" {
 			errs = append(errs, err)
 			continue
@@ -271,15 +183,16 @@ func (a *app) actionPost(o *options) error {
 
 // postRevoke deletes the per-run Secret of the job's --bind token, with the
 // kubeconfig the main stage wrote (still there): only a Secret that carries
-// argo-cred's binding labels and the UID the main stage recorded.
-func (a *app) postRevoke(o *options, ns, name, uid string) error {
+// argo-cred's binding labels and the UID the main stage recorded. saved is
+// SavedBinding's error: a binding that is not what the main stage saves.
+func (a *app) postRevoke(o *options, b github.Binding, saved error) error {
 	fail := func(err error) error {
-		return fmt.Errorf("could not revoke the job's token (secret %s/%s): %w", strconv.QuoteToASCII(ns), strconv.QuoteToASCII(name), err)
+		return fmt.Errorf("could not revoke the job's token (secret %s/%s): %w", strconv.QuoteToASCII(b.Namespace), strconv.QuoteToASCII(b.Name), err)
 	}
-	if len(validNamespace(ns)) > 0 || len(validation.IsDNS1123Subdomain(name)) > 0 || !uuid.MatchString(uid) {
-		return fail(errors.New("STATE_binding, STATE_binding-namespace or STATE_binding-uid is not what the main stage writes"))
+	if saved != nil {
+		return fail(saved)
 	}
-	kubeconfig, err := stateFile("kubeconfig")
+	kubeconfig, err := a.runner().StateFile("kubeconfig")
 	if err != nil {
 		return fail(err)
 	}
@@ -288,7 +201,7 @@ func (a *app) postRevoke(o *options, ns, name, uid string) error {
 	if err != nil {
 		return fail(err)
 	}
-	a.binding = cred.BindingOf(kc, ns, name, uid)
+	a.binding = cred.BindingOf(kc, b.Namespace, b.Name, b.UID)
 	if a.dropBinding(); a.binding != nil {
 		a.binding = nil
 		return fail(errors.New("see the warning above"))

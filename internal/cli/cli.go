@@ -1,5 +1,7 @@
-// Package cli is argo-cred's command line: it parses flags and environment
-// into options and calls the token, env, probe and export packages.
+// Package cli is argo-cred's command layer: it parses flags, environment
+// and the action's inputs into options, runs the commands on the token,
+// probe, identity, export and report packages, and leaves everything about
+// the CI runner to its runtime (internal/github).
 package cli
 
 import (
@@ -18,6 +20,8 @@ import (
 
 	cred "github.com/argo-cred/argo-cred/internal/credential"
 	"github.com/argo-cred/argo-cred/internal/exitcode"
+	"github.com/argo-cred/argo-cred/internal/github"
+	"github.com/argo-cred/argo-cred/internal/probe"
 	"github.com/argo-cred/argo-cred/internal/redact"
 )
 
@@ -36,8 +40,10 @@ type app struct {
 	streams IOStreams
 	log     *slog.Logger
 	red     *redact.Redactor // the token's forms, once it is known
-	// annotated is set once a GitHub ::error annotation was printed.
-	annotated bool
+	// gh is the GitHub Actions runner, which the action and --format
+	// github write to; ci is the same runtime as every command sees it.
+	gh *github.Runtime
+	ci ciRuntime
 	// noBundle exports no SSL_CERT_FILE: in the GitHub Action, a path
 	// would name a file inside the action's container.
 	noBundle bool
@@ -57,6 +63,36 @@ type app struct {
 	// noted holds the notes printed so far: provision, rotate and revoke
 	// validate the settings more than once, and say each note once.
 	noted map[string]bool
+}
+
+// ciRuntime is what any command asks of the CI system it runs in: its
+// masks before any other line, and a failure said once, on the job's page.
+type ciRuntime interface {
+	// InActions reports whether the runner reads workflow commands.
+	InActions() bool
+	// Mask hides the secrets in all later log lines.
+	Mask(secrets ...string) error
+	// Failure reports err (and the probe's report, if any) once a run.
+	Failure(r *probe.Report, err error, red *redact.Redactor)
+	// Annotated reports whether Failure printed the error's one line.
+	Annotated() bool
+}
+
+// runner returns the GitHub Actions runtime, made on first use from the
+// process environment and the app's stderr: also for an app not made by
+// Run (a quiet copy that probes a Secret), so that no mask is skipped.
+func (a *app) runner() *github.Runtime {
+	if a.gh == nil {
+		a.gh = github.New(os.LookupEnv, a.streams.ErrOut)
+		a.ci = a.gh
+	}
+	return a.gh
+}
+
+// runtime is the CI runtime as every command sees it.
+func (a *app) runtime() ciRuntime {
+	a.runner()
+	return a.ci
 }
 
 // note prints line to stderr, once a run.
@@ -79,7 +115,7 @@ func Run(ctx context.Context, args []string, streams IOStreams) int {
 		return a.runGuard(args[1:])
 	}
 	root := a.commands()
-	if filepath.Base(os.Args[0]) == postName {
+	if filepath.Base(os.Args[0]) == github.PostName {
 		args = []string{"action", "--post"} // the action's post stage
 	}
 	root.SetArgs(args)
@@ -93,7 +129,7 @@ func Run(ctx context.Context, args []string, streams IOStreams) int {
 	if err != nil && ctx.Err() != nil {
 		err = exitcode.Wrap(exitcode.Interrupted, "", fmt.Errorf("interrupted (%w)", err))
 	}
-	if err != nil && !a.annotated {
+	if err != nil && !a.runtime().Annotated() {
 		// In GitHub Actions the ::error annotation was the one line.
 		line := "error: " + err.Error()
 		if h := exitcode.Hint(err); h != "" {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"maps"
 	"os"
 	"reflect"
@@ -17,8 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/argo-cred/argo-cred/internal/exitcode"
-	"github.com/argo-cred/argo-cred/internal/probe"
-	"github.com/argo-cred/argo-cred/internal/token"
+	"github.com/argo-cred/argo-cred/internal/github"
 )
 
 // clearArgoEnv empties every variable argo-cred reads, so that the tests
@@ -184,92 +184,6 @@ func TestHelpAndVersion(t *testing.T) {
 	}
 }
 
-var report = probe.Report{
-	Server: "argo.example.com:443", Transport: "grpc", Secure: true, Namespace: "ci", ServerVersion: "v3.7.9",
-	Checks: []probe.Check{
-		{Name: "reachability", Expected: "reachable", Actual: "reachable", OK: true, GRPCCode: "OK", LatencyMS: 4.2, Attempts: 1},
-		{Name: "identity", Expected: "system:serviceaccount:ci:ci", Actual: "system:serviceaccount:ci:ci", OK: true, GRPCCode: "OK", LatencyMS: 1.1, Attempts: 1},
-		{Name: "workflows/list", Expected: "allowed", Actual: "allowed", OK: true, GRPCCode: "OK", LatencyMS: 9.7, Attempts: 1},
-		{Name: "workflowtemplates/list", Expected: "denied", Actual: "allowed", GRPCCode: "OK", HTTPStatus: 200, LatencyMS: 3, Attempts: 1},
-	},
-	ExitCode: 7,
-}
-
-func Example_writeTable() {
-	_ = writeTable(os.Stdout, report)
-	// Output:
-	// server     argo.example.com:443 (grpc, tls) v3.7.9
-	// namespace  ci
-	//
-	// CHECK                   EXPECTED                     ACTUAL                       CODE      LATENCY  RESULT
-	// reachability            reachable                    reachable                    gRPC OK   4ms      ok
-	// identity                system:serviceaccount:ci:ci  system:serviceaccount:ci:ci  gRPC OK   1ms      ok
-	// workflows/list          allowed                      allowed                      gRPC OK   10ms     ok
-	// workflowtemplates/list  denied                       allowed                      HTTP 200  3ms      FAIL
-	//
-	// verdict: too much access (exit 7)
-}
-
-func Example_markdown() {
-	_ = markdown(os.Stdout, report)
-	// Output:
-	// ### argo-cred: `argo.example.com:443` via grpc, namespace `ci`
-	//
-	// | check | expected | actual | code | latency |
-	// |---|---|---|---|---|
-	// | ✅ reachability | reachable | reachable | gRPC OK | 4ms |
-	// | ✅ identity | `system:serviceaccount:ci:ci` | `system:serviceaccount:ci:ci` | gRPC OK | 1ms |
-	// | ✅ workflows/list | allowed | allowed | gRPC OK | 10ms |
-	// | ❌ workflowtemplates/list | denied | allowed | HTTP 200 | 3ms |
-}
-
-func Example_writeJSON() {
-	// A TokenRequest token for system:serviceaccount:ci:gha.
-	tok, _ := token.New("eyJhbGciOiJSUzI1NiJ9.eyJhdWQiOlsiaHR0cHM6Ly9rdWJlcm5ldGVzLmRlZmF1bHQuc3ZjIl0sImV4cCI6MTcwMDAwMzYwMCwiaWF0IjoxNzAwMDAwMDAwLCJpc3MiOiJodHRwczovL2t1YmVybmV0ZXMuZGVmYXVsdC5zdmMiLCJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6Y2k6Z2hhIiwia3ViZXJuZXRlcy5pbyI6eyJuYW1lc3BhY2UiOiJjaSIsInNlcnZpY2VhY2NvdW50Ijp7Im5hbWUiOiJnaGEifX19.c2ln", "tokenrequest", "tokenrequest ci/gha")
-	r := report
-	r.Checks = r.Checks[2:3]
-	r.OK, r.ExitCode = true, 0
-	_ = writeJSON(os.Stdout, r, tok, "")
-	// Output:
-	// {
-	//   "server": "argo.example.com:443",
-	//   "transport": "grpc",
-	//   "secure": true,
-	//   "namespace": "ci",
-	//   "serverVersion": "v3.7.9",
-	//   "checks": [
-	//     {
-	//       "name": "workflows/list",
-	//       "expected": "allowed",
-	//       "actual": "allowed",
-	//       "ok": true,
-	//       "grpcCode": "OK",
-	//       "latencyMs": 9.7,
-	//       "attempts": 1
-	//     }
-	//   ],
-	//   "ok": true,
-	//   "exitCode": 0,
-	//   "token": {
-	//     "source": "tokenrequest",
-	//     "from": "tokenrequest ci/gha",
-	//     "jwt": true,
-	//     "expiry": "2023-11-14T23:13:20Z",
-	//     "claims": {
-	//       "sub": "system:serviceaccount:ci:gha",
-	//       "iss": "https://kubernetes.default.svc",
-	//       "aud": [
-	//         "https://kubernetes.default.svc"
-	//       ],
-	//       "exp": "2023-11-14T23:13:20Z",
-	//       "iat": "2023-11-14T22:13:20Z",
-	//       "namespace": "ci",
-	//       "serviceAccount": "gha"
-	//     }
-	//   }
-	// }
-}
-
 // GNU-style flags: a command's flags may come before its name or after it.
 func TestFlagsAnywhere(t *testing.T) {
 	clearArgoEnv(t)
@@ -308,8 +222,8 @@ func TestActionInputsAllRead(t *testing.T) {
 		got = append(got, name)
 	}
 	got = append(got, "token", "kubeconfig", "ca")
-	if diff := cmp.Diff(ActionInputs, got, cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {
-		t.Errorf("inputs (-ActionInputs +read):\n%s", diff)
+	if diff := cmp.Diff(github.Inputs, got, cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {
+		t.Errorf("inputs (-github.Inputs +read):\n%s", diff)
 	}
 }
 
@@ -386,7 +300,7 @@ func FuzzActionInputs(f *testing.F) {
 			}
 		}
 		got := actionInputSentinel()
-		err := applyInputs(got)
+		err := applyInputs(got, github.New(os.LookupEnv, io.Discard).Input)
 		if len(malformed) > 0 {
 			named := false
 			for name := range malformed {
@@ -437,5 +351,17 @@ func TestValidateNotesOnce(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, lines); diff != "" {
 		t.Errorf("stderr (-want +got):\n%s", diff)
+	}
+}
+
+// An app not made by Run (checkSecret's quiet copy) still has its runtime:
+// masks go to its own stderr, never skipped, never a nil runtime.
+func TestRuntimeOfAppNotMadeByRun(t *testing.T) {
+	clearArgoEnv(t)
+	t.Setenv("GITHUB_ACTIONS", "true")
+	var errOut bytes.Buffer
+	a := &app{streams: IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: &errOut}}
+	if err := a.runtime().Mask("s3cret"); err != nil || !strings.Contains(errOut.String(), "::add-mask::s3cret\n") {
+		t.Errorf("got %q, %v; want the masks on the app's stderr", errOut.String(), err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/argo-cred/argo-cred/internal/exitcode"
+	"github.com/argo-cred/argo-cred/internal/github"
 	"github.com/argo-cred/argo-cred/internal/token"
 )
 
@@ -25,7 +26,7 @@ The file turns tracing off while it sets the values, so sh -x and bash -x trace 
 token; a trace of eval "$(argo-cred env …)" or of creds=$(argo-cred env …) prints them all, and
 eval of an empty string does not stop the script.`,
 		Args: noArgs,
-		RunE: withEnv(func(cmd *cobra.Command) error { return a.env(cmd.Context(), o) }),
+		RunE: withEnv(func(cmd *cobra.Command) error { return a.runEnv(cmd.Context(), o) }),
 	}
 	return env
 }
@@ -38,7 +39,7 @@ func (a *app) probeCommand(o *options, withEnv runner) *cobra.Command {
 		Long: `Gets a token and checks it against the Argo Server: reachability, identity, and each --expect.
 Prints a table on stderr, or with --output json one object on stdout.`,
 		Args: noArgs,
-		RunE: withEnv(func(cmd *cobra.Command) error { return a.probe(cmd.Context(), o) }),
+		RunE: withEnv(func(cmd *cobra.Command) error { return a.runProbe(cmd.Context(), o) }),
 	}
 	return probe
 }
@@ -161,7 +162,7 @@ whoever handles it (the control-plane hosts' file, kubectl apply -f -).`,
 	ofs.StringVar(&o.Namespace, "namespace", o.Namespace, "namespace of the Role and RoleBinding")
 	ofs.Var(&listFlag{v: &o.Allow}, "allow", "RESOURCE:VERB[,VERB…] on argoproj.io, repeatable (default workflows:list,create)")
 	ofs.Var(&listFlag{v: &o.Audiences, split: true}, "audience", "the audience the jobs request (default "+token.DefaultAudience+")")
-	ofs.StringVar(&oc.issuer, "issuer", GitHubIssuer, "the issuer (GitHub Enterprise Server: https://HOST/_services/token)")
+	ofs.StringVar(&oc.issuer, "issuer", github.Issuer, "the issuer (GitHub Enterprise Server: https://HOST/_services/token)")
 	ofs.StringVar(&oc.issuerCA, "issuer-ca-file", "", "PEM CA of the issuer, when not a public one")
 	ofs.BoolVar(&oc.apply, "apply", false, "apply the Role and RoleBinding")
 	ofs.StringVar(&o.Kubeconfig, "kubeconfig", "", "kubeconfig file, with --apply")
@@ -176,12 +177,9 @@ func (a *app) actionCommand(o *options, withEnv runner) *cobra.Command {
 	var post bool
 	actionCmd := &cobra.Command{
 		Use:   "action",
-		Short: "Run as the GitHub Action (action.yml): inputs from INPUT_*, settings to $GITHUB_ENV",
-		Long: `Runs as the GitHub Action's main stage: reads the inputs (INPUT_<NAME>), gets and checks the
-credential as env --format github does, and sets the outputs server, namespace, token-expires-at and
-probe-result. With --post (or run as argo-cred-post) it is the post stage: it removes the files the
-main stage wrote.`,
-		Args: noArgs,
+		Short: github.ActionShort,
+		Long:  github.ActionLong,
+		Args:  noArgs,
 		RunE: withEnv(func(cmd *cobra.Command) error {
 			if post {
 				return a.actionPost(o)

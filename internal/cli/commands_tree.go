@@ -18,16 +18,16 @@ func (a *app) commands() *cobra.Command {
 	o, envErr := loadEnv()
 	root := a.rootCommand()
 	withEnv := a.withEnv(o, envErr)
-	env, probe, execCmd, dockerCmd := a.envCommand(o, withEnv), a.probeCommand(o, withEnv), a.execCommand(o, withEnv), a.dockerCommand(o, withEnv)
+	envCmd, probeCmd, execCmd, dockerCmd := a.envCommand(o, withEnv), a.probeCommand(o, withEnv), a.execCommand(o, withEnv), a.dockerCommand(o, withEnv)
 	provisionCmd, rotateCmd, revokeCmd, clientsCmd := a.lifecycleCommands(o, withEnv)
 	oidcCmd, actionCmd, versionCmd := a.oidcConfigCommand(o, withEnv), a.actionCommand(o, withEnv), a.versionCommand()
-	for _, c := range []*cobra.Command{env, probe, execCmd, dockerCmd, provisionCmd, rotateCmd, revokeCmd, clientsCmd} {
+	for _, c := range []*cobra.Command{envCmd, probeCmd, execCmd, dockerCmd, provisionCmd, rotateCmd, revokeCmd, clientsCmd} {
 		bindFlags(c.Flags(), o, c.Name())
 	}
 	// A command's help goes to stderr: eval "$(argo-cred env --help)" runs
 	// nothing. Only its help: the command's own output stream stays stdout,
 	// where the shell's completion (__complete) reads the values offered.
-	helpToErr := []*cobra.Command{env, probe, execCmd, dockerCmd, provisionCmd, rotateCmd, revokeCmd, clientsCmd, actionCmd}
+	helpToErr := []*cobra.Command{envCmd, probeCmd, execCmd, dockerCmd, provisionCmd, rotateCmd, revokeCmd, clientsCmd, actionCmd}
 	help := root.HelpFunc()
 	root.SetHelpFunc(func(c *cobra.Command, args []string) {
 		if slices.Contains(helpToErr, c) {
@@ -35,8 +35,8 @@ func (a *app) commands() *cobra.Command {
 		}
 		help(c, args)
 	})
-	root.AddCommand(env, probe, execCmd, dockerCmd, provisionCmd, rotateCmd, revokeCmd, clientsCmd, oidcCmd, actionCmd, versionCmd)
-	for _, c := range []*cobra.Command{env, probe, provisionCmd, rotateCmd, revokeCmd, clientsCmd, oidcCmd, actionCmd, versionCmd} {
+	root.AddCommand(envCmd, probeCmd, execCmd, dockerCmd, provisionCmd, rotateCmd, revokeCmd, clientsCmd, oidcCmd, actionCmd, versionCmd)
+	for _, c := range []*cobra.Command{envCmd, probeCmd, provisionCmd, rotateCmd, revokeCmd, clientsCmd, oidcCmd, actionCmd, versionCmd} {
 		c.ValidArgsFunction = cobra.NoFileCompletions // they take no arguments
 	}
 	for _, c := range root.Commands() {

@@ -33,15 +33,6 @@ var tokenSources = []struct{ name, from string }{
 	{"oidc-env", "a CI OIDC token in a variable (--oidc-env)"},
 }
 
-// formatHelp says what each of export.Formats prints.
-var formatHelp = map[string]string{
-	"shell":   "export lines for eval",
-	"dotenv":  "NAME=value lines (docker --env-file)",
-	"json":    "one JSON object",
-	"github":  "$GITHUB_ENV lines",
-	"jenkins": "a properties file and its .sh companion",
-}
-
 // clientListTimeout bounds the Kubernetes requests that complete --client:
 // a shell waits for them.
 const clientListTimeout = 3 * time.Second
@@ -55,9 +46,9 @@ var noValueFiles = []string{"secret", "secret-namespace", "service-account", "du
 // completeFlags registers the completion of cmd's flag values: each that
 // cmd has.
 func completeFlags(cmd *cobra.Command, o *options) {
-	formats := make([]cobra.Completion, 0, len(export.Formats))
-	for _, f := range export.Formats {
-		formats = append(formats, cobra.CompletionWithDesc(f, formatHelp[f]))
+	var formats []cobra.Completion
+	for _, f := range export.Formats() {
+		formats = append(formats, cobra.CompletionWithDesc(f.Name, f.Help))
 	}
 	var sources []cobra.Completion
 	for _, s := range tokenSources {

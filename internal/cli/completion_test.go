@@ -45,9 +45,9 @@ func TestCompletionValues(t *testing.T) {
 		args []string
 		want []string
 	}{
-		"env --format":        {[]string{"env", "--format", ""}, export.Formats},
+		"env --format":        {[]string{"env", "--format", ""}, export.Names()},
 		"env --format prefix": {[]string{"env", "--format", "j"}, []string{"json", "jenkins"}},
-		"provision --format":  {[]string{"provision", "--format", ""}, export.Formats},
+		"provision --format":  {[]string{"provision", "--format", ""}, export.Names()},
 		"probe --source":      {[]string{"probe", "--source", ""}, sources},
 		"exec --source":       {[]string{"exec", "--source", "git"}, []string{"github-oidc"}},
 		"probe -o":            {[]string{"probe", "-o", ""}, []string{"table", "json"}},

@@ -7,7 +7,6 @@ import (
 
 	cred "github.com/argo-cred/argo-cred/internal/credential"
 	"github.com/argo-cred/argo-cred/internal/env"
-	"github.com/argo-cred/argo-cred/internal/export"
 	"github.com/argo-cred/argo-cred/internal/kube"
 	"github.com/argo-cred/argo-cred/internal/probe"
 	"github.com/argo-cred/argo-cred/internal/redact"
@@ -46,14 +45,12 @@ func (a *app) hooks(o *options) cred.Hooks {
 		Secrets: a.hide,
 		Token: func(t token.Token) error {
 			a.hide(t.Bearer())
-			if os.Getenv("GITHUB_ACTIONS") != "true" {
-				return nil
-			}
-			// In GitHub Actions, whatever the command or format: the masks
-			// before any other line, so that the runner hides the token from
-			// everything printed after (a later set -x or echo included).
-			// On stderr, with every other line, so that the order holds.
-			return export.GitHubMask(a.streams.ErrOut, []env.Var{{Name: "ARGO_TOKEN", Value: t.Bearer(), Secret: true}})
+			// In a CI runner that masks (GitHub Actions), whatever the command
+			// or format: the masks before any other line, so that the runner
+			// hides the token from everything printed after (a later set -x or
+			// echo included). On stderr, with every other line, so that the
+			// order holds.
+			return a.runtime().Mask(t.Bearer())
 		},
 		Bound: func(b *cred.Binding) {
 			a.binding = b

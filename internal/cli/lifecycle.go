@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/argo-cred/argo-cred/internal/exitcode"
+	"github.com/argo-cred/argo-cred/internal/export"
 	"github.com/argo-cred/argo-cred/internal/identity"
 	"github.com/argo-cred/argo-cred/internal/kube"
 	"github.com/argo-cred/argo-cred/internal/probe"
@@ -102,8 +103,8 @@ func (a *app) provision(ctx context.Context, o *options) error {
 		}
 		return nil
 	}
-	if o.Format = o.provisionFormat; o.Format != "" && !slices.Contains([]string{"shell", "dotenv", "json", "github", "jenkins"}, o.Format) {
-		return exitcode.New(exitcode.Usage, "use shell, dotenv, json, github or jenkins", "unknown --format %q", o.Format)
+	if o.Format = o.provisionFormat; o.Format != "" && !slices.Contains(export.Names(), o.Format) {
+		return exitcode.New(exitcode.Usage, "use "+export.Alternatives(), "unknown --format %q", o.Format)
 	}
 	if err := a.settingsOnly(o); err != nil {
 		return err

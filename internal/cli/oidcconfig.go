@@ -2,8 +2,6 @@ package cli
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"regexp"
@@ -15,13 +13,11 @@ import (
 
 	"github.com/argo-cred/argo-cred/internal/exitcode"
 	"github.com/argo-cred/argo-cred/internal/files"
+	"github.com/argo-cred/argo-cred/internal/github"
 	"github.com/argo-cred/argo-cred/internal/identity"
 	"github.com/argo-cred/argo-cred/internal/kube"
 	"github.com/argo-cred/argo-cred/internal/token"
 )
-
-// GitHubIssuer is the issuer of GitHub Actions' OIDC tokens.
-const GitHubIssuer = "https://token.actions.githubusercontent.com"
 
 // The placeholders oidc-config prints for the ids it was not given: they
 // never match a token, so a configuration applied with one fails closed.
@@ -29,11 +25,6 @@ const (
 	ownerIDPlaceholder = "OWNER_ID"
 	repoIDPlaceholder  = "REPOSITORY_ID"
 )
-
-// githubUsername is the CEL expression that maps a GitHub token to its
-// user: the sub claim and, since a repository deleted and re-created under
-// the same name gets a new id, the repository's id.
-const githubUsername = `"gha:" + claims.sub + ":repository_id:" + claims.repository_id`
 
 // oidcConfigOptions are oidc-config's own flags.
 type oidcConfigOptions struct {
@@ -58,60 +49,7 @@ var (
 	repoName = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$`)
 	// GitHub's ids are positive integers; its claims carry them as strings.
 	githubID = regexp.MustCompile(`^[1-9][0-9]{0,19}$`)
-	notSlug  = regexp.MustCompile(`[^a-z0-9]+`)
 )
-
-// authenticationConfig is the AuthenticationConfiguration (v1, Kubernetes
-// 1.34; v1beta1 on 1.30–1.33) that trusts issuer's tokens for audience
-// from repositories of the owner with id ownerID (named owner, which a
-// re-registered organisation can take over; its id it cannot), mapping each
-// to the user "gha:<sub>:repository_id:<repository_id>".
-func authenticationConfig(issuer, caPEM, audience, owner, ownerID string) map[string]any {
-	iss := map[string]any{"url": issuer, "audiences": []string{audience}}
-	if caPEM != "" {
-		iss["certificateAuthority"] = caPEM
-	}
-	return map[string]any{
-		"apiVersion": "apiserver.config.k8s.io/v1", "kind": "AuthenticationConfiguration",
-		"jwt": []map[string]any{{
-			"issuer": iss,
-			"claimValidationRules": []map[string]string{{"expression": fmt.Sprintf("claims.repository_owner_id == %q", ownerID),
-				"message": fmt.Sprintf("the token is not from a repository of %s (owner id %s)", owner, ownerID)}},
-			"claimMappings":       map[string]any{"username": map[string]string{"expression": githubUsername}},
-			"userValidationRules": []map[string]string{{"expression": "!user.username.startsWith('system:')", "message": "the username must not start with system:"}},
-		}},
-	}
-}
-
-// githubUser is the user the configuration maps a GitHub job's token to:
-// "gha:" + its default sub claim + ":repository_id:" + the repository's id.
-func githubUser(repo, ref, environment, repoID string) string {
-	sub := "repo:" + repo + ":ref:" + ref
-	if environment != "" {
-		sub = "repo:" + repo + ":environment:" + environment
-	}
-	return "gha:" + sub + ":repository_id:" + repoID
-}
-
-// bindingName names the Role and RoleBinding for user, a user of repository
-// repo: "gha-", a readable slug of repo, and the first 10 hex digits of the
-// SHA-256 of the exact user, so that repositories whose slugs are equal
-// (app.x, app_x, APP-X; long names cut alike), and the refs and environments
-// of one repository, never share a name. A DNS label of at most 63
-// characters.
-func bindingName(repo, user string) string {
-	sum := sha256.Sum256([]byte(user))
-	hash := hex.EncodeToString(sum[:])[:10]
-	const maxSlug = 63 - len("gha-") - len("-") - 10
-	slug := strings.Trim(notSlug.ReplaceAllString(strings.ToLower(repo), "-"), "-")
-	if len(slug) > maxSlug {
-		slug = strings.TrimRight(slug[:maxSlug], "-")
-	}
-	if slug == "" {
-		return "gha-" + hash
-	}
-	return "gha-" + slug + "-" + hash
-}
 
 // placeholderNote is the comment above the documents when an id they hold
 // was not given: which placeholder, which flag, and how to find the id.
@@ -133,7 +71,9 @@ func placeholderNote(repo string, oc *oidcConfigOptions) (note string, flags []s
 		"# gh api repos/%s --jq .owner.id,.id\n", strings.Join(missing, " and "), repo), flags
 }
 
-func (a *app) oidcConfig(ctx context.Context, o *options, oc *oidcConfigOptions) error {
+// checkOIDCConfig refuses oidc-config's flags before anything is printed
+// or applied.
+func checkOIDCConfig(oc *oidcConfigOptions) error {
 	if oc.only != "" && !slices.Contains(oidcParts, oc.only) {
 		return exitcode.New(exitcode.Usage, "use "+strings.Join(oidcParts, " or ")+", or no --only for both", "unknown --only %q", oc.only)
 	}
@@ -155,6 +95,13 @@ func (a *app) oidcConfig(ctx context.Context, o *options, oc *oidcConfigOptions)
 	if oc.apply && (oc.ownerID == "" || oc.repoID == "") {
 		return exitcode.New(exitcode.Usage, "give --github-owner-id and --github-repo-id (gh api repos/"+oc.repo+" --jq .owner.id,.id); without them oidc-config only prints, with placeholders",
 			"--apply needs GitHub's ids of the owner and the repository: it never binds a placeholder user")
+	}
+	return nil
+}
+
+func (a *app) oidcConfig(ctx context.Context, o *options, oc *oidcConfigOptions) error {
+	if err := checkOIDCConfig(oc); err != nil {
+		return err
 	}
 	var ca string
 	if oc.issuerCA != "" {
@@ -180,15 +127,15 @@ func (a *app) oidcConfig(ctx context.Context, o *options, oc *oidcConfigOptions)
 	if repoID == "" {
 		repoID = repoIDPlaceholder
 	}
-	user := githubUser(oc.repo, oc.ref, oc.environment, repoID)
-	name := bindingName(oc.repo, user)
+	user := github.User(oc.repo, oc.ref, oc.environment, repoID)
+	name := github.BindingName(oc.repo, user)
 	ns := o.Namespace
 	if ns == "" {
 		ns = "NAMESPACE"
 	}
 	objs := identity.UserObjects(name, ns, user, grants)
 
-	b, err := yaml.Marshal(authenticationConfig(oc.issuer, ca, audience, owner, ownerID))
+	b, err := yaml.Marshal(github.AuthenticationConfig(oc.issuer, ca, audience, owner, ownerID))
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/argo-cred/argo-cred/internal/env"
 	"github.com/argo-cred/argo-cred/internal/exitcode"
+	"github.com/argo-cred/argo-cred/internal/export"
 )
 
 // options are every setting of env and probe. Environment variables fill
@@ -140,7 +141,7 @@ func bindFlags(fs *pflag.FlagSet, o *options, cmd string) {
 			fs.BoolVar(&o.Adopt, "adopt", false, "take over a Role, ServiceAccount, RoleBinding or token Secret of the client's name that argo-cred did not make\n(its labels, and its rules or subjects, become argo-cred's); without it such objects are refused")
 			// Its own variable: every command's flags share these options,
 			// and a flag's definition sets its default.
-			fs.StringVar(&o.provisionFormat, "format", "", "also print the settings, as env does: shell, dotenv, json, github or jenkins")
+			fs.StringVar(&o.provisionFormat, "format", "", "also print the settings, as env does: "+export.Alternatives())
 		case "revoke":
 			fs.BoolVar(&o.Purge, "purge", false, "also delete the client's Role, RoleBinding and ServiceAccount")
 			fs.StringVar(&o.Binding, "binding", "", "revoke one bound token by deleting its per-run Secret (the bound token in ARGO_TOKEN proves it)")
@@ -199,7 +200,7 @@ func argoFlags(fs *pflag.FlagSet, o *options) {
 func commandFlags(fs *pflag.FlagSet, o *options, cmd string) {
 	switch cmd {
 	case "env":
-		fs.StringVar(&o.Format, "format", o.Format, "shell, dotenv, json, github or jenkins (ARGO_CRED_FORMAT)")
+		fs.StringVar(&o.Format, "format", o.Format, export.Alternatives()+" (ARGO_CRED_FORMAT)")
 		fs.StringVar(&o.OutputFile, "output-file", o.OutputFile, "write to this file (mode 0600, atomically) instead of stdout (ARGO_CRED_OUTPUT_FILE)")
 	case "docker":
 		if o.Image == "" {

@@ -62,13 +62,13 @@ func Verify(ctx context.Context, c *Credential, expect []probe.Expectation) (pro
 			why = "rejected (401): the cluster does not trust the OIDC token"
 		}
 	}
-	if why != "" && len(rep.Checks) > 1 && rep.Checks[1].Name == "identity" && strings.HasPrefix(rep.Checks[1].Actual, "rejected (401 on ") {
-		rep.Checks[1].Actual = why
+	if id := rep.Identity(); why != "" && id != nil && id.Name == "identity" && strings.HasPrefix(id.Actual, "rejected (401 on ") {
+		id.Actual = why
 	}
 	if err != nil {
 		rep.Hint = exitcode.Hint(err)
 	}
-	if len(rep.Checks) > 1 && rep.Checks[1].Actual == probe.NotChecked {
+	if id := rep.Identity(); id != nil && id.Actual == probe.NotChecked {
 		r.print("note: identity not checked (--skip-identity-check): the token has no subject and the server reported none")
 	}
 	return rep, err

@@ -1,33 +1,75 @@
 // Package export writes settings in the forms CI systems read: POSIX shell,
-// dotenv, JSON, GitHub Actions environment files and Jenkins properties.
+// dotenv, JSON, GitHub Actions environment files (internal/github's
+// writer) and Jenkins properties, each registered under its --format name.
 // Every writer refuses what the reader could misread (a bad name, a newline
 // where one cannot be carried) before writing anything.
 package export
 
 import (
 	"bytes"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/argo-cred/argo-cred/internal/env"
 	"github.com/argo-cred/argo-cred/internal/exitcode"
-	"github.com/argo-cred/argo-cred/internal/redact"
+	"github.com/argo-cred/argo-cred/internal/github"
 )
 
-// Formats lists the names Write accepts.
-var Formats = []string{"shell", "dotenv", "json", "github", "jenkins"}
+// Writer writes the variables in one format.
+type Writer func(io.Writer, []env.Var) error
+
+// Format is a --format: its name, what it prints, and its writer.
+type Format struct {
+	Name, Help string
+	Write      Writer
+}
+
+// formats are the --format values, in the order help and completion
+// list them.
+var formats = []Format{
+	{"shell", "export lines for eval", Shell},
+	{"dotenv", "NAME=value lines (docker --env-file)", Dotenv},
+	{"json", "one JSON object", JSON},
+	{"github", "$GITHUB_ENV lines", github.WriteEnv},
+	{"jenkins", "a properties file and its .sh companion", Jenkins},
+}
+
+// Formats returns the formats, in order.
+func Formats() []Format { return slices.Clone(formats) }
+
+// Names returns the formats' names, in order.
+func Names() []string {
+	names := make([]string, len(formats))
+	for i, f := range formats {
+		names[i] = f.Name
+	}
+	return names
+}
+
+// Alternatives is the names as a hint words them: "a, b or c".
+func Alternatives() string {
+	names := Names()
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+}
+
+// Lookup returns the writer of the format name, or a usage error naming
+// the formats.
+func Lookup(name string) (Writer, error) {
+	for _, f := range formats {
+		if f.Name == name {
+			return f.Write, nil
+		}
+	}
+	return nil, exitcode.New(exitcode.Usage, "use one of "+strings.Join(Names(), ", "), "unknown --format %q", name)
+}
 
 var validName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-
-// githubName is a name for $GITHUB_ENV, $GITHUB_OUTPUT or $GITHUB_STATE.
-var githubName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.-]*$`)
 
 func invalid(format string, args ...any) error {
 	return exitcode.New(exitcode.Usage, "remove newlines and control characters from the setting", format, args...)
@@ -89,13 +131,13 @@ const (
 func shellExports(b *bytes.Buffer, vars []env.Var) {
 	b.WriteString(traceOff)
 	for _, v := range vars {
-		fmt.Fprintf(b, "export %s=%s\n", v.Name, ShellQuote(v.Value))
+		fmt.Fprintf(b, "export %s=%s\n", v.Name, shellQuote(v.Value))
 	}
 	b.WriteString(traceBack)
 }
 
-// ShellQuote quotes s for a POSIX shell: single quotes, with each ' as '\”.
-func ShellQuote(s string) string {
+// shellQuote quotes s for a POSIX shell: single quotes, with each ' as '\”.
+func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
@@ -195,108 +237,4 @@ func propertiesEscape(s string) string {
 		}
 	}
 	return b.String()
-}
-
-// Masks returns every form in which a secret value could be printed
-// (redact.Forms: with and without "Bearer ", base64 and URL encodings).
-func Masks(vars []env.Var) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, v := range vars {
-		if !v.Secret {
-			continue
-		}
-		for _, f := range redact.Forms(v.Value) {
-			if !seen[f] {
-				seen[f] = true
-				out = append(out, f)
-			}
-		}
-	}
-	return out
-}
-
-// GitHubMask writes an `::add-mask::` command for every form of each
-// secret, so the runner hides them in all later log lines. Call it before
-// anything could print a secret.
-func GitHubMask(stdout io.Writer, vars []env.Var) error {
-	masks := Masks(vars)
-	check := func() error {
-		for _, m := range masks {
-			if strings.ContainsAny(m, "\r\n") {
-				return invalid("a secret contains a newline, which ::add-mask:: cannot mask")
-			}
-		}
-		return nil
-	}
-	return render(stdout, check, func(b *bytes.Buffer) {
-		for _, m := range masks {
-			// Escaped as the runner unescapes command data (%25 → %), so
-			// that it masks exactly the secret.
-			fmt.Fprintf(b, "::add-mask::%s\n", CommandEscape(m, false))
-		}
-	})
-}
-
-// CommandEscape escapes s for a GitHub workflow command (`::cmd
-// prop=value::data`): %, CR and LF always, and : and , in a property value.
-func CommandEscape(s string, property bool) string {
-	r := strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A")
-	if property {
-		r = strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C")
-	}
-	return r.Replace(s)
-}
-
-// GitHubEnv appends the variables to envFile (the file named by $GITHUB_ENV,
-// $GITHUB_OUTPUT or $GITHUB_STATE, which the runner parses alike) as
-// `NAME<<DELIMITER` blocks with a delimiter random per write, as
-// @actions/core does. A value containing the delimiter or a CR (the
-// runner's Linux parser keeps CRs in values) and the name NODE_OPTIONS
-// (which the runner refuses) are refused before anything is written.
-func GitHubEnv(envFile io.Writer, vars []env.Var) error {
-	delim, err := delimiter()
-	if err != nil {
-		return err
-	}
-	return githubEnv(envFile, vars, delim)
-}
-
-func githubEnv(envFile io.Writer, vars []env.Var, delim string) error {
-	check := func() error {
-		for _, v := range vars {
-			// Outputs such as token-expires-at have hyphens; nothing the
-			// runner could read as "=" or "<<" (a name ending in '<' would).
-			if !githubName.MatchString(v.Name) {
-				return invalid("invalid variable name %q", v.Name)
-			}
-			if strings.ContainsRune(v.Value, 0) || !utf8.ValidString(v.Value) {
-				return invalid("%s contains a NUL byte or invalid UTF-8", v.Name)
-			}
-		}
-		for _, v := range vars {
-			switch {
-			case strings.Contains(v.Value, delim):
-				return invalid("%s contains the heredoc delimiter", v.Name)
-			case strings.ContainsRune(v.Value, '\r'):
-				return invalid("%s contains a carriage return, which the runner would keep in the value", v.Name)
-			case strings.EqualFold(v.Name, "NODE_OPTIONS"):
-				return invalid("the runner refuses NODE_OPTIONS")
-			}
-		}
-		return nil
-	}
-	return render(envFile, check, func(b *bytes.Buffer) {
-		for _, v := range vars {
-			fmt.Fprintf(b, "%s<<%s\n%s\n%s\n", v.Name, delim, v.Value, delim)
-		}
-	})
-}
-
-func delimiter() (string, error) {
-	b := make([]byte, 16)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("making a heredoc delimiter: %w", err)
-	}
-	return "ghadelimiter_" + hex.EncodeToString(b), nil
 }

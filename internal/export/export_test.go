@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/argo-cred/argo-cred/internal/env"
+	"github.com/argo-cred/argo-cred/internal/exitcode"
 	"github.com/argo-cred/argo-cred/internal/redact"
 )
 
@@ -72,41 +73,6 @@ func ExampleJenkins() {
 	// ARGO_BASE_HREF=/argo
 }
 
-func ExampleGitHubMask() {
-	_ = GitHubMask(os.Stdout, []env.Var{{Name: "ARGO_TOKEN", Value: "Bearer abc.def.ghi", Secret: true}})
-	// Output:
-	// ::add-mask::QmVhcmVyIGFiYy5kZWYuZ2hp
-	// ::add-mask::Bearer abc.def.ghi
-	// ::add-mask::Bearer+abc.def.ghi
-	// ::add-mask::YWJjLmRlZi5naGk=
-	// ::add-mask::YWJjLmRlZi5naGk
-	// ::add-mask::abc.def.ghi
-}
-
-func Example_githubEnv() {
-	_ = githubEnv(os.Stdout, sample[:2], "ghadelimiter_0123")
-	// Output:
-	// ARGO_SERVER<<ghadelimiter_0123
-	// argo.example.com:443
-	// ghadelimiter_0123
-	// ARGO_TOKEN<<ghadelimiter_0123
-	// Bearer eyJhbGciOi.eyJzdWIi.c2ln
-	// ghadelimiter_0123
-}
-
-func TestGitHubEnvDelimiterIsRandom(t *testing.T) {
-	var a, b bytes.Buffer
-	if err := GitHubEnv(&a, sample[:1]); err != nil {
-		t.Fatal(err)
-	}
-	if err := GitHubEnv(&b, sample[:1]); err != nil {
-		t.Fatal(err)
-	}
-	if a.String() == b.String() || !strings.Contains(a.String(), "<<ghadelimiter_") {
-		t.Errorf("got %q and %q; want two different random delimiters", a.String(), b.String())
-	}
-}
-
 func TestRefusals(t *testing.T) {
 	nl := []env.Var{{Name: "ARGO_NAMESPACE", Value: "a\nexport EVIL=1"}}
 	tests := map[string]struct {
@@ -118,12 +84,6 @@ func TestRefusals(t *testing.T) {
 		"shell bad name": {func(b *bytes.Buffer) error { return Shell(b, []env.Var{{Name: "A;rm", Value: "x"}}) }, "invalid variable name"},
 		"json bad utf-8": {func(b *bytes.Buffer) error { return JSON(b, []env.Var{{Name: "A", Value: "\x80"}}) }, "not valid UTF-8"},
 		"json NUL":       {func(b *bytes.Buffer) error { return JSON(b, []env.Var{{Name: "A", Value: "a\x00"}}) }, "NUL"},
-		"github delimiter": {func(b *bytes.Buffer) error {
-			return githubEnv(b, []env.Var{{Name: "A", Value: "x ghadelimiter_1 y"}}, "ghadelimiter_1")
-		}, "delimiter"},
-		"github name newline": {func(b *bytes.Buffer) error { return githubEnv(b, []env.Var{{Name: "A\nB", Value: "x"}}, "d") }, "invalid variable name"},
-		"github name equals":  {func(b *bytes.Buffer) error { return githubEnv(b, []env.Var{{Name: "A=B", Value: "x"}}, "d") }, "invalid variable name"},
-		"mask newline secret": {func(b *bytes.Buffer) error { return GitHubMask(b, []env.Var{{Name: "T", Value: "a\nb", Secret: true}}) }, "newline"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -245,5 +205,25 @@ func TestShellFormsUnderTrace(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// One registry: the names in order, the hint's wording, and the usage
+// error of an unknown name all come from it.
+func TestRegistry(t *testing.T) {
+	if diff := cmp.Diff([]string{"shell", "dotenv", "json", "github", "jenkins"}, Names()); diff != "" {
+		t.Errorf("names (-want +got):\n%s", diff)
+	}
+	if got, want := Alternatives(), "shell, dotenv, json, github or jenkins"; got != want {
+		t.Errorf("got %q; want %q", got, want)
+	}
+	for _, f := range Formats() {
+		if w, err := Lookup(f.Name); err != nil || w == nil || f.Help == "" {
+			t.Errorf("%s: writer %v, error %v, help %q", f.Name, w != nil, err, f.Help)
+		}
+	}
+	_, err := Lookup("xml")
+	if got, want := err.Error(), `unknown --format "xml"`; got != want || exitcode.Hint(err) != "use one of shell, dotenv, json, github, jenkins" || exitcode.Of(err) != exitcode.Usage {
+		t.Errorf("got %q (hint %q, exit %d); want %q, the names and a usage error", got, exitcode.Hint(err), exitcode.Of(err), want)
 	}
 }

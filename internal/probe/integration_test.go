@@ -45,7 +45,7 @@ func TestIntegrationHybridFallback(t *testing.T) {
 			if got := exitcode.Of(err); got != tc.wantCode {
 				t.Fatalf("exit code %d (%v); want %d", got, err, tc.wantCode)
 			}
-			if got := r.Checks[1]; got.Name != "identity" || got.Actual != tc.wantActual {
+			if got := r.Identity(); got == nil || got.Name != "identity" || got.Actual != tc.wantActual {
 				t.Errorf("identity check %+v; want actual %q", got, tc.wantActual)
 			}
 			if tc.wantCode == exitcode.ExcessAccess {
@@ -170,7 +170,7 @@ func TestIntegrationSSOOnly(t *testing.T) {
 			if !strings.Contains(exitcode.Hint(err), "CI tokens need client in the Argo Server's --auth-mode") {
 				t.Errorf("hint %q; want it to name client auth mode", exitcode.Hint(err))
 			}
-			if len(r.Checks) != 2 || !r.Checks[0].OK || r.Checks[1].OK || r.Checks[1].Actual != "rejected (401): the server takes no bearer token (sso auth mode only)" {
+			if len(r.Checks) != 2 || !r.Reach().OK || r.Identity().OK || r.Identity().Actual != "rejected (401): the server takes no bearer token (sso auth mode only)" {
 				t.Errorf("checks %+v; want reachable, then identity rejected for sso mode", r.Checks)
 			}
 			if strings.Contains(err2s(err), tok) || r.ExitCode != 5 || r.Hint != exitcode.Hint(err) {

@@ -154,11 +154,11 @@ func run(ctx context.Context, cfg Config, r *Report) error {
 	// proxy's 5xx or 429 is judged as unavailability).
 	answered := reach.OK || (id.c.HTTPStatus != 0 && id.c.HTTPStatus < 500 && id.c.HTTPStatus != 429)
 	if answered && r.ServerVersion == "" {
-		r.Checks[0].OK, r.Checks[0].Actual = false, "not an Argo Server"
+		r.Reach().OK, r.Reach().Actual = false, "not an Argo Server"
 		if !cfg.Secure && speaksTLS(ctx, cfg.Server) {
 			// A TLS server's own answer to plain HTTP.
 			return exitcode.New(exitcode.Unreachable, "the server speaks TLS: set ARGO_SECURE=true (--secure)",
-				"%s: HTTP %d to a plain HTTP request", r.Checks[0].Name, id.c.HTTPStatus)
+				"%s: HTTP %d to a plain HTTP request", r.Reach().Name, id.c.HTTPStatus)
 		}
 		return exitcode.New(exitcode.Unreachable,
 			"point ARGO_SERVER at the Argo Server (port 2746 unless changed), and behind an ingress set ARGO_BASE_HREF and ARGO_HTTP1",
@@ -189,9 +189,10 @@ func run(ctx context.Context, cfg Config, r *Report) error {
 	// without checking it; for a token it cannot decode, none): its
 	// identity is not "ok", and the row says why.
 	if exitcode.Of(firstErr) == exitcode.TokenRejected {
-		r.Checks[1].OK = false
-		r.Checks[1].Actual = "rejected (401 on " + firstFailed.Name + ")"
-		r.Checks[1].Message = firstFailed.Message
+		ic := r.Identity()
+		ic.OK = false
+		ic.Actual = "rejected (401 on " + firstFailed.Name + ")"
+		ic.Message = firstFailed.Message
 	}
 	if idErr != nil && exitcode.Of(firstErr) != exitcode.TokenRejected {
 		return idErr

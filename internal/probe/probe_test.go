@@ -217,7 +217,7 @@ func TestRejectedIdentityRow(t *testing.T) {
 		t.Fatalf("got %v; want token rejected", err)
 	}
 	want := Check{Name: "identity", Expected: "system:serviceaccount:ci:ci", Actual: "rejected (401 on workflows/list)", Message: "Unauthorized"}
-	got := r.Checks[1]
+	got := *r.Identity()
 	got.LatencyMS, got.Attempts, got.GRPCCode, got.HTTPStatus = 0, 0, "", 0
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("identity row (-want +got):\n%s", diff)
@@ -238,7 +238,7 @@ func TestSSOOnlyAnswer(t *testing.T) {
 	if exitcode.Of(err) != exitcode.TokenRejected || !strings.Contains(err.Error(), "whose --auth-mode is sso alone") || !strings.Contains(exitcode.Hint(err), "--auth-mode client") {
 		t.Fatalf("got %v (hint %q); want token rejected, naming sso mode and client mode", err, exitcode.Hint(err))
 	}
-	if len(r.Checks) != 2 || r.Checks[1].OK || !strings.HasPrefix(r.Checks[1].Actual, "rejected (401)") {
+	if len(r.Checks) != 2 || r.Identity().OK || !strings.HasPrefix(r.Identity().Actual, "rejected (401)") {
 		t.Errorf("checks %+v", r.Checks)
 	}
 }

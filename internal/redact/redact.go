@@ -13,8 +13,8 @@ import (
 	"unicode/utf8"
 )
 
-// Placeholder replaces a secret.
-const Placeholder = "[redacted]"
+// placeholder replaces a secret.
+const placeholder = "[redacted]"
 
 // Forms returns every form in which a secret might be printed: as given,
 // without a "Bearer " prefix, with it, and the standard, URL-safe and
@@ -76,7 +76,7 @@ func (r *Redactor) Text(s string) string {
 // is replaced.
 func (r *Redactor) replace(s string) string {
 	for _, f := range r.forms {
-		s = strings.ReplaceAll(s, f, Placeholder)
+		s = strings.ReplaceAll(s, f, placeholder)
 	}
 	var view []byte
 	var at []int // at[i]: the offset in s of view[i]
@@ -112,7 +112,7 @@ func (r *Redactor) replace(s string) string {
 	var b strings.Builder
 	for i := 0; i < len(s); {
 		if covered[i] {
-			b.WriteString(Placeholder)
+			b.WriteString(placeholder)
 			for i < len(s) && covered[i] {
 				i++
 			}

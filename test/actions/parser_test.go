@@ -11,7 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/argo-cred/argo-cred/internal/env"
-	"github.com/argo-cred/argo-cred/internal/export"
+	"github.com/argo-cred/argo-cred/internal/github"
 	"github.com/argo-cred/argo-cred/internal/testenv"
 )
 
@@ -200,7 +200,7 @@ func TestInjectionReadBack(t *testing.T) {
 		for _, v := range values {
 			vars := []env.Var{{Name: "ARGO_SERVER", Value: "argo:443"}, {Name: name, Value: v}}
 			var b bytes.Buffer
-			if err := export.GitHubEnv(&b, vars); err != nil {
+			if err := github.WriteEnv(&b, vars); err != nil {
 				if b.Len() != 0 {
 					t.Errorf("%q=%q refused, but %d bytes written", name, v, b.Len())
 				}
@@ -224,7 +224,7 @@ func FuzzGitHubEnvReadBack(f *testing.F) {
 	f.Add("ARGO_NAMESPACE", "ci\nB=1")
 	f.Fuzz(func(t *testing.T, name, value string) {
 		var b bytes.Buffer
-		if export.GitHubEnv(&b, []env.Var{{Name: name, Value: value}}) != nil {
+		if github.WriteEnv(&b, []env.Var{{Name: name, Value: value}}) != nil {
 			return
 		}
 		got := map[string]string{}

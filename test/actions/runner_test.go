@@ -22,7 +22,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
-	"github.com/argo-cred/argo-cred/internal/cli"
+	"github.com/argo-cred/argo-cred/internal/github"
 	"github.com/argo-cred/argo-cred/internal/testenv"
 )
 
@@ -69,10 +69,10 @@ func TestActionYAML(t *testing.T) {
 	}
 	slices.Sort(inputs)
 	slices.Sort(outputs)
-	if diff := cmp.Diff(slices.Sorted(slices.Values(cli.ActionInputs)), inputs); diff != "" {
+	if diff := cmp.Diff(slices.Sorted(slices.Values(github.Inputs)), inputs); diff != "" {
 		t.Errorf("inputs: action.yml (+) vs argo-cred (-):\n%s", diff)
 	}
-	if diff := cmp.Diff(slices.Sorted(slices.Values(cli.ActionOutputs)), outputs); diff != "" {
+	if diff := cmp.Diff(slices.Sorted(slices.Values(github.Outputs)), outputs); diff != "" {
 		t.Errorf("outputs: action.yml (+) vs argo-cred (-):\n%s", diff)
 	}
 	if a.Runs.Using != "docker" || !strings.HasPrefix(a.Runs.Image, "docker://") || a.Runs.PostEntrypoint != "/bin/argo-cred-post" || strings.Contains(a.Runs.PostEntrypoint, " ") {
@@ -324,7 +324,7 @@ func TestIntegrationActionInRunner(t *testing.T) {
 		t.Errorf("$GITHUB_ENV (-want +got):\n%s", diff)
 	}
 	outputs := pairs(t, main.output)
-	for _, o := range cli.ActionOutputs {
+	for _, o := range github.Outputs {
 		if _, ok := outputs[o]; !ok {
 			t.Errorf("output %s not set; outputs: %v", o, outputs)
 		}

@@ -1,19 +1,17 @@
-package export
+package github
 
 import (
 	"bytes"
 	"strings"
 	"testing"
-
-	"github.com/argo-cred/argo-cred/internal/env"
 )
 
 // The runner unescapes %25, %0D and %0A in command data before it adds a
 // mask: a secret with a '%' must be written escaped, or the runner masks
 // another string.
-func TestGitHubMaskEscapesPercent(t *testing.T) {
+func TestMaskEscapesPercent(t *testing.T) {
 	var b bytes.Buffer
-	if err := GitHubMask(&b, []env.Var{{Name: "ARGO_TOKEN", Value: "abc%0Adef%25x", Secret: true}}); err != nil {
+	if err := writeMasks(&b, []string{"abc%0Adef%25x"}); err != nil {
 		t.Fatal(err)
 	}
 	unescape := strings.NewReplacer("%0D", "\r", "%0A", "\n", "%25", "%")
