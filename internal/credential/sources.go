@@ -13,6 +13,8 @@ import (
 // hint, the intent flags of exec and the help text all come from it.
 type Source struct {
 	Name string
+	// About says what it reads, for help and completion.
+	About string
 	// Flag is the flag naming what the source reads (--secret NAME); given,
 	// it selects the source, in the order of Sources. Empty: none.
 	Flag string
@@ -34,22 +36,22 @@ type Source struct {
 
 // Sources are the token sources, in the order a flag selects them.
 var Sources = []Source{
-	{Name: "secret", Flag: "secret", Give: "--secret NAME (a token Secret)", Input: "secret", Kube: true,
+	{Name: "secret", About: "a service-account-token Secret (--secret)", Flag: "secret", Give: "--secret NAME (a token Secret)", Input: "secret", Kube: true,
 		Renew: "read the Secret again: rotation replaces its token",
 		value: func(r *Request) string { return r.Secret }, get: (*getter).secret},
-	{Name: "tokenrequest", Flag: "service-account", Give: "--service-account NAME (TokenRequest)", Input: "service-account", Kube: true,
+	{Name: "tokenrequest", About: "a new token of a ServiceAccount (--service-account)", Flag: "service-account", Give: "--service-account NAME (TokenRequest)", Input: "service-account", Kube: true,
 		Expires: true, Renew: "request another token for the same ServiceAccount, audiences and duration",
 		value: func(r *Request) string { return r.ServiceAccount }, get: (*getter).tokenRequest},
-	{Name: "file", Flag: "token-file", Give: "--token-file PATH", Expires: true,
+	{Name: "file", About: "a file (--token-file)", Flag: "token-file", Give: "--token-file PATH", Expires: true,
 		Renew: "read the file again: kubelet rotates projected tokens",
 		value: func(r *Request) string { return r.TokenFile }, get: (*getter).file},
-	{Name: "env", Var: "ARGO_TOKEN", Give: "set ARGO_TOKEN", Input: "token",
+	{Name: "env", About: "ARGO_TOKEN", Var: "ARGO_TOKEN", Give: "set ARGO_TOKEN", Input: "token",
 		Renew: "none: the variable is set once",
 		get:   (*getter).env},
-	{Name: "github-oidc", Input: "source", Expires: true,
+	{Name: "github-oidc", About: "the GitHub Actions job's own OIDC token", Input: "source", Expires: true,
 		Renew: "request another ID token from the runner (its request token lasts the whole job)",
 		get:   (*getter).githubOIDC},
-	{Name: "oidc-env", Flag: "oidc-env", Expires: true,
+	{Name: "oidc-env", About: "a CI OIDC token in a variable (--oidc-env)", Flag: "oidc-env", Expires: true,
 		Renew: "none: the CI system sets the variable once per job",
 		value: func(r *Request) string { return r.OIDCEnv }, get: (*getter).oidcEnv},
 }
