@@ -25,6 +25,8 @@ type clientProber struct {
 	quiet bool
 }
 
+var _ identity.Prober = (*clientProber)(nil)
+
 func (p *clientProber) Check(ctx context.Context, c identity.Client, secret string, grants []identity.Grant) error {
 	o := p.a.useClientToken(p.o, c, secret, grants)
 	if p.quiet {
