@@ -116,7 +116,7 @@ func (a *app) oidcConfig(ctx context.Context, o *options, oc *oidcConfigOptions)
 		audience = o.Audiences[0]
 	}
 	owner, _, _ := strings.Cut(oc.repo, "/")
-	grants, err := parseGrants(o.Allow, "workflows:list,create")
+	grants, err := identity.ParseGrants(o.Allow, "workflows:list,create")
 	if err != nil {
 		return err
 	}

@@ -44,7 +44,7 @@ func FuzzParseGrant(f *testing.F) {
 	})
 }
 
-// Merge folds the grants on one resource into one, its verbs sorted and
+// merge folds the grants on one resource into one, its verbs sorted and
 // each once, and orders the grants as Resources does.
 func TestMerge(t *testing.T) {
 	tests := map[string]struct{ in, want []Grant }{
@@ -54,7 +54,7 @@ func TestMerge(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			if diff := cmp.Diff(tc.want, Merge(tc.in)); diff != "" {
+			if diff := cmp.Diff(tc.want, merge(tc.in)); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
 		})

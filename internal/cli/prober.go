@@ -1,0 +1,101 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/argo-cred/argo-cred/internal/exitcode"
+	"github.com/argo-cred/argo-cred/internal/identity"
+	"github.com/argo-cred/argo-cred/internal/probe"
+	"github.com/argo-cred/argo-cred/internal/token"
+)
+
+// clientProber is identity.Prober with the command line's credential
+// pipeline: it checks a client's token as env does, from a copy of the
+// options pointed at the client's token Secret.
+type clientProber struct {
+	a *app
+	o *options
+	// format, when given (provision --format), prints the settings as env
+	// does after the check.
+	format string
+	// quiet (clients --check): the verdict only, nothing printed.
+	quiet bool
+}
+
+var _ identity.Prober = (*clientProber)(nil)
+
+func (p *clientProber) Check(ctx context.Context, c identity.Client, secret string, grants []identity.Grant) error {
+	o := p.a.useClientToken(p.o, c, secret, grants)
+	if p.quiet {
+		quiet := &app{streams: IOStreams{In: p.a.streams.In, Out: io.Discard, ErrOut: io.Discard}, log: p.a.log}
+		cred, err := quiet.credential(ctx, o)
+		if err == nil {
+			_, err = quiet.verify(ctx, o, cred)
+		}
+		return err
+	}
+	if p.format != "" {
+		o.Format = p.format
+		_, _, err := p.a.envWith(ctx, o)
+		return err
+	}
+	_, _, err := p.a.checked(ctx, o)
+	return err
+}
+
+func (p *clientProber) Rejected(ctx context.Context, ns string, tokens []token.Token) error {
+	o := *p.o
+	o.Namespace = ns
+	return p.a.proveRejected(ctx, &o, tokens)
+}
+
+// useClientToken is a copy of the options pointed at one of the client's
+// token Secrets, with the expectations its grants imply; o is unchanged.
+func (a *app) useClientToken(o *options, c identity.Client, secret string, grants []identity.Grant) *options {
+	oc := *o
+	oc.Source, oc.Secret, oc.SecretNS, oc.Namespace, oc.ServiceAccount, oc.TokenFile = "secret", secret, c.Namespace, c.Namespace, "", ""
+	oc.Expect, oc.Probe, oc.quietExpect = identity.ExpectFor(grants), true, true
+	a.fresh = true
+	return &oc
+}
+
+// proveRejected polls the Argo Server with each revoked token until it
+// answers 401, bounded: kube-apiserver caches a successful token check for
+// up to 10 s. It reports the lag.
+func (a *app) proveRejected(ctx context.Context, o *options, revoked []token.Token) error {
+	s, _, err := a.validate(o)
+	if err != nil {
+		return err
+	}
+	cfg := probeConfig(s, o)
+	cfg.Namespace, cfg.SkipIdentityCheck = o.Namespace, true
+	cfg.Expect = []probe.Expectation{{Allow: true, Resource: "workflows", Verb: "list"}}
+	start := time.Now()
+	deadline := start.Add(30 * time.Second)
+	for _, t := range revoked {
+		cfg.Authorization = t.Bearer()
+		for {
+			pctx, cancel := context.WithTimeout(ctx, o.Timeout)
+			_, err := probe.Run(pctx, cfg)
+			cancel()
+			if exitcode.Of(err) == exitcode.TokenRejected {
+				break
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if time.Now().After(deadline) {
+				return exitcode.New(exitcode.ExcessAccess, "check that the Argo Server's Kubernetes is the one argo-cred deleted the Secret in",
+					"a revoked token (%s) is still accepted after %s", t.From, time.Since(start).Round(time.Second))
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+	}
+	if len(revoked) > 0 {
+		fmt.Fprintf(a.streams.ErrOut, "revoked: the Argo Server rejects %d token(s) with 401, %s after the Secrets were deleted\n", len(revoked), time.Since(start).Round(10*time.Millisecond))
+	}
+	return nil
+}

@@ -1,0 +1,165 @@
+package identity
+
+import (
+	"fmt"
+	"strings"
+)
+
+// ProvisionerRBAC is what the identity that runs provision, rotate, revoke
+// and clients needs in a namespace dedicated to Argo clients: a
+// ServiceAccount, a Role for the objects it manages, and the argoproj.io
+// verbs it may grant, which it holds itself (a ClusterRole bound in the
+// namespace only). Without escalate or bind, Kubernetes lets it put into a
+// client's Role only what it holds (RBAC's escalation check). RBAC cannot
+// say whom it may bind, nor which Secrets it may write: a
+// ValidatingAdmissionPolicy (Kubernetes 1.30+) holds every write of any
+// namespace's argo-cred-provisioner to argo-cred's own shapes.
+func ProvisionerRBAC(ns string) string {
+	var grantable strings.Builder
+	for _, r := range Resources {
+		fmt.Fprintf(&grantable, "  - %s\n", r)
+	}
+	return `# The identity that runs argo-cred provision, rotate, revoke and clients in
+# namespace ` + ns + `, which must be dedicated to Argo clients and their
+# workflows. What it can do, and no more: read every Secret of the namespace
+# (token Secret names are not known in advance, so RBAC cannot narrow get);
+# run workflows there as any ServiceAccount of the namespace (it holds every
+# argoproj.io verb it may grant); and write only argo-cred's own objects
+# (the admission policy below): Roles with argoproj.io rules only, each bound
+# to its own client's ServiceAccount only, token Secrets of those
+# ServiceAccounts, labelled ServiceAccounts. It has neither escalate nor
+# bind: Kubernetes refuses it a Role with '*', a binding to admin, a token
+# request for another ServiceAccount.
+# Apply as a cluster admin (the ClusterRole, the policy and its binding are
+# cluster-wide; the ClusterRole is bound in this namespace only):
+#   argo-cred provision --print-rbac --namespace ` + ns + ` | kubectl apply -f -
+# Without ValidatingAdmissionPolicy (Kubernetes before 1.30) the policy does
+# not apply, and the identity can bind what it holds to anyone.
+# env/exec/docker --bind needs, for the ServiceAccount it binds tokens of:
+# create on serviceaccounts/token (resourceNames: that ServiceAccount) and
+# create, get, delete on secrets; that, too, reaches every Secret of the
+# namespace.
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: argo-cred-provisioner
+  namespace: ` + ns + `
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata:
+  name: argo-cred-provisioner
+  namespace: ` + ns + `
+rules:
+- apiGroups: [""]
+  resources: [serviceaccounts]
+  verbs: [get, list, create, patch, delete]
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [get, list, watch, create, patch, delete]
+- apiGroups: [rbac.authorization.k8s.io]
+  resources: [roles, rolebindings]
+  verbs: [get, list, create, patch, delete]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: argo-cred-provisioner
+  namespace: ` + ns + `
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: Role
+  name: argo-cred-provisioner
+subjects:
+- kind: ServiceAccount
+  name: argo-cred-provisioner
+  namespace: ` + ns + `
+---
+# The argoproj.io verbs provision may grant; bound in the namespace above.
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: argo-cred-grantable
+rules:
+- apiGroups: [argoproj.io]
+  resources:
+` + grantable.String() + `  verbs: [` + strings.Join(Verbs, ", ") + `]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: argo-cred-provisioner-grantable
+  namespace: ` + ns + `
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: argo-cred-grantable
+subjects:
+- kind: ServiceAccount
+  name: argo-cred-provisioner
+  namespace: ` + ns + `
+` + provisionerPolicy
+}
+
+// provisionerPolicy holds the writes of every namespace's
+// argo-cred-provisioner to argo-cred's own objects (CEL, evaluated by
+// kube-apiserver on each create, update and delete).
+const provisionerPolicy = `---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata:
+  name: argo-cred-provisioner
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules:
+    - apiGroups: [""]
+      apiVersions: ["*"]
+      operations: [CREATE, UPDATE, DELETE]
+      resources: [secrets, serviceaccounts]
+    - apiGroups: [rbac.authorization.k8s.io]
+      apiVersions: ["*"]
+      operations: [CREATE, UPDATE, DELETE]
+      resources: [roles, rolebindings]
+  matchConditions:
+  - name: by-a-provisioner
+    expression: request.userInfo.username == "system:serviceaccount:" + request.namespace + ":argo-cred-provisioner"
+  variables:
+  - name: obj
+    expression: 'request.operation == "DELETE" ? oldObject : object'
+  - name: ours
+    expression: >-
+      variables.obj.metadata.?labels["app.kubernetes.io/managed-by"].orValue("") == "argo-cred" &&
+      variables.obj.metadata.?labels["argo-cred/client"].orValue("") != ""
+  validations:
+  - expression: variables.ours && (request.operation != "UPDATE" || oldObject.metadata.?labels["app.kubernetes.io/managed-by"].orValue("") == "argo-cred")
+    message: the provisioner writes only objects argo-cred made (labelled app.kubernetes.io/managed-by=argo-cred and argo-cred/client)
+    reason: Forbidden
+  - expression: >-
+      request.operation == "DELETE" || request.resource.resource != "roles" ||
+      object.?rules.orValue([]).all(r, r.apiGroups == ["argoproj.io"])
+    message: a client's Role grants only argoproj.io verbs
+    reason: Forbidden
+  - expression: >-
+      request.operation == "DELETE" || request.resource.resource != "rolebindings" ||
+      (object.roleRef.kind == "Role" && object.roleRef.name == object.metadata.name &&
+       object.?subjects.orValue([]).size() == 1 && object.subjects[0].kind == "ServiceAccount" &&
+       object.subjects[0].name == object.metadata.name && object.subjects[0].?namespace.orValue("") == request.namespace)
+    message: the provisioner binds a client's own Role to that client's own ServiceAccount only
+    reason: Forbidden
+  - expression: >-
+      request.operation == "DELETE" || request.resource.resource != "secrets" ||
+      (object.?type.orValue("") == "kubernetes.io/service-account-token" ?
+        object.metadata.?annotations["kubernetes.io/service-account.name"].orValue("") == object.metadata.labels["argo-cred/client"] :
+        object.?type.orValue("") == "Opaque" && object.metadata.?labels["argo-cred/binding"].orValue("") != "")
+    message: the provisioner makes token Secrets of its clients' own ServiceAccounts only
+    reason: Forbidden
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata:
+  name: argo-cred-provisioner
+spec:
+  policyName: argo-cred-provisioner
+  validationActions: [Deny]
+`
