@@ -21,7 +21,7 @@ import (
 // action runs as the GitHub Action's main stage: the inputs become options,
 // then env --format github runs, and the outputs are set. Any failure is
 // one ::error annotation and argo-cred's exit code.
-func (a *app) action(ctx context.Context, o *options) error {
+func (a *app) action(ctx context.Context, o *Options) error {
 	err := a.actionMain(ctx, o)
 	if err != nil && a.runner().InActions() {
 		a.runtime().Failure(nil, err, a.red)
@@ -29,7 +29,7 @@ func (a *app) action(ctx context.Context, o *options) error {
 	return err
 }
 
-func (a *app) actionMain(ctx context.Context, o *options) error {
+func (a *app) actionMain(ctx context.Context, o *Options) error {
 	if !a.runner().InStep() {
 		return exitcode.New(exitcode.Usage, "use it as a step (uses: argo-cred/argo-cred@…); elsewhere use argo-cred env", "argo-cred action runs only as a GitHub Actions step")
 	}
@@ -59,9 +59,8 @@ func (a *app) actionMain(ctx context.Context, o *options) error {
 			return err
 		}
 	}
-	o.Format, o.OutputFile = "github", ""
 	a.noBundle = true
-	c, rep, err := a.envWith(ctx, o)
+	c, rep, err := a.envWith(ctx, o, ExportOptions{Format: "github"})
 	if c == nil {
 		return err
 	}
@@ -95,7 +94,7 @@ func (a *app) actionMain(ctx context.Context, o *options) error {
 // KUBECONFIG is set and client-go finds no other. The runner passes an
 // input whose expression is empty, such as a secret that is not set, as ""
 // exactly like an input not given.
-func (a *app) kubeconfigGiven(o *options) error {
+func (a *app) kubeconfigGiven(o *Options) error {
 	src, err := cred.Choose(&cred.Request{Source: o.Source, Secret: o.Secret, ServiceAccount: o.ServiceAccount, TokenFile: o.TokenFile, OIDCEnv: o.OIDCEnv, Hooks: cred.Hooks{Lookup: os.LookupEnv}})
 	if err != nil || !src.Kube || o.Kubeconfig != "" || os.Getenv("KUBECONFIG") != "" {
 		return nil // the source's own errors come later, in order
@@ -112,7 +111,7 @@ func (a *app) kubeconfigGiven(o *options) error {
 
 // applyInputs sets the options the workflow gave as inputs, read with
 // input (empty: not given).
-func applyInputs(o *options, input func(name string) string) error {
+func applyInputs(o *Options, input func(name string) string) error {
 	strs := map[string]*string{"server": &o.Server, "namespace": &o.Namespace, "source": &o.Source, "secret": &o.Secret,
 		"secret-namespace": &o.SecretNS, "service-account": &o.ServiceAccount, "base-href": &o.BaseHRef}
 	for name, p := range strs {
@@ -161,7 +160,7 @@ func applyInputs(o *options, input func(name string) string) error {
 // actionPost runs as the action's post stage: it revokes a --bind token
 // and removes the files the main stage wrote (the runtime checks each
 // value the main stage saved before it is used).
-func (a *app) actionPost(o *options) error {
+func (a *app) actionPost(o *Options) error {
 	var errs []error
 	if b, ok, err := a.runner().SavedBinding(); ok {
 		errs = append(errs, a.postRevoke(o, b, err))
@@ -185,7 +184,7 @@ func (a *app) actionPost(o *options) error {
 // kubeconfig the main stage wrote (still there): only a Secret that carries
 // argo-cred's binding labels and the UID the main stage recorded. saved is
 // SavedBinding's error: a binding that is not what the main stage saves.
-func (a *app) postRevoke(o *options, b github.Binding, saved error) error {
+func (a *app) postRevoke(o *Options, b github.Binding, saved error) error {
 	fail := func(err error) error {
 		return fmt.Errorf("could not revoke the job's token (secret %s/%s): %w", strconv.QuoteToASCII(b.Namespace), strconv.QuoteToASCII(b.Name), err)
 	}

@@ -202,17 +202,17 @@ func TestFlagsAnywhere(t *testing.T) {
 // actionInputOptions maps each input applyInputs reads to the option it
 // sets; the kind follows from the option's type. The other inputs
 // (token, kubeconfig, ca) become files or the environment in actionMain.
-var actionInputOptions = map[string]func(o *options) any{
-	"server": func(o *options) any { return &o.Server }, "namespace": func(o *options) any { return &o.Namespace },
-	"source": func(o *options) any { return &o.Source }, "secret": func(o *options) any { return &o.Secret },
-	"secret-namespace": func(o *options) any { return &o.SecretNS }, "service-account": func(o *options) any { return &o.ServiceAccount },
-	"base-href": func(o *options) any { return &o.BaseHRef },
-	"http1":     func(o *options) any { return (*bool)(&o.HTTP1) }, "secure": func(o *options) any { return (*bool)(&o.Secure) },
-	"insecure-skip-verify": func(o *options) any { return (*bool)(&o.InsecureSkipVerify) },
-	"probe":                func(o *options) any { return &o.Probe }, "bind": func(o *options) any { return &o.Bind },
-	"duration": func(o *options) any { return &o.Duration }, "wait": func(o *options) any { return &o.Wait },
-	"timeout": func(o *options) any { return &o.Timeout },
-	"expect":  func(o *options) any { return &o.Expect }, "audience": func(o *options) any { return &o.Audiences },
+var actionInputOptions = map[string]func(o *Options) any{
+	"server": func(o *Options) any { return &o.Server }, "namespace": func(o *Options) any { return &o.Namespace },
+	"source": func(o *Options) any { return &o.Source }, "secret": func(o *Options) any { return &o.Secret },
+	"secret-namespace": func(o *Options) any { return &o.SecretNS }, "service-account": func(o *Options) any { return &o.ServiceAccount },
+	"base-href": func(o *Options) any { return &o.BaseHRef },
+	"http1":     func(o *Options) any { return (*bool)(&o.HTTP1) }, "secure": func(o *Options) any { return (*bool)(&o.Secure) },
+	"insecure-skip-verify": func(o *Options) any { return (*bool)(&o.InsecureSkipVerify) },
+	"probe":                func(o *Options) any { return &o.Probe }, "bind": func(o *Options) any { return &o.Bind },
+	"duration": func(o *Options) any { return &o.Duration }, "wait": func(o *Options) any { return &o.Wait },
+	"timeout": func(o *Options) any { return &o.Timeout },
+	"expect":  func(o *Options) any { return &o.Expect }, "audience": func(o *Options) any { return &o.Audiences },
 }
 
 // Every input action.yml declares is read by applyInputs or by actionMain.
@@ -229,11 +229,13 @@ func TestActionInputsAllRead(t *testing.T) {
 
 // actionInputSentinel is an options value with every input's option set,
 // so that an input that changes the wrong option shows.
-func actionInputSentinel() *options {
-	return &options{Server: "s:1", Namespace: "ns", Source: "src", Secret: "sec", SecretNS: "secns", ServiceAccount: "sa", BaseHRef: "/b",
-		HTTP1: true, Secure: false, InsecureSkipVerify: true, Probe: false, Bind: true,
-		Duration: 7 * time.Minute, Wait: 7 * time.Second, Timeout: 7 * time.Millisecond,
-		Expect: []string{"deny:cronworkflows"}, Audiences: []string{"aud"}, set: map[string]bool{}}
+func actionInputSentinel() *Options {
+	o := &Options{Bind: true, set: map[string]bool{}}
+	o.Server, o.Namespace, o.Source, o.Secret, o.SecretNS, o.ServiceAccount, o.BaseHRef = "s:1", "ns", "src", "sec", "secns", "sa", "/b"
+	o.HTTP1, o.Secure, o.InsecureSkipVerify, o.Probe = true, false, true, false
+	o.Duration, o.Wait, o.Timeout = 7*time.Minute, 7*time.Second, 7*time.Millisecond
+	o.Expect, o.Audiences = []string{"deny:cronworkflows"}, []string{"aud"}
+	return o
 }
 
 // wantActionInput applies one input value to o the way the action
@@ -242,7 +244,7 @@ func actionInputSentinel() *options {
 // read them (else a usage error); a list split at commas and line breaks,
 // each item trimmed and empty items dropped, as --expect and --audience
 // read a comma-separated flag. ok is false for a malformed value.
-func wantActionInput(o *options, name, v string) (ok bool) {
+func wantActionInput(o *Options, name, v string) (ok bool) {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return true
@@ -314,7 +316,7 @@ func FuzzActionInputs(f *testing.F) {
 		if err != nil {
 			t.Fatalf("inputs %q: %v", given, err)
 		}
-		for _, o := range []*options{want, got} { // nil and empty lists alike
+		for _, o := range []*Options{want, got} { // nil and empty lists alike
 			if len(o.Expect) == 0 {
 				o.Expect = nil
 			}
@@ -323,7 +325,7 @@ func FuzzActionInputs(f *testing.F) {
 			}
 		}
 		if !reflect.DeepEqual(want, got) {
-			t.Fatalf("inputs %q (-want +got):\n%s", given, cmp.Diff(want, got, cmp.AllowUnexported(options{})))
+			t.Fatalf("inputs %q (-want +got):\n%s", given, cmp.Diff(want, got, cmp.AllowUnexported(Options{})))
 		}
 	})
 }
@@ -336,7 +338,8 @@ func TestValidateNotesOnce(t *testing.T) {
 	t.Setenv("ARGO_INSTANCEID", "x")
 	var errOut bytes.Buffer
 	a := &app{streams: IOStreams{In: strings.NewReader(""), Out: &bytes.Buffer{}, ErrOut: &errOut}}
-	o := &options{Server: "http://127.0.0.1:2746", Expect: []string{"allow:workflowtemplates/list"}, Timeout: time.Second}
+	o := &Options{}
+	o.Server, o.Expect, o.Timeout = "http://127.0.0.1:2746", []string{"allow:workflowtemplates/list"}, time.Second
 	for range 3 {
 		if _, _, err := a.validate(o); err != nil {
 			t.Fatal(err)

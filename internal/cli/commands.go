@@ -14,8 +14,8 @@ import (
 	"github.com/argo-cred/argo-cred/internal/report"
 )
 
-func (a *app) runEnv(ctx context.Context, o *options) error {
-	_, _, err := a.envWith(ctx, o)
+func (a *app) runEnv(ctx context.Context, o *envOptions) error {
+	_, _, err := a.envWith(ctx, &o.Options, o.ExportOptions)
 	if err != nil && o.Format == "github" && o.OutputFile == "" && a.runner().InActions() {
 		// Exporting to the runner's own files: a failure before the probe,
 		// too, is in the step summary and one annotation.
@@ -31,21 +31,21 @@ func (a *app) runEnv(ctx context.Context, o *options) error {
 
 // envWith is env, returning the credential and the probe's report (also
 // when the probe failed) for the GitHub Action's outputs.
-func (a *app) envWith(ctx context.Context, o *options) (c *credential, rep *probe.Report, err error) {
+func (a *app) envWith(ctx context.Context, o *Options, x ExportOptions) (c *credential, rep *probe.Report, err error) {
 	fail := func(err error) (*credential, *probe.Report, error) { return c, rep, err }
-	format, err := export.Lookup(o.Format)
+	format, err := export.Lookup(x.Format)
 	if err != nil {
 		return fail(err)
 	}
 	// --format github without --output-file writes to the runner's files.
-	toRunner := o.Format == "github" && o.OutputFile == ""
+	toRunner := x.Format == "github" && x.OutputFile == ""
 	if toRunner {
 		if err := a.runner().CheckEnvFile(); err != nil {
 			return fail(err)
 		}
 	}
-	if o.OutputFile != "" {
-		if err := files.Check(outputFiles(o)...); err != nil {
+	if x.OutputFile != "" {
+		if err := files.Check(outputFiles(x)...); err != nil {
 			return fail(exitcode.Wrap(exitcode.Usage, "check --output-file", fmt.Errorf("--output-file: %w", err)))
 		}
 	}
@@ -60,11 +60,11 @@ func (a *app) envWith(ctx context.Context, o *options) (c *credential, rep *prob
 	if err := format(io.Discard, vars); err != nil {
 		return fail(err)
 	}
-	if o.Format == "github" {
+	if x.Format == "github" {
 		a.runner().NoteUnmasked()
 	}
 	if rep, err = a.probeIf(ctx, o, c); err != nil {
-		if rep != nil && o.Format == "github" && a.runner().InActions() {
+		if rep != nil && x.Format == "github" && a.runner().InActions() {
 			a.runtime().Failure(rep, err, a.red)
 		}
 		return fail(err)
@@ -80,14 +80,14 @@ func (a *app) envWith(ctx context.Context, o *options) (c *credential, rep *prob
 		}
 		return c, rep, nil
 	}
-	if o.OutputFile == "" {
+	if x.OutputFile == "" {
 		return fail(write(a.streams.Out))
 	}
-	out := outputFiles(o)
+	out := outputFiles(x)
 	if out[0].Data, err = files.Render(write); err != nil {
 		return fail(err)
 	}
-	if o.Format == "jenkins" {
+	if x.Format == "jenkins" {
 		if out[1].Data, err = files.Render(func(w io.Writer) error { return export.JenkinsShell(w, vars) }); err != nil {
 			return fail(err)
 		}
@@ -98,16 +98,17 @@ func (a *app) envWith(ctx context.Context, o *options) (c *credential, rep *prob
 	return c, rep, nil
 }
 
-func (a *app) runProbe(ctx context.Context, o *options) error {
-	if o.Output != "table" && o.Output != "json" {
-		return exitcode.New(exitcode.Usage, "use table or json", "unknown --output %q", o.Output)
+func (a *app) runProbe(ctx context.Context, po *probeOptions) error {
+	o := &po.Options
+	if po.Output != "table" && po.Output != "json" {
+		return exitcode.New(exitcode.Usage, "use table or json", "unknown --output %q", po.Output)
 	}
 	c, err := a.credential(ctx, o)
 	if err != nil {
 		return err
 	}
 	r, err := a.verify(ctx, o, c)
-	if o.Output == "json" {
+	if po.Output == "json" {
 		if werr := report.JSON(a.streams.Out, r, c.token, a.clusterUser); werr != nil {
 			return werr
 		}
@@ -119,7 +120,7 @@ func (a *app) runProbe(ctx context.Context, o *options) error {
 
 // checked gets the credential, writes its CA bundle, and probes it unless
 // --probe=false: what env and exec share.
-func (a *app) checked(ctx context.Context, o *options) (*credential, *probe.Report, error) {
+func (a *app) checked(ctx context.Context, o *Options) (*credential, *probe.Report, error) {
 	c, err := a.credential(ctx, o)
 	if err != nil {
 		return nil, nil, err
@@ -140,7 +141,7 @@ func (a *app) bundle(c *credential) (err error) {
 
 // probeIf probes unless --probe=false; a failed probe's table is printed,
 // and its report returned with the error.
-func (a *app) probeIf(ctx context.Context, o *options, c *credential) (*probe.Report, error) {
+func (a *app) probeIf(ctx context.Context, o *Options, c *credential) (*probe.Report, error) {
 	if !o.Probe {
 		fmt.Fprintln(a.streams.ErrOut, "note: --probe=false: the credential was not checked against the Argo Server")
 		return nil, nil
@@ -157,7 +158,7 @@ func (a *app) probeIf(ctx context.Context, o *options, c *credential) (*probe.Re
 // outputFiles are the files --output-file writes: the file, and for
 // --format jenkins the shell form for sh steps beside it, which replaces
 // only a file argo-cred wrote.
-func outputFiles(o *options) []files.File {
+func outputFiles(o ExportOptions) []files.File {
 	out := []files.File{{Path: o.OutputFile}}
 	if o.Format == "jenkins" {
 		out = append(out, files.File{Path: o.OutputFile + ".sh", Owned: export.IsJenkinsShell})

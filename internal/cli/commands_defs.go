@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/argo-cred/argo-cred/internal/exitcode"
 	"github.com/argo-cred/argo-cred/internal/github"
@@ -12,7 +13,9 @@ import (
 )
 
 // envCommand is env: the settings, checked.
-func (a *app) envCommand(o *options, withEnv runner) *cobra.Command {
+func (a *app) envCommand() *cobra.Command {
+	o := &envOptions{}
+	withEnv := a.withEnv(&o.Options, loadEnv(o))
 	env := &cobra.Command{
 		Use:   "env [flags]",
 		Short: "Get a token, check it against the Argo Server, print the ARGO_* settings",
@@ -28,11 +31,15 @@ eval of an empty string does not stop the script.`,
 		Args: noArgs,
 		RunE: withEnv(func(cmd *cobra.Command) error { return a.runEnv(cmd.Context(), o) }),
 	}
+	o.flags(env.Flags())
+	completeFlags(env, &o.Options)
 	return env
 }
 
 // probeCommand is probe: the verdict only.
-func (a *app) probeCommand(o *options, withEnv runner) *cobra.Command {
+func (a *app) probeCommand() *cobra.Command {
+	o := &probeOptions{}
+	withEnv := a.withEnv(&o.Options, loadEnv(o))
 	probe := &cobra.Command{
 		Use:   "probe [flags]",
 		Short: "Get a token and print only the verdict of the check",
@@ -41,11 +48,15 @@ Prints a table on stderr, or with --output json one object on stdout.`,
 		Args: noArgs,
 		RunE: withEnv(func(cmd *cobra.Command) error { return a.runProbe(cmd.Context(), o) }),
 	}
+	o.flags(probe.Flags())
+	completeFlags(probe, &o.Options)
 	return probe
 }
 
 // execCommand is exec: COMMAND with the settings.
-func (a *app) execCommand(o *options, withEnv runner) *cobra.Command {
+func (a *app) execCommand() *cobra.Command {
+	o := &Options{}
+	withEnv := a.withEnv(o, loadEnv(o))
 	execCmd := &cobra.Command{
 		Use:   "exec [flags] [--] [COMMAND [ARGS...]]",
 		Short: "Get and check a token, then run COMMAND (default argo) with the ARGO_* settings",
@@ -66,11 +77,15 @@ Flags end at COMMAND; everything after it (or after --) is passed on verbatim.`,
 		},
 	}
 	execCmd.Flags().SetInterspersed(false)
+	o.flags(execCmd.Flags(), true)
+	completeFlags(execCmd, o)
 	return execCmd
 }
 
 // dockerCommand is docker: the argo CLI image with the settings.
-func (a *app) dockerCommand(o *options, withEnv runner) *cobra.Command {
+func (a *app) dockerCommand() *cobra.Command {
+	o := &dockerOptions{}
+	withEnv := a.withEnv(&o.Options, loadEnv(o))
 	dockerCmd := &cobra.Command{
 		Use:   "docker [flags] [--] [ARGS...]",
 		Short: "Get and check a token on this host, then docker run the argo CLI image with ARGS",
@@ -92,15 +107,24 @@ outright, a guard removes the container. Flags end at the first argument; put AR
 		},
 	}
 	dockerCmd.Flags().SetInterspersed(false)
+	o.flags(dockerCmd.Flags())
+	completeFlags(dockerCmd, &o.Options)
 	return dockerCmd
 }
 
 // lifecycleCommands are provision, rotate, revoke and clients.
-func (a *app) lifecycleCommands(o *options, withEnv runner) (provisionCmd, rotateCmd, revokeCmd, clientsCmd *cobra.Command) {
-	lifecycle := func(use, short, long string, run func(context.Context, *options) error) *cobra.Command {
-		return &cobra.Command{Use: use, Short: short, Long: long, Args: noArgs,
-			RunE: withEnv(func(cmd *cobra.Command) error { return run(cmd.Context(), o) })}
+func (a *app) lifecycleCommands() (provisionCmd, rotateCmd, revokeCmd, clientsCmd *cobra.Command) {
+	// o is the command's options, which hold lo.
+	lifecycle := func(use, short, long string, o any, lo *LifecycleOptions, flags func(*pflag.FlagSet), run func(context.Context) error) *cobra.Command {
+		withEnv := a.withEnv(&lo.Options, loadEnv(o))
+		c := &cobra.Command{Use: use, Short: short, Long: long, Args: noArgs,
+			RunE: withEnv(func(cmd *cobra.Command) error { return run(cmd.Context()) })}
+		flags(c.Flags())
+		completeFlags(c, &lo.Options)
+		return c
 	}
+	p, rot, rev, cl := &provisionOptions{}, &LifecycleOptions{}, &revokeOptions{}, &clientsOptions{}
+	rotFlags := func(fs *pflag.FlagSet) { rot.flags(fs, nil) }
 	provisionCmd = lifecycle("provision --client NAME [flags]", "Create or update a client's least-privilege identity and check its token",
 		`Creates or updates, with server-side apply (field manager argo-cred), a client's Role with exactly
 the --allow verbs on argoproj.io resources, its ServiceAccount, RoleBinding and token Secret
@@ -109,24 +133,26 @@ for the token and probes it: what is granted must work, listing workflow templat
 unless granted. Running it again with the same flags changes nothing. An object of those names
 without those labels is refused, unless --adopt; the namespace's default ServiceAccount is reserved.
 The identity that runs it needs what --print-rbac prints, in a namespace dedicated to Argo clients:
-it can read every token Secret there.`, a.provision)
+it can read every token Secret there.`, p, &p.LifecycleOptions, p.flags, func(ctx context.Context) error { return a.provision(ctx, p) })
 	rotateCmd = lifecycle("rotate --client NAME [flags]", "Give a client a new token, then revoke the old ones and prove it",
 		`Creates a new token Secret, waits for it, probes the new token, deletes the old Secrets, and polls
 the Argo Server until it rejects every old token (401): kube-apiserver caches a token check up to
-10 s. Says how long each step took. If the new token fails its probe, the old Secrets stay.`, a.rotate)
+10 s. Says how long each step took. If the new token fails its probe, the old Secrets stay.`, rot, rot, rotFlags, func(ctx context.Context) error { return a.rotate(ctx, rot) })
 	revokeCmd = lifecycle("revoke (--client NAME [--purge] | --binding SECRET | --stale-bindings AGE) [flags]", "Revoke a client's tokens (or bound tokens) and prove it",
 		`Deletes the client's token Secrets and polls the Argo Server until it rejects each token (401);
 --purge also deletes the Role, RoleBinding and ServiceAccount, each only if it carries argo-cred's
 labels for the client. --binding deletes the per-run Secret a --bind token is bound to;
---stale-bindings deletes those of every run older than AGE. Every delete names the object's UID.`, a.revoke)
+--stale-bindings deletes those of every run older than AGE. Every delete names the object's UID.`, rev, &rev.LifecycleOptions, rev.flags, func(ctx context.Context) error { return a.revoke(ctx, rev) })
 	clientsCmd = lifecycle("clients [flags]", "List the clients argo-cred manages, their grants and token Secrets",
 		`Lists the clients in the namespace: grants, token Secrets with their age and Kubernetes' legacy-token
-labels, and with --check whether each token still passes the probe.`, a.clients)
+labels, and with --check whether each token still passes the probe.`, cl, &cl.LifecycleOptions, cl.flags, func(ctx context.Context) error { return a.clients(ctx, cl) })
 	return provisionCmd, rotateCmd, revokeCmd, clientsCmd
 }
 
 // oidcConfigCommand is oidc-config: what a cluster needs for a GitHub job's own token.
-func (a *app) oidcConfigCommand(o *options, withEnv runner) *cobra.Command {
+func (a *app) oidcConfigCommand() *cobra.Command {
+	o := &Options{}
+	withEnv := a.withEnv(o, loadEnv(o))
 	oc := &oidcConfigOptions{}
 	oidcCmd := &cobra.Command{
 		Use:   "oidc-config --github-repo OWNER/REPO --github-owner-id ID --github-repo-id ID [--ref REF | --environment NAME] --namespace NS [flags]",
@@ -160,7 +186,7 @@ whoever handles it (the control-plane hosts' file, kubectl apply -f -).`,
 	ofs.StringVar(&oc.ref, "ref", "refs/heads/main", "the ref the jobs run on")
 	ofs.StringVar(&oc.environment, "environment", "", "the GitHub environment the jobs run in, instead of --ref")
 	ofs.StringVar(&o.Namespace, "namespace", o.Namespace, "namespace of the Role and RoleBinding")
-	ofs.Var(&listFlag{v: &o.Allow}, "allow", "RESOURCE:VERB[,VERB…] on argoproj.io, repeatable (default workflows:list,create)")
+	ofs.Var(&listFlag{v: &oc.allow}, "allow", "RESOURCE:VERB[,VERB…] on argoproj.io, repeatable (default workflows:list,create)")
 	ofs.Var(&listFlag{v: &o.Audiences, split: true}, "audience", "the audience the jobs request (default "+token.DefaultAudience+")")
 	ofs.StringVar(&oc.issuer, "issuer", github.Issuer, "the issuer (GitHub Enterprise Server: https://HOST/_services/token)")
 	ofs.StringVar(&oc.issuerCA, "issuer-ca-file", "", "PEM CA of the issuer, when not a public one")
@@ -169,11 +195,14 @@ whoever handles it (the control-plane hosts' file, kubectl apply -f -).`,
 	ofs.StringVar(&o.Context, "context", o.Context, "kubeconfig context, with --apply")
 	ofs.StringVar(&oc.only, "only", "", "print only this part: "+strings.Join(oidcParts, " (the file for kube-apiserver) or ")+" (the Role and RoleBinding)")
 	ofs.BoolVarP(&o.Verbose, "verbose", "v", o.Verbose, "verbose diagnostics on stderr (ARGO_CRED_VERBOSE)")
+	completeFlags(oidcCmd, o)
 	return oidcCmd
 }
 
 // actionCommand is the GitHub Action's entrypoint.
-func (a *app) actionCommand(o *options, withEnv runner) *cobra.Command {
+func (a *app) actionCommand() *cobra.Command {
+	o := &Options{}
+	withEnv := a.withEnv(o, loadEnv(o))
 	var post bool
 	actionCmd := &cobra.Command{
 		Use:   "action",
@@ -188,6 +217,7 @@ func (a *app) actionCommand(o *options, withEnv runner) *cobra.Command {
 		}),
 	}
 	actionCmd.Flags().BoolVar(&post, "post", false, "run the post stage")
+	completeFlags(actionCmd, o)
 	return actionCmd
 }
 
@@ -206,5 +236,6 @@ func (a *app) versionCommand() *cobra.Command {
 		},
 	}
 	versionCmd.Flags().StringVarP(&versionOutput, "output", "o", "", "json for machines")
+	completeFlags(versionCmd, &Options{})
 	return versionCmd
 }

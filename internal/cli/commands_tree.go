@@ -15,15 +15,10 @@ import (
 // (envconfig), so that every flag's default is its variable's value: a flag
 // given on the command line wins, then the environment, then the default.
 func (a *app) commands() *cobra.Command {
-	o, envErr := loadEnv()
 	root := a.rootCommand()
-	withEnv := a.withEnv(o, envErr)
-	envCmd, probeCmd, execCmd, dockerCmd := a.envCommand(o, withEnv), a.probeCommand(o, withEnv), a.execCommand(o, withEnv), a.dockerCommand(o, withEnv)
-	provisionCmd, rotateCmd, revokeCmd, clientsCmd := a.lifecycleCommands(o, withEnv)
-	oidcCmd, actionCmd, versionCmd := a.oidcConfigCommand(o, withEnv), a.actionCommand(o, withEnv), a.versionCommand()
-	for _, c := range []*cobra.Command{envCmd, probeCmd, execCmd, dockerCmd, provisionCmd, rotateCmd, revokeCmd, clientsCmd} {
-		bindFlags(c.Flags(), o, c.Name())
-	}
+	envCmd, probeCmd, execCmd, dockerCmd := a.envCommand(), a.probeCommand(), a.execCommand(), a.dockerCommand()
+	provisionCmd, rotateCmd, revokeCmd, clientsCmd := a.lifecycleCommands()
+	oidcCmd, actionCmd, versionCmd := a.oidcConfigCommand(), a.actionCommand(), a.versionCommand()
 	// A command's help goes to stderr: eval "$(argo-cred env --help)" runs
 	// nothing. Only its help: the command's own output stream stays stdout,
 	// where the shell's completion (__complete) reads the values offered.
@@ -39,18 +34,12 @@ func (a *app) commands() *cobra.Command {
 	for _, c := range []*cobra.Command{envCmd, probeCmd, provisionCmd, rotateCmd, revokeCmd, clientsCmd, oidcCmd, actionCmd, versionCmd} {
 		c.ValidArgsFunction = cobra.NoFileCompletions // they take no arguments
 	}
-	for _, c := range root.Commands() {
-		completeFlags(c, o)
-	}
 	return root
 }
 
-// runner wraps a command's run: the environment's error first, then the
-// flags given, then -v.
-type runner func(run func(*cobra.Command) error) func(*cobra.Command, []string) error
-
-// withEnv is the runner of the commands that share o.
-func (a *app) withEnv(o *options, envErr error) runner {
+// withEnv wraps the run of a command whose options are o (or hold o):
+// the environment's error first, then the flags given, then -v.
+func (a *app) withEnv(o *Options, envErr error) func(run func(*cobra.Command) error) func(*cobra.Command, []string) error {
 	return func(run func(*cobra.Command) error) func(*cobra.Command, []string) error {
 		return func(cmd *cobra.Command, _ []string) error {
 			if envErr != nil {

@@ -45,7 +45,7 @@ var noValueFiles = []string{"secret", "secret-namespace", "service-account", "du
 
 // completeFlags registers the completion of cmd's flag values: each that
 // cmd has.
-func completeFlags(cmd *cobra.Command, o *options) {
+func completeFlags(cmd *cobra.Command, o *Options) {
 	var formats []cobra.Completion
 	for _, f := range export.Formats() {
 		formats = append(formats, cobra.CompletionWithDesc(f.Name, f.Help))
@@ -160,7 +160,7 @@ func completeAllow(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Com
 // Roles argo-cred made. Without a usable kubeconfig, or when the cluster
 // does not answer within clientListTimeout, it offers nothing and says
 // nothing: completion must not print errors into the command line.
-func clientNames(ctx context.Context, o *options) []cobra.Completion {
+func clientNames(ctx context.Context, o *Options) []cobra.Completion {
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -199,7 +199,7 @@ func clientNames(ctx context.Context, o *options) []cobra.Completion {
 // needsPlugin tells whether the kubeconfig's user gets its credential from
 // a plugin (exec, auth-provider): it may be slow or ask on the terminal,
 // which completion must never wait for.
-func needsPlugin(o *options) bool {
+func needsPlugin(o *Options) bool {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	rules.ExplicitPath = o.Kubeconfig
 	cfg, err := rules.Load()
@@ -219,7 +219,7 @@ func needsPlugin(o *options) bool {
 }
 
 // contexts completes --context with the kubeconfig's contexts.
-func contexts(o *options) []cobra.Completion {
+func contexts(o *Options) []cobra.Completion {
 	if cred.KubeconfigProblem(o.Kubeconfig, os.LookupEnv) != nil {
 		return nil
 	}

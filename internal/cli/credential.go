@@ -22,7 +22,7 @@ type credential struct {
 }
 
 // request turns the options into the credential pipeline's request.
-func (a *app) request(o *options) cred.Request {
+func (a *app) request(o *Options) cred.Request {
 	_, durationInEnv := os.LookupEnv("ARGO_CRED_DURATION")
 	return cred.Request{
 		Source: o.Source, Secret: o.Secret, SecretNS: o.SecretNS, ServiceAccount: o.ServiceAccount,
@@ -38,7 +38,7 @@ func (a *app) request(o *options) cred.Request {
 
 // hooks connect the pipeline to this run: the environment, stderr, the
 // redactor, the runner's masks, and the guard of a --bind Secret.
-func (a *app) hooks(o *options) cred.Hooks {
+func (a *app) hooks(o *Options) cred.Hooks {
 	h := cred.Hooks{
 		Lookup: os.LookupEnv, Note: a.note, Log: a.log, UserAgent: "argo-cred/" + version(),
 		Print:   func(s string) { fmt.Fprintln(a.streams.ErrOut, s) },
@@ -73,12 +73,12 @@ func (a *app) hide(values ...string) {
 }
 
 // validate checks everything that needs no network.
-func (a *app) validate(o *options) (env.Settings, []probe.Expectation, error) {
+func (a *app) validate(o *Options) (env.Settings, []probe.Expectation, error) {
 	r := a.request(o)
 	return cred.Validate(&r)
 }
 
-func (a *app) credential(ctx context.Context, o *options) (*credential, error) {
+func (a *app) credential(ctx context.Context, o *Options) (*credential, error) {
 	c, err := cred.Get(ctx, a.request(o))
 	if err != nil {
 		return nil, err
@@ -88,12 +88,12 @@ func (a *app) credential(ctx context.Context, o *options) (*credential, error) {
 }
 
 // verify probes the Argo Server with the credential.
-func (a *app) verify(ctx context.Context, _ *options, c *credential) (probe.Report, error) {
+func (a *app) verify(ctx context.Context, _ *Options, c *credential) (probe.Report, error) {
 	return cred.Verify(ctx, c.c, c.expect)
 }
 
 // kube returns a Kubernetes client following client-go's loading rules.
-func (a *app) kube(o *options) (*kube.Client, error) {
+func (a *app) kube(o *Options) (*kube.Client, error) {
 	return cred.Kube(o.Kubeconfig, o.Context, o.Timeout, a.hooks(o))
 }
 
@@ -106,6 +106,6 @@ func validNamespace(s string) []string {
 }
 
 // probeConfig is how to reach the Argo Server, without a token.
-func probeConfig(s env.Settings, o *options) probe.Config {
+func probeConfig(s env.Settings, o *Options) probe.Config {
 	return cred.ProbeConfig(s, o.Headers, "argo-cred/"+version())
 }

@@ -19,7 +19,7 @@ import (
 // docker gets and checks the credential on the host, then runs the argo
 // CLI image with ARGS, every setting passed by name only; the container's
 // exit code is the process's.
-func (a *app) docker(ctx context.Context, o *options, args []string) error {
+func (a *app) docker(ctx context.Context, o *dockerOptions, args []string) error {
 	if err := docker.CheckImage(o.Image); err != nil {
 		return err
 	}
@@ -32,7 +32,7 @@ func (a *app) docker(ctx context.Context, o *options, args []string) error {
 		return err
 	}
 	a.guardBinding = true
-	c, _, err := a.checked(ctx, o)
+	c, _, err := a.checked(ctx, &o.Options)
 	if err != nil {
 		return err
 	}
@@ -73,7 +73,7 @@ func (a *app) docker(ctx context.Context, o *options, args []string) error {
 	r.Name = "argo-cred-" + hex.EncodeToString(b)
 	// If argo-cred is killed outright, the docker CLI dies with it (Linux)
 	// but the container would not: the guard removes it.
-	a.startGuard(o, r.Name, false)
+	a.startGuard(&o.Options, r.Name, false)
 	if o.Verbose {
 		cmdline, _ := r.Command()
 		fmt.Fprintln(a.streams.ErrOut, "docker "+strings.Join(cmdline, " "))

@@ -23,7 +23,7 @@ var execve = syscall.Exec
 // with COMMAND (default argo) in a curated environment: the caller's,
 // without any ARGO_* or KUBECONFIG it had, plus the settings. Signals, TTY
 // and exit code are then COMMAND's own.
-func (a *app) exec(ctx context.Context, o *options, args []string) error {
+func (a *app) exec(ctx context.Context, o *Options, args []string) error {
 	if len(args) == 0 {
 		args = []string{"argo"}
 	}
@@ -60,7 +60,7 @@ func (a *app) exec(ctx context.Context, o *options, args []string) error {
 // credential was intended (credential.IntentFlags and IntentVars), even
 // empty: with any of them, exec runs the command only with a checked
 // credential; with none, unchanged.
-func sourcesNamed(o *options) []string {
+func sourcesNamed(o *Options) []string {
 	var out []string
 	for _, f := range cred.IntentFlags() {
 		if o.set[f] {

@@ -23,7 +23,7 @@ const guardCommand = "__guard"
 // per-run Secret of --bind (withBinding), or a container of docker. If
 // argo-cred is killed outright, the guard does it. Only names go into its
 // arguments.
-func (a *app) startGuard(o *options, container string, withBinding bool) {
+func (a *app) startGuard(o *Options, container string, withBinding bool) {
 	args := []string{guardCommand, "--kubeconfig", o.Kubeconfig, "--context", o.Context, "--container", container}
 	if b := a.binding; withBinding && b != nil {
 		args = append(args, "--binding", b.Namespace+"/"+b.Name+"/"+b.UID)

@@ -17,7 +17,7 @@ import (
 
 // lifecycle is what provision, rotate, revoke and clients share: the
 // kubeconfig's client and the namespace.
-func (a *app) lifecycle(o *options, needClient bool) (*kube.Client, identity.Client, error) {
+func (a *app) lifecycle(o *LifecycleOptions, needClient bool) (*kube.Client, identity.Client, error) {
 	c := identity.Client{Name: o.Client}
 	if needClient {
 		if o.Client == "" {
@@ -30,7 +30,7 @@ func (a *app) lifecycle(o *options, needClient bool) (*kube.Client, identity.Cli
 	if o.Namespace != "" && len(validNamespace(o.Namespace)) > 0 {
 		return nil, c, exitcode.New(exitcode.Usage, "use a Kubernetes name", "invalid --namespace %q", o.Namespace)
 	}
-	kc, err := a.kube(o)
+	kc, err := a.kube(&o.Options)
 	if err != nil {
 		return nil, c, err
 	}
@@ -49,7 +49,7 @@ func (a *app) stderr(line string) { fmt.Fprintln(a.streams.ErrOut, line) }
 // warn prints a warning of a use case, without the token.
 func (a *app) warn(line string) { fmt.Fprintln(a.streams.ErrOut, a.red.Text(line)) }
 
-func (a *app) provision(ctx context.Context, o *options) error {
+func (a *app) provision(ctx context.Context, o *provisionOptions) error {
 	if o.PrintRBAC {
 		ns := o.Namespace
 		if ns == "" {
@@ -77,42 +77,42 @@ func (a *app) provision(ctx context.Context, o *options) error {
 		_, err = io.WriteString(a.streams.Out, m)
 		return err
 	}
-	if f := o.provisionFormat; f != "" && !slices.Contains(export.Names(), f) {
+	if f := o.Format; f != "" && !slices.Contains(export.Names(), f) {
 		return exitcode.New(exitcode.Usage, "use "+export.Alternatives(), "unknown --format %q", f)
 	}
-	if err := a.settingsOnly(o); err != nil {
+	if err := a.settingsOnly(&o.Options); err != nil {
 		return err
 	}
-	kc, c, err := a.lifecycle(o, true)
+	kc, c, err := a.lifecycle(&o.LifecycleOptions, true)
 	if err != nil {
 		return err
 	}
 	c.Grants = grants
-	p := &clientProber{a: a, o: o, format: o.provisionFormat}
+	p := &clientProber{a: a, o: &o.Options, format: o.Format}
 	_, err = identity.Provision{Kube: kc, Prober: p}.Do(ctx, identity.ProvisionInput{Client: c, Adopt: o.Adopt, Progress: a.stderr})
 	return err
 }
 
 // settingsOnly checks the Argo Server settings before anything changes.
-func (a *app) settingsOnly(o *options) error {
+func (a *app) settingsOnly(o *Options) error {
 	_, _, err := a.validate(o)
 	return err
 }
 
-func (a *app) rotate(ctx context.Context, o *options) error {
-	if err := a.settingsOnly(o); err != nil {
+func (a *app) rotate(ctx context.Context, o *LifecycleOptions) error {
+	if err := a.settingsOnly(&o.Options); err != nil {
 		return err
 	}
 	kc, c, err := a.lifecycle(o, true)
 	if err != nil {
 		return err
 	}
-	_, err = identity.Rotate{Kube: kc, Prober: &clientProber{a: a, o: o}}.Do(ctx, identity.RotateInput{Client: c, Progress: a.stderr, Warn: a.warn})
+	_, err = identity.Rotate{Kube: kc, Prober: &clientProber{a: a, o: &o.Options}}.Do(ctx, identity.RotateInput{Client: c, Progress: a.stderr, Warn: a.warn})
 	return err
 }
 
-func (a *app) revoke(ctx context.Context, o *options) error {
-	if err := a.settingsOnly(o); err != nil {
+func (a *app) revoke(ctx context.Context, o *revokeOptions) error {
+	if err := a.settingsOnly(&o.Options); err != nil {
 		return err
 	}
 	switch {
@@ -129,19 +129,19 @@ func (a *app) revoke(ctx context.Context, o *options) error {
 	if err := identity.ValidExisting(o.Client); err != nil {
 		return err
 	}
-	kc, c, err := a.lifecycle(o, false)
+	kc, c, err := a.lifecycle(&o.LifecycleOptions, false)
 	if err != nil {
 		return err
 	}
 	in := identity.RevokeInput{Client: c, Purge: o.Purge, Progress: a.stderr, Note: a.note}
-	_, err = identity.Revoke{Kube: kc, Prober: &clientProber{a: a, o: o}}.Do(ctx, in)
+	_, err = identity.Revoke{Kube: kc, Prober: &clientProber{a: a, o: &o.Options}}.Do(ctx, in)
 	return err
 }
 
 // revokeBinding revokes one bound token by deleting its per-run Secret,
 // and proves it with the token in ARGO_TOKEN, if given.
-func (a *app) revokeBinding(ctx context.Context, o *options) error {
-	kc, c, err := a.lifecycle(o, false)
+func (a *app) revokeBinding(ctx context.Context, o *revokeOptions) error {
+	kc, c, err := a.lifecycle(&o.LifecycleOptions, false)
 	if err != nil {
 		return err
 	}
@@ -159,16 +159,16 @@ func (a *app) revokeBinding(ctx context.Context, o *options) error {
 		return err
 	}
 	a.red = redact.New(t.Bearer())
-	return (&clientProber{a: a, o: o}).Rejected(ctx, c.Namespace, []token.Token{t})
+	return (&clientProber{a: a, o: &o.Options}).Rejected(ctx, c.Namespace, []token.Token{t})
 }
 
 // revokeStale deletes the per-run Secrets of --bind tokens older than
 // --stale-bindings.
-func (a *app) revokeStale(ctx context.Context, o *options) error {
+func (a *app) revokeStale(ctx context.Context, o *revokeOptions) error {
 	if o.Client != "" || o.Binding != "" || o.Purge {
 		return exitcode.New(exitcode.Usage, "run it on its own", "--stale-bindings goes with neither --client, --binding nor --purge")
 	}
-	kc, c, err := a.lifecycle(o, false)
+	kc, c, err := a.lifecycle(&o.LifecycleOptions, false)
 	if err != nil {
 		return err
 	}
@@ -177,22 +177,22 @@ func (a *app) revokeStale(ctx context.Context, o *options) error {
 	return err
 }
 
-func (a *app) clients(ctx context.Context, o *options) error {
+func (a *app) clients(ctx context.Context, o *clientsOptions) error {
 	if o.Output != "table" && o.Output != "json" {
 		return exitcode.New(exitcode.Usage, "use table or json", "unknown --output %q", o.Output)
 	}
 	if o.Check {
-		if err := a.settingsOnly(o); err != nil {
+		if err := a.settingsOnly(&o.Options); err != nil {
 			return err
 		}
 	}
-	kc, c, err := a.lifecycle(o, false)
+	kc, c, err := a.lifecycle(&o.LifecycleOptions, false)
 	if err != nil {
 		return err
 	}
 	u := identity.Clients{Kube: kc}
 	if o.Check {
-		u.Prober = &clientProber{a: a, o: o, quiet: true}
+		u.Prober = &clientProber{a: a, o: &o.Options, quiet: true}
 	}
 	rows, err := u.Do(ctx, identity.ClientsInput{Namespace: c.Namespace, Client: o.Client, Note: a.note})
 	if err != nil {

@@ -33,6 +33,8 @@ type oidcConfigOptions struct {
 	apply                                    bool
 	// only is what to print: "" for both, or one of oidcParts.
 	only string
+	// allow are the grants, as provision's --allow.
+	allow []string
 }
 
 // What oidc-config prints, each alone with --only: the file for
@@ -99,7 +101,7 @@ func checkOIDCConfig(oc *oidcConfigOptions) error {
 	return nil
 }
 
-func (a *app) oidcConfig(ctx context.Context, o *options, oc *oidcConfigOptions) error {
+func (a *app) oidcConfig(ctx context.Context, o *Options, oc *oidcConfigOptions) error {
 	if err := checkOIDCConfig(oc); err != nil {
 		return err
 	}
@@ -116,7 +118,7 @@ func (a *app) oidcConfig(ctx context.Context, o *options, oc *oidcConfigOptions)
 		audience = o.Audiences[0]
 	}
 	owner, _, _ := strings.Cut(oc.repo, "/")
-	grants, err := identity.ParseGrants(o.Allow, "workflows:list,create")
+	grants, err := identity.ParseGrants(oc.allow, "workflows:list,create")
 	if err != nil {
 		return err
 	}
@@ -177,7 +179,7 @@ func (a *app) oidcConfig(ctx context.Context, o *options, oc *oidcConfigOptions)
 	if !oc.apply {
 		return nil
 	}
-	kc, c, err := a.lifecycle(o, false)
+	kc, c, err := a.lifecycle(&LifecycleOptions{Options: *o}, false)
 	if err != nil {
 		return err
 	}

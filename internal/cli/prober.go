@@ -17,7 +17,7 @@ import (
 // options pointed at the client's token Secret.
 type clientProber struct {
 	a *app
-	o *options
+	o *Options
 	// format, when given (provision --format), prints the settings as env
 	// does after the check.
 	format string
@@ -38,8 +38,7 @@ func (p *clientProber) Check(ctx context.Context, c identity.Client, secret stri
 		return err
 	}
 	if p.format != "" {
-		o.Format = p.format
-		_, _, err := p.a.envWith(ctx, o)
+		_, _, err := p.a.envWith(ctx, o, ExportOptions{Format: p.format})
 		return err
 	}
 	_, _, err := p.a.checked(ctx, o)
@@ -54,7 +53,7 @@ func (p *clientProber) Rejected(ctx context.Context, ns string, tokens []token.T
 
 // useClientToken is a copy of the options pointed at one of the client's
 // token Secrets, with the expectations its grants imply; o is unchanged.
-func (a *app) useClientToken(o *options, c identity.Client, secret string, grants []identity.Grant) *options {
+func (a *app) useClientToken(o *Options, c identity.Client, secret string, grants []identity.Grant) *Options {
 	oc := *o
 	oc.Source, oc.Secret, oc.SecretNS, oc.Namespace, oc.ServiceAccount, oc.TokenFile = "secret", secret, c.Namespace, c.Namespace, "", ""
 	oc.Expect, oc.Probe, oc.quietExpect = identity.ExpectFor(grants), true, true
@@ -65,7 +64,7 @@ func (a *app) useClientToken(o *options, c identity.Client, secret string, grant
 // proveRejected polls the Argo Server with each revoked token until it
 // answers 401, bounded: kube-apiserver caches a successful token check for
 // up to 10 s. It reports the lag.
-func (a *app) proveRejected(ctx context.Context, o *options, revoked []token.Token) error {
+func (a *app) proveRejected(ctx context.Context, o *Options, revoked []token.Token) error {
 	s, _, err := a.validate(o)
 	if err != nil {
 		return err
