@@ -193,7 +193,7 @@ whoever handles it (the control-plane hosts' file, kubectl apply -f -).`,
 	ofs.BoolVar(&oc.apply, "apply", false, "apply the Role and RoleBinding")
 	ofs.StringVar(&o.Kubeconfig, "kubeconfig", "", "kubeconfig file, with --apply")
 	ofs.StringVar(&o.Context, "context", o.Context, "kubeconfig context, with --apply")
-	ofs.StringVar(&oc.only, "only", "", "print only this part: "+strings.Join(oidcParts, " (the file for kube-apiserver) or ")+" (the Role and RoleBinding)")
+	ofs.StringVar(&oc.only, "only", "", "print only this part: "+strings.Join(github.OIDCParts, " (the file for kube-apiserver) or ")+" (the Role and RoleBinding)")
 	ofs.BoolVarP(&o.Verbose, "verbose", "v", o.Verbose, "verbose diagnostics on stderr (ARGO_CRED_VERBOSE)")
 	completeFlags(oidcCmd, o)
 	return oidcCmd

@@ -15,10 +15,10 @@ import (
 	"github.com/argo-cred/argo-cred/internal/probe"
 )
 
-// complete runs the hidden command the shells' completion scripts call
+// offered runs the hidden command the shells' completion scripts call
 // and returns the values offered (without descriptions) and the directive
 // line. Completion writes only to stdout, and exits 0.
-func complete(t *testing.T, args ...string) (values []string, directive string) {
+func offered(t *testing.T, args ...string) (values []string, directive string) {
 	t.Helper()
 	stdout, stderr, code := runCLI(append([]string{"__complete"}, args...)...)
 	if code != 0 {
@@ -38,8 +38,8 @@ func complete(t *testing.T, args ...string) (values []string, directive string) 
 func TestCompletionValues(t *testing.T) {
 	clearArgoEnv(t)
 	var sources []string
-	for _, s := range tokenSources {
-		sources = append(sources, s.name)
+	for _, s := range cred.Sources {
+		sources = append(sources, s.Name)
 	}
 	tests := map[string]struct {
 		args []string
@@ -64,7 +64,7 @@ func TestCompletionValues(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			got, directive := complete(t, tc.args...)
+			got, directive := offered(t, tc.args...)
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
@@ -81,7 +81,7 @@ func TestCompletionValues(t *testing.T) {
 			t.Errorf("--source %s offered, and refused: %v", s, err)
 		}
 	}
-	expects, _ := complete(t, "probe", "--expect", "")
+	expects, _ := offered(t, "probe", "--expect", "")
 	if len(expects) != 2*len(probe.Resources)+2 {
 		t.Errorf("--expect offers %d values; want allow: and deny: of each resource's list, and of workflows/create:\n%v", len(expects), expects)
 	}
@@ -90,12 +90,12 @@ func TestCompletionValues(t *testing.T) {
 			t.Errorf("--expect %s offered, and refused: %v", e, err)
 		}
 	}
-	resources, _ := complete(t, "provision", "--allow", "")
+	resources, _ := offered(t, "provision", "--allow", "")
 	if len(resources) != len(identity.Resources) {
 		t.Errorf("--allow offers %v; want each of %v", resources, identity.Resources)
 	}
 	for _, r := range resources {
-		verbs, _ := complete(t, "provision", "--allow", r)
+		verbs, _ := offered(t, "provision", "--allow", r)
 		if len(verbs) != len(identity.Verbs) {
 			t.Errorf("--allow %s offers %v; want each of %v", r, verbs, identity.Verbs)
 		}
@@ -106,7 +106,7 @@ func TestCompletionValues(t *testing.T) {
 		}
 	}
 	// A verb given is not offered again.
-	if again, _ := complete(t, "provision", "--allow", "workflows:list,"); slices.Contains(again, "workflows:list,list") || len(again) != len(identity.Verbs)-1 {
+	if again, _ := offered(t, "provision", "--allow", "workflows:list,"); slices.Contains(again, "workflows:list,list") || len(again) != len(identity.Verbs)-1 {
 		t.Errorf("--allow workflows:list, offers %v", again)
 	}
 }
@@ -171,11 +171,11 @@ func TestCompletionContexts(t *testing.T) {
 		`{"name":"staging","context":{"cluster":"c","user":"u"}},{"name":"two\nlines","context":{"cluster":"c","user":"u"}}],"current-context":"prod"}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := complete(t, "env", "--kubeconfig", kc, "--context", ""); !slices.Equal(got, []string{"prod", "staging"}) {
+	if got, _ := offered(t, "env", "--kubeconfig", kc, "--context", ""); !slices.Equal(got, []string{"prod", "staging"}) {
 		t.Errorf("--context with --kubeconfig: %q; want prod, staging", got)
 	}
 	t.Setenv("KUBECONFIG", kc)
-	if got, _ := complete(t, "provision", "--context", "st"); !slices.Equal(got, []string{"staging"}) {
+	if got, _ := offered(t, "provision", "--context", "st"); !slices.Equal(got, []string{"staging"}) {
 		t.Errorf("--context st with KUBECONFIG: %q; want staging", got)
 	}
 }

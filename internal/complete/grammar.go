@@ -1,0 +1,58 @@
+package complete
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/argo-cred/argo-cred/internal/identity"
+	"github.com/argo-cred/argo-cred/internal/probe"
+)
+
+// Expect completes allow:RESOURCE/VERB and deny:RESOURCE/VERB (probe's
+// grammar: list on every resource, create on workflows only), the last
+// item of a comma-separated list.
+func Expect(toComplete string) []string {
+	done, last := "", toComplete
+	if i := strings.LastIndex(toComplete, ","); i >= 0 {
+		done, last = toComplete[:i+1], toComplete[i+1:]
+	}
+	var all []string
+	for _, verdict := range []string{"allow", "deny"} {
+		for _, r := range probe.Resources {
+			all = append(all, done+verdict+":"+r+"/list")
+			if r == "workflows" {
+				all = append(all, done+verdict+":"+r+"/create")
+			}
+		}
+	}
+	return WithPrefix(all, done+last)
+}
+
+// Allow completes RESOURCE:VERB[,VERB…] from the resources and verbs a
+// grant may name: first the resource (and its colon), then each verb not
+// yet given.
+func Allow(toComplete string) []string {
+	resource, verbs, ok := strings.Cut(toComplete, ":")
+	if !ok {
+		var all []string
+		for _, r := range identity.Resources {
+			all = append(all, r+":")
+		}
+		return WithPrefix(all, toComplete)
+	}
+	if !slices.Contains(identity.Resources, resource) {
+		return nil
+	}
+	given := strings.Split(verbs, ",")
+	done := resource + ":" + strings.Join(given[:len(given)-1], ",")
+	if len(given) > 1 {
+		done += ","
+	}
+	var all []string
+	for _, v := range identity.Verbs {
+		if !slices.Contains(given[:len(given)-1], v) {
+			all = append(all, done+v)
+		}
+	}
+	return WithPrefix(all, toComplete)
+}
