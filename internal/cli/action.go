@@ -95,7 +95,7 @@ func (a *app) actionMain(ctx context.Context, o *Options) error {
 // input whose expression is empty, such as a secret that is not set, as ""
 // exactly like an input not given.
 func (a *app) kubeconfigGiven(o *Options) error {
-	src, err := cred.Choose(&cred.Request{Source: o.Source, Secret: o.Secret, ServiceAccount: o.ServiceAccount, TokenFile: o.TokenFile, OIDCEnv: o.OIDCEnv, Hooks: cred.Hooks{Lookup: os.LookupEnv}})
+	src, err := cred.Choose(&cred.Request{SourceFlags: o.SourceFlags, Hooks: cred.Hooks{Lookup: os.LookupEnv}})
 	if err != nil || !src.Kube || o.Kubeconfig != "" || os.Getenv("KUBECONFIG") != "" {
 		return nil // the source's own errors come later, in order
 	}

@@ -77,7 +77,7 @@ func TestCompletionValues(t *testing.T) {
 
 	// Every value offered parses.
 	for _, s := range sources {
-		if got, err := cred.Choose(&cred.Request{Source: s}); err != nil || got.Name != s {
+		if got, err := cred.Choose(&cred.Request{SourceFlags: cred.SourceFlags{Source: s}}); err != nil || got.Name != s {
 			t.Errorf("--source %s offered, and refused: %v", s, err)
 		}
 	}

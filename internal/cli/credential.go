@@ -25,14 +25,9 @@ type credential struct {
 func (a *app) request(o *Options) cred.Request {
 	_, durationInEnv := os.LookupEnv("ARGO_CRED_DURATION")
 	return cred.Request{
-		Source: o.Source, Secret: o.Secret, SecretNS: o.SecretNS, ServiceAccount: o.ServiceAccount,
-		Duration: o.Duration, DurationGiven: o.set["duration"] || durationInEnv, Audiences: o.Audiences,
-		TokenFile: o.TokenFile, OIDCEnv: o.OIDCEnv, MinLifetime: o.MinLifetime, Wait: o.Wait,
-		Kubeconfig: o.Kubeconfig, Context: o.Context, Bind: o.Bind,
-		Argo: cred.Argo{Server: o.Server, SecureGiven: o.set["secure"], Namespace: o.Namespace, HTTP1: bool(o.HTTP1),
-			Secure: bool(o.Secure), Insecure: bool(o.InsecureSkipVerify), BaseHRef: o.BaseHRef, Headers: o.Headers, CAFile: o.CAFile},
-		Expect: o.Expect, Timeout: o.Timeout, SkipIdentityCheck: o.SkipIdentityCheck, QuietExpect: o.quietExpect, Fresh: a.fresh,
-		Hooks: a.hooks(o),
+		SourceFlags: o.SourceFlags, KubeFlags: o.KubeFlags, ArgoFlags: o.ArgoFlags, CheckFlags: o.CheckFlags,
+		DurationGiven: o.set["duration"] || durationInEnv, SecureGiven: o.set["secure"],
+		Bind: o.Bind, QuietExpect: o.quietExpect, Fresh: a.fresh, Hooks: a.hooks(o),
 	}
 }
 

@@ -23,28 +23,15 @@ import (
 // Request is what Get needs: where the token comes from, the Argo Server
 // settings, what to check, and the hooks to the process.
 type Request struct {
-	Source         string
-	Secret         string
-	SecretNS       string
-	ServiceAccount string
-	Duration       time.Duration
+	SourceFlags
+	KubeFlags
+	ArgoFlags
+	CheckFlags
 	// DurationGiven: --duration or ARGO_CRED_DURATION was given (else a
-	// --bind token lives BindLifetime).
-	DurationGiven bool
-	Audiences     []string
-	TokenFile     string
-	OIDCEnv       string
-	MinLifetime   time.Duration
-	Wait          time.Duration
-	Kubeconfig    string
-	Context       string
+	// --bind token lives BindLifetime); SecureGiven: --secure was.
+	DurationGiven, SecureGiven bool
 	// Bind binds a TokenRequest token to a per-run Secret.
 	Bind bool
-
-	Argo              Argo
-	Expect            []string
-	Timeout           time.Duration
-	SkipIdentityCheck bool
 	// QuietExpect: the expectations are argo-cred's own (a client's
 	// grants), so replacing a default is no news.
 	QuietExpect bool
@@ -53,19 +40,6 @@ type Request struct {
 	Fresh bool
 
 	Hooks
-}
-
-// Argo are the Argo Server settings, as the argo CLI reads them.
-type Argo struct {
-	Server      string
-	SecureGiven bool // --secure was given on the command line
-	Namespace   string
-	HTTP1       bool
-	Secure      bool
-	Insecure    bool // ARGO_INSECURE_SKIP_VERIFY
-	BaseHRef    string
-	Headers     []string
-	CAFile      string
 }
 
 // Hooks connect the pipeline to the process that runs it.
@@ -191,7 +165,7 @@ func Get(ctx context.Context, req Request) (*Credential, error) {
 	}
 	req.log().Debug("token obtained", "from", tok.From, "subject", claims.Subject)
 	settings.Authorization = tok.Bearer()
-	if settings.Namespace, err = namespace(req.Argo.Namespace, claims.Namespace, g.kubeNS); err != nil {
+	if settings.Namespace, err = namespace(req.Namespace, claims.Namespace, g.kubeNS); err != nil {
 		return nil, err
 	}
 	c.Settings, c.fresh = settings, g.fresh

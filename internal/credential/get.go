@@ -28,8 +28,8 @@ func (g *getter) kube() error {
 	g.kc, g.kubeNS, g.ns, g.nsFrom = kc, ns, ns, "the kubeconfig's context"
 	if r.SecretNS != "" {
 		g.ns, g.nsFrom = r.SecretNS, "--secret-namespace, ARGO_CRED_SECRET_NAMESPACE or the action's secret-namespace input"
-	} else if r.Argo.Namespace != "" {
-		g.ns, g.nsFrom = r.Argo.Namespace, "--namespace, ARGO_NAMESPACE or the action's namespace input"
+	} else if r.Namespace != "" {
+		g.ns, g.nsFrom = r.Namespace, "--namespace, ARGO_NAMESPACE or the action's namespace input"
 	}
 	return nil
 }

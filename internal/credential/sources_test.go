@@ -25,14 +25,14 @@ func TestChoose(t *testing.T) {
 		wantCode exitcode.Code
 		wantHint string
 	}{
-		"--source wins":          {req: Request{Source: "file", Secret: "s"}, want: "file"},
-		"--secret":               {req: Request{Secret: "s", ServiceAccount: "sa"}, want: "secret"},
-		"--service-account":      {req: Request{ServiceAccount: "sa", TokenFile: "f"}, want: "tokenrequest"},
-		"--token-file":           {req: Request{TokenFile: "f", OIDCEnv: "X"}, want: "file"},
-		"--oidc-env":             {req: Request{OIDCEnv: "X", Hooks: Hooks{Lookup: env("ARGO_TOKEN", "t")}}, want: "oidc-env"},
+		"--source wins":          {req: Request{SourceFlags: SourceFlags{Source: "file", Secret: "s"}}, want: "file"},
+		"--secret":               {req: Request{SourceFlags: SourceFlags{Secret: "s", ServiceAccount: "sa"}}, want: "secret"},
+		"--service-account":      {req: Request{SourceFlags: SourceFlags{ServiceAccount: "sa", TokenFile: "f"}}, want: "tokenrequest"},
+		"--token-file":           {req: Request{SourceFlags: SourceFlags{TokenFile: "f", OIDCEnv: "X"}}, want: "file"},
+		"--oidc-env":             {req: Request{SourceFlags: SourceFlags{OIDCEnv: "X"}, Hooks: Hooks{Lookup: env("ARGO_TOKEN", "t")}}, want: "oidc-env"},
 		"ARGO_TOKEN":             {req: Request{Hooks: Hooks{Lookup: env("ARGO_TOKEN", "")}}, want: "env"},
-		"github-oidc only asked": {req: Request{Source: "github-oidc"}, want: "github-oidc"},
-		"unknown": {req: Request{Source: "vault"}, wantCode: exitcode.Usage,
+		"github-oidc only asked": {req: Request{SourceFlags: SourceFlags{Source: "github-oidc"}}, want: "github-oidc"},
+		"unknown": {req: Request{SourceFlags: SourceFlags{Source: "vault"}}, wantCode: exitcode.Usage,
 			wantHint: "use secret, tokenrequest, file, env, github-oidc or oidc-env"},
 		"none": {req: Request{}, wantCode: exitcode.Usage,
 			wantHint: "give --secret NAME (a token Secret), --service-account NAME (TokenRequest), --token-file PATH, or set ARGO_TOKEN"},

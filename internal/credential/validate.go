@@ -40,7 +40,7 @@ func Validate(r *Request) (env.Settings, []probe.Expectation, error) {
 		flag, value string
 		check       func(string) []string
 	}{
-		{"--namespace", r.Argo.Namespace, validation.IsDNS1123Label},
+		{"--namespace", r.Namespace, validation.IsDNS1123Label},
 		{"--secret-namespace", r.SecretNS, validation.IsDNS1123Label},
 		{"--secret", r.Secret, validation.IsDNS1123Subdomain},
 		{"--service-account", r.ServiceAccount, validation.IsDNS1123Subdomain},
@@ -66,15 +66,14 @@ func Validate(r *Request) (env.Settings, []probe.Expectation, error) {
 // otherwise than one would think.
 func settings(r *Request) (env.Settings, error) {
 	var s env.Settings
-	a := r.Argo
-	srv, err := env.ParseServer(a.Server)
+	srv, err := env.ParseServer(r.Server)
 	if err != nil {
 		return s, err
 	}
-	s.Server, s.Secure = srv.HostPort, a.Secure
+	s.Server, s.Secure = srv.HostPort, bool(r.Secure)
 	if srv.Secure != nil {
-		if a.SecureGiven && a.Secure != *srv.Secure {
-			return s, exitcode.New(exitcode.Usage, "drop --secure or the scheme", "--secure=%t contradicts the scheme of --server %q", a.Secure, a.Server)
+		if r.SecureGiven && bool(r.Secure) != *srv.Secure {
+			return s, exitcode.New(exitcode.Usage, "drop --secure or the scheme", "--secure=%t contradicts the scheme of --server %q", bool(r.Secure), r.Server)
 		}
 		s.Secure = *srv.Secure
 		r.note("note: " + srv.Note)
@@ -82,10 +81,10 @@ func settings(r *Request) (env.Settings, error) {
 	if !s.Secure && !IsLoopback(s.Server) {
 		r.note(fmt.Sprintf("warning: plain HTTP (ARGO_SECURE=false): the token goes to %s in clear text, readable and reusable by anyone on the path; use TLS outside a network you trust", s.Server))
 	}
-	if s.BaseHRef, err = env.ParseBaseHRef(a.BaseHRef); err != nil {
+	if s.BaseHRef, err = env.ParseBaseHRef(r.BaseHRef); err != nil {
 		return s, err
 	}
-	s.HTTP1, s.InsecureSkipVerify, s.CAFile = a.HTTP1, a.Insecure, a.CAFile
+	s.HTTP1, s.InsecureSkipVerify, s.CAFile = bool(r.HTTP1), bool(r.InsecureSkipVerify), r.CAFile
 	if s.CAFile != "" {
 		// Exported as SSL_CERT_FILE: absolute, so it holds in another directory.
 		if s.CAFile, err = filepath.Abs(s.CAFile); err != nil {
@@ -106,7 +105,7 @@ func settings(r *Request) (env.Settings, error) {
 	if r.getenv("ARGO_INSTANCEID") != "" {
 		r.note("warning: ARGO_INSTANCEID is set: the argo CLI refuses it together with ARGO_SERVER; unset it where argo runs")
 	}
-	if len(a.Headers) > 0 && !s.HTTP1 {
+	if len(r.Headers) > 0 && !s.HTTP1 {
 		return s, exitcode.New(exitcode.Usage, "add --http1 (ARGO_HTTP1=true)", "--header works only with HTTP/1, as in the argo CLI")
 	}
 	if s.BaseHRef != "" && !s.HTTP1 {

@@ -37,7 +37,7 @@ func Verify(ctx context.Context, c *Credential, expect []probe.Expectation) (pro
 	defer cancel()
 	r.log().Debug("probing", "server", s.Server, "http1", s.HTTP1, "secure", s.Secure, "namespace", s.Namespace)
 	defer r.log().Debug("probed")
-	cfg := ProbeConfig(s, r.Argo.Headers, r.UserAgent)
+	cfg := ProbeConfig(s, r.Headers, r.UserAgent)
 	cfg.Authorization, cfg.Namespace, cfg.Subject = s.Authorization, s.Namespace, claims.Subject
 	cfg.SkipIdentityCheck, cfg.Expect = r.SkipIdentityCheck, expect
 	rep, err := probe.Run(ctx, cfg)
