@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -144,24 +143,9 @@ func Run(ctx context.Context, args []string, streams IOStreams) int {
 // setVerbose turns on debug logs on stderr, each stamped with the time since
 // start, so -v also shows where the time goes.
 func (a *app) setVerbose(v bool) {
-	if !v {
-		return
+	if v {
+		a.log = redact.Logger(a.streams.ErrOut, func() *redact.Redactor { return a.red })
 	}
-	start := time.Now()
-	a.log = slog.New(slog.NewTextHandler(a.streams.ErrOut, &slog.HandlerOptions{
-		Level: slog.LevelDebug,
-		ReplaceAttr: func(_ []string, at slog.Attr) slog.Attr {
-			if at.Key == slog.TimeKey {
-				return slog.String("elapsed", time.Since(start).Round(10*time.Microsecond).String())
-			}
-			if at.Value.Kind() == slog.KindString {
-				// Values may come from a server or a token: redacted, one
-				// clean line, no runner command.
-				return slog.String(at.Key, a.red.Text(at.Value.String()))
-			}
-			return at
-		},
-	}))
 }
 
 func version() string {

@@ -7,8 +7,11 @@ package redact
 
 import (
 	"encoding/base64"
+	"io"
+	"log/slog"
 	"net/url"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -210,4 +213,25 @@ func Markdown(s string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// Logger is a debug logger on w whose lines carry the time since it was
+// made instead of the clock, so that they also show where the time goes,
+// and whose string values go through red() (the redactor at the time of
+// the line): values may come from a server or a token, and each becomes
+// one clean line with no runner command in it.
+func Logger(w io.Writer, red func() *Redactor) *slog.Logger {
+	start := time.Now()
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{
+		Level: slog.LevelDebug,
+		ReplaceAttr: func(_ []string, at slog.Attr) slog.Attr {
+			if at.Key == slog.TimeKey {
+				return slog.String("elapsed", time.Since(start).Round(10*time.Microsecond).String())
+			}
+			if at.Value.Kind() == slog.KindString {
+				return slog.String(at.Key, red().Text(at.Value.String()))
+			}
+			return at
+		},
+	}))
 }
