@@ -199,9 +199,9 @@ func TestFlagsAnywhere(t *testing.T) {
 	}
 }
 
-// actionInputOptions maps each input applyInputs reads to the option it
-// sets; the kind follows from the option's type. The other inputs
-// (token, kubeconfig, ca) become files or the environment in actionMain.
+// actionInputOptions maps each input applyInputs sets to its option; the
+// kind follows from the option's type. The other inputs (token,
+// kubeconfig, ca) become the environment or files (github.ReadInputs).
 var actionInputOptions = map[string]func(o *Options) any{
 	"server": func(o *Options) any { return &o.Server }, "namespace": func(o *Options) any { return &o.Namespace },
 	"source": func(o *Options) any { return &o.Source }, "secret": func(o *Options) any { return &o.Secret },
@@ -215,7 +215,7 @@ var actionInputOptions = map[string]func(o *Options) any{
 	"expect":  func(o *Options) any { return &o.Expect }, "audience": func(o *Options) any { return &o.Audiences },
 }
 
-// Every input action.yml declares is read by applyInputs or by actionMain.
+// Every input action.yml declares is read by applyInputs or by action.
 func TestActionInputsAllRead(t *testing.T) {
 	var got []string
 	for name := range actionInputOptions {
@@ -302,7 +302,8 @@ func FuzzActionInputs(f *testing.F) {
 			}
 		}
 		got := actionInputSentinel()
-		err := applyInputs(got, github.New(os.LookupEnv, io.Discard).Input)
+		in, err := github.New(os.LookupEnv, io.Discard).ReadInputs()
+		applyInputs(got, in)
 		if len(malformed) > 0 {
 			named := false
 			for name := range malformed {

@@ -1,7 +1,7 @@
 // Package github is argo-cred's side of the GitHub Actions runner: its
 // file commands ($GITHUB_ENV, $GITHUB_OUTPUT, $GITHUB_STATE, the step
 // summary) and workflow commands (::add-mask::, ::error), the action's
-// inputs and the post stage's state, and the claims of GitHub's OIDC
+// inputs and outputs, its post stage, and the claims of GitHub's OIDC
 // tokens that oidc-config trusts. Another CI system's runtime would be a
 // sibling package.
 package github
