@@ -189,10 +189,15 @@ func (a *app) versionCommand() *cobra.Command {
 var helpFiles embed.FS
 
 // help is a command's long help or examples, kept as text in help/.
-func help(name string) string {
-	b, err := helpFiles.ReadFile("help/" + name + ".txt")
+func help(name string) string { return strings.TrimSuffix(helpFile(name+".txt"), "\n") }
+
+// usageTemplate is the usage of every command, with the exit codes.
+func usageTemplate() string { return helpFile("usage.tmpl") }
+
+func helpFile(name string) string {
+	b, err := helpFiles.ReadFile("help/" + name)
 	if err != nil {
 		panic(err) // a name below has no file: a bug caught by every test
 	}
-	return strings.TrimSuffix(string(b), "\n")
+	return string(b)
 }

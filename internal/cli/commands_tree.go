@@ -79,31 +79,11 @@ func (a *app) rootCommand() *cobra.Command {
 	root.SetErr(a.streams.ErrOut)
 	root.SetVersionTemplate("argo-cred {{.Version}}\n")
 	root.SetFlagErrorFunc(flagError)
-	root.SetUsageTemplate(usageTemplate)
+	root.SetUsageTemplate(usageTemplate())
 	cobra.AddTemplateFunc("exitCodes", exitcode.Help)
 
 	return root
 }
-
-const usageTemplate = `Usage:{{if .Runnable}}
-  {{.UseLine}}{{end}}{{if .HasAvailableSubCommands}}
-  {{.CommandPath}} COMMAND [flags]{{end}}{{if gt (len .Aliases) 0}}
-
-Aliases:
-  {{.NameAndAliases}}{{end}}{{if .HasExample}}
-
-Examples:
-{{.Example}}{{end}}{{if .HasAvailableSubCommands}}
-
-Commands:{{range .Commands}}{{if (or .IsAvailableCommand (eq .Name "help"))}}
-  {{rpad .Name .NamePadding }} {{.Short}}{{end}}{{end}}{{end}}{{if .HasAvailableLocalFlags}}
-
-Flags (each also read from the environment variable named; a flag wins):
-{{.LocalFlags.FlagUsages | trimTrailingWhitespaces}}{{end}}{{if .HasAvailableSubCommands}}
-
-Run "{{.CommandPath}} COMMAND --help" for a command's flags.{{end}}
-
-{{exitCodes}}`
 
 // noArgs refuses positional arguments, with a hint for the usual slips.
 func noArgs(cmd *cobra.Command, args []string) error {
