@@ -23,7 +23,7 @@ ARG VERSION=dev
 WORKDIR /src
 COPY . .
 RUN if [ "$PREBUILT" = true ]; then test -x bin/argo-cred; \
-    else CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath -ldflags "-s -w -X github.com/argo-cred/argo-cred/internal/cli.Version=${VERSION}" -o bin/argo-cred ./cmd/argo-cred; fi \
+    else CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath -ldflags "-s -w -X github.com/argo-cred/argo-cred/internal/version.Version=${VERSION}" -o bin/argo-cred ./cmd/argo-cred; fi \
     && mkdir -p /rootfs/bin /rootfs/tmp /rootfs/etc/ssl/certs && chmod 1777 /rootfs/tmp \
     && cp bin/argo-cred /rootfs/bin/ && ln -s argo-cred /rootfs/bin/argo-cred-post \
     && cp /etc/ssl/certs/ca-certificates.crt /rootfs/etc/ssl/certs/ \

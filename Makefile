@@ -1,7 +1,7 @@
 # argo-cred. The two commands a newcomer needs: make demo, make test.
 SHELL := /bin/bash
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -s -w -X github.com/argo-cred/argo-cred/internal/cli.Version=$(VERSION)
+LDFLAGS := -s -w -X github.com/argo-cred/argo-cred/internal/version.Version=$(VERSION)
 export CGO_ENABLED := 0
 
 .PHONY: deps build docs dist release-prep release-proof image fuzz reliability test vet unit integration demo bench stack-up stack-down stack-status stack-binaries clean

@@ -4,7 +4,6 @@
 // system allows it (Linux: the parent-death signal; Windows: a Job Object
 // that kills it when argo-cred's process ends), and its exit code
 // comes back, 128+signal when a signal killed it, as a shell reports it.
-// A Guard undoes what argo-cred leaves behind when it is killed outright.
 package child
 
 import (

@@ -15,8 +15,5 @@ func dieWithParent(cmd *exec.Cmd) {
 	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
 }
 
-// detach puts the guard in a session of its own.
-func detach(cmd *exec.Cmd) { cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} }
-
 // tie: the parent-death signal already ties the program to argo-cred.
 func tie(*os.Process) {}

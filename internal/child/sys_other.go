@@ -13,6 +13,3 @@ func dieWithParent(*exec.Cmd) {}
 
 // tie: nothing to do here.
 func tie(*os.Process) {}
-
-// detach: nothing to do here.
-func detach(*exec.Cmd) {}

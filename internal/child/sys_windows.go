@@ -3,7 +3,6 @@ package child
 import (
 	"os"
 	"os/exec"
-	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/windows"
@@ -42,10 +41,4 @@ func tie(p *os.Process) {
 	}
 	defer windows.CloseHandle(h)
 	_ = windows.AssignProcessToJobObject(job, h)
-}
-
-// detach puts the guard in a process group of its own. It is not put into
-// argo-cred's job, so it outlives argo-cred.
-func detach(cmd *exec.Cmd) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{CreationFlags: syscall.CREATE_NEW_PROCESS_GROUP}
 }

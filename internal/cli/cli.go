@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -20,12 +19,11 @@ import (
 	cred "github.com/argo-cred/argo-cred/internal/credential"
 	"github.com/argo-cred/argo-cred/internal/exitcode"
 	"github.com/argo-cred/argo-cred/internal/github"
+	guardproc "github.com/argo-cred/argo-cred/internal/guard"
 	"github.com/argo-cred/argo-cred/internal/probe"
 	"github.com/argo-cred/argo-cred/internal/redact"
+	ver "github.com/argo-cred/argo-cred/internal/version"
 )
-
-// Version is set at build time with -ldflags "-X …/internal/cli.Version=v1.2.3".
-var Version = ""
 
 // IOStreams are the standard streams. Out carries only the payload.
 type IOStreams struct {
@@ -110,8 +108,8 @@ func (a *app) note(line string) {
 // exit code. It prints one error line on ErrOut when something fails.
 func Run(ctx context.Context, args []string, streams IOStreams) int {
 	a := &app{streams: streams, log: slog.New(slog.DiscardHandler)}
-	if len(args) > 0 && args[0] == guardCommand {
-		return a.runGuard(args[1:])
+	if len(args) > 0 && args[0] == guardproc.Command {
+		return guardproc.Run(args[1:], streams.In, streams.ErrOut, a.red.Text)
 	}
 	root := a.commands()
 	if filepath.Base(os.Args[0]) == github.PostName {
@@ -148,15 +146,7 @@ func (a *app) setVerbose(v bool) {
 	}
 }
 
-func version() string {
-	if Version != "" {
-		return Version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-		return bi.Main.Version
-	}
-	return "(devel)"
-}
+func version() string { return ver.String() }
 
 // isTerminal reports whether w is a character device, where progress lines
 // help; in CI logs they are noise.

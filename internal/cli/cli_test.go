@@ -19,6 +19,7 @@ import (
 
 	"github.com/argo-cred/argo-cred/internal/exitcode"
 	"github.com/argo-cred/argo-cred/internal/github"
+	ver "github.com/argo-cred/argo-cred/internal/version"
 )
 
 // clearArgoEnv empties every variable argo-cred reads, so that the tests
@@ -169,8 +170,8 @@ func TestHelpAndVersion(t *testing.T) {
 			t.Errorf("completion %s: exit %d, stderr %q", shell, code, stderr)
 		}
 	}
-	Version = "v1.2.3"
-	defer func() { Version = "" }()
+	ver.Version = "v1.2.3"
+	defer func() { ver.Version = "" }()
 	if stdout, _, code := runCLI("--version"); code != 0 || stdout != "argo-cred v1.2.3\n" {
 		t.Errorf("--version: %d %q", code, stdout)
 	}

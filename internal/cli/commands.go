@@ -9,7 +9,6 @@ import (
 	cred "github.com/argo-cred/argo-cred/internal/credential"
 	"github.com/argo-cred/argo-cred/internal/exitcode"
 	"github.com/argo-cred/argo-cred/internal/export"
-	"github.com/argo-cred/argo-cred/internal/files"
 	"github.com/argo-cred/argo-cred/internal/probe"
 	"github.com/argo-cred/argo-cred/internal/report"
 )
@@ -45,8 +44,8 @@ func (a *app) envWith(ctx context.Context, o *Options, x ExportOptions) (c *cred
 		}
 	}
 	if x.OutputFile != "" {
-		if err := files.Check(outputFiles(x)...); err != nil {
-			return fail(exitcode.Wrap(exitcode.Usage, "check --output-file", fmt.Errorf("--output-file: %w", err)))
+		if err := export.Check(x.Format, x.OutputFile); err != nil {
+			return fail(err)
 		}
 	}
 	if c, err = a.credential(ctx, o); err != nil {
@@ -69,7 +68,6 @@ func (a *app) envWith(ctx context.Context, o *Options, x ExportOptions) (c *cred
 		}
 		return fail(err)
 	}
-	write := func(w io.Writer) error { return format(w, vars) }
 	if toRunner {
 		// Appended to the runner's own files, as the runner expects.
 		if err := a.runner().AppendEnv(vars); err != nil {
@@ -81,21 +79,9 @@ func (a *app) envWith(ctx context.Context, o *Options, x ExportOptions) (c *cred
 		return c, rep, nil
 	}
 	if x.OutputFile == "" {
-		return fail(write(a.streams.Out))
+		return fail(format(a.streams.Out, vars))
 	}
-	out := outputFiles(x)
-	if out[0].Data, err = files.Render(write); err != nil {
-		return fail(err)
-	}
-	if x.Format == "jenkins" {
-		if out[1].Data, err = files.Render(func(w io.Writer) error { return export.JenkinsShell(w, vars) }); err != nil {
-			return fail(err)
-		}
-	}
-	if err := files.Write(out...); err != nil {
-		return fail(exitcode.Wrap(exitcode.Usage, "check --output-file", err))
-	}
-	return c, rep, nil
+	return fail(export.WriteFiles(x.Format, x.OutputFile, vars))
 }
 
 func (a *app) runProbe(ctx context.Context, po *probeOptions) error {
@@ -153,22 +139,4 @@ func (a *app) probeIf(ctx context.Context, o *Options, c *credential) (*probe.Re
 	}
 	fmt.Fprintf(a.streams.ErrOut, "verified: %s\n", report.Summary(r))
 	return &r, nil
-}
-
-// outputFiles are the files --output-file writes: the file, and for
-// --format jenkins the shell form for sh steps beside it, which replaces
-// only a file argo-cred wrote.
-func outputFiles(o ExportOptions) []files.File {
-	out := []files.File{{Path: o.OutputFile}}
-	if o.Format == "jenkins" {
-		out = append(out, files.File{Path: o.OutputFile + ".sh", Owned: export.IsJenkinsShell})
-	}
-	return out
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }

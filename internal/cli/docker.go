@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	cred "github.com/argo-cred/argo-cred/internal/credential"
@@ -50,17 +49,9 @@ func (a *app) docker(ctx context.Context, o *dockerOptions, args []string) error
 		Stdin: attached(os.Stdin), TTY: isTerminal(os.Stdin) && isTerminal(os.Stdout),
 	}
 	for _, p := range docker.Unseen(args, wd, mounts) {
-		// What the container would need is where the path leads (a
-		// symlink's target), and the names are printed as one clean line.
-		dir := p
-		if real, err := filepath.EvalSymlinks(p); err == nil {
-			dir = real
-		}
-		if st, err := os.Stat(dir); err == nil && !st.IsDir() {
-			dir = filepath.Dir(dir)
-		}
+		// The names are printed as one clean line.
 		fmt.Fprintf(a.streams.ErrOut, "note: %s is outside the working directory %s: the container does not see it; mount its directory read-only with --mount %s\n",
-			redact.Clean(p), redact.Clean(wd), redact.Clean(dir))
+			redact.Clean(p), redact.Clean(wd), redact.Clean(docker.MountDir(p)))
 	}
 	if c.settings.CABundle != "" {
 		r.Files = []string{c.settings.CABundle}

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"slices"
-	"strings"
 	"syscall"
 
 	"github.com/argo-cred/argo-cred/internal/child"
@@ -41,7 +39,7 @@ func (a *app) exec(ctx context.Context, o *Options, args []string) error {
 	if err != nil {
 		return err
 	}
-	environ := curated(os.Environ(), c.settings.Vars())
+	environ := env.Curated(os.Environ(), c.settings.Vars())
 	if a.binding != nil {
 		// The token dies with COMMAND: wait for it, then delete the
 		// binding (Run does, on every way out).
@@ -73,24 +71,6 @@ func sourcesNamed(o *Options) []string {
 		}
 	}
 	return out
-}
-
-// curated is environ without ARGO_*, KUBECONFIG and whatever vars set,
-// followed by vars and KUBECONFIG=/dev/null (argo then never reads a
-// kubeconfig, whatever it finds).
-func curated(environ []string, vars []env.Var) []string {
-	set := map[string]bool{"KUBECONFIG": true}
-	for _, v := range vars {
-		set[v.Name] = true
-	}
-	out := slices.DeleteFunc(slices.Clone(environ), func(kv string) bool {
-		name, _, _ := strings.Cut(kv, "=")
-		return set[name] || strings.HasPrefix(name, "ARGO_")
-	})
-	for _, v := range vars {
-		out = append(out, v.Name+"="+v.Value)
-	}
-	return append(out, "KUBECONFIG=/dev/null")
 }
 
 func (a *app) replace(ctx context.Context, path string, args, environ []string) error {

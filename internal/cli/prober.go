@@ -6,9 +6,8 @@ import (
 	"io"
 	"time"
 
-	"github.com/argo-cred/argo-cred/internal/exitcode"
+	cred "github.com/argo-cred/argo-cred/internal/credential"
 	"github.com/argo-cred/argo-cred/internal/identity"
-	"github.com/argo-cred/argo-cred/internal/probe"
 	"github.com/argo-cred/argo-cred/internal/token"
 )
 
@@ -61,40 +60,19 @@ func (a *app) useClientToken(o *Options, c identity.Client, secret string, grant
 	return &oc
 }
 
-// proveRejected polls the Argo Server with each revoked token until it
-// answers 401, bounded: kube-apiserver caches a successful token check for
-// up to 10 s. It reports the lag.
+// proveRejected proves the revoked tokens rejected by the Argo Server
+// (credential.ProveRejected) and says how long that took.
 func (a *app) proveRejected(ctx context.Context, o *Options, revoked []token.Token) error {
 	s, _, err := a.validate(o)
 	if err != nil {
 		return err
 	}
-	cfg := probeConfig(s, o)
-	cfg.Namespace, cfg.SkipIdentityCheck = o.Namespace, true
-	cfg.Expect = []probe.Expectation{{Allow: true, Resource: "workflows", Verb: "list"}}
-	start := time.Now()
-	deadline := start.Add(30 * time.Second)
-	for _, t := range revoked {
-		cfg.Authorization = t.Bearer()
-		for {
-			pctx, cancel := context.WithTimeout(ctx, o.Timeout)
-			_, err := probe.Run(pctx, cfg)
-			cancel()
-			if exitcode.Of(err) == exitcode.TokenRejected {
-				break
-			}
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			if time.Now().After(deadline) {
-				return exitcode.New(exitcode.ExcessAccess, "check that the Argo Server's Kubernetes is the one argo-cred deleted the Secret in",
-					"a revoked token (%s) is still accepted after %s", t.From, time.Since(start).Round(time.Second))
-			}
-			time.Sleep(250 * time.Millisecond)
-		}
+	lag, err := cred.ProveRejected(ctx, probeConfig(s, o), o.Namespace, o.Timeout, revoked)
+	if err != nil {
+		return err
 	}
 	if len(revoked) > 0 {
-		fmt.Fprintf(a.streams.ErrOut, "revoked: the Argo Server rejects %d token(s) with 401, %s after the Secrets were deleted\n", len(revoked), time.Since(start).Round(10*time.Millisecond))
+		fmt.Fprintf(a.streams.ErrOut, "revoked: the Argo Server rejects %d token(s) with 401, %s after the Secrets were deleted\n", len(revoked), lag.Round(10*time.Millisecond))
 	}
 	return nil
 }

@@ -212,6 +212,20 @@ func Unseen(args []string, workdir string, mounts []string) []string {
 	return out
 }
 
+// MountDir is the directory to mount so that the container sees p, a path
+// Unseen returned: where p leads (a symlink's target), or its directory
+// when that is a file.
+func MountDir(p string) string {
+	dir := p
+	if real, err := filepath.EvalSymlinks(p); err == nil {
+		dir = real
+	}
+	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
+		dir = filepath.Dir(dir)
+	}
+	return dir
+}
+
 // visible tells whether p, mounted from the host, is under one of roots,
 // both as written (the path the container mounts) and with symlinks
 // resolved (a symlink to outside the mount is dangling in the container).

@@ -121,3 +121,45 @@ func TestCommandMountsOnce(t *testing.T) {
 		t.Errorf("Command = %q; want %q", args, want)
 	}
 }
+
+// MountDir is the directory that makes a path visible: a file's, a
+// directory itself, a symlink's target's.
+func TestMountDir(t *testing.T) {
+	root := t.TempDir()
+	dir, other := filepath.Join(root, "dir"), filepath.Join(root, "other")
+	for _, d := range []string{dir, other} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	file := filepath.Join(other, "wf.yaml")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(file, filepath.Join(dir, "link.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(other, filepath.Join(dir, "linkdir")); err != nil {
+		t.Fatal(err)
+	}
+	real := func(p string) string {
+		r, err := filepath.EvalSymlinks(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	for _, tc := range []struct{ name, path, want string }{
+		{"a file", file, real(other)},
+		{"a directory", dir, real(dir)},
+		{"a symlink to a file", filepath.Join(dir, "link.yaml"), real(other)},
+		{"a symlink to a directory", filepath.Join(dir, "linkdir"), real(other)},
+		{"gone meanwhile", filepath.Join(root, "missing"), filepath.Join(root, "missing")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := MountDir(tc.path); got != tc.want {
+				t.Errorf("MountDir(%q) = %q; want %q", tc.path, got, tc.want)
+			}
+		})
+	}
+}

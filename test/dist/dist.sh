@@ -28,7 +28,7 @@ commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 0)}
 date=$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%dT%H:%M:%SZ)
 platforms=${PLATFORMS:-linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64}
-pkg=github.com/argo-cred/argo-cred/internal/cli
+pkg=github.com/argo-cred/argo-cred/internal/version
 ldflags="-s -w -buildid= -X $pkg.Version=$version -X $pkg.Commit=$commit -X $pkg.Date=$date"
 log() { printf 'dist: %s\n' "$*" >&2; }
 die() { log "$*"; exit 2; }
