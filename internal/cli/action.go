@@ -50,7 +50,7 @@ func (a *app) action(ctx context.Context, o *Options) (err error) {
 		}
 		a.binding = nil
 	}
-	werr := a.runner().SetOutputs(c.settings.Server, c.settings.Namespace, c.token, rep, a.clusterUser)
+	werr := a.runner().SetOutputs(c.Settings.Server, c.Settings.Namespace, c.Token, rep, c.ClusterUser)
 	return cmp.Or(err, werr) // the first error
 }
 

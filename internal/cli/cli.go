@@ -50,8 +50,6 @@ type app struct {
 	// guardBinding: exec and docker guard a --bind Secret from its start.
 	guards       []guard
 	guardBinding bool
-	// clusterUser is who the cluster says an OIDC token is (SelfSubjectReview).
-	clusterUser string
 	// secrets are the secret values known so far, which red redacts.
 	secrets []string
 	// fresh: the token was made just now (provision, rotate, --bind), so

@@ -30,8 +30,8 @@ func (a *app) runEnv(ctx context.Context, o *envOptions) error {
 
 // envWith is env, returning the credential and the probe's report (also
 // when the probe failed) for the GitHub Action's outputs.
-func (a *app) envWith(ctx context.Context, o *Options, x ExportOptions) (c *credential, rep *probe.Report, err error) {
-	fail := func(err error) (*credential, *probe.Report, error) { return c, rep, err }
+func (a *app) envWith(ctx context.Context, o *Options, x ExportOptions) (c *cred.Credential, rep *probe.Report, err error) {
+	fail := func(err error) (*cred.Credential, *probe.Report, error) { return c, rep, err }
 	format, err := export.Lookup(x.Format)
 	if err != nil {
 		return fail(err)
@@ -54,7 +54,7 @@ func (a *app) envWith(ctx context.Context, o *Options, x ExportOptions) (c *cred
 	if err := a.bundle(c); err != nil {
 		return fail(err)
 	}
-	vars := c.settings.Vars()
+	vars := c.Settings.Vars()
 	// Refuse what the format cannot carry before any network call.
 	if err := format(io.Discard, vars); err != nil {
 		return fail(err)
@@ -95,7 +95,7 @@ func (a *app) runProbe(ctx context.Context, po *probeOptions) error {
 	}
 	r, err := a.verify(ctx, o, c)
 	if po.Output == "json" {
-		if werr := report.JSON(a.streams.Out, r, c.token, a.clusterUser); werr != nil {
+		if werr := report.JSON(a.streams.Out, r, c.Token, c.ClusterUser); werr != nil {
 			return werr
 		}
 	} else {
@@ -106,7 +106,7 @@ func (a *app) runProbe(ctx context.Context, po *probeOptions) error {
 
 // checked gets the credential, writes its CA bundle, and probes it unless
 // --probe=false: what env and exec share.
-func (a *app) checked(ctx context.Context, o *Options) (*credential, *probe.Report, error) {
+func (a *app) checked(ctx context.Context, o *Options) (*cred.Credential, *probe.Report, error) {
 	c, err := a.credential(ctx, o)
 	if err != nil {
 		return nil, nil, err
@@ -118,16 +118,16 @@ func (a *app) checked(ctx context.Context, o *Options) (*credential, *probe.Repo
 	return c, r, err
 }
 
-func (a *app) bundle(c *credential) (err error) {
-	if c.settings.CAFile != "" && !a.noBundle {
-		c.settings.CABundle, err = cred.CABundle(c.settings.CAFile, os.LookupEnv)
+func (a *app) bundle(c *cred.Credential) (err error) {
+	if c.Settings.CAFile != "" && !a.noBundle {
+		c.Settings.CABundle, err = cred.CABundle(c.Settings.CAFile, os.LookupEnv)
 	}
 	return err
 }
 
 // probeIf probes unless --probe=false; a failed probe's table is printed,
 // and its report returned with the error.
-func (a *app) probeIf(ctx context.Context, o *Options, c *credential) (*probe.Report, error) {
+func (a *app) probeIf(ctx context.Context, o *Options, c *cred.Credential) (*probe.Report, error) {
 	if !o.Probe {
 		fmt.Fprintln(a.streams.ErrOut, "note: --probe=false: the credential was not checked against the Argo Server")
 		return nil, nil

@@ -13,14 +13,6 @@ import (
 	"github.com/argo-cred/argo-cred/internal/token"
 )
 
-// credential is a token with the settings to use it and what to check.
-type credential struct {
-	token    token.Token
-	settings env.Settings
-	expect   []probe.Expectation
-	c        *cred.Credential
-}
-
 // request turns the options into the credential pipeline's request.
 func (a *app) request(o *Options) cred.Request {
 	_, durationInEnv := os.LookupEnv("ARGO_CRED_DURATION")
@@ -73,18 +65,13 @@ func (a *app) validate(o *Options) (env.Settings, []probe.Expectation, error) {
 	return cred.Validate(&r)
 }
 
-func (a *app) credential(ctx context.Context, o *Options) (*credential, error) {
-	c, err := cred.Get(ctx, a.request(o))
-	if err != nil {
-		return nil, err
-	}
-	a.clusterUser = c.ClusterUser
-	return &credential{token: c.Token, settings: c.Settings, expect: c.Expect, c: c}, nil
+func (a *app) credential(ctx context.Context, o *Options) (*cred.Credential, error) {
+	return cred.Get(ctx, a.request(o))
 }
 
 // verify probes the Argo Server with the credential.
-func (a *app) verify(ctx context.Context, _ *Options, c *credential) (probe.Report, error) {
-	return cred.Verify(ctx, c.c, c.expect)
+func (a *app) verify(ctx context.Context, _ *Options, c *cred.Credential) (probe.Report, error) {
+	return cred.Verify(ctx, c, nil)
 }
 
 // kube returns a Kubernetes client following client-go's loading rules.

@@ -45,7 +45,7 @@ func (a *app) docker(ctx context.Context, o *dockerOptions, args []string) error
 	r := docker.Run{
 		Image: o.Image, Args: args, Workdir: wd, Mounts: mounts, Network: o.Network, Extra: o.DockerArgs,
 		User: docker.User(engine.Rootless), Home: docker.ContainerHome,
-		Vars:  append(c.settings.Vars(), env.Var{Name: "KUBECONFIG", Value: "/dev/null"}),
+		Vars:  append(c.Settings.Vars(), env.Var{Name: "KUBECONFIG", Value: "/dev/null"}),
 		Stdin: attached(os.Stdin), TTY: isTerminal(os.Stdin) && isTerminal(os.Stdout),
 	}
 	for _, p := range docker.Unseen(args, wd, mounts) {
@@ -53,11 +53,11 @@ func (a *app) docker(ctx context.Context, o *dockerOptions, args []string) error
 		fmt.Fprintf(a.streams.ErrOut, "note: %s is outside the working directory %s: the container does not see it; mount its directory read-only with --mount %s\n",
 			redact.Clean(p), redact.Clean(wd), redact.Clean(docker.MountDir(p)))
 	}
-	if c.settings.CABundle != "" {
-		r.Files = []string{c.settings.CABundle}
+	if c.Settings.CABundle != "" {
+		r.Files = []string{c.Settings.CABundle}
 	}
-	if r.Network != "host" && cred.IsLoopback(c.settings.Server) {
-		fmt.Fprintf(a.streams.ErrOut, "note: ARGO_SERVER %s is a loopback address, which a container reaches only with --network host\n", c.settings.Server)
+	if r.Network != "host" && cred.IsLoopback(c.Settings.Server) {
+		fmt.Fprintf(a.streams.ErrOut, "note: ARGO_SERVER %s is a loopback address, which a container reaches only with --network host\n", c.Settings.Server)
 	}
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)

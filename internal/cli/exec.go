@@ -39,7 +39,7 @@ func (a *app) exec(ctx context.Context, o *Options, args []string) error {
 	if err != nil {
 		return err
 	}
-	environ := env.Curated(os.Environ(), c.settings.Vars())
+	environ := env.Curated(os.Environ(), c.Settings.Vars())
 	if a.binding != nil {
 		// The token dies with COMMAND: wait for it, then delete the
 		// binding (Run does, on every way out).
