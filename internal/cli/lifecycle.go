@@ -11,36 +11,21 @@ import (
 	"github.com/argo-cred/argo-cred/internal/export"
 	"github.com/argo-cred/argo-cred/internal/identity"
 	"github.com/argo-cred/argo-cred/internal/kube"
-	"github.com/argo-cred/argo-cred/internal/redact"
 	"github.com/argo-cred/argo-cred/internal/token"
 )
 
 // lifecycle is what provision, rotate, revoke and clients share: the
 // kubeconfig's client and the namespace.
 func (a *app) lifecycle(o *LifecycleOptions, needClient bool) (*kube.Client, identity.Client, error) {
-	c := identity.Client{Name: o.Client}
-	if needClient {
-		if o.Client == "" {
-			return nil, c, exitcode.New(exitcode.Usage, "give --client NAME", "no client given")
-		}
-		if err := identity.ValidName(o.Client); err != nil {
-			return nil, c, err
-		}
-	}
-	if o.Namespace != "" && len(validNamespace(o.Namespace)) > 0 {
-		return nil, c, exitcode.New(exitcode.Usage, "use a Kubernetes name", "invalid --namespace %q", o.Namespace)
+	if err := identity.Target(o.Client, o.Namespace, needClient); err != nil {
+		return nil, identity.Client{}, err
 	}
 	kc, err := a.kube(&o.Options)
 	if err != nil {
-		return nil, c, err
+		return nil, identity.Client{}, err
 	}
-	if c.Namespace = o.Namespace; c.Namespace == "" {
-		c.Namespace = kc.Namespace
-	}
-	if c.Namespace == "" {
-		return nil, c, exitcode.New(exitcode.Usage, "set --namespace", "no namespace: the kubeconfig names none")
-	}
-	return kc, c, nil
+	c, err := identity.In(o.Client, o.Namespace, kc.Namespace)
+	return kc, c, err
 }
 
 // stderr prints a progress line of a use case.
@@ -51,11 +36,7 @@ func (a *app) warn(line string) { fmt.Fprintln(a.streams.ErrOut, a.red.Text(line
 
 func (a *app) provision(ctx context.Context, o *provisionOptions) error {
 	if o.PrintRBAC {
-		ns := o.Namespace
-		if ns == "" {
-			ns = "NAMESPACE"
-		}
-		_, err := io.WriteString(a.streams.Out, identity.ProvisionerRBAC(ns))
+		_, err := io.WriteString(a.streams.Out, identity.ProvisionerRBAC(identity.OrPlaceholder(o.Namespace)))
 		return err
 	}
 	grants, err := identity.ParseGrants(o.Allow, "workflows:list,update")
@@ -66,11 +47,7 @@ func (a *app) provision(ctx context.Context, o *provisionOptions) error {
 		if err := identity.ValidName(o.Client); err != nil {
 			return err
 		}
-		c := identity.Client{Name: o.Client, Namespace: o.Namespace, Grants: grants}
-		if c.Namespace == "" {
-			c.Namespace = "NAMESPACE"
-		}
-		m, err := c.Manifest()
+		m, err := identity.Client{Name: o.Client, Namespace: identity.OrPlaceholder(o.Namespace), Grants: grants}.Manifest()
 		if err != nil {
 			return err
 		}
@@ -158,7 +135,7 @@ func (a *app) revokeBinding(ctx context.Context, o *revokeOptions) error {
 	if err != nil {
 		return err
 	}
-	a.red = redact.New(t.Bearer())
+	a.hide(t.Bearer())
 	return (&clientProber{a: a, o: &o.Options}).Rejected(ctx, c.Namespace, []token.Token{t})
 }
 

@@ -105,3 +105,40 @@ func orDash(s string) string {
 	}
 	return s
 }
+
+// Target checks what a lifecycle command is given before any request:
+// the client's name, when the command needs one (need), and the namespace.
+func Target(name, namespace string, need bool) error {
+	if need && name == "" {
+		return exitcode.New(exitcode.Usage, "give --client NAME", "no client given")
+	}
+	if need {
+		if err := ValidName(name); err != nil {
+			return err
+		}
+	}
+	if namespace != "" && len(validation.IsDNS1123Label(namespace)) > 0 {
+		return exitcode.New(exitcode.Usage, "use a Kubernetes name", "invalid --namespace %q", namespace)
+	}
+	return nil
+}
+
+// In is the client name in namespace, else in the kubeconfig's.
+func In(name, namespace, kubeNamespace string) (Client, error) {
+	c := Client{Name: name, Namespace: namespace}
+	if c.Namespace == "" {
+		c.Namespace = kubeNamespace
+	}
+	if c.Namespace == "" {
+		return c, exitcode.New(exitcode.Usage, "set --namespace", "no namespace: the kubeconfig names none")
+	}
+	return c, nil
+}
+
+// OrPlaceholder is namespace, or NAMESPACE for output to be filled in.
+func OrPlaceholder(namespace string) string {
+	if namespace == "" {
+		return "NAMESPACE"
+	}
+	return namespace
+}

@@ -260,3 +260,37 @@ func ExampleWriteClientsJSON() {
 	//   }
 	// ]
 }
+
+func TestTarget(t *testing.T) {
+	for name, tc := range map[string]struct {
+		client, ns, kubeNS string
+		need               bool
+		want               string // the error, or the namespace In picks
+	}{
+		"no client, needed":     {need: true, want: "no client given"},
+		"no client, not needed": {kubeNS: "k", want: "k"},
+		"reserved":              {client: "default", need: true, want: `invalid --client "default": the namespace's default ServiceAccount is reserved`},
+		"bad namespace":         {client: "c", ns: "Bad_NS", need: true, want: `invalid --namespace "Bad_NS"`},
+		"--namespace wins":      {client: "c", ns: "n", kubeNS: "k", need: true, want: "n"},
+		"no namespace at all":   {client: "c", need: true, want: "no namespace: the kubeconfig names none"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			got := ""
+			err := Target(tc.client, tc.ns, tc.need)
+			if err == nil {
+				var c Client
+				c, err = In(tc.client, tc.ns, tc.kubeNS)
+				got = c.Namespace
+			}
+			if err != nil {
+				got = err.Error()
+			}
+			if got != tc.want {
+				t.Errorf("got %q; want %q", got, tc.want)
+			}
+		})
+	}
+	if got := OrPlaceholder(""); got != "NAMESPACE" {
+		t.Errorf("OrPlaceholder(\"\") = %q", got)
+	}
+}
