@@ -29,7 +29,9 @@ func (a *app) exec(ctx context.Context, o *Options, args []string) error {
 	if err != nil {
 		return exitcode.New(exitcode.Usage, "install it, or give its path", "command %q not found in PATH", args[0])
 	}
-	if len(sourcesNamed(o)) == 0 {
+	// Any flag or variable that says a credential was intended, even
+	// empty, means COMMAND runs only with a checked credential.
+	if len(cred.Intended(func(f string) bool { return o.set[f] }, os.LookupEnv)) == 0 {
 		// A drop-in for the argo CLI image: `docker run IMAGE version`.
 		fmt.Fprintf(a.streams.ErrOut, "note: no token source (no --secret, --service-account, --token-file, --oidc-env, --source or ARGO_TOKEN): running %s with the environment as it is\n", args[0])
 		return a.replace(ctx, path, args, os.Environ())
@@ -52,25 +54,6 @@ func (a *app) exec(ctx context.Context, o *Options, args []string) error {
 		return exitcode.Child(code)
 	}
 	return a.replace(ctx, path, args, environ)
-}
-
-// sourcesNamed returns the flags and variables given that say a
-// credential was intended (credential.IntentFlags and IntentVars), even
-// empty: with any of them, exec runs the command only with a checked
-// credential; with none, unchanged.
-func sourcesNamed(o *Options) []string {
-	var out []string
-	for _, f := range cred.IntentFlags() {
-		if o.set[f] {
-			out = append(out, "--"+f)
-		}
-	}
-	for _, v := range cred.IntentVars() {
-		if _, ok := os.LookupEnv(v); ok {
-			out = append(out, v)
-		}
-	}
-	return out
 }
 
 func (a *app) replace(ctx context.Context, path string, args, environ []string) error {

@@ -101,6 +101,23 @@ func IntentVars() []string {
 		"ARGO_CRED_MIN_LIFETIME", "ARGO_CRED_EXPECT", "ARGO_CRED_SKIP_IDENTITY_CHECK")
 }
 
+// Intended returns the IntentFlags given (given reports a flag given) and
+// the IntentVars set, even empty.
+func Intended(given func(flag string) bool, lookup func(string) (string, bool)) []string {
+	var out []string
+	for _, f := range IntentFlags() {
+		if given(f) {
+			out = append(out, "--"+f)
+		}
+	}
+	for _, v := range IntentVars() {
+		if _, ok := lookup(v); ok {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
 // Choose decides where the token comes from: --source, else the first
 // source whose flag has a value, else one whose variable is set.
 func Choose(r *Request) (Source, error) {

@@ -77,3 +77,12 @@ func TestSourcesTable(t *testing.T) {
 		t.Errorf("IntentVars (-want +got):\n%s", diff)
 	}
 }
+
+func TestIntended(t *testing.T) {
+	given := map[string]bool{"secret": true, "expect": true, "server": true}
+	env := map[string]string{"ARGO_CRED_OIDC_ENV": "", "ARGO_SERVER": "x"}
+	got := Intended(func(f string) bool { return given[f] }, func(v string) (string, bool) { s, ok := env[v]; return s, ok })
+	if diff := cmp.Diff([]string{"--secret", "--expect", "ARGO_CRED_OIDC_ENV"}, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
