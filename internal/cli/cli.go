@@ -19,7 +19,7 @@ import (
 	cred "github.com/argo-cred/argo-cred/internal/credential"
 	"github.com/argo-cred/argo-cred/internal/exitcode"
 	"github.com/argo-cred/argo-cred/internal/github"
-	guardproc "github.com/argo-cred/argo-cred/internal/guard"
+	"github.com/argo-cred/argo-cred/internal/guard"
 	"github.com/argo-cred/argo-cred/internal/probe"
 	"github.com/argo-cred/argo-cred/internal/redact"
 	ver "github.com/argo-cred/argo-cred/internal/version"
@@ -48,7 +48,7 @@ type app struct {
 	binding *cred.Binding
 	// guards undo what exec or docker set up if argo-cred is killed;
 	// guardBinding: exec and docker guard a --bind Secret from its start.
-	guards       []guard
+	guards       guard.Set
 	guardBinding bool
 	// secrets are the secret values known so far, which red redacts.
 	secrets []string
@@ -106,8 +106,8 @@ func (a *app) note(line string) {
 // exit code. It prints one error line on ErrOut when something fails.
 func Run(ctx context.Context, args []string, streams IOStreams) int {
 	a := &app{streams: streams, log: slog.New(slog.DiscardHandler)}
-	if len(args) > 0 && args[0] == guardproc.Command {
-		return guardproc.Run(args[1:], streams.In, streams.ErrOut, a.red.Text)
+	if len(args) > 0 && args[0] == guard.Command {
+		return guard.Run(args[1:], streams.In, streams.ErrOut, a.red.Text)
 	}
 	root := a.commands()
 	if filepath.Base(os.Args[0]) == github.PostName {
@@ -117,7 +117,7 @@ func Run(ctx context.Context, args []string, streams IOStreams) int {
 	err := root.ExecuteContext(ctx)
 	// A --bind token dies with the run unless the command handed it on.
 	a.dropBinding()
-	a.releaseGuards()
+	a.guards.Release(a.binding != nil)
 	if errors.Is(err, exitcode.ErrChild) {
 		return int(exitcode.Of(err))
 	}

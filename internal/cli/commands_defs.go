@@ -10,6 +10,7 @@ import (
 
 	"github.com/argo-cred/argo-cred/internal/exitcode"
 	"github.com/argo-cred/argo-cred/internal/github"
+	"github.com/argo-cred/argo-cred/internal/usage"
 	ver "github.com/argo-cred/argo-cred/internal/version"
 )
 
@@ -19,7 +20,7 @@ import (
 func (a *app) command(c *cobra.Command, o any, base *Options, flags func(*pflag.FlagSet), run func(ctx context.Context, args []string) error) *cobra.Command {
 	withEnv := a.withEnv(base, loadEnv(o))
 	if c.Args == nil {
-		c.Args = noArgs
+		c.Args = usage.NoArgs
 	}
 	c.RunE = func(cmd *cobra.Command, args []string) error {
 		return withEnv(func(cmd *cobra.Command) error { return run(cmd.Context(), args) })(cmd, args)
@@ -104,7 +105,7 @@ func (a *app) versionCommand() *cobra.Command {
 	versionCmd := &cobra.Command{
 		Use:   "version",
 		Short: "Print the version, commit, build date, Go version and argo apiclient version",
-		Args:  noArgs,
+		Args:  usage.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if versionOutput != "" && versionOutput != "json" {
 				return exitcode.New(exitcode.Usage, "use json, or no -o", "unknown --output %q", versionOutput)

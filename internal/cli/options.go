@@ -19,7 +19,7 @@ import (
 // types are exported only because envconfig sets fields through an
 // embedded struct only when its type is.
 
-// options are a credential's: every command that gets or checks one has them.
+// Options are a credential's: every command that gets or checks one has them.
 type Options struct {
 	cred.SourceFlags
 	cred.KubeFlags

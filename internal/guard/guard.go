@@ -151,3 +151,32 @@ func Run(args []string, stdin io.Reader, stderr io.Writer, text func(string) str
 	}
 	return code
 }
+
+// Set is the guards of one run.
+type Set struct{ started []started }
+
+type started struct {
+	g *Guard
+	// secret: it guards a per-run Secret.
+	secret bool
+}
+
+// Start starts a guard for t and keeps it.
+func (s *Set) Start(t Target) error {
+	g, err := Start(t)
+	if err == nil {
+		s.started = append(s.started, started{g: g, secret: t.Secret != ""})
+	}
+	return err
+}
+
+// Release tells each guard there is nothing left to do, but for a per-run
+// Secret that is still there (secretLeft): its guard tries once more.
+func (s *Set) Release(secretLeft bool) {
+	for _, st := range s.started {
+		if !st.secret || !secretLeft {
+			st.g.Release()
+		}
+	}
+	s.started = nil
+}
