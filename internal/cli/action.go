@@ -30,7 +30,7 @@ func (a *app) action(ctx context.Context, o *Options) (err error) {
 	applyInputs(o, in)
 	// A source that needs a kubeconfig, and none: say why before all else.
 	if src, err := cred.Choose(&cred.Request{SourceFlags: o.SourceFlags, Hooks: cred.Hooks{Lookup: os.LookupEnv}}); err == nil && src.Kube {
-		if err := a.runner().CheckKubeconfig(src.Flag, o.Kubeconfig, func() error { _, err := a.kube(o); return err }); err != nil {
+		if err := a.runner().CheckKubeconfig(src.Flag, o.Kubeconfig, func() error { _, err := a.kubeClient(o); return err }); err != nil {
 			return err
 		}
 	}
@@ -81,10 +81,10 @@ func applyInputs(o *Options, in github.ActionInputs) {
 
 // actionPost runs as the action's post stage (github.Post), which deletes
 // a --bind token's Secret with a client of the kubeconfig it names.
-func (a *app) actionPost(o *Options) error {
+func (a *app) actionPost(ctx context.Context, o *Options) error {
 	return github.Post{Runtime: a.runner(), Red: a.red, Binding: func(kubeconfig string, b github.Binding) (func(context.Context) error, error) {
 		o.Kubeconfig = kubeconfig
-		kc, err := a.kube(o) // on an error, Post drops nothing
+		kc, err := a.kubeClient(o) // on an error, Post drops nothing
 		return cred.BindingOf(kc, b.Namespace, b.Name, b.UID).Drop, err
-	}}.Do(context.Background())
+	}}.Do(ctx)
 }

@@ -47,7 +47,7 @@ func (a *app) execCommand() *cobra.Command {
 	o := &Options{}
 	c := a.command(&cobra.Command{Use: "exec [flags] [--] [COMMAND [ARGS...]]", Short: "Get and check a token, then run COMMAND (default argo) with the ARGO_* settings",
 		Long: help("exec"), Example: help("exec.example"), Args: cobra.ArbitraryArgs},
-		o, o, func(fs *pflag.FlagSet) { o.flags(fs, true) }, func(ctx context.Context, args []string) error { return a.exec(ctx, o, args) })
+		o, o, func(fs *pflag.FlagSet) { o.flags(fs, true) }, func(ctx context.Context, args []string) error { return a.runExec(ctx, o, args) })
 	c.Flags().SetInterspersed(false)
 	return c
 }
@@ -56,7 +56,7 @@ func (a *app) dockerCommand() *cobra.Command {
 	o := &dockerOptions{}
 	c := a.command(&cobra.Command{Use: "docker [flags] [--] [ARGS...]", Short: "Get and check a token on this host, then docker run the argo CLI image with ARGS",
 		Long: help("docker"), Example: help("docker.example"), Args: cobra.ArbitraryArgs},
-		o, &o.Options, o.flags, func(ctx context.Context, args []string) error { return a.docker(ctx, o, args) })
+		o, &o.Options, o.flags, func(ctx context.Context, args []string) error { return a.runDocker(ctx, o, args) })
 	c.Flags().SetInterspersed(false)
 	return c
 }
@@ -93,7 +93,7 @@ func (a *app) actionCommand() *cobra.Command {
 		func(fs *pflag.FlagSet) { fs.BoolVar(&post, "post", false, "run the post stage") },
 		func(ctx context.Context, _ []string) error {
 			if post {
-				return a.actionPost(o)
+				return a.actionPost(ctx, o)
 			}
 			return a.action(ctx, o)
 		})

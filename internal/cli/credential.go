@@ -74,8 +74,8 @@ func (a *app) verify(ctx context.Context, _ *Options, c *cred.Credential) (probe
 	return cred.Verify(ctx, c, nil)
 }
 
-// kube returns a Kubernetes client following client-go's loading rules.
-func (a *app) kube(o *Options) (*kube.Client, error) {
+// kubeClient returns a Kubernetes client following client-go's loading rules.
+func (a *app) kubeClient(o *Options) (*kube.Client, error) {
 	return cred.Kube(o.Kubeconfig, o.Context, o.Timeout, a.hooks(o))
 }
 

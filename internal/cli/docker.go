@@ -11,10 +11,10 @@ import (
 	"github.com/argo-cred/argo-cred/internal/exitcode"
 )
 
-// docker gets and checks the credential on the host, then runs the argo
+// runDocker gets and checks the credential on the host, then runs the argo
 // CLI image with ARGS, every setting passed by name only; the container's
 // exit code is the process's.
-func (a *app) docker(ctx context.Context, o *dockerOptions, args []string) error {
+func (a *app) runDocker(ctx context.Context, o *dockerOptions, args []string) error {
 	if err := docker.CheckImage(o.Image); err != nil {
 		return err
 	}

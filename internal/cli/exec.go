@@ -17,11 +17,11 @@ import (
 // of the command line in-process stand in for it.
 var execve = syscall.Exec
 
-// exec gets and checks the credential as env does, then replaces argo-cred
+// runExec gets and checks the credential as env does, then replaces argo-cred
 // with COMMAND (default argo) in a curated environment: the caller's,
 // without any ARGO_* or KUBECONFIG it had, plus the settings. Signals, TTY
 // and exit code are then COMMAND's own.
-func (a *app) exec(ctx context.Context, o *Options, args []string) error {
+func (a *app) runExec(ctx context.Context, o *Options, args []string) error {
 	if len(args) == 0 {
 		args = []string{"argo"}
 	}

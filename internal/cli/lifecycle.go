@@ -20,7 +20,7 @@ func (a *app) lifecycle(o *LifecycleOptions, needClient bool) (*kube.Client, ide
 	if err := identity.Target(o.Client, o.Namespace, needClient); err != nil {
 		return nil, identity.Client{}, err
 	}
-	kc, err := a.kube(&o.Options)
+	kc, err := a.kubeClient(&o.Options)
 	if err != nil {
 		return nil, identity.Client{}, err
 	}

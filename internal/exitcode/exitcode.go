@@ -44,8 +44,8 @@ func (c Code) String() string {
 	return fmt.Sprintf("exit code %d", int(c))
 }
 
-// All lists the codes in order, for help texts and docs.
-func All() []Code {
+// all lists the codes in order, for help texts and docs.
+func all() []Code {
 	return []Code{OK, Unexpected, Usage, TokenUnavailable, Unreachable, TokenRejected, MissingAccess, ExcessAccess, Interrupted}
 }
 
@@ -53,7 +53,7 @@ func All() []Code {
 func Help() string {
 	var b strings.Builder
 	b.WriteString("Exit codes:\n")
-	for _, c := range All() {
+	for _, c := range all() {
 		cl := classes[c]
 		fmt.Fprintf(&b, "  %-3d  %s", int(c), cl.name)
 		if cl.detail != "" {

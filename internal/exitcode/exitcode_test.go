@@ -43,15 +43,15 @@ func TestOfAndHint(t *testing.T) {
 
 func TestEveryCodeHasAName(t *testing.T) {
 	seen := map[string]bool{}
-	for _, c := range All() {
+	for _, c := range all() {
 		n := c.String()
 		if n == "" || seen[n] || n == fmt.Sprintf("exit code %d", int(c)) {
 			t.Errorf("code %d: name %q missing or repeated", c, n)
 		}
 		seen[n] = true
 	}
-	if len(All()) != 9 {
-		t.Errorf("%d codes; the README documents 9", len(All()))
+	if len(all()) != 9 {
+		t.Errorf("%d codes; the README documents 9", len(all()))
 	}
 }
 
@@ -71,7 +71,7 @@ func TestReadmeDocumentsEveryCode(t *testing.T) {
 		n, _ := strconv.Atoi(string(m[1]))
 		got = append(got, n)
 	}
-	for _, c := range All() {
+	for _, c := range all() {
 		want = append(want, int(c))
 	}
 	if diff := cmp.Diff(want, got); diff != "" {

@@ -256,10 +256,10 @@ func kind(m fs.FileMode) string {
 	return "not a regular file"
 }
 
-// Writable checks, without writing, that path can be written by Write: it
+// writable checks, without writing, that path can be written by Write: it
 // does not exist, or is a regular file (not a symlink), and its directory
 // exists.
-func Writable(path string) error {
+func writable(path string) error {
 	st, err := os.Lstat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -326,7 +326,7 @@ func Write(list ...File) error {
 // path is Writable, and an existing file with an Owned test passes it.
 func Check(list ...File) error {
 	for _, f := range list {
-		if err := Writable(f.Path); err != nil {
+		if err := writable(f.Path); err != nil {
 			return err
 		}
 		if f.Owned != nil {

@@ -108,14 +108,14 @@ func TestWritableRefuses(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range []string{fifo, link, dir} {
-		if err := Writable(p); !errors.Is(err, ErrNotRegular) {
-			t.Errorf("Writable(%s) = %v; want ErrNotRegular", p, err)
+		if err := writable(p); !errors.Is(err, ErrNotRegular) {
+			t.Errorf("writable(%s) = %v; want ErrNotRegular", p, err)
 		}
 	}
-	if err := Writable(filepath.Join(dir, "missing", "x")); err == nil {
+	if err := writable(filepath.Join(dir, "missing", "x")); err == nil {
 		t.Error("a missing directory is writable")
 	}
-	if err := Writable(filepath.Join(dir, "new")); err != nil {
+	if err := writable(filepath.Join(dir, "new")); err != nil {
 		t.Errorf("a new file: %v", err)
 	}
 }

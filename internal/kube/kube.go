@@ -59,7 +59,7 @@ func Load(kubeconfig, context, userAgent string, timeout time.Duration) (*Client
 		ns = ""
 	}
 	cfg.UserAgent, cfg.Timeout = userAgent, timeout
-	c, err := New(cfg)
+	c, err := newClient(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -67,8 +67,8 @@ func Load(kubeconfig, context, userAgent string, timeout time.Duration) (*Client
 	return c, nil
 }
 
-// New returns a client for cfg.
-func New(cfg *rest.Config) (*Client, error) {
+// newClient returns a client for cfg.
+func newClient(cfg *rest.Config) (*Client, error) {
 	cfg = rest.CopyConfig(cfg)
 	cfg.APIPath = "/api"
 	cfg.GroupVersion = &corev1.SchemeGroupVersion
@@ -148,7 +148,7 @@ func ReviewSelf(ctx context.Context, kubeconfig, context, token, userAgent strin
 		return "", nil, errors.New("not sending the token: the kubeconfig's cluster is not reached over verified TLS")
 	}
 	cfg.BearerToken, cfg.UserAgent, cfg.Timeout = token, userAgent, timeout
-	c, err := New(cfg)
+	c, err := newClient(cfg)
 	if err != nil {
 		return "", nil, err
 	}

@@ -10,8 +10,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 )
 
-// FieldManager is argo-cred's name in server-side apply.
-const FieldManager = "argo-cred"
+// fieldManager is argo-cred's name in server-side apply.
+const fieldManager = "argo-cred"
 
 // Kind names a resource of the Kubernetes API.
 type Kind struct{ Group, Version, Resource string }
@@ -48,7 +48,7 @@ type Meta struct {
 }
 
 // Apply applies obj (JSON-encodable, with apiVersion, kind and metadata)
-// with server-side apply as FieldManager, taking over conflicting fields,
+// with server-side apply as fieldManager, taking over conflicting fields,
 // and returns the object's metadata afterwards. An apply that changes
 // nothing leaves the resourceVersion as it was.
 func (c *Client) Apply(ctx context.Context, k Kind, ns, name string, obj any) (Meta, error) {
@@ -57,7 +57,7 @@ func (c *Client) Apply(ctx context.Context, k Kind, ns, name string, obj any) (M
 		return Meta{}, err
 	}
 	raw, err := c.rc.Patch(types.ApplyPatchType).AbsPath(k.path(ns, name)).
-		Param("fieldManager", FieldManager).Param("force", "true").Body(body).Do(ctx).Raw()
+		Param("fieldManager", fieldManager).Param("force", "true").Body(body).Do(ctx).Raw()
 	err = withMessage(raw, err)
 	if err != nil {
 		return Meta{}, fmt.Errorf("applying %s %s/%s: %w", k.Singular(), ns, name, err)
@@ -112,7 +112,7 @@ func (c *Client) Create(ctx context.Context, k Kind, ns string, obj any) (Meta, 
 	if err != nil {
 		return Meta{}, err
 	}
-	raw, err := c.rc.Post().AbsPath(k.path(ns, "")).Param("fieldManager", FieldManager).SetHeader("Content-Type", "application/json").Body(body).Do(ctx).Raw()
+	raw, err := c.rc.Post().AbsPath(k.path(ns, "")).Param("fieldManager", fieldManager).SetHeader("Content-Type", "application/json").Body(body).Do(ctx).Raw()
 	err = withMessage(raw, err)
 	if err != nil {
 		return Meta{}, fmt.Errorf("creating a %s in %s: %w", k.Singular(), ns, err)

@@ -14,26 +14,26 @@ func FuzzNormalize(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		raw, err := Normalize(s)
+		raw, err := normalize(s)
 		if err != nil {
 			return
 		}
 		if raw == "" || strings.ContainsFunc(raw, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
-			t.Fatalf("Normalize(%q) = %q", s, raw)
+			t.Fatalf("normalize(%q) = %q", s, raw)
 		}
 		given := strings.TrimSpace(s)
 		if len(given) > 7 && strings.EqualFold(given[:7], "bearer ") {
 			given = strings.TrimSpace(given[7:])
 		}
 		if raw != given {
-			t.Fatalf("Normalize(%q) = %q; want %q", s, raw, given)
+			t.Fatalf("normalize(%q) = %q; want %q", s, raw, given)
 		}
-		if again, err := Normalize(raw); err != nil || again != raw {
-			t.Fatalf("Normalize(%q) = %q, %v; want it unchanged", raw, again, err)
+		if again, err := normalize(raw); err != nil || again != raw {
+			t.Fatalf("normalize(%q) = %q, %v; want it unchanged", raw, again, err)
 		}
-		again, err := Normalize("Bearer " + raw)
+		again, err := normalize("Bearer " + raw)
 		if err != nil || again != raw {
-			t.Fatalf("Normalize(Bearer %q) = %q, %v", raw, again, err)
+			t.Fatalf("normalize(Bearer %q) = %q, %v", raw, again, err)
 		}
 	})
 }

@@ -43,8 +43,8 @@ func FromTokenRequest(ctx context.Context, c ServiceAccounts, namespace, service
 	return t, nil
 }
 
-// MaxFileSize bounds a token file; service-account tokens are a few KiB.
-const MaxFileSize = 64 << 10
+// maxFileSize bounds a token file; service-account tokens are a few KiB.
+const maxFileSize = 64 << 10
 
 // FromFile reads a token from a file, such as a projected service-account
 // token in a pod, as FromFileWithin does within DefaultFileTimeout.
@@ -56,13 +56,13 @@ func FromFile(path string) (Token, error) {
 const DefaultFileTimeout = 30 * time.Second
 
 // FromFileWithin reads a token from a file: a regular file (symlinks
-// followed, as for a projected token) of at most MaxFileSize bytes, or a
+// followed, as for a projected token) of at most maxFileSize bytes, or a
 // FIFO or pipe, such as a shell's process substitution
 // (--token-file <(vault kv get …)), read to its end with the same bound and
 // within timeout (the command's --timeout), never blocking past it.
 // Devices, sockets and directories are refused without waiting on them.
 func FromFileWithin(ctx context.Context, path string, timeout time.Duration) (Token, error) {
-	b, err := files.ReadStream(ctx, path, MaxFileSize, timeout)
+	b, err := files.ReadStream(ctx, path, maxFileSize, timeout)
 	var te *files.TimeoutError
 	switch {
 	case err == nil:

@@ -29,7 +29,7 @@ type Token struct {
 // white space or control characters inside, is an error of class
 // TokenUnavailable.
 func New(raw, source, from string) (Token, error) {
-	v, err := Normalize(raw)
+	v, err := normalize(raw)
 	if err != nil {
 		return Token{}, exitcode.Wrap(exitcode.TokenUnavailable, hintFor(source), fmt.Errorf("token from %s: %w", from, err))
 	}
@@ -57,8 +57,8 @@ func (t Token) String() string { return "[token from " + t.From + "]" }
 // GoString keeps the token out of %#v.
 func (t Token) GoString() string { return t.String() }
 
-// Normalize strips surrounding white space and one "Bearer " prefix.
-func Normalize(s string) (string, error) {
+// normalize strips surrounding white space and one "Bearer " prefix.
+func normalize(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	if len(s) > 7 && strings.EqualFold(s[:7], "bearer ") {
 		s = strings.TrimSpace(s[7:])

@@ -45,7 +45,7 @@ func TestNormalize(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			got, err := Normalize(tc.in)
+			got, err := normalize(tc.in)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("got %q, %v; want error containing %q", got, err, tc.wantErr)
