@@ -1,6 +1,8 @@
 // Package kube is the small Kubernetes client argo-cred needs: Secrets (get,
-// watch) and ServiceAccount tokens (TokenRequest), over client-go's REST
-// client with a scheme of only those types. client-go's typed clientset
+// watch), ServiceAccount tokens (TokenRequest), the RBAC and Secret objects
+// of a client (create, server-side apply, delete with a UID precondition)
+// and SelfSubjectReview, over client-go's REST client with a scheme of only
+// those types. client-go's typed clientset
 // would register every API group at start-up, which the exec path pays for
 // on every run.
 package kube

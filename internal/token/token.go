@@ -1,7 +1,9 @@
-// Package token obtains a service-account token for the Argo Server: from a
-// kubernetes.io/service-account-token Secret (waiting for the token
-// controller with a watch), from the TokenRequest API, from a file or from
-// the environment. It never logs or formats the token itself.
+// Package token obtains a token for the Argo Server, each way one source
+// of internal/credential needs: from a kubernetes.io/service-account-token
+// Secret (waiting for the token controller with a watch), the TokenRequest
+// API, a file or FIFO, ARGO_TOKEN, or a CI OIDC ID token (GitHub's token
+// endpoint, or a variable), with the unverified claims it shows. It never
+// logs or formats the token itself.
 package token
 
 import (
