@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make dist: the release artifacts, offline and reproducible.
 #
-#   dist/argo-cred_VERSION_OS_ARCH.tar.gz (.zip for windows)  the binary, README
+#   dist/argo-cred_VERSION_OS_ARCH.tar.gz (.zip for windows)  the binary, README, CONTRIBUTING, docs/
 #   dist/argo-cred_VERSION_OS_ARCH.sbom.json                  CycloneDX SBOM of the binary
 #   dist/checksums.txt                                        SHA-256 of all of the above
 #   dist/argo-cred.krew.yaml                                  the krew plugin manifest (kubectl argo-cred)
@@ -95,10 +95,14 @@ for p in $platforms; do
 	log "$name"
 	mkdir -p "$out/build/$name"
 	CGO_ENABLED=0 GOOS=$os GOARCH=$arch go build -trimpath -buildvcs=false -ldflags "$ldflags" -o "$out/build/$name/$exe" ./cmd/argo-cred
-	cp README.md "$out/build/$name/"
+	# The front page and the docs it links to, so that its links resolve in
+	# the unpacked archive too.
+	cp -R README.md CONTRIBUTING.md docs "$out/build/$name/"
 	find "$out/build/$name" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
 	if [[ $os == windows ]]; then
-		(cd "$out/build" && TZ=UTC zip -q -X -r "$out/$name.zip" "$name")
+		# Files in name order, as tar --sort=name: the same bytes on any
+		# filesystem, whatever order it lists a directory in.
+		(cd "$out/build" && find "$name" | LC_ALL=C sort | TZ=UTC zip -q -X -@ "$out/$name.zip")
 	else
 		tar --sort=name --mtime="@$SOURCE_DATE_EPOCH" --owner=0 --group=0 --numeric-owner -C "$out/build" -cf - "$name" | gzip -n -9 >"$out/$name.tar.gz"
 	fi
