@@ -607,6 +607,13 @@ func TestIntegrationNoLeak(t *testing.T) {
 				out += r.stdout
 			}
 		}
+		// provision --format writes where env would: ARGO_CRED_OUTPUT_FILE, 0600, not stdout.
+		file := filepath.Join(t.TempDir(), "provision.env")
+		r := run(t, append(env, "ARGO_CRED_OUTPUT_FILE="+file), "provision", "--format", "dotenv", "--client", "leakscan", "--namespace", f.ns)
+		if st, err := os.Stat(file); r.code != 0 || r.stdout != "" || err != nil || st.Mode().Perm() != 0o600 {
+			t.Errorf("provision --format dotenv with ARGO_CRED_OUTPUT_FILE: exit %d, %d bytes on stdout, file %v %v; want the settings in the file (0600) only", r.code, len(r.stdout), st, err)
+		}
+		out += r.stderr
 		secrets, _ := f.s.Client.CoreV1().Secrets(f.ns).List(context.Background(), metav1.ListOptions{LabelSelector: "argo-cred/client=leakscan"})
 		for _, s := range secrets.Items {
 			noLeak(t, string(s.Data["token"]), "the lifecycle commands' output", out)

@@ -65,7 +65,7 @@ func (a *app) provision(ctx context.Context, o *provisionOptions) error {
 		return err
 	}
 	c.Grants = grants
-	p := &clientProber{a: a, o: &o.Options, format: o.Format}
+	p := &clientProber{a: a, o: &o.Options, export: ExportOptions{Format: o.Format, OutputFile: o.OutputFile}}
 	_, err = identity.Provision{Kube: kc, Prober: p}.Do(ctx, identity.ProvisionInput{Client: c, Adopt: o.Adopt, Progress: a.stderr})
 	return err
 }

@@ -69,7 +69,9 @@ type provisionOptions struct {
 	LifecycleOptions
 	Allow                    []string `ignored:"true"`
 	DryRun, PrintRBAC, Adopt bool     `ignored:"true"`
-	Format                   string   `ignored:"true"`
+	// Format (--format only) and OutputFile print the settings as env does.
+	Format     string `ignored:"true"`
+	OutputFile string `envconfig:"ARGO_CRED_OUTPUT_FILE"`
 }
 
 type revokeOptions struct {

@@ -17,9 +17,9 @@ import (
 type clientProber struct {
 	a *app
 	o *Options
-	// format, when given (provision --format), prints the settings as env
-	// does after the check.
-	format string
+	// export, when it has a format (provision --format), prints the
+	// settings as env does after the check.
+	export ExportOptions
 	// quiet (clients --check): the verdict only, nothing printed.
 	quiet bool
 }
@@ -36,8 +36,8 @@ func (p *clientProber) Check(ctx context.Context, c identity.Client, secret stri
 		}
 		return err
 	}
-	if p.format != "" {
-		_, _, err := p.a.envWith(ctx, o, ExportOptions{Format: p.format})
+	if p.export.Format != "" {
+		_, _, err := p.a.envWith(ctx, o, p.export)
 		return err
 	}
 	_, _, err := p.a.checked(ctx, o)
