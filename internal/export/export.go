@@ -18,6 +18,7 @@ import (
 
 	"github.com/argo-cred/argo-cred/internal/env"
 	"github.com/argo-cred/argo-cred/internal/exitcode"
+	"github.com/argo-cred/argo-cred/internal/files"
 	"github.com/argo-cred/argo-cred/internal/github"
 )
 
@@ -100,17 +101,6 @@ func checkLines(vars []env.Var, format string) error {
 	return nil
 }
 
-// render builds the output in memory so nothing half-written ever reaches w.
-func render(w io.Writer, check func() error, build func(*bytes.Buffer)) error {
-	if err := check(); err != nil {
-		return err
-	}
-	var b bytes.Buffer
-	build(&b)
-	_, err := w.Write(b.Bytes())
-	return err
-}
-
 // Shell writes `export NAME='value'` lines that bash, dash and zsh evaluate
 // to the exact values, between a first line that turns tracing off and a
 // last that turns it back on only if it was on: a file of them sourced
@@ -118,7 +108,7 @@ func render(w io.Writer, check func() error, build func(*bytes.Buffer)) error {
 // of `creds=$(…)` prints the whole text before any line of it runs: only
 // sourcing a file keeps the values out of the trace.)
 func Shell(w io.Writer, vars []env.Var) error {
-	return render(w, func() error { return checkNames(vars) }, func(b *bytes.Buffer) { shellExports(b, vars) })
+	return files.WriteWhole(w, func() error { return checkNames(vars) }, func(b *bytes.Buffer) { shellExports(b, vars) })
 }
 
 // traceOff and traceBack surround the exports of the shell forms. The
@@ -156,7 +146,7 @@ func Dotenv(w io.Writer, vars []env.Var) error {
 		}
 		return checkLines(vars, "dotenv")
 	}
-	return render(w, check, func(b *bytes.Buffer) {
+	return files.WriteWhole(w, check, func(b *bytes.Buffer) {
 		for _, v := range vars {
 			fmt.Fprintf(b, "%s=%s\n", v.Name, v.Value)
 		}
@@ -165,7 +155,7 @@ func Dotenv(w io.Writer, vars []env.Var) error {
 
 // JSON writes one object mapping names to values, in the given order.
 func JSON(w io.Writer, vars []env.Var) error {
-	return render(w, func() error { return checkNames(vars) }, func(b *bytes.Buffer) {
+	return files.WriteWhole(w, func() error { return checkNames(vars) }, func(b *bytes.Buffer) {
 		b.WriteString("{\n")
 		for i, v := range vars {
 			k, _ := json.Marshal(v.Name)
@@ -183,7 +173,7 @@ func JSON(w io.Writer, vars []env.Var) error {
 // Jenkins writes a Java properties file, as the Pipeline Utility Steps'
 // readProperties reads it.
 func Jenkins(w io.Writer, vars []env.Var) error {
-	return render(w, func() error { return checkNames(vars) }, func(b *bytes.Buffer) {
+	return files.WriteWhole(w, func() error { return checkNames(vars) }, func(b *bytes.Buffer) {
 		b.WriteString("# argo-cred: read with readProperties, pass with withEnv\n")
 		for _, v := range vars {
 			fmt.Fprintf(b, "%s=%s\n", v.Name, propertiesEscape(v.Value))
@@ -200,7 +190,7 @@ const jenkinsShellMarker = "# argo-cred: ARGO_* settings for Jenkins sh steps"
 // runs sh steps as `sh -xe`, whose trace would print every export with its
 // value; the file turns tracing off around the exports, as Shell's does.
 func JenkinsShell(w io.Writer, vars []env.Var) error {
-	return render(w, func() error { return checkNames(vars) }, func(b *bytes.Buffer) {
+	return files.WriteWhole(w, func() error { return checkNames(vars) }, func(b *bytes.Buffer) {
 		b.WriteString(jenkinsShellMarker + "; source it with: . ./FILE\n")
 		shellExports(b, vars)
 	})

@@ -417,6 +417,18 @@ func Render(write func(io.Writer) error) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
+// WriteWhole writes what build makes to w, in one write, once check has
+// passed: nothing refused or half-made ever reaches w.
+func WriteWhole(w io.Writer, check func() error, build func(*bytes.Buffer)) error {
+	if err := check(); err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	build(&b)
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
 // PrivateDir makes sure dir is a directory only this user can write to: it
 // creates it 0700 if it is missing, and refuses one that is a symlink,
 // belongs to another user, or that others may write to (another local

@@ -12,6 +12,7 @@ import (
 
 	"github.com/argo-cred/argo-cred/internal/env"
 	"github.com/argo-cred/argo-cred/internal/exitcode"
+	"github.com/argo-cred/argo-cred/internal/files"
 	"github.com/argo-cred/argo-cred/internal/redact"
 )
 
@@ -20,17 +21,6 @@ var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.-]*$`)
 
 func invalid(format string, args ...any) error {
 	return exitcode.New(exitcode.Usage, "remove newlines and control characters from the setting", format, args...)
-}
-
-// render builds the output in memory so nothing half-written ever reaches w.
-func render(w io.Writer, check func() error, build func(*bytes.Buffer)) error {
-	if err := check(); err != nil {
-		return err
-	}
-	var b bytes.Buffer
-	build(&b)
-	_, err := w.Write(b.Bytes())
-	return err
 }
 
 // WriteEnv writes the variables for envFile (the file named by
@@ -71,7 +61,7 @@ func writeEnv(envFile io.Writer, vars []env.Var, delim string) error {
 		}
 		return nil
 	}
-	return render(envFile, check, func(b *bytes.Buffer) {
+	return files.WriteWhole(envFile, check, func(b *bytes.Buffer) {
 		for _, v := range vars {
 			fmt.Fprintf(b, "%s<<%s\n%s\n%s\n", v.Name, delim, v.Value, delim)
 		}
@@ -114,7 +104,7 @@ func writeMasks(w io.Writer, secrets []string) error {
 		}
 		return nil
 	}
-	return render(w, check, func(b *bytes.Buffer) {
+	return files.WriteWhole(w, check, func(b *bytes.Buffer) {
 		for _, m := range ms {
 			// Escaped as the runner unescapes command data (%25 → %), so
 			// that it masks exactly the secret.
