@@ -39,7 +39,7 @@ func (a *app) action(ctx context.Context, o *Options) (err error) {
 			return err
 		}
 	}
-	a.noBundle = true
+	o.noBundle = true
 	c, rep, err := a.envWith(ctx, o, ExportOptions{Format: "github"})
 	if c == nil {
 		return err

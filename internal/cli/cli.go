@@ -41,20 +41,12 @@ type app struct {
 	// github write to; ci is the same runtime as every command sees it.
 	gh *github.Runtime
 	ci ciRuntime
-	// noBundle exports no SSL_CERT_FILE: in the GitHub Action, a path
-	// would name a file inside the action's container.
-	noBundle bool
 	// binding is the per-run Secret of a --bind token, if any.
 	binding *cred.Binding
-	// guards undo what exec or docker set up if argo-cred is killed;
-	// guardBinding: exec and docker guard a --bind Secret from its start.
-	guards       guard.Set
-	guardBinding bool
+	// guards undo what exec or docker set up if argo-cred is killed.
+	guards guard.Set
 	// secrets are the secret values known so far, which red redacts.
 	secrets []string
-	// fresh: the token was made just now (provision, rotate, --bind), so
-	// a 401 may be kube-apiserver's caches lagging.
-	fresh bool
 	// noted holds the notes printed so far: provision, rotate and revoke
 	// validate the settings more than once, and say each note once.
 	noted map[string]bool

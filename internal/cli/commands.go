@@ -51,7 +51,7 @@ func (a *app) envWith(ctx context.Context, o *Options, x ExportOptions) (c *cred
 	if c, err = a.credential(ctx, o); err != nil {
 		return fail(err)
 	}
-	if err := a.bundle(c); err != nil {
+	if err := a.bundle(o, c); err != nil {
 		return fail(err)
 	}
 	vars := c.Settings.Vars()
@@ -111,15 +111,15 @@ func (a *app) checked(ctx context.Context, o *Options) (*cred.Credential, *probe
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := a.bundle(c); err != nil {
+	if err := a.bundle(o, c); err != nil {
 		return nil, nil, err
 	}
 	r, err := a.probeIf(ctx, o, c)
 	return c, r, err
 }
 
-func (a *app) bundle(c *cred.Credential) (err error) {
-	if c.Settings.CAFile != "" && !a.noBundle {
+func (a *app) bundle(o *Options, c *cred.Credential) (err error) {
+	if c.Settings.CAFile != "" && !o.noBundle {
 		c.Settings.CABundle, err = cred.CABundle(c.Settings.CAFile, os.LookupEnv)
 	}
 	return err

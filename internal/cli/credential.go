@@ -19,7 +19,7 @@ func (a *app) request(o *Options) cred.Request {
 	return cred.Request{
 		SourceFlags: o.SourceFlags, KubeFlags: o.KubeFlags, ArgoFlags: o.ArgoFlags, CheckFlags: o.CheckFlags,
 		DurationGiven: o.set["duration"] || durationInEnv, SecureGiven: o.set["secure"],
-		Bind: o.Bind, QuietExpect: o.quietExpect, Fresh: a.fresh, Hooks: a.hooks(o),
+		Bind: o.Bind, QuietExpect: o.quietExpect, Fresh: o.fresh, Hooks: a.hooks(o),
 	}
 }
 
@@ -41,7 +41,7 @@ func (a *app) hooks(o *Options) cred.Hooks {
 		},
 		Bound: func(b *cred.Binding) {
 			a.binding = b
-			if a.guardBinding {
+			if o.guardBinding {
 				// From now on, however argo-cred ends, the Secret goes.
 				a.startGuard(o, "", true)
 			}

@@ -26,7 +26,7 @@ func (a *app) runDocker(ctx context.Context, o *dockerOptions, args []string) er
 	if err != nil {
 		return err
 	}
-	a.guardBinding = true
+	o.guardBinding = true
 	c, _, err := a.checked(ctx, &o.Options)
 	if err != nil {
 		return err

@@ -36,7 +36,7 @@ func (a *app) runExec(ctx context.Context, o *Options, args []string) error {
 		fmt.Fprintf(a.streams.ErrOut, "note: no token source (no --secret, --service-account, --token-file, --oidc-env, --source or ARGO_TOKEN): running %s with the environment as it is\n", args[0])
 		return a.replace(ctx, path, args, os.Environ())
 	}
-	a.guardBinding = true
+	o.guardBinding = true
 	c, _, err := a.checked(ctx, o)
 	if err != nil {
 		return err

@@ -30,6 +30,14 @@ type Options struct {
 	Verbose bool `envconfig:"ARGO_CRED_VERBOSE"`
 
 	set map[string]bool // flags given on the command line
+	// noBundle exports no SSL_CERT_FILE: in the GitHub Action, a path
+	// would name a file inside the action's container.
+	noBundle bool
+	// guardBinding: exec and docker guard a --bind Secret from its start.
+	guardBinding bool
+	// fresh: the token was made just now (provision, rotate), so a 401 may
+	// be kube-apiserver's caches lagging.
+	fresh bool
 	// quietExpect: the expectations are argo-cred's own (derived from a
 	// client's grants), so replacing a default is no news.
 	quietExpect bool

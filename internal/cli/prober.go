@@ -56,7 +56,7 @@ func (a *app) useClientToken(o *Options, c identity.Client, secret string, grant
 	oc := *o
 	oc.Source, oc.Secret, oc.SecretNS, oc.Namespace, oc.ServiceAccount, oc.TokenFile = "secret", secret, c.Namespace, c.Namespace, "", ""
 	oc.Expect, oc.Probe, oc.quietExpect = identity.ExpectFor(grants), true, true
-	a.fresh = true
+	oc.fresh = true
 	return &oc
 }
 
