@@ -233,6 +233,13 @@ up() {
 	wait_for argo-server-hybrid 60 argo_ready "http://127.0.0.1:$ARGO_HYBRID_PORT"
 	alive kube-controller-manager || fail kube-controller-manager "exited during start-up"
 
+	# The stand-in for Argo's workflow controller (test/stack/controller):
+	# it runs only workflows annotated argo-cred.test/duration, without pods,
+	# so that argo submit --wait, wait and watch wait for real.
+	(cd "$root" && go build -o "$dir/stand-in-controller" ./test/stack/controller)
+	start stand-in-controller 0 "$dir/stand-in-controller" --kubeconfig "$dir/admin.kubeconfig"
+	wait_for stand-in-controller 30 grep -q "^watching workflows" "$dir/log/stand-in-controller.log"
+
 	cat >"$dir/env.tmp" <<EOF
 # Written by test/stack/stack.sh up. Source it: . .stack/env
 STACK_DIR='$dir'
@@ -260,8 +267,8 @@ EOF
 down() {
 	[[ -d "$dir/pid" ]] || { log "nothing to stop"; rm -rf "$dir"; return; }
 	local name pid
-	# Reverse start order: Argo Servers, controller manager, apiserver, etcd.
-	for name in argo-server-hybrid argo-server-tls argo-server kube-controller-manager kube-apiserver oidc-issuer etcd; do
+	# Reverse start order: the stand-in controller, Argo Servers, controller manager, apiserver, etcd.
+	for name in stand-in-controller argo-server-hybrid argo-server-tls argo-server kube-controller-manager kube-apiserver oidc-issuer etcd; do
 		alive "$name" || continue
 		pid=$(cat "$dir/pid/$name")
 		kill -TERM "$pid" 2>/dev/null || true
@@ -274,7 +281,7 @@ down() {
 
 status() {
 	local name rc=0
-	for name in etcd oidc-issuer kube-apiserver kube-controller-manager argo-server argo-server-tls argo-server-hybrid; do
+	for name in etcd oidc-issuer kube-apiserver kube-controller-manager argo-server argo-server-tls argo-server-hybrid stand-in-controller; do
 		if alive "$name"; then echo "$name: running (pid $(cat "$dir/pid/$name"))"; else echo "$name: stopped"; rc=1; fi
 	done
 	return $rc
