@@ -212,6 +212,7 @@ func TestIntegrationBadInput(t *testing.T) {
 		"provision: unknown resource": {env: kube, args: []string{"provision", "--client", "x", "--allow", "pods:list"}, code: 2, stderrHas: `unknown resource "pods"`},
 		"provision: unknown verb":     {env: kube, args: []string{"provision", "--client", "x", "--allow", "workflows:fly"}, code: 2, stderrHas: `unknown verb "fly"`},
 		"rotate: not provisioned":     {env: kube, args: []string{"rotate", "--client", "ghost"}, code: 2, stderrHas: "is not provisioned"},
+		"revoke: no such client":      {env: kube, args: []string{"revoke", "--client", "ghost"}, code: 2, stderrHas: "client ghost does not exist in namespace"},
 		"revoke: not a binding":       {env: kube, args: []string{"revoke", "--binding", "opaque"}, code: 2, stderrHas: "is not a token binding"},
 		"clients: unknown output":     {env: kube, args: []string{"clients", "-o", "yaml"}, code: 2, stderrHas: `unknown --output "yaml"`},
 		"oidc-config: bad repo":       {env: kube, args: []string{"oidc-config", "--github-repo", "not a repo"}, code: 2, stderrHas: "invalid --github-repo"},

@@ -104,8 +104,10 @@ func TestIntegrationOIDCClients(t *testing.T) {
 	if r.code != 0 || strings.Contains(r.stdout, name) || !strings.Contains(r.stdout, "serviceaccount/ci") {
 		t.Errorf("clients after --purge: exit %d\n%s", r.code, r.stdout)
 	}
-	wantCode(t, run(t, env, "revoke", "--client", name, "--namespace", ns, "--purge"), 0,
-		"revoke: client "+name+" has no rolebinding, role or serviceaccount in "+ns)
+	// Revoked and purged, the client is gone: revoking it again is an error
+	// (as for a name that never existed), not a silent success.
+	wantCode(t, run(t, env, "revoke", "--client", name, "--namespace", ns, "--purge"), 2,
+		"error: client "+name+" does not exist in namespace "+ns+"; argo-cred clients --namespace "+ns+" lists its clients")
 
 	// A repository whose name gives a binding name of more than 40
 	// characters, provision's limit.

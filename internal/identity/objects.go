@@ -192,6 +192,18 @@ func purge(ctx context.Context, k *kube.Client, c Client) ([]string, error) {
 	return deleted, nil
 }
 
+// exists tells whether the client's name has a RoleBinding, Role or
+// ServiceAccount (argo-cred's or not: what is not argo-cred's, revoke
+// --purge refuses by name).
+func exists(ctx context.Context, k *kube.Client, c Client) (bool, error) {
+	for _, kind := range []kube.Kind{kube.RoleBindingKind, kube.RoleKind, kube.ServiceAccountKind} {
+		if _, found, err := get(ctx, k, kind, c.Namespace, c.Name); err != nil || found {
+			return found, err
+		}
+	}
+	return false, nil
+}
+
 // Names lists the clients in ns that have an object of kind k (a
 // ServiceAccount provision made, a Role provision or oidc-config made):
 // those labelled as argo-cred's for their own name. client "" lists every

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/argo-cred/argo-cred/internal/exitcode"
 	"github.com/argo-cred/argo-cred/internal/kube"
 	"github.com/argo-cred/argo-cred/internal/redact"
 )
@@ -39,6 +40,18 @@ func (u Revoke) Do(ctx context.Context, in RevokeInput) (RevokeResult, error) {
 	secrets, err := secretsOf(ctx, u.Kube, c.Namespace, c.Name)
 	if err != nil {
 		return r, err
+	}
+	if len(secrets) == 0 {
+		// Nothing to revoke is a mistake worth saying: a misspelt name, or
+		// the wrong namespace, would otherwise look like success.
+		found, err := exists(ctx, u.Kube, c)
+		if err != nil {
+			return r, err
+		}
+		if !found {
+			return r, exitcode.New(exitcode.Usage, fmt.Sprintf("argo-cred clients --namespace %s lists its clients", c.Namespace),
+				"client %s does not exist in namespace %s", c.Name, c.Namespace)
+		}
 	}
 	old := tokensOf(ctx, u.Kube, c.Namespace, secrets)
 	if err := deleteSecrets(ctx, u.Kube, c.Namespace, secrets); err != nil {
