@@ -113,7 +113,7 @@ func TestIntegrationRotateRevoke(t *testing.T) {
 	old := s.WaitToken(t, ns, "ci-token")
 	r := run(t, env, "rotate", "--client", "ci", "--namespace", ns)
 	wantCode(t, r, 0, "rotate: rotated (")
-	for _, want := range []string{"rotate: created secret " + ns + "/ci-token-", "rotate: deleted 1 old secret(s) ci-token", "rejects 1 token(s) with 401"} {
+	for _, want := range []string{"rotate: created secret " + ns + "/ci-token-", "rotate: deleted 1 old secret(s) ci-token", "note: waiting until the Argo Server rejects the 1 revoked token(s)", "rejects 1 token(s) with 401"} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
 		}

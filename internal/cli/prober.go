@@ -67,6 +67,10 @@ func (a *app) proveRejected(ctx context.Context, o *Options, revoked []token.Tok
 	if err != nil {
 		return err
 	}
+	if len(revoked) > 0 {
+		// Up to 10 s of silence otherwise: say what is being waited for.
+		fmt.Fprintf(a.streams.ErrOut, "note: waiting until the Argo Server rejects the %d revoked token(s) (kube-apiserver caches a token check up to 10 s) …\n", len(revoked))
+	}
 	lag, err := cred.ProveRejected(ctx, probeConfig(s, o), o.Namespace, o.Timeout, revoked)
 	if err != nil {
 		return err
