@@ -1,7 +1,8 @@
-// Package cli is argo-cred's command layer: it parses flags, environment
-// and the action's inputs into options, runs the commands on the token,
-// probe, identity, export and report packages, and leaves everything about
-// the CI runner to its runtime (internal/github).
+// Package cli is argo-cred's command layer: it parses flags and environment
+// into one options struct per command, runs each command on the domain
+// packages (credential, identity, report, export, docker) and prints what
+// they return, leaving everything about the CI runner to its runtime
+// (internal/github).
 package cli
 
 import (

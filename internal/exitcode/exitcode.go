@@ -19,9 +19,9 @@ const (
 	TokenUnavailable Code = 3   // no usable token could be obtained
 	Unreachable      Code = 4   // the Argo Server could not be reached (DNS, refused, TLS, timeout, 5xx)
 	TokenRejected    Code = 5   // the Argo Server answered 401
-	MissingAccess    Code = 6   // an allow expectation was denied (403)
+	MissingAccess    Code = 6   // an allow expectation was denied (403), or Kubernetes refused a lifecycle command
 	ExcessAccess     Code = 7   // a deny expectation was allowed, or the request ran as another identity
-	Interrupted      Code = 130 // SIGINT or SIGTERM arrived before argo-cred finished
+	Interrupted      Code = 130 // SIGINT, SIGTERM, SIGHUP or SIGQUIT arrived before argo-cred finished
 )
 
 // classes names each code, with what falls into it, for --help and docs.
@@ -32,9 +32,9 @@ var classes = map[Code]struct{ name, detail string }{
 	TokenUnavailable: {"token unavailable", "Secret missing, wrong type, not filled within --wait, empty, unreadable file"},
 	Unreachable:      {"Argo Server unreachable", "DNS, refused, TLS, timeout, 5xx after retries"},
 	TokenRejected:    {"token rejected", "401"},
-	MissingAccess:    {"missing access", "an allow expectation got 403"},
+	MissingAccess:    {"missing access", "an allow expectation got 403, or the Kubernetes identity running provision, rotate, revoke or oidc-config --apply lacks a permission"},
 	ExcessAccess:     {"too much access", "a deny expectation succeeded, or the request ran as another identity, or it could not be checked"},
-	Interrupted:      {"interrupted", "SIGINT or SIGTERM; nothing was written"},
+	Interrupted:      {"interrupted", "SIGINT, SIGTERM, SIGHUP or SIGQUIT; nothing was written"},
 }
 
 func (c Code) String() string {
