@@ -50,6 +50,9 @@ func (a *app) action(ctx context.Context, o *Options) (err error) {
 		}
 		a.binding = nil
 	}
+	if err == nil {
+		a.runner().WarnExpiry(c.Token.Expiry, in.JobTimeout, time.Now())
+	}
 	werr := a.runner().SetOutputs(c.Settings.Server, c.Settings.Namespace, c.Token, rep, c.ClusterUser)
 	return cmp.Or(err, werr) // the first error
 }

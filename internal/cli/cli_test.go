@@ -202,7 +202,8 @@ func TestFlagsAnywhere(t *testing.T) {
 
 // actionInputOptions maps each input applyInputs sets to its option; the
 // kind follows from the option's type. The other inputs (token,
-// kubeconfig, ca) become the environment or files (github.ReadInputs).
+// kubeconfig, ca) become the environment or files (github.ReadInputs);
+// job-timeout is the action's own (github.WarnExpiry).
 var actionInputOptions = map[string]func(o *Options) any{
 	"server": func(o *Options) any { return &o.Server }, "namespace": func(o *Options) any { return &o.Namespace },
 	"source": func(o *Options) any { return &o.Source }, "secret": func(o *Options) any { return &o.Secret },
@@ -222,7 +223,7 @@ func TestActionInputsAllRead(t *testing.T) {
 	for name := range actionInputOptions {
 		got = append(got, name)
 	}
-	got = append(got, "token", "kubeconfig", "ca")
+	got = append(got, "token", "kubeconfig", "ca", "job-timeout")
 	if diff := cmp.Diff(github.Inputs, got, cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {
 		t.Errorf("inputs (-github.Inputs +read):\n%s", diff)
 	}

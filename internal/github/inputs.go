@@ -1,6 +1,7 @@
 package github
 
 import (
+	"fmt"
 	"io"
 	"strconv"
 	"strings"
@@ -23,6 +24,9 @@ type ActionInputs struct {
 
 	HTTP1, Secure, InsecureSkipVerify, Probe, Bind *bool
 	Duration, Wait, Timeout                        *time.Duration
+	// JobTimeout is the job's timeout-minutes as job-timeout gives it
+	// (DefaultJobTimeout when not given).
+	JobTimeout time.Duration
 	// Expect and Audience are split at commas and line breaks, as --expect
 	// and --audience read a comma-separated flag: items trimmed, empty ones
 	// dropped. Given, they are not nil, though maybe empty.
@@ -55,6 +59,10 @@ func (r *Runtime) ReadInputs() (ActionInputs, error) {
 		Duration: duration("duration"), Wait: duration("wait"), Timeout: duration("timeout"),
 		Expect: r.listInput("expect"), Audience: r.listInput("audience"),
 		Token: r.Input("token"),
+	}
+	in.JobTimeout = DefaultJobTimeout
+	if t := parseInput(r, &err, "job-timeout", parseMinutes, "write minutes, as timeout-minutes has them (e.g. 360), or a duration (e.g. 6h)", "is not a number of minutes or a duration"); t != nil {
+		in.JobTimeout = *t
 	}
 	if err != nil {
 		return ActionInputs{}, err
@@ -135,4 +143,31 @@ func (r *Runtime) SetOutputs(server, namespace string, tok token.Token, rep *pro
 		outputs = append(outputs, env.Var{Name: "probe-result", Value: strings.TrimSpace(string(b))})
 	}
 	return r.AppendOutput(outputs)
+}
+
+// DefaultJobTimeout is GitHub's default timeout-minutes of a job.
+const DefaultJobTimeout = 360 * time.Minute
+
+// parseMinutes reads a number of minutes, as timeout-minutes has it, or a
+// duration; either must be positive.
+func parseMinutes(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if n, nerr := strconv.ParseFloat(s, 64); nerr == nil {
+		d, err = time.Duration(n*float64(time.Minute)), nil
+	}
+	if err == nil && d <= 0 {
+		err = fmt.Errorf("not positive")
+	}
+	return d, err
+}
+
+// WarnExpiry prints a ::warning when the token expires before the job may
+// end (now plus jobTimeout): a later step that uses it gets 401.
+func (r *Runtime) WarnExpiry(expiry time.Time, jobTimeout time.Duration, now time.Time) {
+	if expiry.IsZero() || !expiry.Before(now.Add(jobTimeout)) {
+		return
+	}
+	msg := fmt.Sprintf("the token expires at %s (in %s), before the job's timeout of %s: a later step that uses it gets 401 (Unauthenticated); give a longer duration, or set job-timeout to the job's timeout-minutes",
+		expiry.UTC().Format(time.RFC3339), expiry.Sub(now).Round(time.Second), jobTimeout)
+	fmt.Fprintf(r.stderr, "::warning title=argo-cred: the token expires before the job's timeout::%s\n", commandEscape(msg, false))
 }

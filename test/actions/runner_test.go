@@ -492,6 +492,34 @@ func TestIntegrationActionBind(t *testing.T) {
 	t.Logf("the job's token was rejected %s after the post stage", time.Since(start).Round(100*time.Millisecond))
 }
 
+// job-timeout: a token that expires before the job's timeout gets one
+// ::warning on the job's page (the step still succeeds); one that outlives
+// it, none.
+func TestIntegrationActionJobTimeout(t *testing.T) {
+	t.Parallel()
+	img := actionImage(t)
+	s := testenv.Get(t)
+	ns := s.Namespace(t)
+	s.Identity(t, ns, "gha", testenv.WorkflowsListUpdate)
+	kubeconfig := kubeconfigJSON(t, s, ns, "minter",
+		rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"serviceaccounts/token"}, Verbs: []string{"create"}})
+	r := newRunner(t)
+	for jobTimeout, warned := range map[string]bool{"60": true, "5": false, "": true} {
+		with := map[string]string{"server": s.ArgoServer, "secure": "false", "namespace": ns, "service-account": "gha", "duration": "10m",
+			"kubeconfig": kubeconfig, "job-timeout": jobTimeout}
+		main := r.run(img, "", with, nil)
+		var warnings []testenv.RunnerCommand
+		for _, c := range testenv.RunnerCommands(main.log) {
+			if c.Name == "warning" {
+				warnings = append(warnings, c)
+			}
+		}
+		if main.code != 0 || (len(warnings) == 1) != warned || (warned && !strings.Contains(warnings[0].Data, "before the job's timeout")) {
+			t.Errorf("job-timeout %q, a 10m token: exit %d, warnings %+v; want exit 0 and a warning: %t\n%s", jobTimeout, main.code, warnings, warned, processLog(main.log, &masker{}))
+		}
+	}
+}
+
 // Keyless through the action: the job's own OIDC token (the runner passes
 // ACTIONS_ID_TOKEN_REQUEST_* to container actions) becomes the Argo
 // credential; no kubeconfig, no Secret. The cluster side is oidc-config's.
