@@ -39,9 +39,8 @@ type app struct {
 	log     *slog.Logger
 	red     *redact.Redactor // the token's forms, once it is known
 	// gh is the GitHub Actions runner, which the action and --format
-	// github write to; ci is the same runtime as every command sees it.
+	// github write to; made on first use (runner).
 	gh *github.Runtime
-	ci ciRuntime
 	// binding is the per-run Secret of a --bind token, if any.
 	binding *cred.Binding
 	// guards undo what exec or docker set up if argo-cred is killed.
@@ -72,16 +71,12 @@ type ciRuntime interface {
 func (a *app) runner() *github.Runtime {
 	if a.gh == nil {
 		a.gh = github.New(os.LookupEnv, a.streams.ErrOut)
-		a.ci = a.gh
 	}
 	return a.gh
 }
 
 // runtime is the CI runtime as every command sees it.
-func (a *app) runtime() ciRuntime {
-	a.runner()
-	return a.ci
-}
+func (a *app) runtime() ciRuntime { return a.runner() }
 
 // note prints line to stderr, once a run.
 func (a *app) note(line string) {

@@ -93,7 +93,7 @@ func (a *app) runProbe(ctx context.Context, po *probeOptions) error {
 	if err != nil {
 		return err
 	}
-	r, err := a.verify(ctx, o, c)
+	r, err := cred.Verify(ctx, c, nil)
 	if po.Output == "json" {
 		if werr := report.JSON(a.streams.Out, r, c.Token, c.ClusterUser); werr != nil {
 			return werr
@@ -132,7 +132,7 @@ func (a *app) probeIf(ctx context.Context, o *Options, c *cred.Credential) (*pro
 		fmt.Fprintln(a.streams.ErrOut, "note: --probe=false: the credential was not checked against the Argo Server")
 		return nil, nil
 	}
-	r, err := a.verify(ctx, o, c)
+	r, err := cred.Verify(ctx, c, nil)
 	if err != nil {
 		_ = report.Table(a.streams.ErrOut, r)
 		return &r, err

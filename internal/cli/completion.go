@@ -14,7 +14,7 @@ import (
 func completeFlags(cmd *cobra.Command, o *Options) {
 	cluster := func() complete.Cluster {
 		return complete.Cluster{Kubeconfig: o.Kubeconfig, Context: o.Context, Namespace: o.Namespace,
-			LookupEnv: os.LookupEnv, UserAgent: "argo-cred/" + version() + " (completion)"}
+			LookupEnv: os.LookupEnv, UserAgent: userAgent() + " (completion)"}
 	}
 	for name, f := range complete.Flags(cmd.Name(), cluster) {
 		if cmd.Flags().Lookup(name) != nil {

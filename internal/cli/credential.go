@@ -27,7 +27,7 @@ func (a *app) request(o *Options) cred.Request {
 // redactor, the runner's masks, and the guard of a --bind Secret.
 func (a *app) hooks(o *Options) cred.Hooks {
 	h := cred.Hooks{
-		Lookup: os.LookupEnv, Note: a.note, Log: a.log, UserAgent: "argo-cred/" + version(),
+		Lookup: os.LookupEnv, Note: a.note, Log: a.log, UserAgent: userAgent(),
 		Print:   func(s string) { fmt.Fprintln(a.streams.ErrOut, s) },
 		Secrets: a.hide,
 		Token: func(t token.Token) error {
@@ -69,25 +69,10 @@ func (a *app) credential(ctx context.Context, o *Options) (*cred.Credential, err
 	return cred.Get(ctx, a.request(o))
 }
 
-// verify probes the Argo Server with the credential.
-func (a *app) verify(ctx context.Context, _ *Options, c *cred.Credential) (probe.Report, error) {
-	return cred.Verify(ctx, c, nil)
-}
-
 // kubeClient returns a Kubernetes client following client-go's loading rules.
 func (a *app) kubeClient(o *Options) (*kube.Client, error) {
 	return cred.Kube(o.Kubeconfig, o.Context, o.Timeout, a.hooks(o))
 }
 
-// validNamespace checks a namespace name: a DNS label.
-func validNamespace(s string) []string {
-	if cred.ValidNamespace(s) {
-		return nil
-	}
-	return []string{"not a DNS label"}
-}
-
-// probeConfig is how to reach the Argo Server, without a token.
-func probeConfig(s env.Settings, o *Options) probe.Config {
-	return cred.ProbeConfig(s, o.Headers, "argo-cred/"+version())
-}
+// userAgent is argo-cred's User-Agent in every request.
+func userAgent() string { return "argo-cred/" + version() }

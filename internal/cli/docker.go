@@ -36,7 +36,7 @@ func (a *app) runDocker(ctx context.Context, o *dockerOptions, args []string) er
 		return fmt.Errorf("finding the working directory: %w", err)
 	}
 	w := docker.Wrapper{Image: o.Image, Network: o.Network, Args: args, Extra: o.DockerArgs, Mounts: mounts, Engine: engine, Settings: c.Settings}
-	r, notes := w.Plan(wd, os.Stdin, os.Stdout, cred.IsLoopback(c.Settings.Server))
+	r, notes := w.Plan(wd, os.Stdin, isTerminal(os.Stdin) && isTerminal(os.Stdout), cred.IsLoopback(c.Settings.Server))
 	for _, n := range notes {
 		fmt.Fprintln(a.streams.ErrOut, n)
 	}

@@ -30,9 +30,9 @@ func (p *clientProber) Check(ctx context.Context, c identity.Client, secret stri
 	o := p.a.useClientToken(p.o, c, secret, grants)
 	if p.quiet {
 		quiet := &app{streams: IOStreams{In: p.a.streams.In, Out: io.Discard, ErrOut: io.Discard}, log: p.a.log}
-		cred, err := quiet.credential(ctx, o)
+		got, err := quiet.credential(ctx, o)
 		if err == nil {
-			_, err = quiet.verify(ctx, o, cred)
+			_, err = cred.Verify(ctx, got, nil)
 		}
 		return err
 	}
@@ -71,7 +71,7 @@ func (a *app) proveRejected(ctx context.Context, o *Options, revoked []token.Tok
 		// Up to 10 s of silence otherwise: say what is being waited for.
 		fmt.Fprintf(a.streams.ErrOut, "note: waiting until the Argo Server rejects the %d revoked token(s) (kube-apiserver caches a token check up to 10 s) …\n", len(revoked))
 	}
-	lag, err := cred.ProveRejected(ctx, probeConfig(s, o), o.Namespace, o.Timeout, revoked)
+	lag, err := cred.ProveRejected(ctx, cred.ProbeConfig(s, o.Headers, userAgent()), o.Namespace, o.Timeout, revoked)
 	if err != nil {
 		return err
 	}

@@ -27,12 +27,12 @@ type Wrapper struct {
 // with a HOME that uid may write to, the container reads the working
 // directory's files as the caller does (the image's own uid could not read
 // a 0600 file).
-func (w Wrapper) Plan(wd string, stdin, stdout *os.File, loopback bool) (Run, []string) {
+func (w Wrapper) Plan(wd string, stdin *os.File, tty, loopback bool) (Run, []string) {
 	r := Run{
 		Image: w.Image, Args: w.Args, Workdir: wd, Mounts: w.Mounts, Network: w.Network, Extra: w.Extra,
 		User: User(w.Engine.Rootless), Home: ContainerHome,
 		Vars:  append(w.Settings.Vars(), env.Var{Name: "KUBECONFIG", Value: "/dev/null"}),
-		Stdin: attached(stdin), TTY: terminal(stdin) && terminal(stdout),
+		Stdin: attached(stdin), TTY: tty,
 	}
 	var notes []string
 	for _, p := range Unseen(w.Args, wd, w.Mounts) {
@@ -62,9 +62,4 @@ func attached(f *os.File) bool {
 func isDevNull(st os.FileInfo) bool {
 	null, err := os.Stat(os.DevNull)
 	return err == nil && os.SameFile(st, null)
-}
-
-func terminal(f *os.File) bool {
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }

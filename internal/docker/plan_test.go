@@ -24,7 +24,7 @@ func TestPlan(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := Wrapper{Image: "img:1", Args: []string{"submit", wf}, Settings: env.Settings{Server: "127.0.0.1:2746", CABundle: "/c/ca.pem"}}
-	r, notes := w.Plan(wd, devnull, devnull, true)
+	r, notes := w.Plan(wd, devnull, false, true)
 	want := []string{
 		"note: " + wf + " is outside the working directory " + wd + ": the container does not see it; mount its directory read-only with --mount " + elsewhere,
 		"note: ARGO_SERVER 127.0.0.1:2746 is a loopback address, which a container reaches only with --network host",
@@ -32,14 +32,14 @@ func TestPlan(t *testing.T) {
 	if diff := cmp.Diff(want, notes); diff != "" {
 		t.Errorf("notes (-want +got):\n%s", diff)
 	}
-	if r.Stdin || r.Workdir != wd || !strings.HasPrefix(r.Name, "argo-cred-") || len(r.Name) != len("argo-cred-")+12 {
-		t.Errorf("run %+v: want no stdin from /dev/null, the working directory, a random argo-cred- name", r)
+	if r.Stdin || r.TTY || r.Workdir != wd || !strings.HasPrefix(r.Name, "argo-cred-") || len(r.Name) != len("argo-cred-")+12 {
+		t.Errorf("run %+v: want no stdin from /dev/null, no TTY when not asked, the working directory, a random argo-cred- name", r)
 	}
 	if diff := cmp.Diff([]string{"/c/ca.pem"}, r.Files); diff != "" {
 		t.Errorf("files (-want +got):\n%s", diff)
 	}
 	w.Network = "host"
-	if _, notes := w.Plan(wd, devnull, devnull, true); len(notes) != 1 {
+	if _, notes := w.Plan(wd, devnull, false, true); len(notes) != 1 {
 		t.Errorf("with --network host: notes %q; want only the unseen file's", notes)
 	}
 }
