@@ -1,6 +1,7 @@
 package github
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -151,12 +152,15 @@ const DefaultJobTimeout = 360 * time.Minute
 // parseMinutes reads a number of minutes, as timeout-minutes has it, or a
 // duration; either must be positive.
 func parseMinutes(s string) (time.Duration, error) {
-	d, err := time.ParseDuration(s)
-	if n, nerr := strconv.ParseFloat(s, 64); nerr == nil {
-		d, err = time.Duration(n*float64(time.Minute)), nil
+	var d time.Duration
+	n, err := strconv.ParseFloat(s, 64)
+	if err == nil {
+		d = time.Duration(n * float64(time.Minute))
+	} else {
+		d, err = time.ParseDuration(s)
 	}
 	if err == nil && d <= 0 {
-		err = fmt.Errorf("not positive")
+		err = errors.New("not positive")
 	}
 	return d, err
 }

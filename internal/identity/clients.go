@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -203,13 +204,13 @@ func WriteClientsTable(w io.Writer, rows []ClientRow, check bool) error {
 			}
 			name := s.Name
 			if s.Binding {
-				name += " (per-run, token until " + orDash(s.TokenExpires) + ")"
+				name += " (per-run, token until " + cmp.Or(s.TokenExpires, "-") + ")"
 			}
-			line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s", r.Client, orDash(strings.Join(r.Grants, " ")), name, age, orDash(s.LastUsed), orDash(s.InvalidSince))
+			line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s", r.Client, cmp.Or(strings.Join(r.Grants, " "), "-"), name, age, cmp.Or(s.LastUsed, "-"), cmp.Or(s.InvalidSince, "-"))
 			if check {
-				line += "\t" + orDash(r.Check[s.Name])
+				line += "\t" + cmp.Or(r.Check[s.Name], "-")
 			}
-			line += "\t" + orDash(subjectText(r.Subjects))
+			line += "\t" + cmp.Or(subjectText(r.Subjects), "-")
 			fmt.Fprintln(tw, line)
 		}
 	}

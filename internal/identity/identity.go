@@ -98,14 +98,6 @@ func classify(err error) error {
 	return exitcode.Wrap(exitcode.Unexpected, "check --kubeconfig, --context and that the Kubernetes API server is reachable", err)
 }
 
-// orDash is s, or "-" for nothing.
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
 // Target checks what a lifecycle command is given before any request:
 // the client's name, when the command needs one (need), and the namespace.
 func Target(name, namespace string, need bool) error {

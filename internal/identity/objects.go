@@ -173,7 +173,7 @@ func get(ctx context.Context, k *kube.Client, kind kube.Kind, ns, name string) (
 // before it.
 func purge(ctx context.Context, k *kube.Client, c Client) ([]string, error) {
 	var deleted []string
-	for _, kind := range []kube.Kind{kube.RoleBindingKind, kube.RoleKind, kube.ServiceAccountKind} {
+	for _, kind := range purgeKinds {
 		obj, found, err := get(ctx, k, kind, c.Namespace, c.Name)
 		if err != nil {
 			return deleted, err
@@ -192,11 +192,15 @@ func purge(ctx context.Context, k *kube.Client, c Client) ([]string, error) {
 	return deleted, nil
 }
 
+// purgeKinds are the kinds of a client's objects but its Secrets, in the
+// order purge deletes them.
+var purgeKinds = []kube.Kind{kube.RoleBindingKind, kube.RoleKind, kube.ServiceAccountKind}
+
 // exists tells whether the client's name has a RoleBinding, Role or
 // ServiceAccount (argo-cred's or not: what is not argo-cred's, revoke
 // --purge refuses by name).
 func exists(ctx context.Context, k *kube.Client, c Client) (bool, error) {
-	for _, kind := range []kube.Kind{kube.RoleBindingKind, kube.RoleKind, kube.ServiceAccountKind} {
+	for _, kind := range purgeKinds {
 		if _, found, err := get(ctx, k, kind, c.Namespace, c.Name); err != nil || found {
 			return found, err
 		}

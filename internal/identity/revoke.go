@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -159,6 +160,6 @@ func (u RevokeStale) Do(ctx context.Context, in RevokeStaleInput) ([]string, err
 		return nil, err
 	}
 	progress(in.Progress, fmt.Sprintf("revoke: deleted %d per-run secret(s) older than %s in %s, revoking the tokens bound to them: %s",
-		len(names), in.Age, in.Namespace, orDash(strings.Join(names, ", "))))
+		len(names), in.Age, in.Namespace, cmp.Or(strings.Join(names, ", "), "-")))
 	return names, nil
 }

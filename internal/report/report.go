@@ -6,6 +6,7 @@ package report
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -36,7 +37,7 @@ func Table(w io.Writer, r probe.Report) error {
 		if !c.OK && c.Actual != "" {
 			res = "FAIL"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.Name, c.Expected, orDash(c.Actual), code(c), latency(c.LatencyMS), res)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.Name, c.Expected, cmp.Or(c.Actual, "-"), code(c), latency(c.LatencyMS), res)
 	}
 	_ = tw.Flush()
 	if r.OK {
@@ -67,7 +68,7 @@ func Markdown(w io.Writer, r probe.Report) error {
 		if !c.OK {
 			mark = "❌"
 		}
-		fmt.Fprintf(&b, "| %s %s | %s | %s | %s | %s |\n", mark, redact.Markdown(c.Name), cell(c.Expected), cell(orDash(c.Actual)), code(c), latency(c.LatencyMS))
+		fmt.Fprintf(&b, "| %s %s | %s | %s | %s | %s |\n", mark, redact.Markdown(c.Name), cell(c.Expected), cell(cmp.Or(c.Actual, "-")), code(c), latency(c.LatencyMS))
 	}
 	_, err := w.Write(b.Bytes())
 	return err
@@ -84,7 +85,7 @@ func Failure(w io.Writer, afterReport bool, err error, red *redact.Redactor) err
 	} else {
 		fmt.Fprintf(&b, "### ❌ argo-cred: %s (exit %d)\n\n", code, code)
 	}
-	hint := orDash(redact.Code(red.Text(exitcode.Hint(err))))
+	hint := cmp.Or(redact.Code(red.Text(exitcode.Hint(err))), "-")
 	fmt.Fprintf(&b, "| error | what to do |\n|---|---|\n| %s | %s |\n", redact.Code(red.Text(err.Error())), hint)
 	_, werr := w.Write(b.Bytes())
 	return werr
@@ -140,13 +141,6 @@ func Summary(r probe.Report) string {
 }
 
 var plainWords = regexp.MustCompile(`^[a-z-]+( [a-z-]+)*$`)
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
 
 func code(c probe.Check) string {
 	switch {

@@ -4,6 +4,7 @@
 package version
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -77,14 +78,6 @@ func (b Info) Write(w io.Writer, output string) error {
 		return err
 	}
 	_, err := fmt.Fprintf(w, "argo-cred %s\n  commit: %s\n  built: %s\n  go: %s %s\n  argo apiclient: %s\n",
-		b.Version, orDash(b.Commit), orDash(b.Date), b.Go, b.Platform, orDash(b.ArgoClient))
+		b.Version, cmp.Or(b.Commit, "-"), cmp.Or(b.Date, "-"), b.Go, b.Platform, cmp.Or(b.ArgoClient, "-"))
 	return err
-}
-
-// orDash is s, or "-" for nothing.
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }
