@@ -47,7 +47,7 @@ func (a *app) execCommand() *cobra.Command {
 	o := &Options{}
 	c := a.command(&cobra.Command{Use: "exec [flags] [--] [COMMAND [ARGS...]]", Short: "Get and check a token, then run COMMAND (default argo) with the ARGO_* settings",
 		Long: help("exec"), Example: help("exec.example"), Args: cobra.ArbitraryArgs},
-		o, o, func(fs *pflag.FlagSet) { o.flags(fs, true) }, func(ctx context.Context, args []string) error { return a.runExec(ctx, o, args) })
+		o, o, func(fs *pflag.FlagSet) { o.flags(fs, true); relayFlag(fs, o) }, func(ctx context.Context, args []string) error { return a.runExec(ctx, o, args) })
 	c.Flags().SetInterspersed(false)
 	return c
 }

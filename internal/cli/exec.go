@@ -11,6 +11,8 @@ import (
 	cred "github.com/argo-cred/argo-cred/internal/credential"
 	"github.com/argo-cred/argo-cred/internal/env"
 	"github.com/argo-cred/argo-cred/internal/exitcode"
+	"github.com/argo-cred/argo-cred/internal/probe"
+	"github.com/argo-cred/argo-cred/internal/relay"
 )
 
 // execve replaces the process with another program (syscall.Exec); tests
@@ -36,15 +38,27 @@ func (a *app) runExec(ctx context.Context, o *Options, args []string) error {
 		fmt.Fprintf(a.streams.ErrOut, "note: no token source (no --secret, --service-account, --token-file, --oidc-env, --source or ARGO_TOKEN): running %s with the environment as it is\n", args[0])
 		return a.replace(ctx, path, args, os.Environ())
 	}
+	if _, err := relay.Wanted(o.Relay, false, nil); err != nil {
+		return err
+	}
 	o.guardBinding = true
 	c, _, err := a.checked(ctx, o)
 	if err != nil {
 		return err
 	}
-	environ := env.Curated(os.Environ(), c.Settings.Vars())
-	if a.binding != nil {
-		// The token dies with COMMAND: wait for it, then delete the
-		// binding (Run does, on every way out).
+	settings := c.Settings
+	behind, _ := relay.Wanted(o.Relay, c.Source().Renewable, args)
+	if behind {
+		var stop func()
+		if settings, stop, err = a.front(ctx, c, "127.0.0.1:0"); err != nil {
+			return err
+		}
+		defer stop()
+	}
+	environ := env.Curated(os.Environ(), settings.Vars())
+	if a.binding != nil || behind {
+		// argo-cred stays the parent: the relay serves COMMAND, or the
+		// token dies with it (Run deletes the binding on every way out).
 		cmd := exec.Command(path, args[1:]...)
 		cmd.Env, cmd.Stdin, cmd.Stdout, cmd.Stderr = environ, a.streams.In, a.streams.Out, a.streams.ErrOut
 		code, err := child.Run(cmd)
@@ -54,6 +68,21 @@ func (a *app) runExec(ctx context.Context, o *Options, args []string) error {
 		return exitcode.Child(code)
 	}
 	return a.replace(ctx, path, args, environ)
+}
+
+// front puts the loopback relay between the command and the Argo Server,
+// renewing c's token from its source; the command gets the settings it
+// returns.
+func (a *app) front(ctx context.Context, c *cred.Credential, listen string) (env.Settings, func(), error) {
+	tc, err := probe.TLSConfig(cred.ProbeConfig(c.Settings, nil, ""))
+	if err != nil {
+		return env.Settings{}, nil, err
+	}
+	say := func(s string) { fmt.Fprintln(a.streams.ErrOut, s) }
+	if src := c.Source(); src.Expires && src.Renewable {
+		a.note("note: argo-cred stays the parent of the command and renews the token before it expires (" + src.Renew + ")")
+	}
+	return relay.Front(ctx, c.Settings, tc, relay.NewKeeper(c.Token, c.Source().Renewable, c.Renew, say), listen, a.log, say)
 }
 
 func (a *app) replace(ctx context.Context, path string, args, environ []string) error {

@@ -28,6 +28,8 @@ type Options struct {
 	// Bind binds a TokenRequest token to a per-run Secret.
 	Bind    bool `envconfig:"ARGO_CRED_BIND"`
 	Verbose bool `envconfig:"ARGO_CRED_VERBOSE"`
+	// Relay: exec and docker run the command behind the loopback relay.
+	Relay string `envconfig:"ARGO_CRED_RELAY" default:"auto"`
 
 	set map[string]bool // flags given on the command line
 	// noBundle exports no SSL_CERT_FILE: in the GitHub Action, a path
@@ -135,8 +137,13 @@ func (o *probeOptions) flags(fs *pflag.FlagSet) {
 	fs.StringVarP(&o.Output, "output", "o", o.Output, "table (on stderr) or json (on stdout) (ARGO_CRED_OUTPUT)")
 }
 
+func relayFlag(fs *pflag.FlagSet, o *Options) {
+	fs.StringVar(&o.Relay, "relay", o.Relay, "run COMMAND behind a loopback relay that renews the token and keeps waits open: auto (when the source\ncan renew, or COMMAND waits on a stream), always or never (ARGO_CRED_RELAY)")
+}
+
 func (o *dockerOptions) flags(fs *pflag.FlagSet) {
 	o.Options.flags(fs, true)
+	relayFlag(fs, &o.Options)
 	if o.Image == "" {
 		o.Image = docker.DefaultImage()
 	}

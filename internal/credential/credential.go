@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"time"
 
+	authv1 "k8s.io/api/authentication/v1"
+
 	"github.com/argo-cred/argo-cred/internal/env"
 	"github.com/argo-cred/argo-cred/internal/exitcode"
 	"github.com/argo-cred/argo-cred/internal/kube"
@@ -102,6 +104,8 @@ type Credential struct {
 	ClusterUser string
 	req         Request
 	fresh       bool
+	src         Source
+	g           *getter
 }
 
 // getter is one Get: the request and what it has learnt so far.
@@ -114,6 +118,7 @@ type getter struct {
 	red     *redact.Redactor
 	secrets []string
 	fresh   bool
+	bound   *authv1.BoundObjectReference // a --bind token's Secret
 }
 
 // Get validates the request, gets a token from its source and decides the
@@ -144,7 +149,7 @@ func Get(ctx context.Context, req Request) (*Credential, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Credential{Token: tok, Expect: expect, req: req}
+	c := &Credential{Token: tok, Expect: expect, req: req, src: src, g: g}
 	g.hide(tok.Bearer())
 	if req.Token != nil {
 		if err := req.Token(tok); err != nil {

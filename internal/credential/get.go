@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 
-	authv1 "k8s.io/api/authentication/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/argo-cred/argo-cred/internal/exitcode"
@@ -43,8 +42,8 @@ func (g *getter) tokenRequest(ctx context.Context) (token.Token, error) {
 	r := g.req
 	ctx, cancel := context.WithTimeout(ctx, r.Timeout)
 	defer cancel()
-	var bound *authv1.BoundObjectReference
-	if r.Bind {
+	bound := g.bound
+	if r.Bind && bound == nil {
 		if !r.DurationGiven {
 			r.Duration = BindLifetime
 		}
@@ -58,6 +57,7 @@ func (g *getter) tokenRequest(ctx context.Context) (token.Token, error) {
 			r.Bound(b)
 		}
 		bound = b.ref()
+		g.bound = bound // a renewal binds its token to the same Secret
 	}
 	tok, err := token.FromTokenRequest(ctx, g.kc.ServiceAccounts(g.ns), g.ns, r.ServiceAccount, r.Duration, r.Audiences, bound)
 	return tok, g.sourceHint(err, "tokenrequest")

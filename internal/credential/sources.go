@@ -27,28 +27,31 @@ type Source struct {
 	Input string
 	// Kube: it reads through the kubeconfig's cluster.
 	Kube bool
-	// Expires: its tokens expire; Renew says how a fresh one is got.
-	Expires bool
-	Renew   string
-	value   func(*Request) string
-	get     func(*getter, context.Context) (token.Token, error)
+	// Expires: its tokens expire; Renew says how a fresh one is got, and
+	// Renewable that it can give another token than the first (a rotation
+	// included).
+	Expires   bool
+	Renew     string
+	Renewable bool
+	value     func(*Request) string
+	get       func(*getter, context.Context) (token.Token, error)
 }
 
 // Sources are the token sources, in the order a flag selects them.
 var Sources = []Source{
 	{Name: "secret", About: "a service-account-token Secret (--secret)", Flag: "secret", Give: "--secret NAME (a token Secret)", Input: "secret", Kube: true,
-		Renew: "read the Secret again: rotation replaces its token",
+		Renewable: true, Renew: "read the Secret again: rotation replaces its token",
 		value: func(r *Request) string { return r.Secret }, get: (*getter).secret},
 	{Name: "tokenrequest", About: "a new token of a ServiceAccount (--service-account)", Flag: "service-account", Give: "--service-account NAME (TokenRequest)", Input: "service-account", Kube: true,
-		Expires: true, Renew: "request another token for the same ServiceAccount, audiences and duration",
+		Expires: true, Renewable: true, Renew: "request another token for the same ServiceAccount, audiences, duration and binding",
 		value: func(r *Request) string { return r.ServiceAccount }, get: (*getter).tokenRequest},
-	{Name: "file", About: "a file (--token-file)", Flag: "token-file", Give: "--token-file PATH", Expires: true,
+	{Name: "file", About: "a file (--token-file)", Flag: "token-file", Give: "--token-file PATH", Expires: true, Renewable: true,
 		Renew: "read the file again: kubelet rotates projected tokens",
 		value: func(r *Request) string { return r.TokenFile }, get: (*getter).file},
 	{Name: "env", About: "ARGO_TOKEN", Var: "ARGO_TOKEN", Give: "set ARGO_TOKEN", Input: "token",
 		Renew: "none: the variable is set once",
 		get:   (*getter).env},
-	{Name: "github-oidc", About: "the GitHub Actions job's own OIDC token", Input: "source", Expires: true,
+	{Name: "github-oidc", About: "the GitHub Actions job's own OIDC token", Input: "source", Expires: true, Renewable: true,
 		Renew: "request another ID token from the runner (its request token lasts the whole job)",
 		get:   (*getter).githubOIDC},
 	{Name: "oidc-env", About: "a CI OIDC token in a variable (--oidc-env)", Flag: "oidc-env", Expires: true,

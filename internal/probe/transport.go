@@ -74,7 +74,9 @@ func LoadCA(path string) (*x509.CertPool, error) {
 	return pool, nil
 }
 
-func tlsConfig(cfg Config) (*tls.Config, error) {
+// TLSConfig is the TLS the settings ask for: verified against --ca-file
+// (else the system roots), or not at all with --insecure-skip-verify.
+func TLSConfig(cfg Config) (*tls.Config, error) {
 	c := &tls.Config{InsecureSkipVerify: cfg.InsecureSkipVerify, MinVersion: tls.VersionTLS12} //nolint:gosec // the user asked for it, as with argo -k
 	if cfg.CAFile != "" {
 		pool, err := LoadCA(cfg.CAFile)
@@ -100,7 +102,7 @@ func redactor(cfg Config) *redact.Redactor {
 func newGRPC(cfg Config) (*clients, error) {
 	creds := grpc.WithTransportCredentials(insecure.NewCredentials())
 	if cfg.Secure {
-		tc, err := tlsConfig(cfg)
+		tc, err := TLSConfig(cfg)
 		if err != nil {
 			return nil, err
 		}
@@ -231,7 +233,7 @@ func schemeTLS(cfg Config) (string, *tls.Config, error) {
 	if !cfg.Secure {
 		return "http", nil, nil
 	}
-	tc, err := tlsConfig(cfg)
+	tc, err := TLSConfig(cfg)
 	return "https", tc, err
 }
 

@@ -72,6 +72,12 @@ func (r *Redactor) Text(s string) string {
 	return Clean(s)
 }
 
+// Holds tells whether s holds a form of a secret (also one broken up by
+// characters that cleaning removes).
+func (r *Redactor) Holds(s string) bool {
+	return r != nil && len(r.forms) > 0 && r.replace(s) != s
+}
+
 // replace replaces every form of the secrets in s, also where characters
 // that cleaning removes or turns into spaces (zero-width, soft hyphen,
 // control characters, white space) were put inside one: such a form is
