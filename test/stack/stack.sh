@@ -20,6 +20,10 @@ ARGO_TLS_PORT=${STACK_ARGO_TLS_PORT:-22747}
 ARGO_HYBRID_PORT=${STACK_ARGO_HYBRID_PORT:-22748}
 OIDC_PORT=${STACK_OIDC_PORT:-22749}             # the OIDC issuer, HTTPS (GitHub's stand-in)
 OIDC_TOKEN_PORT=${STACK_OIDC_TOKEN_PORT:-22750} # its fake ACTIONS_ID_TOKEN_REQUEST_URL, plain HTTP
+# kube-apiserver ends every watch after a random time between this and twice
+# this (seconds; its default is 1800): short, so that the Argo Server's
+# watches end during a test, as they do in every hour of a long job.
+MIN_REQUEST_TIMEOUT=${STACK_MIN_REQUEST_TIMEOUT:-30}
 OIDC_AUDIENCE=argo-cred-test
 OIDC_OWNER=argo-cred-test
 OIDC_OWNER_ID=100 # GitHub's numeric ids of the owner and of argo-cred-test/app (claims repository_owner_id, repository_id)
@@ -189,7 +193,7 @@ up() {
 		--service-account-key-file "$dir/pki/sa.pub" --service-account-signing-key-file "$dir/pki/sa.key" \
 		--authorization-mode Node,RBAC --service-cluster-ip-range 10.96.0.0/24 \
 		--enable-priority-and-fairness=false --endpoint-reconciler-type none \
-		--authentication-config "$dir/auth-config.yaml" \
+		--authentication-config "$dir/auth-config.yaml" --min-request-timeout "$MIN_REQUEST_TIMEOUT" \
 		--audit-policy-file "$dir/audit-policy.yaml" --audit-log-path "$dir/log/audit.log" --audit-log-maxsize 200
 	wait_for kube-apiserver 90 kcurl "https://127.0.0.1:$APISERVER_PORT/readyz"
 	# The JWT authenticator is usable once it has read the issuer's discovery
@@ -257,8 +261,11 @@ STACK_OIDC_AUDIENCE='$OIDC_AUDIENCE'
 STACK_OIDC_OWNER_ID='$OIDC_OWNER_ID'
 STACK_OIDC_REPO_ID='$OIDC_REPO_ID'
 STACK_AUTH_CONFIG='$dir/auth-config.yaml'
+STACK_MIN_REQUEST_TIMEOUT='$MIN_REQUEST_TIMEOUT'
+STACK_AUDIT_LOG='$dir/log/audit.log'
 export STACK_DIR STACK_KUBECONFIG STACK_CA_FILE STACK_APISERVER STACK_ARGO_NAMESPACE ARGO_SERVER ARGO_SERVER_TLS ARGO_SERVER_HYBRID ARGO_BIN
 export STACK_OIDC_ISSUER STACK_OIDC_TOKEN_URL STACK_OIDC_AUDIENCE STACK_OIDC_OWNER_ID STACK_OIDC_REPO_ID STACK_AUTH_CONFIG
+export STACK_MIN_REQUEST_TIMEOUT STACK_AUDIT_LOG
 EOF
 	mv "$dir/env.tmp" "$dir/env"
 	log "up in $((SECONDS - t0))s; source $dir/env"
