@@ -11,7 +11,6 @@ import (
 	cred "github.com/argo-cred/argo-cred/internal/credential"
 	"github.com/argo-cred/argo-cred/internal/env"
 	"github.com/argo-cred/argo-cred/internal/exitcode"
-	"github.com/argo-cred/argo-cred/internal/probe"
 	"github.com/argo-cred/argo-cred/internal/relay"
 )
 
@@ -50,7 +49,8 @@ func (a *app) runExec(ctx context.Context, o *Options, args []string) error {
 	behind, _ := relay.Wanted(o.Relay, c.Source().Renewable, args)
 	if behind {
 		var stop func()
-		if settings, stop, err = a.front(ctx, c, "127.0.0.1:0"); err != nil {
+		say := func(s string) { fmt.Fprintln(a.streams.ErrOut, s) }
+		if settings, stop, err = c.Relay(ctx, "127.0.0.1:0", say); err != nil {
 			return err
 		}
 		defer stop()
@@ -68,21 +68,6 @@ func (a *app) runExec(ctx context.Context, o *Options, args []string) error {
 		return exitcode.Child(code)
 	}
 	return a.replace(ctx, path, args, environ)
-}
-
-// front puts the loopback relay between the command and the Argo Server,
-// renewing c's token from its source; the command gets the settings it
-// returns.
-func (a *app) front(ctx context.Context, c *cred.Credential, listen string) (env.Settings, func(), error) {
-	tc, err := probe.TLSConfig(cred.ProbeConfig(c.Settings, nil, ""))
-	if err != nil {
-		return env.Settings{}, nil, err
-	}
-	say := func(s string) { fmt.Fprintln(a.streams.ErrOut, s) }
-	if src := c.Source(); src.Expires && src.Renewable {
-		a.note("note: argo-cred stays the parent of the command and renews the token before it expires (" + src.Renew + ")")
-	}
-	return relay.Front(ctx, c.Settings, tc, relay.NewKeeper(c.Token, c.Source().Renewable, c.Renew, say), listen, a.log, say)
 }
 
 func (a *app) replace(ctx context.Context, path string, args, environ []string) error {
