@@ -4,7 +4,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/argo-cred/argo-cred/internal/version.Version=$(VERSION)
 export CGO_ENABLED := 0
 
-.PHONY: deps build docs dist release-prep release-proof image fuzz reliability test vet unit integration demo bench stack-up stack-down stack-status stack-binaries clean
+.PHONY: deps build docs dist release-prep release-proof image fuzz reliability test test-long vet unit integration demo bench stack-up stack-down stack-status stack-binaries clean
 
 build: ## the argo-cred binary, static, in bin/
 	go build -trimpath -ldflags "$(LDFLAGS)" -o bin/argo-cred ./cmd/argo-cred
@@ -56,7 +56,13 @@ image: stack-binaries ## the argo-cred image (argo-cred:dev), offline: see test/
 # failed tests, skipped tests with their reason, and the counts
 # (test/tools/testsum). With CI=true a skipped test fails the run.
 test: vet stack-up ## vet, then unit and integration tests against the local stack (about 3 min warm)
-	set -o pipefail; go test -count=1 -timeout 20m -json -skip '^TestReleaseDist$$' ./... | go run ./test/tools/testsum
+	set -o pipefail; go test -count=1 -timeout 20m -json -skip '^TestReleaseDist$$|^TestLong' ./... | go run ./test/tools/testsum
+
+# Jobs that outlive their tokens for real (a TokenRequest token lives at
+# least 10 minutes, so renewing one twice takes 14): the TestLong* tests,
+# all at once, in their own CI phase.
+test-long: stack-up ## the long-job tests (TestLong*: tokens renewed during real waits; about 15 min)
+	set -o pipefail; go test -count=1 -timeout 40m -json -run '^TestLong' ./... | go run ./test/tools/testsum
 
 release-proof: ## make dist for six platforms, twice, and from an empty build cache, checked (TestReleaseDist; about 4 min warm)
 	set -o pipefail; go test -count=1 -timeout 30m -json -run '^TestReleaseDist$$' ./test/dist/ | go run ./test/tools/testsum

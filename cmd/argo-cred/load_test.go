@@ -1,11 +1,7 @@
 package main
 
 import (
-	"bufio"
-	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -23,27 +19,9 @@ func percentile(d []time.Duration, p float64) time.Duration {
 // objects of namespace ns in the stack's audit log.
 func kubeRequests(t *testing.T, s *testenv.Stack, ns string) int {
 	t.Helper()
-	f, err := os.Open(filepath.Join(s.Dir, "log", "audit.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	n := 0
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		var ev struct {
-			Stage     string `json:"stage"`
-			UserAgent string `json:"userAgent"`
-			ObjectRef struct {
-				Namespace string `json:"namespace"`
-			} `json:"objectRef"`
-		}
-		if json.Unmarshal(sc.Bytes(), &ev) == nil && ev.Stage == "ResponseComplete" && ev.ObjectRef.Namespace == ns && strings.HasPrefix(ev.UserAgent, "argo-cred/") {
-			n++
-		}
-	}
-	return n
+	return len(s.Audit(t, func(ev testenv.AuditEvent) bool {
+		return ev.Stage == "ResponseComplete" && ev.ObjectRef.Namespace == ns && strings.HasPrefix(ev.UserAgent, "argo-cred/")
+	}))
 }
 
 // Load: 200 argo-cred env runs at once against one stack (a private Argo

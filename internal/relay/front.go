@@ -51,6 +51,9 @@ func Waits(args []string) bool {
 // relay's address, its per-run value, plain HTTP on loopback) and the
 // function that stops both.
 func Front(ctx context.Context, s env.Settings, tc *tls.Config, k *Keeper, listen string, log *slog.Logger, note func(string)) (env.Settings, func(), error) {
+	if log != nil {
+		k.log = log
+	}
 	r, err := Start(Config{Server: s.Server, Secure: s.Secure, TLS: tc, Listen: listen, Tokens: k, Log: log, Note: note})
 	if err != nil {
 		return s, nil, err

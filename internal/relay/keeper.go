@@ -3,6 +3,7 @@ package relay
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -29,6 +30,7 @@ type Keeper struct {
 	warn      func(string)
 	renewable bool
 	now       func() time.Time
+	log       *slog.Logger
 
 	renewing sync.Mutex // one renewal at a time
 
@@ -50,7 +52,7 @@ type Keeper struct {
 // another token (else the Keeper only holds t); warn prints one line on
 // stderr.
 func NewKeeper(t token.Token, renewable bool, renew func(context.Context) (token.Token, error), warn func(string)) *Keeper {
-	k := &Keeper{renew: renew, warn: warn, renewable: renewable, now: time.Now, backoff: firstBackoff}
+	k := &Keeper{renew: renew, warn: warn, renewable: renewable, now: time.Now, backoff: firstBackoff, log: slog.New(slog.DiscardHandler)}
 	c, _ := t.Claims()
 	k.subject = c.Subject
 	k.set(t)
@@ -131,6 +133,7 @@ func (k *Keeper) renewOnce(ctx context.Context) bool {
 		return false
 	}
 	k.set(t)
+	k.log.Debug("renewed the token", "from", t.From, "expires", t.Expiry.Format(time.RFC3339))
 	return true
 }
 
