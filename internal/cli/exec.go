@@ -40,7 +40,7 @@ func (a *app) runExec(ctx context.Context, o *Options, args []string) error {
 	if _, err := relay.Wanted(o.Relay, false, nil); err != nil {
 		return err
 	}
-	o.guardBinding = true
+	o.guardBinding, o.relayed = true, o.Relay != relay.Never
 	c, _, err := a.checked(ctx, o)
 	if err != nil {
 		return err

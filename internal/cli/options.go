@@ -35,8 +35,9 @@ type Options struct {
 	// noBundle exports no SSL_CERT_FILE: in the GitHub Action, a path
 	// would name a file inside the action's container.
 	noBundle bool
-	// guardBinding: exec and docker guard a --bind Secret from its start.
-	guardBinding bool
+	// guardBinding: exec and docker guard a --bind Secret from its start;
+	// relayed: they may run the command behind the relay.
+	guardBinding, relayed bool
 	// fresh: the token was made just now (provision, rotate), so a 401 may
 	// be kube-apiserver's caches lagging.
 	fresh bool

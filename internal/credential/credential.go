@@ -37,6 +37,9 @@ type Request struct {
 	// QuietExpect: the expectations are argo-cred's own (a client's
 	// grants), so replacing a default is no news.
 	QuietExpect bool
+	// Relayed: the command runs behind the relay, which renews a token
+	// that can be renewed (exec, docker).
+	Relayed bool
 	// Fresh: the token was made just now (provision, rotate), so a 401
 	// may be kube-apiserver's caches lagging.
 	Fresh bool
@@ -166,7 +169,11 @@ func Get(ctx context.Context, req Request) (*Credential, error) {
 	}
 	claims, _ := tok.Claims()
 	if !tok.Expiry.IsZero() {
-		req.print(fmt.Sprintf("note: the token expires at %s (in %s)", tok.Expiry.Format(time.RFC3339), time.Until(tok.Expiry).Round(time.Second)))
+		more := ""
+		if !req.Relayed && src.Renewable {
+			more = "; for a longer job, argo-cred exec renews it"
+		}
+		req.print(fmt.Sprintf("note: the token expires at %s (in %s)%s", tok.Expiry.Format(time.RFC3339), time.Until(tok.Expiry).Round(time.Second), more))
 	}
 	req.log().Debug("token obtained", "from", tok.From, "subject", claims.Subject)
 	settings.Authorization = tok.Bearer()

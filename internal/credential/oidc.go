@@ -25,7 +25,9 @@ func (g *getter) checkOIDC(ctx context.Context, src string, c *Credential) error
 	}
 	claims, _ := tok.Claims()
 	r.print(fmt.Sprintf("note: OIDC token: %s", g.red.Text(token.Describe(claims))))
-	if left := time.Until(claims.Expiry); left < 15*time.Minute {
+	// Behind the relay a renewable token lives as long as the command.
+	if s, _ := Lookup(src); (!r.Relayed || !s.Renewable) && time.Until(claims.Expiry) < 15*time.Minute {
+		left := time.Until(claims.Expiry)
 		r.print(fmt.Sprintf("warning: the token expires in %s: an argo command that runs longer (submit --wait, logs -f) fails after that", left.Round(time.Second)))
 	}
 	c.OIDC = true

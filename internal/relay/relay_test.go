@@ -20,7 +20,7 @@ import (
 )
 
 // jwt mints an unsigned token for sub, issued now, living life.
-func jwt(t *testing.T, sub string, n int, life time.Duration) token.Token {
+func jwt(t testing.TB, sub string, n int, life time.Duration) token.Token {
 	t.Helper()
 	now := time.Now()
 	claims, _ := json.Marshal(map[string]any{"sub": sub, "iat": now.Unix(), "exp": now.Add(life).Unix(), "n": n})
@@ -34,7 +34,7 @@ func jwt(t *testing.T, sub string, n int, life time.Duration) token.Token {
 
 // source gives a new token of sub each call, counting calls.
 type source struct {
-	t     *testing.T
+	t     testing.TB
 	sub   string
 	life  time.Duration
 	calls atomic.Int32
@@ -51,7 +51,7 @@ func (s *source) renew(context.Context) (token.Token, error) {
 
 // upstream is an h2c and HTTP/1 server recording the Authorization of each
 // request it got.
-func upstream(t *testing.T, h func(w http.ResponseWriter, r *http.Request)) (*httptest.Server, *[]string) {
+func upstream(t testing.TB, h func(w http.ResponseWriter, r *http.Request)) (*httptest.Server, *[]string) {
 	var mu sync.Mutex
 	var got []string
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
