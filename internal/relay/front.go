@@ -42,7 +42,9 @@ func Waits(args []string) bool {
 	for _, a := range args {
 		words = append(words, strings.Fields(a)...)
 	}
-	has := func(w ...string) bool { return slices.ContainsFunc(words, func(x string) bool { return slices.Contains(w, x) }) }
+	has := func(w ...string) bool {
+		return slices.ContainsFunc(words, func(x string) bool { return slices.Contains(w, x) })
+	}
 	return has("wait", "watch", "--wait", "--follow") || (has("-w") && has("submit", "resubmit", "retry")) || (has("-f") && has("logs"))
 }
 

@@ -28,7 +28,7 @@ func TestKeeperRenewsAtAFractionOfTheLifetime(t *testing.T) {
 	if n := src.calls.Load(); n != 1 || k.Authorization() == first.Bearer() {
 		t.Fatalf("renewed %d times in 5 s, want 1 (and a new token)", n)
 	}
-	if !k.Secret("x" + first.Raw()) || !k.Secret(k.Current().Raw()) || k.Secret("nothing") {
+	if !k.Secret("x"+first.Raw()) || !k.Secret(k.Current().Raw()) || k.Secret("nothing") {
 		t.Error("Secret does not know the old and the new token")
 	}
 }
