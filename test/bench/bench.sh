@@ -77,6 +77,14 @@ done
 echo "peak RSS: $((max / 1024)) MB ($max KB)"
 
 echo
+echo "== the relay (exec's loopback endpoint): latency added to a unary call, stream throughput, memory of the supervising argo-cred"
+(cd "$root" && go test -run '^$' -bench 'BenchmarkIntegrationRelayUnary' -benchtime "${BENCH_RELAY:-500}x" -v ./cmd/argo-cred/ | grep -E 'Benchmark.*p50|added by')
+(cd "$root" && go test -run '^$' -bench 'BenchmarkRelayStream' -benchtime 20x ./internal/relay/ | grep -E '^Benchmark')
+"$cred" exec --relay always --secret ci-token --namespace "$ns" --server "$ARGO_SERVER" --secure=false -- \
+	sh -c 'for i in $(seq 50); do '"$ARGO_BIN"' list >/dev/null || exit 1; done; grep -E "VmHWM|RssAnon|RssFile" /proc/$PPID/status' 2>/dev/null |
+	awk '{printf "argo-cred exec behind 50 argo list calls: %s %.1f MB\n", $1, $2/1024}'
+
+echo
 echo "== binary"
 ls -l "$cred" | awk '{printf "size: %.1f MB (%d bytes, stripped, static)\n", $5/1048576, $5}'
 GODEBUG=inittrace=1 "$cred" version 2>&1 >/dev/null | awk '/^init/ {ms+=$5} END {printf "package init: %.1f ms\n", ms}'
