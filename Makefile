@@ -39,7 +39,7 @@ dist: ## release artifacts in dist/: binaries for 6 platforms, archives, SBOMs, 
 #     ghcr.io's vX.Y.Z is that digest, before it builds and publishes the rest.
 #  main keeps the tag form, so `make image` and `uses: ./` build and run the
 #  action's image locally with no registry.
-release-prep: ## set VERSION and the action's image in action.yml to V (make release-prep V=v0.2.0 [DIGEST=sha256:…]), for the release commit
+release-prep: ## set VERSION, the action's image in action.yml and the examples' tags to V (make release-prep V=v0.2.0 [DIGEST=sha256:…]), for the release commit
 	@test -n "$(V)" || { echo "give V=vX.Y.Z" >&2; exit 2; }
 	@echo "$(V)" | grep -Eq '^v[0-9]+\.[0-9]+\.[0-9]+$$' || { echo "V must look like v1.2.3" >&2; exit 2; }
 	@test -z "$(DIGEST)" || echo "$(DIGEST)" | grep -Eq '^sha256:[0-9a-f]{64}$$' || { echo "DIGEST must look like sha256:<64 hex digits>, the digest of ghcr.io/argo-cred/argo-cred-action:$(V)" >&2; exit 2; }
@@ -47,7 +47,7 @@ release-prep: ## set VERSION and the action's image in action.yml to V (make rel
 	echo "$(V)" >VERSION
 	sed -i -E 's|^( *image: docker://ghcr\.io/argo-cred/argo-cred-action)[:@].*$$|\1$(if $(DIGEST),@$(DIGEST) # $(V),:$(V))|' action.yml
 	@grep -qxF '  image: docker://ghcr.io/argo-cred/argo-cred-action$(if $(DIGEST),@$(DIGEST) # $(V),:$(V))' action.yml || { echo "action.yml: the image line was not rewritten" >&2; exit 1; }
-	sed -i 's|argo-cred/argo-cred@v[0-9.]*|argo-cred/argo-cred@$(V)|' examples/github-actions/*.yml
+	sed -i -E -e 's|argo-cred/argo-cred@v[0-9.]*|argo-cred/argo-cred@$(V)|' -e 's|(ghcr\.io/argo-cred/argo-cred):v[0-9.]+|\1:$(V)|' examples/github-actions/*.yml
 
 image: stack-binaries ## the argo-cred image (argo-cred:dev), offline: see test/image/build.sh
 	test/image/build.sh

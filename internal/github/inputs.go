@@ -166,12 +166,13 @@ func parseMinutes(s string) (time.Duration, error) {
 }
 
 // WarnExpiry prints a ::warning when the token expires before the job may
-// end (now plus jobTimeout): a later step that uses it gets 401.
+// end (now plus jobTimeout): a later step that uses it gets 401. A long
+// wait belongs behind argo-cred exec, which renews the token.
 func (r *Runtime) WarnExpiry(expiry time.Time, jobTimeout time.Duration, now time.Time) {
 	if expiry.IsZero() || !expiry.Before(now.Add(jobTimeout)) {
 		return
 	}
-	msg := fmt.Sprintf("the token expires at %s (in %s), before the job's timeout of %s: a later step that uses it gets 401 (Unauthenticated); give a longer duration, or set job-timeout to the job's timeout-minutes",
+	msg := fmt.Sprintf("the token expires at %s (in %s), before the job's timeout of %s: a later step that uses it gets 401 (Unauthenticated); give a longer duration; for a long wait, run argo behind argo-cred exec, which renews the token (the argo-cred image as a docker:// step does); or set job-timeout to the job's timeout-minutes",
 		expiry.UTC().Format(time.RFC3339), expiry.Sub(now).Round(time.Second), jobTimeout)
 	fmt.Fprintf(r.stderr, "::warning title=argo-cred: the token expires before the job's timeout::%s\n", commandEscape(msg, false))
 }

@@ -111,7 +111,7 @@ func TestWarnExpiry(t *testing.T) {
 		want       string
 	}{
 		"expires first": {now.Add(10 * time.Minute), 90 * time.Minute,
-			"::warning title=argo-cred: the token expires before the job's timeout::the token expires at 2026-11-30T12:10:00Z (in 10m0s), before the job's timeout of 1h30m0s: a later step that uses it gets 401 (Unauthenticated); give a longer duration, or set job-timeout to the job's timeout-minutes\n"},
+			"::warning title=argo-cred: the token expires before the job's timeout::the token expires at 2026-11-30T12:10:00Z (in 10m0s), before the job's timeout of 1h30m0s: a later step that uses it gets 401 (Unauthenticated); give a longer duration; for a long wait, run argo behind argo-cred exec, which renews the token (the argo-cred image as a docker:// step does); or set job-timeout to the job's timeout-minutes\n"},
 		"outlives the job": {now.Add(2 * time.Hour), 90 * time.Minute, ""},
 		"never expires":    {time.Time{}, DefaultJobTimeout, ""},
 	} {

@@ -36,19 +36,8 @@ func TestIntegrationActRunsExample(t *testing.T) {
 	t.Parallel()
 	actionImage(t)
 	s := testenv.Get(t)
-	act, err := exec.Command(filepath.Join(testenv.Root(), "test", "tools", "act.sh")).Output()
-	if err != nil {
-		t.Fatalf("building act: %v", err)
-	}
-	// act names its job containers and volumes after the workflow and job:
-	// what an earlier run left (killed, or run by hand) would make this
-	// one fail to set up.
-	if ids, _ := exec.Command("docker", "ps", "-aq", "--filter", "name=act-argo-submit-submit").Output(); len(strings.Fields(string(ids))) > 0 {
-		_ = exec.Command("docker", append([]string{"rm", "-f"}, strings.Fields(string(ids))...)...).Run()
-	}
-	if vols, _ := exec.Command("docker", "volume", "ls", "-q", "--filter", "name=act-argo-submit-submit").Output(); len(strings.Fields(string(vols))) > 0 {
-		_ = exec.Command("docker", append([]string{"volume", "rm", "-f"}, strings.Fields(string(vols))...)...).Run()
-	}
+	act := actBinary(t)
+	removeActLeftovers(t, "act-argo-submit-submit")
 	ns := s.Namespace(t)
 	s.Identity(t, ns, "gha", []rbacv1.PolicyRule{{APIGroups: []string{"argoproj.io"}, Resources: []string{"workflows"}, Verbs: []string{"list", "create"}}})
 	minter := kubeconfigJSON(t, s, ns, "minter", rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"serviceaccounts/token"}, Verbs: []string{"create"}})
@@ -76,7 +65,7 @@ func TestIntegrationActRunsExample(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, strings.TrimSpace(string(act)), "workflow_dispatch", "-W", filepath.Join(dir, "argo-submit.yml"),
+	cmd := exec.CommandContext(ctx, act, "workflow_dispatch", "-W", filepath.Join(dir, "argo-submit.yml"),
 		"-P", "ubuntu-latest=argo-cred/build-tools:1", "--pull=false", "--rebuild=false", "--action-offline-mode", "-b",
 		"--secret-file", filepath.Join(dir, "secrets"), "--network", "host")
 	cmd.Dir = testenv.Root()

@@ -83,6 +83,7 @@ func TestActionYAML(t *testing.T) {
 var (
 	buildOnce sync.Once
 	buildErr  error
+	imageTag  string // the argo-cred image (argo-cred:dev), as build.sh prints it
 )
 
 // actionImage builds the images (test/image/build.sh) once and returns the
@@ -92,15 +93,27 @@ func actionImage(t *testing.T) string {
 	testenv.Get(t)
 	testenv.Docker(t) // fails in CI without an engine, skips elsewhere, saying so
 	buildOnce.Do(func() {
-		out, err := exec.Command(filepath.Join(testenv.Root(), "test", "image", "build.sh")).CombinedOutput()
+		cmd := exec.Command(filepath.Join(testenv.Root(), "test", "image", "build.sh"))
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		imageTag = strings.TrimSpace(string(out))
 		if err != nil {
-			buildErr = fmt.Errorf("test/image/build.sh: %v\n%s", err, out)
+			buildErr = fmt.Errorf("test/image/build.sh: %v\n%s", err, stderr.String())
 		}
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
 	}
 	return strings.TrimPrefix(readAction(t).Runs.Image, "docker://")
+}
+
+// argoCredImage is the argo-cred image (argo exec'd by argo-cred), built
+// with the action's by actionImage.
+func argoCredImage(t *testing.T) string {
+	t.Helper()
+	actionImage(t)
+	return imageTag
 }
 
 // runner lays out a runner's directories for one job and runs steps of a

@@ -286,6 +286,9 @@ func copyFile(t *testing.T, from, to string) {
 	}
 }
 
+// exampleImage is the argo-cred image an example names, and its tag.
+var exampleImage = regexp.MustCompile(`ghcr\.io/argo-cred/argo-cred:([^\s"']+)`)
+
 // make release-prep V=… writes the tag form; with DIGEST=… the digest form
 // (the tag kept in a comment), which release.yml requires of a tag; a
 // malformed DIGEST changes nothing.
@@ -335,10 +338,21 @@ func TestReleasePrep(t *testing.T) {
 			if got := strings.TrimSpace(read("VERSION")); got != tc.version || version != tc.version || gotDigest != tc.digest {
 				t.Errorf("VERSION %s, action.yml names %s %q; want %s %q", got, version, gotDigest, tc.version, tc.digest)
 			}
+			images := 0
 			for _, e := range examples {
-				if ex := read(filepath.Join("examples", "github-actions", filepath.Base(e))); strings.Contains(ex, "argo-cred/argo-cred@") && !strings.Contains(ex, "argo-cred/argo-cred@"+tc.version) {
+				ex := read(filepath.Join("examples", "github-actions", filepath.Base(e)))
+				if strings.Contains(ex, "argo-cred/argo-cred@") && !strings.Contains(ex, "argo-cred/argo-cred@"+tc.version) {
 					t.Errorf("%s does not use argo-cred@%s", filepath.Base(e), tc.version)
 				}
+				// The argo-cred image as a docker:// step (long-job.yml).
+				for _, m := range exampleImage.FindAllStringSubmatch(ex, -1) {
+					if images++; m[1] != tc.version {
+						t.Errorf("%s names the image ghcr.io/argo-cred/argo-cred:%s; want %s", filepath.Base(e), m[1], tc.version)
+					}
+				}
+			}
+			if images == 0 {
+				t.Error("no example names the image ghcr.io/argo-cred/argo-cred:vX.Y.Z")
 			}
 		})
 	}
