@@ -1,6 +1,7 @@
 package docker
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -18,6 +19,21 @@ type Wrapper struct {
 	Mounts         []string // checked by CheckMounts
 	Engine         Engine
 	Settings       env.Settings
+	relay          bool // Settings are the relay's (Front)
+}
+
+// Check refuses, before any token is got, an --image that is not an image
+// reference, a --mount that is not a directory, and no docker CLI or
+// engine; it resolves the mounts and learns of the engine.
+func (w *Wrapper) Check(ctx context.Context, mounts []string) (err error) {
+	if err := CheckImage(w.Image); err != nil {
+		return err
+	}
+	if w.Mounts, err = CheckMounts(mounts); err != nil {
+		return err
+	}
+	w.Engine, err = Check(ctx)
+	return err
 }
 
 // Plan is the run of the image in the working directory wd, named
@@ -45,6 +61,9 @@ func (w Wrapper) Plan(wd string, stdin *os.File, tty, loopback bool) (Run, []str
 	}
 	if r.Network != "host" && loopback {
 		notes = append(notes, fmt.Sprintf("note: ARGO_SERVER %s is a loopback address, which a container reaches only with --network host", w.Settings.Server))
+	}
+	if w.relay {
+		notes = append(notes, fmt.Sprintf("note: the container's argo talks to argo-cred's relay on %s, with a per-run ARGO_TOKEN only the relay accepts; the relay renews the token and ends with the container", w.Settings.Server))
 	}
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
