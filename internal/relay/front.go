@@ -56,6 +56,7 @@ func Front(ctx context.Context, s env.Settings, tc *tls.Config, k *Keeper, liste
 		return s, nil, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
+	k.log = log
 	go k.Run(ctx)
 	out := s
 	out.Server, out.Authorization = r.Server(), r.Authorization()

@@ -3,6 +3,7 @@ package relay
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -27,6 +28,7 @@ const (
 type Keeper struct {
 	renew     func(ctx context.Context) (token.Token, error)
 	warn      func(string)
+	log       *slog.Logger // a renewal, at -v (set by Front)
 	renewable bool
 	now       func() time.Time
 
@@ -131,6 +133,9 @@ func (k *Keeper) renewOnce(ctx context.Context) bool {
 		return false
 	}
 	k.set(t)
+	if k.log != nil {
+		k.log.Debug("relay: renewed the token", "from", t.From, "expires_in", t.Expiry.Sub(k.now()).Round(time.Second))
+	}
 	return true
 }
 
