@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strings"
 
 	cred "github.com/argo-cred/argo-cred/internal/credential"
 	"github.com/argo-cred/argo-cred/internal/docker"
@@ -30,10 +29,6 @@ func (a *app) runDocker(ctx context.Context, o *dockerOptions, args []string) er
 	if err != nil {
 		return err
 	}
-	wd, err := os.Getwd()
-	if err != nil {
-		return fmt.Errorf("finding the working directory: %w", err)
-	}
 	w.Settings = c.Settings
 	if behind, _ := relay.Wanted(o.Relay, c.Source().Renewable, args); behind {
 		stop, err := w.Front(ctx, func(listen string) (env.Settings, func(), error) { return a.front(ctx, c, listen) })
@@ -42,17 +37,14 @@ func (a *app) runDocker(ctx context.Context, o *dockerOptions, args []string) er
 		}
 		defer stop()
 	}
-	r, notes := w.Plan(wd, os.Stdin, isTerminal(os.Stdin) && isTerminal(os.Stdout), cred.IsLoopback(w.Settings.Server))
+	r, notes := w.Plan(os.Stdin, isTerminal(os.Stdin) && isTerminal(os.Stdout), cred.IsLoopback(w.Settings.Server))
 	for _, n := range notes {
 		fmt.Fprintln(a.streams.ErrOut, n)
 	}
 	// If argo-cred is killed outright, the docker CLI dies with it (Linux)
 	// but the container would not: the guard removes it.
 	a.startGuard(&o.Options, r.Name, false)
-	if o.Verbose {
-		cmdline, _ := r.Command()
-		fmt.Fprintln(a.streams.ErrOut, "docker "+strings.Join(cmdline, " "))
-	}
+	r.Verbose = o.Verbose
 	code, err := docker.Exec(os.Environ(), r, a.streams.In, a.streams.Out, a.streams.ErrOut)
 	if err != nil {
 		return err

@@ -17,6 +17,7 @@ type Wrapper struct {
 	Image, Network string
 	Args, Extra    []string
 	Mounts         []string // checked by CheckMounts
+	Workdir        string   // the working directory (Check)
 	Engine         Engine
 	Settings       env.Settings
 	relay          bool // Settings are the relay's (Front)
@@ -24,7 +25,8 @@ type Wrapper struct {
 
 // Check refuses, before any token is got, an --image that is not an image
 // reference, a --mount that is not a directory, and no docker CLI or
-// engine; it resolves the mounts and learns of the engine.
+// engine; it resolves the mounts and the working directory, and learns
+// of the engine.
 func (w *Wrapper) Check(ctx context.Context, mounts []string) (err error) {
 	if err := CheckImage(w.Image); err != nil {
 		return err
@@ -32,18 +34,22 @@ func (w *Wrapper) Check(ctx context.Context, mounts []string) (err error) {
 	if w.Mounts, err = CheckMounts(mounts); err != nil {
 		return err
 	}
+	if w.Workdir, err = os.Getwd(); err != nil {
+		return fmt.Errorf("finding the working directory: %w", err)
+	}
 	w.Engine, err = Check(ctx)
 	return err
 }
 
-// Plan is the run of the image in the working directory wd, named
+// Plan is the run of the image in the working directory, named
 // argo-cred-RANDOM, with the notes worth telling the caller: arguments
 // naming files the container will not see, and a loopback server the
 // container reaches only on the host's network. As the caller's uid:gid,
 // with a HOME that uid may write to, the container reads the working
 // directory's files as the caller does (the image's own uid could not read
 // a 0600 file).
-func (w Wrapper) Plan(wd string, stdin *os.File, tty, loopback bool) (Run, []string) {
+func (w Wrapper) Plan(stdin *os.File, tty, loopback bool) (Run, []string) {
+	wd := w.Workdir
 	r := Run{
 		Image: w.Image, Args: w.Args, Workdir: wd, Mounts: w.Mounts, Network: w.Network, Extra: w.Extra,
 		User: User(w.Engine.Rootless), Home: ContainerHome,

@@ -108,7 +108,8 @@ func TestFrontPlan(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer stop()
-	r, notes := w.Plan(t.TempDir(), nil, false, true)
+	w.Workdir = t.TempDir()
+	r, notes := w.Plan(nil, false, true)
 	_, environ := r.Command()
 	if listened != "127.0.0.1:0" || !strings.Contains(strings.Join(environ, " "), "ARGO_TOKEN=Bearer argo-cred-relay.x") || strings.Contains(strings.Join(environ, " "), "real") {
 		t.Errorf("listened on %q, environment %q; want loopback, the per-run value only", listened, environ)
