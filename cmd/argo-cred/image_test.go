@@ -204,15 +204,16 @@ func TestIntegrationImageSignals(t *testing.T) {
 			must(t, cmd.Start())
 			done := make(chan error, 1)
 			go func() { done <- cmd.Wait() }()
-			// Signalled once argo-cred has checked and argo runs in its place
-			// (PID 1's command line is argo's), or once argo-cred is stuck on
+			// Signalled once argo-cred has checked and argo runs (argo wait
+			// waits on a stream: argo-cred, PID 1, stays its parent behind the
+			// relay and forwards the signal), or once argo-cred is stuck on
 			// the hanging server (it holds a connection there).
 			testenv.Eventually(t, 60*time.Second, "argo running, or argo-cred connected to the hanging server", func() bool {
 				if strings.Contains(name, "PID 1") {
 					return len(hang.Requests()) > held
 				}
 				out, _ := exec.Command("docker", "top", ctr, "-o", "pid,args").Output()
-				return strings.Contains(stderr.String(), "verified") && strings.Contains(string(out), "wait forever") && !strings.Contains(string(out), "argo-cred")
+				return strings.Contains(stderr.String(), "verified") && strings.Contains(string(out), "/bin/argo wait forever")
 			})
 			scanCmdlines(t, f.token)
 			sent := time.Now()

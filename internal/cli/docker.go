@@ -4,49 +4,48 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strings"
 
 	cred "github.com/argo-cred/argo-cred/internal/credential"
 	"github.com/argo-cred/argo-cred/internal/docker"
+	"github.com/argo-cred/argo-cred/internal/env"
 	"github.com/argo-cred/argo-cred/internal/exitcode"
+	"github.com/argo-cred/argo-cred/internal/relay"
 )
 
 // runDocker gets and checks the credential on the host, then runs the argo
-// CLI image with ARGS, every setting passed by name only; the container's
+// CLI image with ARGS, every setting passed by name only, behind the relay
+// (stopped on every way out) when relay.Wanted says so; the container's
 // exit code is the process's.
 func (a *app) runDocker(ctx context.Context, o *dockerOptions, args []string) error {
-	if err := docker.CheckImage(o.Image); err != nil {
+	w := &docker.Wrapper{Image: o.Image, Network: o.Network, Args: args, Extra: o.DockerArgs}
+	if err := w.Check(ctx, o.DockerMounts); err != nil {
 		return err
 	}
-	mounts, err := docker.CheckMounts(o.DockerMounts)
-	if err != nil {
+	if _, err := relay.Wanted(o.Relay, false, nil); err != nil {
 		return err
 	}
-	engine, err := docker.Check(ctx)
-	if err != nil {
-		return err
-	}
-	o.guardBinding = true
+	o.guardBinding, o.relayed = true, o.Relay != relay.Never
 	c, _, err := a.checked(ctx, &o.Options)
 	if err != nil {
 		return err
 	}
-	wd, err := os.Getwd()
-	if err != nil {
-		return fmt.Errorf("finding the working directory: %w", err)
+	w.Settings = c.Settings
+	if behind, _ := relay.Wanted(o.Relay, c.Source().Renewable, args); behind {
+		say := func(s string) { fmt.Fprintln(a.streams.ErrOut, s) }
+		stop, err := w.Front(ctx, func(listen string) (env.Settings, func(), error) { return c.Relay(ctx, listen, say) })
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
-	w := docker.Wrapper{Image: o.Image, Network: o.Network, Args: args, Extra: o.DockerArgs, Mounts: mounts, Engine: engine, Settings: c.Settings}
-	r, notes := w.Plan(wd, os.Stdin, isTerminal(os.Stdin) && isTerminal(os.Stdout), cred.IsLoopback(c.Settings.Server))
+	r, notes := w.Plan(os.Stdin, isTerminal(os.Stdin) && isTerminal(os.Stdout), cred.IsLoopback(w.Settings.Server))
 	for _, n := range notes {
 		fmt.Fprintln(a.streams.ErrOut, n)
 	}
 	// If argo-cred is killed outright, the docker CLI dies with it (Linux)
 	// but the container would not: the guard removes it.
 	a.startGuard(&o.Options, r.Name, false)
-	if o.Verbose {
-		cmdline, _ := r.Command()
-		fmt.Fprintln(a.streams.ErrOut, "docker "+strings.Join(cmdline, " "))
-	}
+	r.Verbose = o.Verbose
 	code, err := docker.Exec(os.Environ(), r, a.streams.In, a.streams.Out, a.streams.ErrOut)
 	if err != nil {
 		return err

@@ -88,6 +88,7 @@ type Run struct {
 	Extra   []string // more docker run arguments, before the image
 	Stdin   bool     // -i
 	TTY     bool     // -t
+	Verbose bool     // Exec prints the docker command line (names, no values)
 }
 
 // Command returns the docker CLI's arguments and the environment entries
@@ -275,11 +276,15 @@ func Check(ctx context.Context) (Engine, error) {
 	return Engine{Rootless: bytes.Contains(info, []byte("name=rootless"))}, nil
 }
 
-// Exec runs docker with r and returns the container's exit code. SIGINT and
+// Exec runs docker with r and returns the container's exit code; with
+// r.Verbose it first prints the command line on stderr. SIGINT and
 // SIGTERM that reach argo-cred go on to the docker CLI, which proxies them
 // into the container; a docker CLI killed by a signal is 128+signal.
 func Exec(environ []string, r Run, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
 	args, vars := r.Command()
+	if r.Verbose {
+		fmt.Fprintln(stderr, "docker "+strings.Join(args, " "))
+	}
 	cmd := exec.Command("docker", args...)
 	cmd.Env = append(environ, vars...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr

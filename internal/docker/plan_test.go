@@ -23,8 +23,8 @@ func TestPlan(t *testing.T) {
 	if err := os.WriteFile(wf, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	w := Wrapper{Image: "img:1", Args: []string{"submit", wf}, Settings: env.Settings{Server: "127.0.0.1:2746", CABundle: "/c/ca.pem"}}
-	r, notes := w.Plan(wd, devnull, false, true)
+	w := Wrapper{Image: "img:1", Args: []string{"submit", wf}, Workdir: wd, Settings: env.Settings{Server: "127.0.0.1:2746", CABundle: "/c/ca.pem"}}
+	r, notes := w.Plan(devnull, false, true)
 	want := []string{
 		"note: " + wf + " is outside the working directory " + wd + ": the container does not see it; mount its directory read-only with --mount " + elsewhere,
 		"note: ARGO_SERVER 127.0.0.1:2746 is a loopback address, which a container reaches only with --network host",
@@ -39,7 +39,7 @@ func TestPlan(t *testing.T) {
 		t.Errorf("files (-want +got):\n%s", diff)
 	}
 	w.Network = "host"
-	if _, notes := w.Plan(wd, devnull, false, true); len(notes) != 1 {
+	if _, notes := w.Plan(devnull, false, true); len(notes) != 1 {
 		t.Errorf("with --network host: notes %q; want only the unseen file's", notes)
 	}
 }

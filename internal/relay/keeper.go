@@ -133,7 +133,7 @@ func (k *Keeper) renewOnce(ctx context.Context) bool {
 		return false
 	}
 	k.set(t)
-	k.log.Debug("renewed the token", "from", t.From, "expires", t.Expiry.Format(time.RFC3339))
+	k.log.Debug("relay: renewed the token", "from", t.From, "expires", t.Expiry.Format(time.RFC3339))
 	return true
 }
 
