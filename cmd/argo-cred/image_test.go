@@ -246,9 +246,13 @@ func pendingWorkflow(t *testing.T, f fixture, name string) {
 
 // scanCmdlines fails if any process on the machine has a form of tok in its
 // command line.
-func scanCmdlines(t *testing.T, tok string) {
+func scanCmdlines(t *testing.T, tok string) { scanProc(t, tok, "cmdline") }
+
+// scanProc scans /proc/*/what (cmdline, environ: as root, every process's)
+// for a form of tok.
+func scanProc(t *testing.T, tok, what string) {
 	t.Helper()
-	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	procs, _ := filepath.Glob("/proc/[0-9]*/" + what)
 	n := 0
 	for _, p := range procs {
 		b, err := os.ReadFile(p)
@@ -259,7 +263,7 @@ func scanCmdlines(t *testing.T, tok string) {
 		noLeak(t, tok, p, strings.ReplaceAll(string(b), "\x00", " "))
 	}
 	if n < 10 {
-		t.Fatalf("read only %d command lines; the scan would prove nothing", n)
+		t.Fatalf("read only %d /proc/*/%s; the scan would prove nothing", n, what)
 	}
 }
 

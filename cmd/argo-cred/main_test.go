@@ -794,18 +794,20 @@ func TestIntegrationExec(t *testing.T) {
 	})
 }
 
-// The leak scan's other half: while exec runs its command, no process on
-// the machine has the token in its command line; and after a batch of runs
-// the stack's own logs (API server, audit, Argo Servers) hold no form of it.
-// The scan runs while the command demonstrably runs: it writes a marker
-// file, then waits for the test to let it end.
+// The leak scan's other half: while exec runs its command behind the relay
+// (which the command has just used: argo list through it), no process on
+// the machine has the token in its command line or, for the command,
+// argo-cred and every other process, in its environment; and after a batch
+// of runs the stack's own logs (API server, audit, Argo Servers) hold no
+// form of it. The scan runs while the command demonstrably runs: it writes
+// a marker file, then waits for the test to let it end.
 func TestIntegrationLeakScanProcessesAndLogs(t *testing.T) {
 	t.Parallel()
 	f := setup(t, testenv.WorkflowsListUpdate)
 	dir := t.TempDir()
 	running, release := filepath.Join(dir, "running"), filepath.Join(dir, "release")
 	p := start(t, f.plain(), "exec", "--secret", "ci", "--namespace", f.ns, "-v", "--",
-		"sh", "-c", `touch "$1" && while [ ! -e "$2" ]; do sleep 0.05; done`, "sh", running, release)
+		"sh", "-c", `"$3" list >/dev/null && touch "$1" && while [ ! -e "$2" ]; do sleep 0.05; done`, "sh", running, release, f.s.ArgoBin)
 	testenv.Eventually(t, 30*time.Second, "exec's command runs", func() bool {
 		select {
 		case <-p.ended:
@@ -816,6 +818,7 @@ func TestIntegrationLeakScanProcessesAndLogs(t *testing.T) {
 		return err == nil
 	})
 	scanCmdlines(t, f.token)
+	scanProc(t, f.token, "environ")
 	must(t, os.WriteFile(release, nil, 0o600))
 	if r := p.wait(t); r.code != 0 {
 		t.Fatalf("exec: exit %d\n%s", r.code, r.stderr)
