@@ -42,7 +42,7 @@ func meta(name, ns, client string, extra map[string]any) map[string]any {
 }
 
 // Objects are the client's Role, ServiceAccount and RoleBinding, and its
-// first token Secret (named after the client).
+// first token Secret: slot a, current.
 func (c Client) Objects() []Object {
 	var rules []map[string]any
 	for _, g := range merge(c.Grants) {
@@ -54,13 +54,17 @@ func (c Client) Objects() []Object {
 		{kube.RoleBindingKind, c.Name, map[string]any{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": meta(c.Name, c.Namespace, c.Name, nil),
 			"roleRef":  map[string]any{"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": c.Name},
 			"subjects": []map[string]any{{"kind": "ServiceAccount", "name": c.Name, "namespace": c.Namespace}}}},
-		c.tokenSecret(c.Name + "-token"),
+		c.tokenSecret(Slots(c.Name)[0], map[string]string{stateKey: stateCurrent}),
 	}
 }
 
-func (c Client) tokenSecret(name string) Object {
+// tokenSecret is a token Secret of the client's ServiceAccount, with
+// argo-cred's annotations ann (state) if any.
+func (c Client) tokenSecret(name string, ann map[string]string) Object {
+	annotations := map[string]string{saNameKey: c.Name}
+	maps.Copy(annotations, ann)
 	return Object{kube.SecretKind, name, map[string]any{"apiVersion": "v1", "kind": "Secret", "type": tokenType,
-		"metadata": meta(name, c.Namespace, c.Name, map[string]any{"annotations": map[string]string{saNameKey: c.Name}})}}
+		"metadata": meta(name, c.Namespace, c.Name, map[string]any{"annotations": annotations})}}
 }
 
 // Manifest is the client's objects as YAML documents, each after a "---"

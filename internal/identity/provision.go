@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -40,12 +41,27 @@ type ProvisionResult struct {
 	Changes []Change
 }
 
-// Do applies the client's objects, then checks the token of its first
+// Do applies the client's objects, then checks the token of its current
 // token Secret. The changes are returned also when a later step failed.
 func (u Provision) Do(ctx context.Context, in ProvisionInput) (ProvisionResult, error) {
 	var r ProvisionResult
 	c := in.Client
-	changes, err := Apply(ctx, u.Kube, c.Namespace, c.Objects(), in.Adopt)
+	all, err := secretsOf(ctx, u.Kube, c.Namespace, c.Name)
+	if err != nil {
+		return r, err
+	}
+	tokens, err := finishOverdue(ctx, u.Kube, u.Prober, c, tokenSecrets(all), "provision", in.Progress)
+	if err != nil {
+		return r, err
+	}
+	objs, kept, err := u.objects(ctx, c, tokens)
+	if err != nil {
+		return r, err
+	}
+	changes, err := Apply(ctx, u.Kube, c.Namespace, objs, in.Adopt)
+	if kept != "" {
+		changes = append(changes, Change{Kind: "Secret", Name: kept, What: "unchanged"})
+	}
 	r.Changes = changes
 	for _, ch := range changes {
 		progress(in.Progress, fmt.Sprintf("%s/%s %s", strings.ToLower(ch.Kind), ch.Name, ch.What))
@@ -53,7 +69,34 @@ func (u Provision) Do(ctx context.Context, in ProvisionInput) (ProvisionResult, 
 	if err != nil {
 		return r, err
 	}
-	return r, u.Prober.Check(ctx, c, c.Name+"-token", merge(c.Grants))
+	name := cmp.Or(kept, objs[len(objs)-1].Name)
+	cur, ok := current(c.Name, tokens)
+	if made := kept == "" && name == Slots(c.Name)[0]; !made && (!ok || cur.Name != name) {
+		progress(in.Progress, fmt.Sprintf("note: client %s's token is in secret %s, which --client does not read (a name from before slots, or not current): argo-cred rotate --client %s moves it to %s",
+			c.Name, name, c.Name, Slots(c.Name)[0]))
+	}
+	return r, u.Prober.Check(ctx, c, name, merge(c.Grants))
+}
+
+// objects are the client's objects to apply, and the token Secret kept as
+// it is, if any: its current slot; else a token Secret from before slots
+// (rotate moves it to slots). Else a token Secret is applied: CLIENT-token
+// if something of that name exists (as before slots: refused, or with
+// --adopt taken over), else slot a.
+func (u Provision) objects(ctx context.Context, c Client, tokens []secret) ([]Object, string, error) {
+	objs := c.Objects()
+	if cur, ok := current(c.Name, tokens); ok {
+		return objs[:3], cur.Name, nil
+	}
+	if len(tokens) > 0 {
+		return objs[:3], tokens[len(tokens)-1].Name, nil // the newest
+	}
+	legacy := c.Name + "-token"
+	_, found, err := get(ctx, u.Kube, kube.SecretKind, c.Namespace, legacy)
+	if found {
+		objs[3] = c.tokenSecret(legacy, nil)
+	}
+	return objs, "", err
 }
 
 // progress calls f with line, unless f is nil.

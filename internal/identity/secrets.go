@@ -2,7 +2,6 @@ package identity
 
 import (
 	"context"
-	"crypto/rand"
 	"slices"
 	"time"
 
@@ -21,6 +20,10 @@ type secret struct {
 	UID      string
 	Expires  string // a binding's token expiry (expiresAt)
 	Client   string // the argo-cred/client label: for a binding, its ServiceAccount
+	// State is argo-cred's state of a token Secret (current, retiring or
+	// ""); RetireAfter a retiring one's end of grace.
+	State       string
+	RetireAfter time.Time
 }
 
 const (
@@ -69,8 +72,10 @@ func list(ctx context.Context, k *kube.Client, ns, selector string, keep func(ty
 			continue
 		}
 		created, _ := time.Parse(time.RFC3339, m.CreationTimestamp)
+		state, after := stateOf(m)
 		out = append(out, secret{Name: m.Name, Created: created, LastUsed: m.Labels["kubernetes.io/legacy-token-last-used"],
-			Invalid: m.Labels["kubernetes.io/legacy-token-invalid-since"], Binding: m.Labels[bindingLabel] != "", UID: m.UID, Expires: rfc3339(m.Annotations[expiresAt]), Client: m.Labels[clientLabel]})
+			Invalid: m.Labels["kubernetes.io/legacy-token-invalid-since"], Binding: m.Labels[bindingLabel] != "", UID: m.UID, Expires: rfc3339(m.Annotations[expiresAt]), Client: m.Labels[clientLabel],
+			State: state, RetireAfter: after})
 	}
 	slices.SortFunc(out, func(a, b secret) int { return a.Created.Compare(b.Created) })
 	return out, nil
@@ -84,24 +89,30 @@ func rfc3339(s string) string {
 	return s
 }
 
-// newTokenSecret creates another token Secret for the client, named
-// CLIENT-token-<5 random characters>. The name is chosen here, not by the
-// API server (generateName), so that a create whose answer is lost (an
-// interrupt, a timeout) still names what may have been made: the returned
-// Secret always has its Name, and its UID when the create succeeded.
-func newTokenSecret(ctx context.Context, k *kube.Client, c Client) (secret, error) {
-	const alphabet = "bcdfghjklmnpqrstvwxz2456789" // as Kubernetes' generated names
-	b := make([]byte, 5)
-	_, _ = rand.Read(b)
-	for i := range b {
-		b[i] = alphabet[int(b[i])%len(alphabet)]
-	}
-	o := c.tokenSecret(c.Name + "-token-" + string(b))
+// newTokenSecret creates a token Secret for the client in the slot name,
+// with no state yet: readers pass it over until markState makes it
+// current. A create whose answer is lost (an interrupt, a timeout) may
+// still have made it: the returned Secret always has its Name, and its UID
+// when the create succeeded.
+func newTokenSecret(ctx context.Context, k *kube.Client, c Client, name string) (secret, error) {
+	o := c.tokenSecret(name, nil)
 	m, err := k.Create(ctx, kube.SecretKind, c.Namespace, o.Body)
 	if err != nil {
 		return secret{Name: o.Name}, classify(err)
 	}
 	return secret{Name: m.Name, UID: m.UID}, nil
+}
+
+// markState sets argo-cred's state annotations on the client's token
+// Secret s (server-side apply, only if it is still the Secret read: its
+// UID); a retiring one until retireAfter.
+func markState(ctx context.Context, k *kube.Client, c Client, s secret, state string, retireAfter time.Time) error {
+	ann := map[string]string{stateKey: state}
+	if state == stateRetiring {
+		ann[retireAfterKey] = retireAfter.UTC().Format(time.RFC3339)
+	}
+	_, err := k.Apply(ctx, kube.SecretKind, c.Namespace, s.Name, c.tokenSecret(s.Name, ann).withMeta("uid", s.UID))
+	return classify(err)
 }
 
 // deleteTokenSecret deletes the client's token Secret name if it exists and
