@@ -167,6 +167,8 @@ func TestIntegrationBadInput(t *testing.T) {
 		"expect: create on templates":  {env: kube, args: []string{"env", "--secret", "ci", "--expect", "allow:workflowtemplates/create"}, code: 2, stderrHas: "would create it for real"},
 		"expect: verdict":              {env: kube, args: []string{"env", "--secret", "ci", "--expect", "maybe:workflows"}, code: 2, stderrHas: "must start with allow: or deny:"},
 		"flags: secret and sa":         {env: kube, args: []string{"env", "--secret", "ci", "--service-account", "ci"}, code: 2, stderrHas: "both given"},
+		"flags: client and secret":     {env: kube, args: []string{"env", "--client", "ci", "--secret", "ci"}, code: 2, stderrHas: "--client and --secret both given"},
+		"flags: client not a name":     {env: kube, args: []string{"probe", "--client", "CI_1"}, code: 2, stderrHas: `invalid --client "CI_1": not a Kubernetes name`},
 		"flags: secure and scheme":     {env: kube, args: []string{"env", "--secret", "ci", "--server", "http://argo:80", "--secure"}, code: 2, stderrHas: "contradicts"},
 		"flags: header without http1":  {env: kube, args: []string{"env", "--secret", "ci", "--header", "X-A: b"}, code: 2, stderrHas: "--header works only with HTTP/1"},
 		"flags: base href with grpc":   {env: kube, args: []string{"env", "--secret", "ci", "--base-href", "/argo"}, code: 2, stderrHas: "works only with HTTP/1"},
@@ -201,7 +203,7 @@ func TestIntegrationBadInput(t *testing.T) {
 		"exec: empty --secret":       {env: kube, args: []string{"exec", "--secret", "", "--", "sh", "-c", "echo ran"}, code: 2, stderrHas: "no token source"},
 		"exec: empty source var":     {env: append(kube, "ARGO_CRED_OIDC_ENV="), args: []string{"exec", "--", "sh", "-c", "echo ran"}, code: 2, stderrHas: "no token source"},
 		"exec: audience only":        {env: kube, args: []string{"exec", "--audience", "x", "--", "sh", "-c", "echo ran"}, code: 2, stderrHas: "no token source"},
-		"exec: client only":          {env: append(kube, "ARGO_CRED_CLIENT=ci"), args: []string{"exec", "--", "sh", "-c", "echo ran"}, code: 2, stderrHas: "no token source"},
+		"exec: client not in slots":  {env: append(kube, "ARGO_CRED_CLIENT=ci"), args: []string{"exec", "--", "sh", "-c", "echo ran"}, code: 3, stderrHas: "client ci has no token secret ci-token-a or ci-token-b"},
 		"docker: image is an option": {env: kube, args: []string{"docker", "--image=--volume=/:/host", "--secret", "ci", "--", "version"}, code: 2, stderrHas: "is not an image reference"},
 		"docker: no engine":          {env: append(kube, "DOCKER_HOST=unix:///nonexistent.sock"), args: []string{"docker", "--secret", "ci", "--", "version"}, code: 2, stderrHas: "no Docker engine reachable"},
 		// The identity lifecycle.

@@ -49,7 +49,7 @@ func resourceVersions(t *testing.T, s *testenv.Stack, ns, client string) map[str
 	if r, err := s.Client.RbacV1().RoleBindings(ns).Get(ctx, client, metav1.GetOptions{}); err == nil {
 		out["rolebinding"] = r.ResourceVersion
 	}
-	if r, err := s.Client.CoreV1().Secrets(ns).Get(ctx, client+"-token", metav1.GetOptions{}); err == nil {
+	if r, err := s.Client.CoreV1().Secrets(ns).Get(ctx, client+"-token-a", metav1.GetOptions{}); err == nil {
 		out["secret"] = r.ResourceVersion
 	}
 	return out
@@ -66,7 +66,7 @@ func TestIntegrationProvision(t *testing.T) {
 	args := []string{"provision", "--client", "ci", "--namespace", ns}
 	r := run(t, env, args...)
 	wantCode(t, r, 0, "verified")
-	for _, want := range []string{"role/ci created", "serviceaccount/ci created", "rolebinding/ci created", "secret/ci-token created"} {
+	for _, want := range []string{"role/ci created", "serviceaccount/ci created", "rolebinding/ci created", "secret/ci-token-a created"} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
 		}
@@ -93,7 +93,7 @@ func TestIntegrationProvision(t *testing.T) {
 			t.Errorf("%s changed: %t; want only the role changed", kind, changed)
 		}
 	}
-	r = run(t, env, "env", "--secret", "ci-token", "--namespace", ns)
+	r = run(t, env, "env", "--secret", "ci-token-a", "--namespace", ns)
 	wantCode(t, r, 7, "workflowtemplates/list: expected denied, got allowed")
 	// --format prints the settings, as env does.
 	r = run(t, env, append(args, "--allow", "workflows:list,update", "--format", "json")...)
@@ -110,10 +110,11 @@ func TestIntegrationRotateRevoke(t *testing.T) {
 	ns := s.Namespace(t)
 	env := lifecycleEnv(s)
 	wantCode(t, run(t, env, "provision", "--client", "ci", "--namespace", ns), 0, "verified")
-	old := s.WaitToken(t, ns, "ci-token")
+	old := s.WaitToken(t, ns, "ci-token-a")
 	r := run(t, env, "rotate", "--client", "ci", "--namespace", ns)
 	wantCode(t, r, 0, "rotate: rotated (")
-	for _, want := range []string{"rotate: created secret " + ns + "/ci-token-", "rotate: deleted 1 old secret(s) ci-token", "note: waiting until the Argo Server rejects the 1 revoked token(s)", "rejects 1 token(s) with 401"} {
+	for _, want := range []string{"rotate: created secret " + ns + "/ci-token-b", "rotate: deleted 1 old secret(s) ci-token-a",
+		"secret " + ns + "/ci-token-b is current; the old token is deleted and rejected", "note: waiting until the Argo Server rejects the 1 revoked token(s)", "rejects 1 token(s) with 401"} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
 		}

@@ -104,6 +104,11 @@ func (u Rotate) Do(ctx context.Context, in RotateInput) (RotateResult, error) {
 		r.Retiring = names
 		st.done(fmt.Sprintf("marked %d old secret(s) retiring until %s %s", len(names), r.RetireAfter.Format(time.RFC3339), strings.Join(names, ", ")))
 	} else {
+		// Retiring as of now first: an old Secret a failed delete leaves
+		// is overdue, and the next lifecycle command finishes it.
+		if err := retire(ctx, u.Kube, c, olds, time.Now()); err != nil {
+			return r, err
+		}
 		if err := deleteSecrets(ctx, u.Kube, c.Namespace, olds); err != nil {
 			return r, err
 		}

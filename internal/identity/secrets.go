@@ -103,16 +103,17 @@ func newTokenSecret(ctx context.Context, k *kube.Client, c Client, name string) 
 	return secret{Name: m.Name, UID: m.UID}, nil
 }
 
-// markState sets argo-cred's state annotations on the client's token
-// Secret s (server-side apply, only if it is still the Secret read: its
-// UID); a retiring one until retireAfter.
+// markState sets argo-cred's state annotation on the client's token
+// Secret s, only if it is still the Secret read (its UID), and never
+// making it again: a retiring one until retireAfter, a current one without
+// an end.
 func markState(ctx context.Context, k *kube.Client, c Client, s secret, state string, retireAfter time.Time) error {
-	ann := map[string]string{stateKey: state}
+	var after *string
 	if state == stateRetiring {
-		ann[retireAfterKey] = retireAfter.UTC().Format(time.RFC3339)
+		t := retireAfter.UTC().Format(time.RFC3339)
+		after = &t
 	}
-	_, err := k.Apply(ctx, kube.SecretKind, c.Namespace, s.Name, c.tokenSecret(s.Name, ann).withMeta("uid", s.UID))
-	return classify(err)
+	return classify(k.Annotate(ctx, kube.SecretKind, c.Namespace, s.Name, s.UID, map[string]*string{stateKey: &state, retireAfterKey: after}))
 }
 
 // deleteTokenSecret deletes the client's token Secret name if it exists and

@@ -106,6 +106,22 @@ func (c *Client) DeleteUID(ctx context.Context, k Kind, ns, name, uid string) er
 	return nil
 }
 
+// Annotate sets (or, with a nil value, removes) annotations of an object
+// that exists and has the UID uid, with a JSON merge patch: unlike an
+// apply, it never creates the object, and the UID holds it to the object
+// read (one made again under the same name is refused, being immutable).
+func (c *Client) Annotate(ctx context.Context, k Kind, ns, name, uid string, annotations map[string]*string) error {
+	body, err := json.Marshal(map[string]any{"metadata": map[string]any{"uid": uid, "annotations": annotations}})
+	if err != nil {
+		return err
+	}
+	raw, err := c.rc.Patch(types.MergePatchType).AbsPath(k.path(ns, name)).Param("fieldManager", fieldManager).Body(body).Do(ctx).Raw()
+	if err = withMessage(raw, err); err != nil {
+		return fmt.Errorf("annotating %s %s/%s: %w", k.Singular(), ns, name, err)
+	}
+	return nil
+}
+
 // Create creates obj and returns its metadata.
 func (c *Client) Create(ctx context.Context, k Kind, ns string, obj any) (Meta, error) {
 	body, err := json.Marshal(obj)
