@@ -7,7 +7,6 @@ import (
 	"os"
 	"slices"
 
-	cred "github.com/argo-cred/argo-cred/internal/credential"
 	"github.com/argo-cred/argo-cred/internal/exitcode"
 	"github.com/argo-cred/argo-cred/internal/export"
 	"github.com/argo-cred/argo-cred/internal/identity"
@@ -74,9 +73,7 @@ func (a *app) provision(ctx context.Context, o *provisionOptions) error {
 // settingsOnly checks the Argo Server settings before anything changes
 // (not the token source: --client names the client).
 func (a *app) settingsOnly(o *Options) error {
-	oc := *o
-	oc.SourceFlags = cred.SourceFlags{}
-	_, _, err := a.validate(&oc)
+	_, _, err := a.validate(&Options{KubeFlags: o.KubeFlags, ArgoFlags: o.ArgoFlags, CheckFlags: o.CheckFlags, set: o.set})
 	return err
 }
 

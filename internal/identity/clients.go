@@ -115,10 +115,17 @@ func (u Clients) row(ctx context.Context, c Client, note func(string)) (ClientRo
 		return row, err
 	}
 	if u.Finish != nil {
-		if secrets, err = finishOverdue(ctx, u.Kube, u.Finish, c, secrets, "clients", note); err != nil {
+		left, err := finishOverdue(ctx, u.Kube, u.Finish, c, secrets, "clients", note)
+		switch {
+		case exitcode.Of(err) == exitcode.MissingAccess: // an identity that may only read lists on
+			progress(note, "warning: could not delete it: "+redact.Clean(err.Error()))
+		case err != nil:
 			return row, err
+		default:
+			secrets = left
 		}
-	} else if due := overdue(secrets, time.Now()); len(due) > 0 {
+	}
+	if due := overdue(secrets, time.Now()); len(due) > 0 {
 		progress(note, fmt.Sprintf("warning: the grace of client %s's old token ended, and it is still valid: secret %s; argo-cred rotate --client %s --finish deletes it (clients does, given --server)",
 			c.Name, describe(c.Namespace, due), c.Name))
 	}
