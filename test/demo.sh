@@ -61,7 +61,7 @@ platform "export KUBECONFIG=$STACK_KUBECONFIG ARGO_SERVER=$ARGO_SERVER ARGO_SECU
 # shellcheck source=test/stack/lib.sh
 . "$root/test/stack/lib.sh"
 printf 'apiVersion: v1\nkind: Namespace\nmetadata: {name: demo}\n' | kapply /api/v1/namespaces
-note "a Role with exactly what the job does, a ServiceAccount, a RoleBinding and the token Secret build-token-a (the first of two slots); then the token is probed"
+note "a Role with exactly what the job does, a ServiceAccount, a RoleBinding and a token Secret; the token is probed, then copied to build-token-current, where --client finds it"
 platform 'argo-cred provision --client build --namespace demo --allow workflows:list,get,create'
 
 chapter "The job: submit with a verified credential"
@@ -85,7 +85,7 @@ running="argo-cred exec --service-account build --namespace demo --bind -- sh -c
 say "job\$ $running &"
 eval "$running &"
 running=$!
-note "a new token in the other slot, probed and made current (--client finds it); the old one deleted; every old token proven refused"
+note "a new token Secret, probed and made current (build-token-current holds it); the old one deleted; every old token proven refused"
 platform 'argo-cred rotate --client build --namespace demo' 'touch rotated'
 say '$ wait'
 wait "$running" || die "the running job failed: $(cat job.log)"

@@ -64,7 +64,8 @@ func TestIntegrationCompletionClients(t *testing.T) {
 	if diff := cmp.Diff([]string{user}, completions(t, env, "rotate", "--namespace", ns, "--client", "gha-")); diff != "" {
 		t.Errorf("rotate --client gha- (-want +got):\n%s", diff)
 	}
-	// env, exec, probe and docker --client: in --secret-namespace, else --namespace.
+	// env, exec, probe and docker --client: in --secret-namespace, else
+	// --namespace; only clients with a token (not oidc-config's).
 	if diff := cmp.Diff([]string{"ci"}, completions(t, env, "env", "--secret-namespace", ns, "--namespace", s.Namespace(t), "--client", "c")); diff != "" {
 		t.Errorf("env --secret-namespace --client c (-want +got):\n%s", diff)
 	}

@@ -18,39 +18,59 @@ import (
 	"github.com/argo-cred/argo-cred/internal/testenv"
 )
 
-// slots reads the client's token Secrets: name to argo-cred's state
-// ("current", "retiring", or "-" for none).
-func slots(t *testing.T, s *testenv.Stack, ns, client string) map[string]string {
+// tokenSecrets reads the client's token Secrets (not its copy of the
+// current token): argo-cred's state ("current", "retiring" or "-") to
+// their names.
+func tokenSecrets(t *testing.T, s *testenv.Stack, ns, client string) map[string][]string {
 	t.Helper()
-	l, err := s.Client.CoreV1().Secrets(ns).List(context.Background(), metav1.ListOptions{LabelSelector: "argo-cred/client=" + client})
+	l, err := s.Client.CoreV1().Secrets(ns).List(context.Background(), metav1.ListOptions{LabelSelector: "argo-cred/client=" + client + ",!argo-cred/current-token"})
 	must(t, err)
-	out := map[string]string{}
+	out := map[string][]string{}
 	for _, sec := range l.Items {
-		out[sec.Name] = cmpOr(sec.Annotations["argo-cred/state"], "-")
+		state := sec.Annotations["argo-cred/state"]
+		if state == "" {
+			state = "-"
+		}
+		out[state] = append(out[state], sec.Name)
 	}
 	return out
 }
 
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
-
-func wantSlots(t *testing.T, s *testenv.Stack, ns, client string, want map[string]string) {
+// wantStates checks how many token Secrets the client has in each state,
+// and returns them.
+func wantStates(t *testing.T, s *testenv.Stack, ns, client string, want map[string]int) map[string][]string {
 	t.Helper()
-	if diff := cmp.Diff(want, slots(t, s, ns, client)); diff != "" {
-		t.Errorf("the client's token Secrets, name: state (-want +got):\n%s", diff)
+	got := tokenSecrets(t, s, ns, client)
+	n := map[string]int{}
+	for state, names := range got {
+		n[state] = len(names)
 	}
+	if diff := cmp.Diff(want, n); diff != "" {
+		t.Errorf("the client's token Secrets by state (-want +got):\n%s\n%v", diff, got)
+	}
+	return got
 }
 
-// slotReaderKubeconfig is a kubeconfig of a ServiceAccount that may get and
-// watch exactly the two slots of client, by resourceNames, and nothing else.
-func slotReaderKubeconfig(t *testing.T, s *testenv.Stack, ns, client string) string {
+// copied is the token Secret the client's CLIENT-token-current copies, and
+// its token, which must be that Secret's.
+func copied(t *testing.T, s *testenv.Stack, ns, client string) (source, tok string) {
+	t.Helper()
+	c, err := s.Client.CoreV1().Secrets(ns).Get(context.Background(), client+"-token-current", metav1.GetOptions{})
+	must(t, err)
+	source = c.Annotations["argo-cred/source"]
+	if tok = string(c.Data["token"]); tok == "" || tok != s.WaitToken(t, ns, source) {
+		t.Errorf("%s-token-current does not hold the token of %q, its source", client, source)
+	}
+	return source, tok
+}
+
+// currentReaderKubeconfig is a kubeconfig of a ServiceAccount that may
+// get exactly the client's CLIENT-token-current, by resourceNames, and nothing
+// else.
+func currentReaderKubeconfig(t *testing.T, s *testenv.Stack, ns, client string) string {
 	t.Helper()
 	return serviceAccountKubeconfig(t, s, ns, client+"-reader", []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"},
-		ResourceNames: []string{client + "-token-a", client + "-token-b"}, Verbs: []string{"get", "watch"}}})
+		ResourceNames: []string{client + "-token-current"}, Verbs: []string{"get"}}})
 }
 
 // clientToken is the token `env --client` exports.
@@ -79,56 +99,68 @@ func overdueNow(t *testing.T, s *testenv.Stack, ns, name string) {
 	must(t, err)
 }
 
-// provision makes slot a current; a job whose identity may only get and
-// watch the two slots gets its token with --client (env and exec); rotate
-// --grace makes slot b current at once while the old token stays valid;
-// clients shows the grace; rotate --finish deletes the old Secret and the
-// Argo Server rejects its token.
+// provision makes a token Secret current and copies its token to
+// CLIENT-token-current; a job whose identity may get only that Secret gets
+// the token with --client (env and exec); rotate --grace makes a new token
+// current at once while the old one stays valid; clients shows the grace;
+// rotate --finish deletes the old Secret and the Argo Server rejects its
+// token.
 func TestIntegrationRotateGrace(t *testing.T) {
 	t.Parallel()
 	s := testenv.Get(t)
 	ns := s.Namespace(t)
 	env := lifecycleEnv(s)
-	wantCode(t, run(t, env, "provision", "--client", "ci", "--namespace", ns), 0, "secret/ci-token-a created")
-	wantSlots(t, s, ns, "ci", map[string]string{"ci-token-a": "current"})
-	a := s.WaitToken(t, ns, "ci-token-a")
-
-	job := []string{"KUBECONFIG=" + slotReaderKubeconfig(t, s, ns, "ci"), "ARGO_SERVER=" + s.ArgoServer, "ARGO_SECURE=false"}
-	if got := clientToken(t, job, ns, "ci"); got != a {
-		t.Fatalf("env --client ci gave another token than slot a's")
+	r := run(t, env, "provision", "--client", "ci", "--namespace", ns)
+	wantCode(t, r, 0, "provision: copied its token to secret "+ns+"/ci-token-current: it is current")
+	first := wantStates(t, s, ns, "ci", map[string]int{"current": 1})["current"][0]
+	if !strings.Contains(r.stderr, "provision: created secret "+ns+"/"+first) {
+		t.Errorf("provision does not say it created %s:\n%s", first, r.stderr)
 	}
-	// Another client's slots are not the reader's: the hint names the two.
-	wantCode(t, run(t, job, "env", "--client", "cd", "--namespace", ns), 3, "needs get and watch on secrets cd-token-a and cd-token-b")
+	source, a := copied(t, s, ns, "ci")
+	if source != first {
+		t.Errorf("ci-token-current copies %q; want %q", source, first)
+	}
 
-	r := run(t, env, "rotate", "--client", "ci", "--namespace", ns, "--grace", "30s")
+	job := []string{"KUBECONFIG=" + currentReaderKubeconfig(t, s, ns, "ci"), "ARGO_SERVER=" + s.ArgoServer, "ARGO_SECURE=false"}
+	if got := clientToken(t, job, ns, "ci"); got != a {
+		t.Fatalf("env --client ci gave another token than the current one")
+	}
+	// Another client's copy is not the reader's: the hint names it.
+	wantCode(t, run(t, job, "env", "--client", "cd", "--namespace", ns), 3, "needs get on secret cd-token-current")
+
+	r = run(t, env, "rotate", "--client", "ci", "--namespace", ns, "--grace", "30s")
 	wantCode(t, r, 0, "rotate: rotated (")
-	for _, want := range []string{"rotate: created secret " + ns + "/ci-token-b", "marked 1 old secret(s) retiring until ",
-		"secret " + ns + "/ci-token-b is current; the old token (secret ci-token-a) stays valid until "} {
+	states := wantStates(t, s, ns, "ci", map[string]int{"current": 1, "retiring": 1})
+	second := states["current"][0]
+	for _, want := range []string{"rotate: created secret " + ns + "/" + second, "marked 1 old secret(s) retiring until ",
+		"secret " + ns + "/" + second + " is current (its token in ci-token-current); the old token (secret " + first + ") stays valid until "} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("rotate --grace: stderr lacks %q:\n%s", want, r.stderr)
 		}
 	}
-	if strings.Contains(r.stderr, "rejects") {
-		t.Errorf("rotate --grace waited for a rejection:\n%s", r.stderr)
+	if strings.Contains(r.stderr, "rejects") || states["retiring"][0] != first {
+		t.Errorf("rotate --grace waited for a rejection, or retires another Secret than %s:\n%s", first, r.stderr)
 	}
-	wantSlots(t, s, ns, "ci", map[string]string{"ci-token-a": "retiring", "ci-token-b": "current"})
-	sec, err := s.Client.CoreV1().Secrets(ns).Get(context.Background(), "ci-token-a", metav1.GetOptions{})
+	sec, err := s.Client.CoreV1().Secrets(ns).Get(context.Background(), first, metav1.GetOptions{})
 	must(t, err)
 	if end, err := time.Parse(time.RFC3339, sec.Annotations["argo-cred/retire-after"]); err != nil || time.Until(end) < 10*time.Second || time.Until(end) > 31*time.Second {
 		t.Errorf("retire-after %q; want about 30s from now", sec.Annotations["argo-cred/retire-after"])
 	}
-	b := s.WaitToken(t, ns, "ci-token-b")
+	source, b := copied(t, s, ns, "ci")
+	if source != second || b == a {
+		t.Errorf("after rotate ci-token-current copies %q; want the new %q, a new token", source, second)
+	}
 	if code := accepted(t, s, ns, a); code != 0 {
 		t.Errorf("the old token within its grace: probe exit %d; want 0", code)
 	}
 	if got := clientToken(t, job, ns, "ci"); got != b {
-		t.Errorf("env --client ci after rotate gave another token than slot b's")
+		t.Errorf("env --client ci after rotate gave another token than the new one")
 	}
 	tokenFile := filepath.Join(t.TempDir(), "token")
 	r = run(t, job, "exec", "--client", "ci", "--namespace", ns, "--", "sh", "-c", `printf %s "$ARGO_TOKEN" >"$0"`, tokenFile)
 	got, _ := os.ReadFile(tokenFile)
 	if r.code != 0 || string(got) != "Bearer "+b {
-		t.Errorf("exec --client ci: exit %d, not slot b's token\n%s", r.code, r.stderr)
+		t.Errorf("exec --client ci: exit %d, not the new token\n%s", r.code, r.stderr)
 	}
 
 	// clients shows the grace, in JSON and the table.
@@ -144,24 +176,24 @@ func TestIntegrationRotateGrace(t *testing.T) {
 		t.Fatalf("clients -o json: exit %d, %v\n%s%s", r.code, err, r.stdout, r.stderr)
 	}
 	for _, sc := range rows[0].Secrets {
-		if (sc.Name == "ci-token-a") != (sc.State == "retiring" && sc.RetireAfter != "" && !sc.Overdue) || (sc.Name == "ci-token-b") != (sc.State == "current") {
+		if (sc.Name == first) != (sc.State == "retiring" && sc.RetireAfter != "" && !sc.Overdue) || (sc.Name == second) != (sc.State == "current") {
 			t.Errorf("clients -o json: %+v", sc)
 		}
 	}
 	r = run(t, env, "clients", "--namespace", ns)
-	if r.code != 0 || !strings.Contains(r.stdout, "ci-token-a  retiring until ") || !strings.Contains(r.stdout, "ci-token-b  current ") {
+	if r.code != 0 || !strings.Contains(r.stdout, first+"  retiring until ") || !strings.Contains(r.stdout, second+"  current ") {
 		t.Errorf("clients: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 
 	r = run(t, env, "rotate", "--client", "ci", "--namespace", ns, "--finish")
 	wantCode(t, r, 0, "rejects 1 token(s) with 401")
-	if !strings.Contains(r.stderr, "rotate: finishing the rotation: deleting secret "+ns+"/ci-token-a (retiring until ") {
+	if !strings.Contains(r.stderr, "rotate: finishing the rotation: deleting secret "+ns+"/"+first+" (retiring until ") {
 		t.Errorf("rotate --finish:\n%s", r.stderr)
 	}
 	if code := accepted(t, s, ns, a); code != 5 {
 		t.Errorf("the old token after rotate --finish: probe exit %d; want 5", code)
 	}
-	wantSlots(t, s, ns, "ci", map[string]string{"ci-token-b": "current"})
+	wantStates(t, s, ns, "ci", map[string]int{"current": 1})
 	wantCode(t, run(t, env, "rotate", "--client", "ci", "--namespace", ns, "--finish"), 0, "rotate: client ci has no retiring token in "+ns+": nothing to finish")
 	for _, tok := range []string{a, b} {
 		noLeak(t, tok, "stderr", r.stderr)
@@ -169,40 +201,45 @@ func TestIntegrationRotateGrace(t *testing.T) {
 }
 
 // Rotating twice within a grace deletes the retiring token first, saying
-// so, and proves it rejected: one old token at most stays valid. Once a
-// grace has ended, clients without an Argo Server flags it; the next
-// lifecycle command (provision, then clients with one) finishes it.
+// so, and proves it rejected: one old token at most stays valid. No token
+// comes back: each rotation's is new. Once a grace has ended, clients
+// without an Argo Server flags it; the next lifecycle command (provision,
+// then clients with one) finishes it.
 func TestIntegrationRotateGraceTwice(t *testing.T) {
 	t.Parallel()
 	s := testenv.Get(t)
 	ns := s.Namespace(t)
 	env := lifecycleEnv(s)
 	wantCode(t, run(t, env, "provision", "--client", "ci", "--namespace", ns), 0, "verified")
-	first := s.WaitToken(t, ns, "ci-token-a")
-	wantCode(t, run(t, env, "rotate", "--client", "ci", "--namespace", ns, "--grace", "1h"), 0, "ci-token-b is current")
-	second := s.WaitToken(t, ns, "ci-token-b")
+	firstName, first := copied(t, s, ns, "ci")
+	wantCode(t, run(t, env, "rotate", "--client", "ci", "--namespace", ns, "--grace", "1h"), 0, "stays valid until")
+	secondName, second := copied(t, s, ns, "ci")
 
 	r := run(t, env, "rotate", "--client", "ci", "--namespace", ns, "--grace", "1h")
-	wantCode(t, r, 0, "secret "+ns+"/ci-token-a is current; the old token (secret ci-token-b) stays valid until ")
-	line := "rotate: the new token takes slot ci-token-a and at most one old token stays valid: deleting secret " + ns + "/ci-token-a (retiring until "
+	wantCode(t, r, 0, "the old token (secret "+secondName+") stays valid until ")
+	line := "rotate: rotating again within a grace, so that at most one old token stays valid: deleting secret " + ns + "/" + firstName + " (retiring until "
 	if i, j := strings.Index(r.stderr, line), strings.Index(r.stderr, "rotate: created secret"); i < 0 || j < i {
 		t.Errorf("rotate within the grace: want %q before the new Secret:\n%s", line, r.stderr)
 	}
+	_, third := copied(t, s, ns, "ci")
+	if third == first || third == second {
+		t.Errorf("the third rotation's token is an earlier one")
+	}
 	if code := accepted(t, s, ns, first); code != 5 {
-		t.Errorf("the oldest token: probe exit %d; want 5", code)
+		t.Errorf("the oldest token: probe exit %d; want 5\n%s", code, r.stderr)
 	}
 	if code := accepted(t, s, ns, second); code != 0 {
 		t.Errorf("the token retiring now: probe exit %d; want 0", code)
 	}
-	wantSlots(t, s, ns, "ci", map[string]string{"ci-token-a": "current", "ci-token-b": "retiring"})
+	wantStates(t, s, ns, "ci", map[string]int{"current": 1, "retiring": 1})
 
 	// The grace ends; nothing runs by itself. clients without an Argo
 	// Server flags it, in the table, in JSON and on stderr.
-	overdueNow(t, s, ns, "ci-token-b")
+	overdueNow(t, s, ns, secondName)
 	kubeOnly := []string{"KUBECONFIG=" + s.Kubeconfig}
 	r = run(t, kubeOnly, "clients", "--namespace", ns)
-	if r.code != 0 || !strings.Contains(r.stdout, "ci-token-b  retiring, OVERDUE since 2020-01-02T03:04:05Z") ||
-		!strings.Contains(r.stderr, "warning: the grace of client ci's old token ended, and it is still valid: secret "+ns+"/ci-token-b") {
+	if r.code != 0 || !strings.Contains(r.stdout, secondName+"  retiring, OVERDUE since 2020-01-02T03:04:05Z") ||
+		!strings.Contains(r.stderr, "warning: the grace of client ci's old token ended, and it is still valid: secret "+ns+"/"+secondName) {
 		t.Errorf("clients with an overdue grace: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	if r = run(t, kubeOnly, "clients", "--namespace", ns, "-o", "json"); !strings.Contains(r.stdout, `"overdue": true`) {
@@ -214,8 +251,8 @@ func TestIntegrationRotateGraceTwice(t *testing.T) {
 	// The next lifecycle command that touches the client finishes it.
 	r = run(t, env, "provision", "--client", "ci", "--namespace", ns)
 	wantCode(t, r, 0, "rejects 1 token(s) with 401")
-	for _, want := range []string{"provision: the grace of client ci's old token ended: deleting secret " + ns + "/ci-token-b (retiring until 2020-01-02T03:04:05Z)",
-		"secret/ci-token-a unchanged", "verified"} {
+	for _, want := range []string{"provision: the grace of client ci's old token ended: deleting secret " + ns + "/" + secondName + " (retiring until 2020-01-02T03:04:05Z)",
+		" unchanged", "verified"} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("provision: stderr lacks %q:\n%s", want, r.stderr)
 		}
@@ -223,15 +260,15 @@ func TestIntegrationRotateGraceTwice(t *testing.T) {
 	if code := accepted(t, s, ns, second); code != 5 {
 		t.Errorf("the finished token: probe exit %d; want 5", code)
 	}
-	wantSlots(t, s, ns, "ci", map[string]string{"ci-token-a": "current"})
+	wantStates(t, s, ns, "ci", map[string]int{"current": 1})
 
 	// clients, given an Argo Server, finishes an overdue grace too.
-	wantCode(t, run(t, env, "rotate", "--client", "ci", "--namespace", ns, "--grace", "1h"), 0, "ci-token-b is current")
-	third := s.WaitToken(t, ns, "ci-token-a")
-	overdueNow(t, s, ns, "ci-token-a")
+	thirdName, _ := copied(t, s, ns, "ci")
+	wantCode(t, run(t, env, "rotate", "--client", "ci", "--namespace", ns, "--grace", "1h"), 0, "stays valid until")
+	overdueNow(t, s, ns, thirdName)
 	r = run(t, env, "clients", "--namespace", ns)
-	if r.code != 0 || !strings.Contains(r.stderr, "clients: the grace of client ci's old token ended: deleting secret "+ns+"/ci-token-a") ||
-		!strings.Contains(r.stderr, "rejects 1 token(s) with 401") || strings.Contains(r.stdout, "ci-token-a") {
+	if r.code != 0 || !strings.Contains(r.stderr, "clients: the grace of client ci's old token ended: deleting secret "+ns+"/"+thirdName) ||
+		!strings.Contains(r.stderr, "rejects 1 token(s) with 401") || strings.Contains(r.stdout, thirdName) {
 		t.Errorf("clients with an Argo Server and an overdue grace: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	if code := accepted(t, s, ns, third); code != 5 {
@@ -239,10 +276,10 @@ func TestIntegrationRotateGraceTwice(t *testing.T) {
 	}
 }
 
-// A client from before slots (its token Secret named at random by an
-// earlier rotate) keeps working with --secret, and provision keeps its
-// Secret; --client says how to move it; rotate moves it to slot a, the old
-// name retiring; --finish ends it.
+// A client from before CLIENT-token-current (its token Secret named at
+// random by an earlier rotate) keeps working with --secret, and provision
+// keeps its Secret; --client says how to move it; rotate moves it, the old
+// Secret retiring; --finish ends it.
 func TestIntegrationRotateLegacy(t *testing.T) {
 	t.Parallel()
 	s := testenv.Get(t)
@@ -250,8 +287,11 @@ func TestIntegrationRotateLegacy(t *testing.T) {
 	env := lifecycleEnv(s)
 	ctx := context.Background()
 	wantCode(t, run(t, env, "provision", "--client", "old", "--namespace", ns), 0, "verified")
-	// As an earlier argo-cred left it: one token Secret, a random name, no state.
-	must(t, s.Client.CoreV1().Secrets(ns).Delete(ctx, "old-token-a", metav1.DeleteOptions{}))
+	// As an earlier argo-cred left it: one token Secret, no state, no copy.
+	made, _ := copied(t, s, ns, "old")
+	for _, name := range []string{made, "old-token-current"} {
+		must(t, s.Client.CoreV1().Secrets(ns).Delete(ctx, name, metav1.DeleteOptions{}))
+	}
 	_, err := s.Client.CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "old-token-7z7kz",
 		Labels:      map[string]string{"app.kubernetes.io/managed-by": "argo-cred", "argo-cred/client": "old"},
 		Annotations: map[string]string{corev1.ServiceAccountNameKey: "old"}}, Type: corev1.SecretTypeServiceAccountToken}, metav1.CreateOptions{})
@@ -259,31 +299,41 @@ func TestIntegrationRotateLegacy(t *testing.T) {
 	legacy := s.WaitToken(t, ns, "old-token-7z7kz")
 
 	r := run(t, env, "env", "--client", "old", "--namespace", ns)
-	wantCode(t, r, 3, "client old has no token secret old-token-a or old-token-b of argo-cred's in namespace "+ns)
-	if !strings.Contains(r.stderr, "argo-cred rotate --client old moves it to slots, or use --secret") {
-		t.Errorf("env --client of a client from before slots: no hint to move it:\n%s", r.stderr)
+	wantCode(t, r, 3, "client old has no current token: no secret "+ns+"/old-token-current")
+	if !strings.Contains(r.stderr, "argo-cred rotate --client old makes it, or use --secret") {
+		t.Errorf("env --client of a client from before: no hint to move it:\n%s", r.stderr)
 	}
 	wantCode(t, run(t, env, "env", "--secret", "old-token-7z7kz", "--namespace", ns), 0, "verified")
 	r = run(t, env, "provision", "--client", "old", "--namespace", ns)
 	wantCode(t, r, 0, "secret/old-token-7z7kz unchanged")
-	if !strings.Contains(r.stderr, "note: client old's token is in secret old-token-7z7kz, which --client does not read") {
-		t.Errorf("provision of a client from before slots:\n%s", r.stderr)
+	if !strings.Contains(r.stderr, "note: client old's token is in secret old-token-7z7kz, and --client finds it only in old-token-current") {
+		t.Errorf("provision of a client from before:\n%s", r.stderr)
 	}
-	wantSlots(t, s, ns, "old", map[string]string{"old-token-7z7kz": "-"})
+	wantStates(t, s, ns, "old", map[string]int{"-": 1})
 
 	r = run(t, env, "rotate", "--client", "old", "--namespace", ns, "--grace", "1h")
-	wantCode(t, r, 0, "secret "+ns+"/old-token-a is current; the old token (secret old-token-7z7kz) stays valid until ")
-	wantSlots(t, s, ns, "old", map[string]string{"old-token-a": "current", "old-token-7z7kz": "retiring"})
-	if got, want := clientToken(t, env, ns, "old"), s.WaitToken(t, ns, "old-token-a"); got != want {
-		t.Errorf("env --client old after the move gave another token than slot a's")
+	wantCode(t, r, 0, "the old token (secret old-token-7z7kz) stays valid until ")
+	states := wantStates(t, s, ns, "old", map[string]int{"current": 1, "retiring": 1})
+	if states["retiring"][0] != "old-token-7z7kz" {
+		t.Errorf("retiring: %v; want old-token-7z7kz", states["retiring"])
+	}
+	if _, tok := copied(t, s, ns, "old"); clientToken(t, env, ns, "old") != tok {
+		t.Errorf("env --client old after the move gave another token than the current one")
 	}
 	if code := accepted(t, s, ns, legacy); code != 0 {
-		t.Errorf("the old name's token within its grace: probe exit %d; want 0", code)
+		t.Errorf("the old Secret's token within its grace: probe exit %d; want 0", code)
 	}
 	r = run(t, env, "rotate", "--client", "old", "--namespace", ns, "--finish")
 	wantCode(t, r, 0, "rejects 1 token(s) with 401")
 	if code := accepted(t, s, ns, legacy); code != 5 {
-		t.Errorf("the old name's token after --finish: probe exit %d; want 5", code)
+		t.Errorf("the old Secret's token after --finish: probe exit %d; want 5", code)
 	}
-	wantSlots(t, s, ns, "old", map[string]string{"old-token-a": "current"})
+	wantStates(t, s, ns, "old", map[string]int{"current": 1})
+	// revoke deletes the copy with the token Secrets.
+	r = run(t, env, "revoke", "--client", "old", "--namespace", ns)
+	wantCode(t, r, 0, "rejects 1 token(s) with 401")
+	if !strings.Contains(r.stderr, "revoke: deleted 2 secret(s) of client old: old-token-current, old-token-") {
+		t.Errorf("revoke:\n%s", r.stderr)
+	}
+	wantCode(t, run(t, env, "env", "--client", "old", "--namespace", ns), 3, "no secret "+ns+"/old-token-current")
 }

@@ -40,16 +40,10 @@ func (g *getter) secret(ctx context.Context) (token.Token, error) {
 	return tok, g.sourceHint(err, "secret")
 }
 
-// client reads the current token of a client argo-cred provisioned: it
-// finds the current slot by get on the two slot names only, then reads
-// that Secret as the secret source does.
+// client reads the current token of a client argo-cred provisioned, from
+// the one Secret of a name known in advance that holds it, by get only.
 func (g *getter) client(ctx context.Context) (token.Token, error) {
-	name, err := identity.CurrentSlot(ctx, g.kc.Secrets(g.ns), g.ns, g.req.Client)
-	if err != nil {
-		return token.Token{}, g.sourceHint(err, "client")
-	}
-	g.req.log().Debug("the client's current token", "secret", g.ns+"/"+name)
-	tok, err := token.FromSecret(ctx, g.kc.Secrets(g.ns), g.ns, name, g.req.Wait, g.req.Progress)
+	tok, err := identity.CurrentToken(ctx, g.kc.Secrets(g.ns), g.ns, g.req.Client)
 	return tok, g.sourceHint(err, "client")
 }
 
@@ -110,8 +104,7 @@ func (g *getter) sourceHint(err error, src string) error {
 	case apierrors.IsForbidden(err) && src == "tokenrequest":
 		hint = "the Kubernetes identity in use needs create on serviceaccounts/token in " + where + ": check the namespace, or grant it"
 	case apierrors.IsForbidden(err) && src == "client":
-		slots := identity.Slots(g.req.Client)
-		hint = fmt.Sprintf("the Kubernetes identity in use needs get and watch on secrets %s and %s in %s: check the namespace, or grant it (resourceNames)", slots[0], slots[1], where)
+		hint = fmt.Sprintf("the Kubernetes identity in use needs get on secret %s in %s: check the namespace, or grant it (resourceNames)", identity.CurrentName(g.req.Client), where)
 	case apierrors.IsForbidden(err):
 		hint = "the Kubernetes identity in use needs get and watch on secrets in " + where + ": check the namespace, or grant it"
 	case apierrors.IsNotFound(err) && src == "tokenrequest":

@@ -144,7 +144,7 @@ func clientClash(r *Request) error {
 	for _, other := range []struct{ flag, value string }{{"--secret", r.Secret}, {"--service-account", r.ServiceAccount},
 		{"--token-file", r.TokenFile}, {"--oidc-env", r.OIDCEnv}, {"--source", source}} {
 		if other.value != "" {
-			return exitcode.New(exitcode.Usage, "give one: --client reads the client's current token Secret, whichever slot holds it",
+			return exitcode.New(exitcode.Usage, "give one: --client reads the client's current token, whichever token Secret holds it",
 				"--client and %s both given", other.flag)
 		}
 	}

@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
 	"github.com/argo-cred/argo-cred/internal/kube"
+	"github.com/argo-cred/argo-cred/internal/token"
 )
 
 // A rotation with a grace leaves the old token valid, its Secret annotated
@@ -52,4 +55,48 @@ func retire(ctx context.Context, k *kube.Client, c Client, olds []secret, after 
 		}
 	}
 	return nil
+}
+
+// makeCurrent gives the client a new token Secret, proves its token, and
+// makes it current: annotated so, and copied to CLIENT-token-current (copy
+// says whether that exists, and its UID). A new Secret whose token is not
+// proven goes again, however makeCurrent ends (a cancelled context
+// included: the clean-up has its own short limit). say gets each step.
+func makeCurrent(ctx context.Context, k *kube.Client, p Prober, c Client, grants []Grant, copyUID string, copyFound bool, say, warn func(string)) (secret, error) {
+	s, err := newTokenSecret(ctx, k, c)
+	drop := func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if derr := deleteTokenSecret(cctx, k, c, s.Name); derr != nil {
+			progress(warn, fmt.Sprintf("warning: could not delete the unproven secret %s/%s: %s", c.Namespace, s.Name, derr))
+		}
+	}
+	if err != nil {
+		if !apierrors.IsAlreadyExists(err) {
+			drop() // the create may have happened, its answer lost
+		}
+		return s, err
+	}
+	progress(say, "created secret "+c.Namespace+"/"+s.Name)
+	if err := p.Check(ctx, c, s.Name, grants); err != nil {
+		drop()
+		return s, err
+	}
+	progress(say, "the new token is filled in and passed the probe")
+	tok, err := token.FromSecret(ctx, k.Secrets(c.Namespace), c.Namespace, s.Name, 0, nil)
+	if err == nil {
+		err = markState(ctx, k, c, s, stateCurrent, time.Time{})
+	}
+	if err != nil {
+		drop()
+		return s, err
+	}
+	// Not dropped from here on: a copy whose write lost its answer may hold
+	// the new token. Left current but not copied, it is an old token to the
+	// next rotate.
+	if err := writeCopy(ctx, k, c, s.Name, tok, copyUID, copyFound); err != nil {
+		return s, err
+	}
+	progress(say, "copied its token to secret "+c.Namespace+"/"+CurrentName(c.Name)+": it is current")
+	return s, nil
 }

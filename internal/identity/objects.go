@@ -41,8 +41,9 @@ func meta(name, ns, client string, extra map[string]any) map[string]any {
 	return m
 }
 
-// Objects are the client's Role, ServiceAccount and RoleBinding, and its
-// first token Secret: slot a, current.
+// Objects are the client's Role, ServiceAccount and RoleBinding, and a
+// token Secret of a name made by the API server (generateName: what
+// provision --dry-run prints; provision names it itself).
 func (c Client) Objects() []Object {
 	var rules []map[string]any
 	for _, g := range merge(c.Grants) {
@@ -54,17 +55,19 @@ func (c Client) Objects() []Object {
 		{kube.RoleBindingKind, c.Name, map[string]any{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": meta(c.Name, c.Namespace, c.Name, nil),
 			"roleRef":  map[string]any{"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": c.Name},
 			"subjects": []map[string]any{{"kind": "ServiceAccount", "name": c.Name, "namespace": c.Namespace}}}},
-		c.tokenSecret(Slots(c.Name)[0], map[string]string{stateKey: stateCurrent}),
+		c.tokenSecret(""),
 	}
 }
 
-// tokenSecret is a token Secret of the client's ServiceAccount, with
-// argo-cred's annotations ann (state) if any.
-func (c Client) tokenSecret(name string, ann map[string]string) Object {
-	annotations := map[string]string{saNameKey: c.Name}
-	maps.Copy(annotations, ann)
-	return Object{kube.SecretKind, name, map[string]any{"apiVersion": "v1", "kind": "Secret", "type": tokenType,
-		"metadata": meta(name, c.Namespace, c.Name, map[string]any{"annotations": annotations})}}
+// tokenSecret is a token Secret of the client's ServiceAccount named name,
+// or with a name the API server makes when name is "".
+func (c Client) tokenSecret(name string) Object {
+	md := meta(name, c.Namespace, c.Name, map[string]any{"annotations": map[string]string{saNameKey: c.Name}})
+	if name == "" {
+		delete(md, "name")
+		md["generateName"] = c.Name + "-token-"
+	}
+	return Object{kube.SecretKind, name, map[string]any{"apiVersion": "v1", "kind": "Secret", "type": tokenType, "metadata": md}}
 }
 
 // Manifest is the client's objects as YAML documents, each after a "---"

@@ -6,17 +6,15 @@ import (
 	"strings"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-
 	"github.com/argo-cred/argo-cred/internal/exitcode"
 	"github.com/argo-cred/argo-cred/internal/kube"
 	"github.com/argo-cred/argo-cred/internal/redact"
 )
 
-// Rotate gives a client a new token Secret in the slot that is not
-// current, proves its token and makes it current; then it deletes the old
-// token Secrets and proves their tokens rejected, or with a grace leaves
-// them valid, retiring, until it ends.
+// Rotate gives a client a new token Secret, proves its token and makes it
+// current (CLIENT-token-current holds it from then on); then it deletes the
+// old token Secrets and proves their tokens rejected, or with a grace
+// leaves them valid, retiring, until it ends.
 type Rotate struct {
 	Kube   *kube.Client
 	Prober Prober
@@ -32,7 +30,7 @@ type RotateInput struct {
 	// Secrets and proving their tokens rejected.
 	Finish bool
 	// Progress gets each step with the time it took ("rotate: created
-	// secret ns/ci-token-b (12ms)").
+	// secret ns/ci-token-x2b4c… (12ms)").
 	Progress func(string)
 	// Warn gets what went wrong in a clean-up that does not fail rotate.
 	Warn func(string)
@@ -58,8 +56,7 @@ func (s *steps) done(what string) {
 }
 
 // Do rotates. Until the new token is proven, the old Secrets stay and the
-// new one goes, however Do ends (a cancelled context included: the
-// clean-up does not take it, but has its own short limit).
+// new one goes, however Do ends.
 func (u Rotate) Do(ctx context.Context, in RotateInput) (RotateResult, error) {
 	var r RotateResult
 	start, c := time.Now(), in.Client
@@ -70,6 +67,10 @@ func (u Rotate) Do(ctx context.Context, in RotateInput) (RotateResult, error) {
 		return r, exitcode.New(exitcode.Usage, "give a positive duration, e.g. 30m", "--grace %s is negative", in.Grace)
 	}
 	grants, err := u.rotatable(ctx, c)
+	if err != nil {
+		return r, err
+	}
+	_, copyUID, copyFound, err := copyOf(ctx, u.Kube, c) // one that is not argo-cred's stops rotate here
 	if err != nil {
 		return r, err
 	}
@@ -84,13 +85,12 @@ func (u Rotate) Do(ctx context.Context, in RotateInput) (RotateResult, error) {
 	if olds, err = finishOverdue(ctx, u.Kube, u.Prober, c, olds, "rotate", in.Progress); err != nil {
 		return r, err
 	}
-	slot := nextSlot(c.Name, olds)
-	if olds, err = u.freeSlot(ctx, in, olds, slot); err != nil {
+	if olds, err = u.again(ctx, in, olds); err != nil {
 		return r, err
 	}
 	old := tokensOf(ctx, u.Kube, c.Namespace, olds)
 	st := &steps{say: in.Progress, t: time.Now()}
-	fresh, err := u.fresh(ctx, in, slot, grants, st)
+	fresh, err := makeCurrent(ctx, u.Kube, u.Prober, c, grants, copyUID, copyFound, st.done, in.Warn)
 	if err != nil {
 		return r, err
 	}
@@ -119,13 +119,13 @@ func (u Rotate) Do(ctx context.Context, in RotateInput) (RotateResult, error) {
 		}
 		st.done("the Argo Server rejects every old token (401)")
 	}
-	progress(in.Progress, fmt.Sprintf("rotate: rotated (%s): %s", time.Since(start).Round(time.Millisecond), r.summary(c.Namespace)))
+	progress(in.Progress, fmt.Sprintf("rotate: rotated (%s): %s", time.Since(start).Round(time.Millisecond), r.summary(c)))
 	return r, nil
 }
 
 // summary says which Secret is current and until when the old tokens stay valid.
-func (r RotateResult) summary(ns string) string {
-	s := fmt.Sprintf("secret %s/%s is current", ns, r.Created)
+func (r RotateResult) summary(c Client) string {
+	s := fmt.Sprintf("secret %s/%s is current (its token in %s)", c.Namespace, r.Created, CurrentName(c.Name))
 	switch {
 	case len(r.Retiring) > 0:
 		s += fmt.Sprintf("; the old token (secret %s) stays valid until %s, then the next lifecycle command for the client deletes it (rotate --finish does now)",
@@ -156,72 +156,22 @@ func (u Rotate) rotatable(ctx context.Context, c Client) ([]Grant, error) {
 	return grants, nil
 }
 
-// freeSlot deletes, before the new token is made, what it may not outlive:
-// the Secret in the slot it takes (the token still retiring from the last
-// rotation, or one a rotate left unfinished) and any other retiring token,
-// so that at most one old token stays valid. It says so in one line first,
-// proves the tokens rejected, and returns the Secrets left.
-func (u Rotate) freeSlot(ctx context.Context, in RotateInput, olds []secret, slot string) ([]secret, error) {
-	c := in.Client
-	_, found, err := get(ctx, u.Kube, kube.SecretKind, c.Namespace, slot)
-	if err != nil {
-		return nil, err
-	}
+// again deletes, before the new token is made, the tokens still retiring
+// from an earlier rotate (rotating again within a grace), so that at most
+// one old token stays valid. It says so in one line first, proves the
+// tokens rejected, and returns the Secrets left.
+func (u Rotate) again(ctx context.Context, in RotateInput, olds []secret) ([]secret, error) {
 	gone := retiring(olds)
-	inSlot := false
-	for _, s := range olds {
-		if s.Name == slot {
-			inSlot = true
-			if s.State != stateRetiring {
-				gone = append(gone, s)
-			}
-		}
-	}
-	if found && !inSlot {
-		return nil, exitcode.New(exitcode.Usage, "delete or rename it: argo-cred needs the name for the client's next token",
-			"secret %s/%s is in the way: it is not a token Secret of argo-cred's for client %s", c.Namespace, slot, c.Name)
-	}
 	if len(gone) == 0 {
 		return olds, nil
 	}
-	progress(in.Progress, fmt.Sprintf("rotate: the new token takes slot %s and at most one old token stays valid: deleting secret %s first and proving its token rejected",
-		slot, describe(c.Namespace, gone)))
+	c := in.Client
+	progress(in.Progress, fmt.Sprintf("rotate: rotating again within a grace, so that at most one old token stays valid: deleting secret %s first and proving its token rejected",
+		describe(c.Namespace, gone)))
 	if err := finish(ctx, u.Kube, u.Prober, c, gone); err != nil {
 		return nil, err
 	}
 	return without(olds, gone), nil
-}
-
-// fresh creates the new token Secret in slot, proves its token and makes
-// it current. A Secret that is not proven and current goes again, however
-// fresh ends.
-func (u Rotate) fresh(ctx context.Context, in RotateInput, slot string, grants []Grant, st *steps) (secret, error) {
-	c := in.Client
-	s, err := newTokenSecret(ctx, u.Kube, c, slot)
-	drop := func() {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		if derr := deleteTokenSecret(cctx, u.Kube, c, s.Name); derr != nil {
-			progress(in.Warn, fmt.Sprintf("warning: could not delete the unproven secret %s/%s: %s", c.Namespace, s.Name, derr))
-		}
-	}
-	if err != nil {
-		if !apierrors.IsAlreadyExists(err) {
-			drop() // the create may have happened, its answer lost
-		}
-		return s, err
-	}
-	st.done("created secret " + c.Namespace + "/" + s.Name)
-	if err := u.Prober.Check(ctx, c, s.Name, grants); err != nil {
-		drop()
-		return s, err
-	}
-	st.done("the new token is filled in and passed the probe")
-	if err := markState(ctx, u.Kube, c, s, stateCurrent, time.Time{}); err != nil {
-		drop()
-		return s, err
-	}
-	return s, nil
 }
 
 // finishNow is rotate --finish: the retiring Secrets go now, even before

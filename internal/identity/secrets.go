@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"crypto/rand"
 	"slices"
 	"time"
 
@@ -89,13 +90,22 @@ func rfc3339(s string) string {
 	return s
 }
 
-// newTokenSecret creates a token Secret for the client in the slot name,
-// with no state yet: readers pass it over until markState makes it
-// current. A create whose answer is lost (an interrupt, a timeout) may
-// still have made it: the returned Secret always has its Name, and its UID
+// newTokenSecret creates another token Secret for the client, named
+// CLIENT-token-<10 random characters>, with no state yet. A fresh name each
+// time: a legacy token is a function of its ServiceAccount and Secret name,
+// so a name used before would bring back the token revoked with it. The
+// name is chosen here, not by the API server (generateName), so that a
+// create whose answer is lost (an interrupt, a timeout) still names what
+// may have been made: the returned Secret always has its Name, and its UID
 // when the create succeeded.
-func newTokenSecret(ctx context.Context, k *kube.Client, c Client, name string) (secret, error) {
-	o := c.tokenSecret(name, nil)
+func newTokenSecret(ctx context.Context, k *kube.Client, c Client) (secret, error) {
+	const alphabet = "bcdfghjklmnpqrstvwxz2456789" // as Kubernetes' generated names
+	b := make([]byte, 10)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	o := c.tokenSecret(c.Name + "-token-" + string(b))
 	m, err := k.Create(ctx, kube.SecretKind, c.Namespace, o.Body)
 	if err != nil {
 		return secret{Name: o.Name}, classify(err)
@@ -113,7 +123,8 @@ func markState(ctx context.Context, k *kube.Client, c Client, s secret, state st
 		t := retireAfter.UTC().Format(time.RFC3339)
 		after = &t
 	}
-	return classify(k.Annotate(ctx, kube.SecretKind, c.Namespace, s.Name, s.UID, map[string]*string{stateKey: &state, retireAfterKey: after}))
+	ann := map[string]*string{stateKey: &state, retireAfterKey: after}
+	return classify(k.MergePatch(ctx, kube.SecretKind, c.Namespace, s.Name, s.UID, map[string]any{"metadata": map[string]any{"annotations": ann}}))
 }
 
 // deleteTokenSecret deletes the client's token Secret name if it exists and
