@@ -337,3 +337,37 @@ func TestIntegrationRotateLegacy(t *testing.T) {
 	}
 	wantCode(t, run(t, env, "env", "--client", "old", "--namespace", ns), 3, "no secret "+ns+"/old-token-current")
 }
+
+// Why every token Secret argo-cred makes has a fresh name: Kubernetes makes
+// a legacy token from its ServiceAccount and Secret name alone, so a token
+// Secret made again under a name holds the very token revoked with the
+// first. provision after revoke (without --purge) keeps the old token
+// revoked.
+func TestIntegrationTokenNamesNeverReused(t *testing.T) {
+	t.Parallel()
+	s := testenv.Get(t)
+	ns := s.Namespace(t)
+	ctx := context.Background()
+	s.Identity(t, ns, "same", testenv.WorkflowsListUpdate)
+	again := func() string {
+		s.TokenSecret(t, ns, "same-token", "same")
+		return s.WaitToken(t, ns, "same-token")
+	}
+	first := again()
+	must(t, s.Client.CoreV1().Secrets(ns).Delete(ctx, "same-token", metav1.DeleteOptions{}))
+	if again() != first {
+		t.Fatalf("kube-apiserver made another token for a token Secret made again: fresh names would not be needed")
+	}
+
+	env := lifecycleEnv(s)
+	wantCode(t, run(t, env, "provision", "--client", "ci", "--namespace", ns), 0, "verified")
+	_, old := copied(t, s, ns, "ci")
+	wantCode(t, run(t, env, "revoke", "--client", "ci", "--namespace", ns), 0, "rejects 1 token(s) with 401")
+	wantCode(t, run(t, env, "provision", "--client", "ci", "--namespace", ns), 0, "verified")
+	if _, tok := copied(t, s, ns, "ci"); tok == old {
+		t.Errorf("provision after revoke made the revoked token again")
+	}
+	if code := accepted(t, s, ns, old); code != 5 {
+		t.Errorf("the revoked token after provision: probe exit %d; want 5", code)
+	}
+}
