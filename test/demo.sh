@@ -61,14 +61,14 @@ platform "export KUBECONFIG=$STACK_KUBECONFIG ARGO_SERVER=$ARGO_SERVER ARGO_SECU
 # shellcheck source=test/stack/lib.sh
 . "$root/test/stack/lib.sh"
 printf 'apiVersion: v1\nkind: Namespace\nmetadata: {name: demo}\n' | kapply /api/v1/namespaces
-note "a Role with exactly what the job does, a ServiceAccount, a RoleBinding and the token Secret build-token; then the token is probed"
+note "a Role with exactly what the job does, a ServiceAccount, a RoleBinding and a token Secret; the token is probed, then copied to build-token-current, where --client finds it"
 platform 'argo-cred provision --client build --namespace demo --allow workflows:list,get,create'
 
 chapter "The job: submit with a verified credential"
 note "exec checks the token (can it create workflows? nothing more?), then runs argo with it: no token in the shell, a file or the trace"
-job 'argo-cred exec --secret build-token --namespace demo --expect allow:workflows/create -- argo submit -n demo workflow.yaml'
+job 'argo-cred exec --client build --namespace demo --expect allow:workflows/create -- argo submit -n demo workflow.yaml'
 note "or the settings for several commands: written to a private file, then sourced (safe under sh -x); || exit stops the job if argo-cred fails"
-job 'argo-cred env --secret build-token --namespace demo --output-file argo.sh || exit' \
+job 'argo-cred env --client build --namespace demo --output-file argo.sh || exit' \
 	'. ./argo.sh' \
 	'argo list -n demo' \
 	'argo get -n demo @latest'
@@ -77,7 +77,7 @@ chapter "A token with more access than the job needs is refused"
 note "someone granted a client the workflow templates too"
 platform 'argo-cred provision --client greedy --namespace demo --allow workflows:list,create --allow workflowtemplates:list'
 note "the job's check refuses it (exit 7) and argo never runs"
-job '!7 argo-cred exec --secret greedy-token --namespace demo -- argo submit -n demo workflow.yaml'
+job '!7 argo-cred exec --client greedy --namespace demo -- argo submit -n demo workflow.yaml'
 
 chapter "Rotate while a job runs"
 note "a job with a token of its own (--bind: a TokenRequest token bound to a per-run Secret, deleted when the job ends); it submits, then waits for the rotation to finish before it reads the workflow back"
@@ -85,7 +85,7 @@ running="argo-cred exec --service-account build --namespace demo --bind -- sh -c
 say "job\$ $running &"
 eval "$running &"
 running=$!
-note "a new token Secret, probed; the old one deleted; every old token proven refused"
+note "a new token Secret, probed and made current (build-token-current holds it); the old one deleted; every old token proven refused"
 platform 'argo-cred rotate --client build --namespace demo' 'touch rotated'
 say '$ wait'
 wait "$running" || die "the running job failed: $(cat job.log)"

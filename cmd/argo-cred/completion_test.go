@@ -64,6 +64,14 @@ func TestIntegrationCompletionClients(t *testing.T) {
 	if diff := cmp.Diff([]string{user}, completions(t, env, "rotate", "--namespace", ns, "--client", "gha-")); diff != "" {
 		t.Errorf("rotate --client gha- (-want +got):\n%s", diff)
 	}
+	// env, exec, probe and docker --client: in --secret-namespace, else
+	// --namespace; only clients with a token (not oidc-config's).
+	if diff := cmp.Diff([]string{"ci"}, completions(t, env, "env", "--secret-namespace", ns, "--namespace", s.Namespace(t), "--client", "c")); diff != "" {
+		t.Errorf("env --secret-namespace --client c (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"ci"}, completions(t, env, "exec", "--namespace", ns, "--client", "")); diff != "" {
+		t.Errorf("exec --client '' (-want +got):\n%s", diff)
+	}
 	// Another namespace has none of them.
 	if got := completions(t, env, "provision", "--namespace", s.Namespace(t), "--client", ""); len(got) != 0 {
 		t.Errorf("an empty namespace offers %v", got)

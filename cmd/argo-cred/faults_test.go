@@ -283,7 +283,7 @@ func TestIntegrationFaultRotateInterrupted(t *testing.T) {
 			client := "c" + strconv.Itoa(i)
 			wantCode(t, run(t, env, "provision", "--client", client, "--namespace", ns), 0, "verified")
 			old := clientSecrets(t, s, ns, client)
-			sec, err := s.Client.CoreV1().Secrets(ns).Get(context.Background(), client+"-token", metav1.GetOptions{})
+			sec, err := s.Client.CoreV1().Secrets(ns).Get(context.Background(), client+"-token-current", metav1.GetOptions{})
 			must(t, err)
 			oldToken := string(sec.Data["token"]) // filled: provision verified it
 

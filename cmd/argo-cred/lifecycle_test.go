@@ -49,7 +49,7 @@ func resourceVersions(t *testing.T, s *testenv.Stack, ns, client string) map[str
 	if r, err := s.Client.RbacV1().RoleBindings(ns).Get(ctx, client, metav1.GetOptions{}); err == nil {
 		out["rolebinding"] = r.ResourceVersion
 	}
-	if r, err := s.Client.CoreV1().Secrets(ns).Get(ctx, client+"-token", metav1.GetOptions{}); err == nil {
+	if r, err := s.Client.CoreV1().Secrets(ns).Get(ctx, client+"-token-current", metav1.GetOptions{}); err == nil {
 		out["secret"] = r.ResourceVersion
 	}
 	return out
@@ -66,7 +66,8 @@ func TestIntegrationProvision(t *testing.T) {
 	args := []string{"provision", "--client", "ci", "--namespace", ns}
 	r := run(t, env, args...)
 	wantCode(t, r, 0, "verified")
-	for _, want := range []string{"role/ci created", "serviceaccount/ci created", "rolebinding/ci created", "secret/ci-token created"} {
+	for _, want := range []string{"role/ci created", "serviceaccount/ci created", "rolebinding/ci created", "provision: created secret " + ns + "/ci-token-",
+		"provision: copied its token to secret " + ns + "/ci-token-current: it is current"} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
 		}
@@ -93,7 +94,7 @@ func TestIntegrationProvision(t *testing.T) {
 			t.Errorf("%s changed: %t; want only the role changed", kind, changed)
 		}
 	}
-	r = run(t, env, "env", "--secret", "ci-token", "--namespace", ns)
+	r = run(t, env, "env", "--client", "ci", "--namespace", ns)
 	wantCode(t, r, 7, "workflowtemplates/list: expected denied, got allowed")
 	// --format prints the settings, as env does.
 	r = run(t, env, append(args, "--allow", "workflows:list,update", "--format", "json")...)
@@ -110,20 +111,24 @@ func TestIntegrationRotateRevoke(t *testing.T) {
 	ns := s.Namespace(t)
 	env := lifecycleEnv(s)
 	wantCode(t, run(t, env, "provision", "--client", "ci", "--namespace", ns), 0, "verified")
-	old := s.WaitToken(t, ns, "ci-token")
+	old := s.WaitToken(t, ns, "ci-token-current")
 	r := run(t, env, "rotate", "--client", "ci", "--namespace", ns)
 	wantCode(t, r, 0, "rotate: rotated (")
-	for _, want := range []string{"rotate: created secret " + ns + "/ci-token-", "rotate: deleted 1 old secret(s) ci-token", "note: waiting until the Argo Server rejects the 1 revoked token(s)", "rejects 1 token(s) with 401"} {
+	for _, want := range []string{"rotate: created secret " + ns + "/ci-token-", "rotate: deleted 1 old secret(s) ci-token-",
+		"is current (its token in ci-token-current); the old token is deleted and rejected", "note: waiting until the Argo Server rejects the 1 revoked token(s)", "rejects 1 token(s) with 401"} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
 		}
 	}
 	wantCode(t, run(t, append(env, "ARGO_TOKEN="+old, "ARGO_NAMESPACE="+ns), "probe"), 5, "rejected the token (401)")
-	secrets, err := s.Client.CoreV1().Secrets(ns).List(context.Background(), metav1.ListOptions{LabelSelector: "argo-cred/client=ci"})
+	secrets, err := s.Client.CoreV1().Secrets(ns).List(context.Background(), metav1.ListOptions{LabelSelector: "argo-cred/client=ci,!argo-cred/current-token"})
 	if err != nil || len(secrets.Items) != 1 {
-		t.Fatalf("secrets after rotate: %v, %v", secrets, err)
+		t.Fatalf("token secrets after rotate: %v, %v", secrets, err)
 	}
 	fresh := string(secrets.Items[0].Data["token"])
+	if _, tok := copied(t, s, ns, "ci"); tok != fresh {
+		t.Errorf("ci-token-current does not hold the new token")
+	}
 	wantCode(t, run(t, append(env, "ARGO_TOKEN="+fresh, "ARGO_NAMESPACE="+ns), "probe"), 0, "verdict: ok")
 	noLeak(t, old, "stderr", r.stderr)
 	noLeak(t, fresh, "stderr", r.stderr)

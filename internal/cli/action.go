@@ -59,7 +59,7 @@ func (a *app) action(ctx context.Context, o *Options) (err error) {
 
 // applyInputs sets the options the workflow gave as inputs.
 func applyInputs(o *Options, in github.ActionInputs) {
-	for p, v := range map[*string]string{&o.Server: in.Server, &o.Namespace: in.Namespace, &o.Source: in.Source, &o.Secret: in.Secret, &o.SecretNS: in.SecretNamespace,
+	for p, v := range map[*string]string{&o.Server: in.Server, &o.Namespace: in.Namespace, &o.Source: in.Source, &o.Secret: in.Secret, &o.Client: in.Client, &o.SecretNS: in.SecretNamespace,
 		&o.ServiceAccount: in.ServiceAccount, &o.BaseHRef: in.BaseHRef, &o.Kubeconfig: in.Kubeconfig, &o.CAFile: in.CA} {
 		if v != "" {
 			*p = v

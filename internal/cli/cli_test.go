@@ -207,6 +207,7 @@ func TestFlagsAnywhere(t *testing.T) {
 var actionInputOptions = map[string]func(o *Options) any{
 	"server": func(o *Options) any { return &o.Server }, "namespace": func(o *Options) any { return &o.Namespace },
 	"source": func(o *Options) any { return &o.Source }, "secret": func(o *Options) any { return &o.Secret },
+	"client":           func(o *Options) any { return &o.Client },
 	"secret-namespace": func(o *Options) any { return &o.SecretNS }, "service-account": func(o *Options) any { return &o.ServiceAccount },
 	"base-href": func(o *Options) any { return &o.BaseHRef },
 	"http1":     func(o *Options) any { return (*bool)(&o.HTTP1) }, "secure": func(o *Options) any { return (*bool)(&o.Secure) },
@@ -233,7 +234,7 @@ func TestActionInputsAllRead(t *testing.T) {
 // so that an input that changes the wrong option shows.
 func actionInputSentinel() *Options {
 	o := &Options{Bind: true, set: map[string]bool{}}
-	o.Server, o.Namespace, o.Source, o.Secret, o.SecretNS, o.ServiceAccount, o.BaseHRef = "s:1", "ns", "src", "sec", "secns", "sa", "/b"
+	o.Server, o.Namespace, o.Source, o.Secret, o.Client, o.SecretNS, o.ServiceAccount, o.BaseHRef = "s:1", "ns", "src", "sec", "cl", "secns", "sa", "/b"
 	o.HTTP1, o.Secure, o.InsecureSkipVerify, o.Probe = true, false, true, false
 	o.Duration, o.Wait, o.Timeout = 7*time.Minute, 7*time.Second, 7*time.Millisecond
 	o.Expect, o.Audiences = []string{"deny:cronworkflows"}, []string{"aud"}

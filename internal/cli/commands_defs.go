@@ -63,11 +63,11 @@ func (a *app) dockerCommand() *cobra.Command {
 
 // lifecycleCommands are provision, rotate, revoke and clients.
 func (a *app) lifecycleCommands() (provisionCmd, rotateCmd, revokeCmd, clientsCmd *cobra.Command) {
-	p, rot, rev, cl := &provisionOptions{}, &LifecycleOptions{}, &revokeOptions{}, &clientsOptions{}
+	p, rot, rev, cl := &provisionOptions{}, &rotateOptions{}, &revokeOptions{}, &clientsOptions{}
 	provisionCmd = a.command(&cobra.Command{Use: "provision --client NAME [flags]", Short: "Create or update a client's least-privilege identity and check its token", Long: help("provision")},
 		p, &p.Options, p.flags, func(ctx context.Context, _ []string) error { return a.provision(ctx, p) })
 	rotateCmd = a.command(&cobra.Command{Use: "rotate --client NAME [flags]", Short: "Give a client a new token, then revoke the old ones and prove it", Long: help("rotate")},
-		rot, &rot.Options, func(fs *pflag.FlagSet) { rot.flags(fs, nil) }, func(ctx context.Context, _ []string) error { return a.rotate(ctx, rot) })
+		rot, &rot.Options, rot.flags, func(ctx context.Context, _ []string) error { return a.rotate(ctx, rot) })
 	revokeCmd = a.command(&cobra.Command{Use: "revoke (--client NAME [--purge] | --binding SECRET | --stale-bindings AGE) [flags]", Short: "Revoke a client's tokens (or bound tokens) and prove it", Long: help("revoke")},
 		rev, &rev.Options, rev.flags, func(ctx context.Context, _ []string) error { return a.revoke(ctx, rev) })
 	clientsCmd = a.command(&cobra.Command{Use: "clients [flags]", Short: "List the clients argo-cred manages, their grants and token Secrets", Long: help("clients")},

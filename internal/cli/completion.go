@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -13,7 +14,11 @@ import (
 // which cobra has parsed into o by then.
 func completeFlags(cmd *cobra.Command, o *Options) {
 	cluster := func() complete.Cluster {
-		return complete.Cluster{Kubeconfig: o.Kubeconfig, Context: o.Context, Namespace: o.Namespace,
+		ns := o.Namespace
+		if cmd.Flags().Lookup("secret-namespace") != nil { // env, exec, probe, docker: --client is there
+			ns = cmp.Or(o.SecretNS, ns)
+		}
+		return complete.Cluster{Kubeconfig: o.Kubeconfig, Context: o.Context, Namespace: ns,
 			LookupEnv: os.LookupEnv, UserAgent: userAgent() + " (completion)"}
 	}
 	for name, f := range complete.Flags(cmd.Name(), cluster) {

@@ -70,21 +70,22 @@ func (a *app) provision(ctx context.Context, o *provisionOptions) error {
 	return err
 }
 
-// settingsOnly checks the Argo Server settings before anything changes.
+// settingsOnly checks the Argo Server settings before anything changes
+// (not the token source: --client names the client).
 func (a *app) settingsOnly(o *Options) error {
-	_, _, err := a.validate(o)
+	_, _, err := a.validate(&Options{KubeFlags: o.KubeFlags, ArgoFlags: o.ArgoFlags, CheckFlags: o.CheckFlags, set: o.set})
 	return err
 }
 
-func (a *app) rotate(ctx context.Context, o *LifecycleOptions) error {
+func (a *app) rotate(ctx context.Context, o *rotateOptions) error {
 	if err := a.settingsOnly(&o.Options); err != nil {
 		return err
 	}
-	kc, c, err := a.lifecycle(o, true)
+	kc, c, err := a.lifecycle(&o.LifecycleOptions, true)
 	if err != nil {
 		return err
 	}
-	_, err = identity.Rotate{Kube: kc, Prober: &clientProber{a: a, o: &o.Options}}.Do(ctx, identity.RotateInput{Client: c, Progress: a.stderr, Warn: a.warn})
+	_, err = identity.Rotate{Kube: kc, Prober: &clientProber{a: a, o: &o.Options}}.Do(ctx, identity.RotateInput{Client: c, Grace: o.Grace, Finish: o.Finish, Progress: a.stderr, Warn: a.warn})
 	return err
 }
 
@@ -158,7 +159,7 @@ func (a *app) clients(ctx context.Context, o *clientsOptions) error {
 	if o.Output != "table" && o.Output != "json" {
 		return exitcode.New(exitcode.Usage, "use table or json", "unknown --output %q", o.Output)
 	}
-	if o.Check {
+	if o.Check || o.Server != "" {
 		if err := a.settingsOnly(&o.Options); err != nil {
 			return err
 		}
@@ -170,6 +171,9 @@ func (a *app) clients(ctx context.Context, o *clientsOptions) error {
 	u := identity.Clients{Kube: kc}
 	if o.Check {
 		u.Prober = &clientProber{a: a, o: &o.Options, quiet: true}
+	}
+	if o.Server != "" { // what is overdue is finished, proven rejected
+		u.Finish = &clientProber{a: a, o: &o.Options}
 	}
 	rows, err := u.Do(ctx, identity.ClientsInput{Namespace: c.Namespace, Client: o.Client, Note: a.note})
 	if err != nil {

@@ -70,10 +70,15 @@ type dockerOptions struct {
 	DockerArgs   []string `ignored:"true"`
 }
 
-// LifecycleOptions are what provision, rotate, revoke and clients share.
+// LifecycleOptions are what provision, rotate, revoke and clients share (--client: SourceFlags.Client).
 type LifecycleOptions struct {
 	Options
-	Client string `envconfig:"ARGO_CRED_CLIENT"`
+}
+
+type rotateOptions struct {
+	LifecycleOptions
+	Grace  time.Duration `ignored:"true"`
+	Finish bool          `ignored:"true"`
 }
 
 type provisionOptions struct {
@@ -176,6 +181,13 @@ func (o *provisionOptions) flags(fs *pflag.FlagSet) {
 		fs.BoolVar(&o.PrintRBAC, "print-rbac", false, "print the ServiceAccount, RBAC and ClusterRole the identity that runs provision, rotate, revoke\nand clients needs (for a namespace dedicated to Argo clients), and exit")
 		fs.BoolVar(&o.Adopt, "adopt", false, "take over a Role, ServiceAccount, RoleBinding or token Secret of the client's name that argo-cred did not make\n(its labels, and its rules or subjects, become argo-cred's); without it such objects are refused")
 		fs.StringVar(&o.Format, "format", "", "also print the settings, as env does: "+export.Alternatives())
+	})
+}
+
+func (o *rotateOptions) flags(fs *pflag.FlagSet) {
+	o.LifecycleOptions.flags(fs, func(fs *pflag.FlagSet) {
+		fs.DurationVar(&o.Grace, "grace", 0, "keep the old token valid this long after the new one is current (retiring), e.g. 1h;\nthe next lifecycle command after that, or rotate --finish, deletes it; default: delete it at once")
+		fs.BoolVar(&o.Finish, "finish", false, "end a grace now: delete the retiring Secret and prove its token rejected (401); creates nothing")
 	})
 }
 

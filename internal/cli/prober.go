@@ -54,7 +54,7 @@ func (p *clientProber) Rejected(ctx context.Context, ns string, tokens []token.T
 // token Secrets, with the expectations its grants imply; o is unchanged.
 func (a *app) useClientToken(o *Options, c identity.Client, secret string, grants []identity.Grant) *Options {
 	oc := *o
-	oc.Source, oc.Secret, oc.SecretNS, oc.Namespace, oc.ServiceAccount, oc.TokenFile = "secret", secret, c.Namespace, c.Namespace, "", ""
+	oc.Source, oc.Secret, oc.SecretNS, oc.Namespace, oc.ServiceAccount, oc.TokenFile, oc.Client, oc.OIDCEnv = "secret", secret, c.Namespace, c.Namespace, "", "", "", ""
 	oc.Expect, oc.Probe, oc.quietExpect = identity.ExpectFor(grants), true, true
 	oc.fresh = true
 	return &oc

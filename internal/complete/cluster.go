@@ -30,10 +30,14 @@ type Cluster struct {
 	LookupEnv func(string) (string, bool)
 	// UserAgent names argo-cred to the Kubernetes API server.
 	UserAgent string
+	// Tokens: only clients that have a token (a ServiceAccount, which
+	// provision made), for --client of env, exec, probe and docker.
+	Tokens bool
 }
 
 // Clients completes --client with the clients in the namespace: the names
-// of the ServiceAccounts and Roles argo-cred made. Without a usable
+// of the ServiceAccounts and Roles argo-cred made (with Tokens, of the
+// ServiceAccounts only). Without a usable
 // kubeconfig, when its user needs a credential plugin, or when the cluster
 // does not answer within clientListTimeout, it offers nothing and says
 // nothing: completion must not print errors into the command line.
@@ -58,7 +62,11 @@ func Clients(ctx context.Context, c Cluster) []string {
 	ctx, cancel := context.WithTimeout(ctx, clientListTimeout)
 	defer cancel()
 	var names []string
-	for _, kind := range []kube.Kind{kube.ServiceAccountKind, kube.RoleKind} {
+	kinds := []kube.Kind{kube.ServiceAccountKind, kube.RoleKind}
+	if c.Tokens {
+		kinds = kinds[:1]
+	}
+	for _, kind := range kinds {
 		found, err := identity.Names(ctx, kc, kind, ns, "")
 		if err != nil {
 			continue // e.g. a provisioner that may not list roles

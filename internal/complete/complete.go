@@ -54,7 +54,9 @@ func Flags(command string, cluster func() Cluster) map[string]cobra.CompletionFu
 			return Allow(toComplete), cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
 		},
 		"client": func(c *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
-			return WithPrefix(Clients(c.Context(), cluster()), toComplete), cobra.ShellCompDirectiveNoFileComp
+			cl := cluster()
+			cl.Tokens = c.Flags().Lookup("secret-namespace") != nil // a token source: env, exec, probe, docker
+			return WithPrefix(Clients(c.Context(), cl), toComplete), cobra.ShellCompDirectiveNoFileComp
 		},
 		"context": func(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 			return WithPrefix(Contexts(cluster()), toComplete), cobra.ShellCompDirectiveNoFileComp

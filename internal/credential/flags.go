@@ -19,6 +19,7 @@ import (
 type SourceFlags struct {
 	Source         string        `envconfig:"ARGO_CRED_SOURCE"`
 	Secret         string        `envconfig:"ARGO_CRED_SECRET"`
+	Client         string        `envconfig:"ARGO_CRED_CLIENT"`
 	SecretNS       string        `envconfig:"ARGO_CRED_SECRET_NAMESPACE"`
 	ServiceAccount string        `envconfig:"ARGO_CRED_SERVICE_ACCOUNT"`
 	Duration       time.Duration `envconfig:"ARGO_CRED_DURATION" default:"1h"`
@@ -59,7 +60,8 @@ type CheckFlags struct {
 func (s *SourceFlags) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&s.Source, "source", s.Source, "token source: "+Names()+" (ARGO_CRED_SOURCE); default: follows from the flags given")
 	fs.StringVar(&s.Secret, "secret", s.Secret, "name of a kubernetes.io/service-account-token Secret (ARGO_CRED_SECRET)")
-	fs.StringVar(&s.SecretNS, "secret-namespace", s.SecretNS, "namespace of the Secret or ServiceAccount (ARGO_CRED_SECRET_NAMESPACE); default: --namespace, then the kubeconfig's")
+	fs.StringVar(&s.Client, "client", s.Client, "a client argo-cred provisioned: read its current token from Secret NAME-token-current, which rotate\nupdates (get on that one name only) (ARGO_CRED_CLIENT)")
+	fs.StringVar(&s.SecretNS, "secret-namespace", s.SecretNS, "namespace of the Secret, client or ServiceAccount (ARGO_CRED_SECRET_NAMESPACE); default: --namespace, then the kubeconfig's")
 	fs.StringVar(&s.ServiceAccount, "service-account", s.ServiceAccount, "ServiceAccount to request a token for with the TokenRequest API (ARGO_CRED_SERVICE_ACCOUNT)")
 	fs.DurationVar(&s.Duration, "duration", s.Duration, "lifetime of a TokenRequest token (ARGO_CRED_DURATION)")
 	fs.Var(&ListFlag{V: &s.Audiences, Split: true}, "audience", "audience of a TokenRequest token, repeatable or comma-separated; for github-oidc and oidc-env\nthe audience the OIDC token must be for (ARGO_CRED_AUDIENCE); default: the API server's, for github-oidc "+token.DefaultAudience)

@@ -8,6 +8,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/argo-cred/argo-cred/internal/exitcode"
+	"github.com/argo-cred/argo-cred/internal/identity"
 	"github.com/argo-cred/argo-cred/internal/token"
 )
 
@@ -36,6 +37,13 @@ func (g *getter) kube() error {
 func (g *getter) secret(ctx context.Context) (token.Token, error) {
 	tok, err := token.FromSecret(ctx, g.kc.Secrets(g.ns), g.ns, g.req.Secret, g.req.Wait, g.req.Progress)
 	return tok, g.sourceHint(err, "secret")
+}
+
+// client reads the current token of a client argo-cred provisioned, from
+// the one Secret of a name known in advance that holds it, by get only.
+func (g *getter) client(ctx context.Context) (token.Token, error) {
+	tok, err := identity.CurrentToken(ctx, g.kc.Secrets(g.ns), g.ns, g.req.Client)
+	return tok, g.sourceHint(err, "client")
 }
 
 func (g *getter) tokenRequest(ctx context.Context) (token.Token, error) {
@@ -95,6 +103,8 @@ func (g *getter) sourceHint(err error, src string) error {
 	switch {
 	case apierrors.IsForbidden(err) && src == "tokenrequest":
 		hint = "the Kubernetes identity in use needs create on serviceaccounts/token in " + where + ": check the namespace, or grant it"
+	case apierrors.IsForbidden(err) && src == "client":
+		hint = fmt.Sprintf("the Kubernetes identity in use needs get on secret %s in %s: check the namespace, or grant it (resourceNames)", identity.CurrentName(g.req.Client), where)
 	case apierrors.IsForbidden(err):
 		hint = "the Kubernetes identity in use needs get and watch on secrets in " + where + ": check the namespace, or grant it"
 	case apierrors.IsNotFound(err) && src == "tokenrequest":

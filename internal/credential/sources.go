@@ -42,6 +42,9 @@ var Sources = []Source{
 	{Name: "secret", About: "a service-account-token Secret (--secret)", Flag: "secret", Give: "--secret NAME (a token Secret)", Input: "secret", Kube: true,
 		Renewable: true, Renew: "read the Secret again: rotation replaces its token",
 		value: func(r *Request) string { return r.Secret }, get: (*getter).secret},
+	{Name: "client", About: "the current token of a client argo-cred provisioned (--client)", Flag: "client", Give: "--client NAME (a provisioned client)", Input: "client", Kube: true,
+		Renew: "read NAME-token-current again: rotate puts the new token there",
+		value: func(r *Request) string { return r.Client }, get: (*getter).client},
 	{Name: "tokenrequest", About: "a new token of a ServiceAccount (--service-account)", Flag: "service-account", Give: "--service-account NAME (TokenRequest)", Input: "service-account", Kube: true,
 		Expires: true, Renewable: true, Renew: "request another token for the same ServiceAccount, audiences, duration and binding",
 		value: func(r *Request) string { return r.ServiceAccount }, get: (*getter).tokenRequest},
@@ -89,7 +92,7 @@ func IntentFlags() []string {
 			out = append(out, s.Flag)
 		}
 	}
-	return append(out, "client", "bind", "secret-namespace", "audience", "duration", "min-lifetime", "expect", "skip-identity-check")
+	return append(out, "bind", "secret-namespace", "audience", "duration", "min-lifetime", "expect", "skip-identity-check")
 }
 
 // IntentVars: see IntentFlags.
@@ -100,7 +103,7 @@ func IntentVars() []string {
 			out = append(out, "ARGO_CRED_"+strings.ToUpper(strings.ReplaceAll(s.Flag, "-", "_")))
 		}
 	}
-	return append(out, "ARGO_CRED_CLIENT", "ARGO_CRED_BIND", "ARGO_CRED_SECRET_NAMESPACE", "ARGO_CRED_AUDIENCE", "ARGO_CRED_DURATION",
+	return append(out, "ARGO_CRED_BIND", "ARGO_CRED_SECRET_NAMESPACE", "ARGO_CRED_AUDIENCE", "ARGO_CRED_DURATION",
 		"ARGO_CRED_MIN_LIFETIME", "ARGO_CRED_EXPECT", "ARGO_CRED_SKIP_IDENTITY_CHECK")
 }
 

@@ -2,6 +2,7 @@ package credential
 
 import (
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -27,17 +28,18 @@ func TestChoose(t *testing.T) {
 	}{
 		"--source wins":          {req: Request{SourceFlags: SourceFlags{Source: "file", Secret: "s"}}, want: "file"},
 		"--secret":               {req: Request{SourceFlags: SourceFlags{Secret: "s", ServiceAccount: "sa"}}, want: "secret"},
+		"--client":               {req: Request{SourceFlags: SourceFlags{Client: "ci"}, Hooks: Hooks{Lookup: env("ARGO_TOKEN", "t")}}, want: "client"},
 		"--service-account":      {req: Request{SourceFlags: SourceFlags{ServiceAccount: "sa", TokenFile: "f"}}, want: "tokenrequest"},
 		"--token-file":           {req: Request{SourceFlags: SourceFlags{TokenFile: "f", OIDCEnv: "X"}}, want: "file"},
 		"--oidc-env":             {req: Request{SourceFlags: SourceFlags{OIDCEnv: "X"}, Hooks: Hooks{Lookup: env("ARGO_TOKEN", "t")}}, want: "oidc-env"},
 		"ARGO_TOKEN":             {req: Request{Hooks: Hooks{Lookup: env("ARGO_TOKEN", "")}}, want: "env"},
 		"github-oidc only asked": {req: Request{SourceFlags: SourceFlags{Source: "github-oidc"}}, want: "github-oidc"},
 		"unknown": {req: Request{SourceFlags: SourceFlags{Source: "vault"}}, wantCode: exitcode.Usage,
-			wantHint: "use secret, tokenrequest, file, env, github-oidc or oidc-env"},
+			wantHint: "use secret, client, tokenrequest, file, env, github-oidc or oidc-env"},
 		"none": {req: Request{}, wantCode: exitcode.Usage,
-			wantHint: "give --secret NAME (a token Secret), --service-account NAME (TokenRequest), --token-file PATH, or set ARGO_TOKEN"},
+			wantHint: "give --secret NAME (a token Secret), --client NAME (a provisioned client), --service-account NAME (TokenRequest), --token-file PATH, or set ARGO_TOKEN"},
 		"none, in a GitHub job that may request a token": {req: Request{Hooks: Hooks{Lookup: env("ACTIONS_ID_TOKEN_REQUEST_URL", "https://x", "ACTIONS_ID_TOKEN_REQUEST_TOKEN", "t")}}, wantCode: exitcode.Usage,
-			wantHint: "give --secret NAME (a token Secret), --service-account NAME (TokenRequest), --token-file PATH, or set ARGO_TOKEN; this GitHub job may request an OIDC token: --source github-oidc uses it, where the cluster trusts GitHub (argo-cred oidc-config)"},
+			wantHint: "give --secret NAME (a token Secret), --client NAME (a provisioned client), --service-account NAME (TokenRequest), --token-file PATH, or set ARGO_TOKEN; this GitHub job may request an OIDC token: --source github-oidc uses it, where the cluster trusts GitHub (argo-cred oidc-config)"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			got, err := Choose(&tc.req)
@@ -65,13 +67,13 @@ func TestSourcesTable(t *testing.T) {
 			t.Errorf("source %s: a flag needs its value, and a value its flag", s.Name)
 		}
 	}
-	wantFlags := []string{"source", "secret", "service-account", "token-file", "oidc-env", "client", "bind",
+	wantFlags := []string{"source", "secret", "client", "service-account", "token-file", "oidc-env", "bind",
 		"secret-namespace", "audience", "duration", "min-lifetime", "expect", "skip-identity-check"}
 	if diff := cmp.Diff(wantFlags, IntentFlags()); diff != "" {
 		t.Errorf("IntentFlags (-want +got):\n%s", diff)
 	}
-	wantVars := []string{"ARGO_TOKEN", "ARGO_CRED_SOURCE", "ARGO_CRED_SECRET", "ARGO_CRED_SERVICE_ACCOUNT", "ARGO_CRED_TOKEN_FILE",
-		"ARGO_CRED_OIDC_ENV", "ARGO_CRED_CLIENT", "ARGO_CRED_BIND", "ARGO_CRED_SECRET_NAMESPACE", "ARGO_CRED_AUDIENCE", "ARGO_CRED_DURATION",
+	wantVars := []string{"ARGO_TOKEN", "ARGO_CRED_SOURCE", "ARGO_CRED_SECRET", "ARGO_CRED_CLIENT", "ARGO_CRED_SERVICE_ACCOUNT", "ARGO_CRED_TOKEN_FILE",
+		"ARGO_CRED_OIDC_ENV", "ARGO_CRED_BIND", "ARGO_CRED_SECRET_NAMESPACE", "ARGO_CRED_AUDIENCE", "ARGO_CRED_DURATION",
 		"ARGO_CRED_MIN_LIFETIME", "ARGO_CRED_EXPECT", "ARGO_CRED_SKIP_IDENTITY_CHECK"}
 	if diff := cmp.Diff(wantVars, IntentVars()); diff != "" {
 		t.Errorf("IntentVars (-want +got):\n%s", diff)
@@ -84,5 +86,37 @@ func TestIntended(t *testing.T) {
 	got := Intended(func(f string) bool { return given[f] }, func(v string) (string, bool) { s, ok := env[v]; return s, ok })
 	if diff := cmp.Diff([]string{"--secret", "--expect", "ARGO_CRED_OIDC_ENV"}, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// --client goes with no other token source, and names a client.
+func TestValidateClient(t *testing.T) {
+	for name, tc := range map[string]struct {
+		flags SourceFlags
+		want  string // the usage error; "" for none
+	}{
+		"alone":                  {flags: SourceFlags{Client: "ci"}},
+		"with --source client":   {flags: SourceFlags{Client: "ci", Source: "client"}},
+		"with --secret":          {flags: SourceFlags{Client: "ci", Secret: "ci-token"}, want: "--client and --secret both given"},
+		"with --service-account": {flags: SourceFlags{Client: "ci", ServiceAccount: "ci"}, want: "--client and --service-account both given"},
+		"with --token-file":      {flags: SourceFlags{Client: "ci", TokenFile: "/t"}, want: "--client and --token-file both given"},
+		"with --oidc-env":        {flags: SourceFlags{Client: "ci", OIDCEnv: "T"}, want: "--client and --oidc-env both given"},
+		"with --source secret":   {flags: SourceFlags{Client: "ci", Source: "secret"}, want: "--client and --source both given"},
+		"not a name":             {flags: SourceFlags{Client: "CI_1"}, want: `invalid --client "CI_1": not a Kubernetes name`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			tc.flags.Duration = time.Hour
+			r := Request{SourceFlags: tc.flags, ArgoFlags: ArgoFlags{Server: "127.0.0.1:2746"}, CheckFlags: CheckFlags{Timeout: time.Second}}
+			_, _, err := Validate(&r)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("got %v; want none", err)
+				}
+				return
+			}
+			if err == nil || err.Error() != tc.want || exitcode.Of(err) != exitcode.Usage {
+				t.Fatalf("got %v (exit %d); want a usage error %q", err, exitcode.Of(err), tc.want)
+			}
+		})
 	}
 }

@@ -43,6 +43,7 @@ func Validate(r *Request) (env.Settings, []probe.Expectation, error) {
 		{"--namespace", r.Namespace, validation.IsDNS1123Label},
 		{"--secret-namespace", r.SecretNS, validation.IsDNS1123Label},
 		{"--secret", r.Secret, validation.IsDNS1123Subdomain},
+		{"--client", r.Client, validation.IsDNS1123Label},
 		{"--service-account", r.ServiceAccount, validation.IsDNS1123Subdomain},
 	} {
 		if n.value != "" && len(n.check(n.value)) > 0 {
@@ -52,6 +53,9 @@ func Validate(r *Request) (env.Settings, []probe.Expectation, error) {
 	}
 	if r.Secret != "" && r.ServiceAccount != "" {
 		return s, nil, exitcode.New(exitcode.Usage, "give one: --secret reads a token Secret, --service-account requests a new token", "--secret and --service-account both given")
+	}
+	if err := clientClash(r); err != nil {
+		return s, nil, err
 	}
 	if (r.ServiceAccount != "" || r.Source == "tokenrequest") && r.Duration < 10*time.Minute {
 		return s, nil, exitcode.New(exitcode.Usage, "the TokenRequest API issues tokens of at least 10m", "--duration %s is under the minimum of 10m", r.Duration)
@@ -126,3 +130,23 @@ func IsLoopback(hostPort string) bool {
 
 // ValidNamespace tells whether s can name a namespace (a DNS label).
 func ValidNamespace(s string) bool { return len(validation.IsDNS1123Label(s)) == 0 }
+
+// clientClash refuses --client with another token source: --client reads
+// the client's current token Secret, whichever it is.
+func clientClash(r *Request) error {
+	if r.Client == "" {
+		return nil
+	}
+	source := r.Source
+	if source == "client" {
+		source = ""
+	}
+	for _, other := range []struct{ flag, value string }{{"--secret", r.Secret}, {"--service-account", r.ServiceAccount},
+		{"--token-file", r.TokenFile}, {"--oidc-env", r.OIDCEnv}, {"--source", source}} {
+		if other.value != "" {
+			return exitcode.New(exitcode.Usage, "give one: --client reads the client's current token, whichever token Secret holds it",
+				"--client and %s both given", other.flag)
+		}
+	}
+	return nil
+}

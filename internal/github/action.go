@@ -21,7 +21,7 @@ import (
 // Inputs are the action's inputs, as action.yml declares them. The runner
 // passes each as INPUT_<NAME upper-cased, hyphens kept>, empty when the
 // workflow does not set it; empty means "not given".
-var Inputs = []string{"server", "namespace", "source", "secret", "secret-namespace", "service-account", "duration", "audience",
+var Inputs = []string{"server", "namespace", "source", "secret", "client", "secret-namespace", "service-account", "duration", "audience",
 	"token", "kubeconfig", "http1", "secure", "insecure-skip-verify", "ca", "base-href", "expect", "wait", "timeout", "probe", "bind", "job-timeout"}
 
 // Outputs are the outputs the action sets.

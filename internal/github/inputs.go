@@ -21,7 +21,7 @@ import (
 // expression is empty, such as a secret that is not set, as "" exactly
 // like an input not given.
 type ActionInputs struct {
-	Server, Namespace, Source, Secret, SecretNamespace, ServiceAccount, BaseHRef string
+	Server, Namespace, Source, Secret, Client, SecretNamespace, ServiceAccount, BaseHRef string
 
 	HTTP1, Secure, InsecureSkipVerify, Probe, Bind *bool
 	Duration, Wait, Timeout                        *time.Duration
@@ -54,7 +54,7 @@ func (r *Runtime) ReadInputs() (ActionInputs, error) {
 	}
 	// Evaluated left to right: the first malformed input is the error.
 	in := ActionInputs{
-		Server: r.Input("server"), Namespace: r.Input("namespace"), Source: r.Input("source"), Secret: r.Input("secret"),
+		Server: r.Input("server"), Namespace: r.Input("namespace"), Source: r.Input("source"), Secret: r.Input("secret"), Client: r.Input("client"),
 		SecretNamespace: r.Input("secret-namespace"), ServiceAccount: r.Input("service-account"), BaseHRef: r.Input("base-href"),
 		HTTP1: boolean("http1"), Secure: boolean("secure"), InsecureSkipVerify: boolean("insecure-skip-verify"), Probe: boolean("probe"), Bind: boolean("bind"),
 		Duration: duration("duration"), Wait: duration("wait"), Timeout: duration("timeout"),

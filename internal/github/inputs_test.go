@@ -23,7 +23,7 @@ func TestReadInputs(t *testing.T) {
 	dir := t.TempDir()
 	state := filepath.Join(dir, "state")
 	vars := map[string]string{"RUNNER_TEMP": dir, "GITHUB_STATE": state}
-	given := map[string]string{"server": "argo:443", "namespace": " ci ", "source": "secret", "secret": "ci-token", "secret-namespace": "argo",
+	given := map[string]string{"server": "argo:443", "namespace": " ci ", "source": "secret", "secret": "ci-token", "client": "ci", "secret-namespace": "argo",
 		"service-account": "ci", "duration": "10m", "audience": "a1,\n a2 ,,", "token": "t0k", "kubeconfig": "apiVersion: v1", "http1": "true",
 		"secure": "false", "insecure-skip-verify": "1", "ca": "-----BEGIN CERTIFICATE-----", "base-href": "/argo", "expect": "allow:workflows/list\r\ndeny:x",
 		"wait": "30s", "timeout": "1m", "probe": "F", "bind": "TRUE", "job-timeout": "90"}
@@ -47,7 +47,7 @@ func TestReadInputs(t *testing.T) {
 			t.Errorf("%s file %q not saved in GITHUB_STATE:\n%s", name, path, saved)
 		}
 	}
-	want := ActionInputs{Server: "argo:443", Namespace: "ci", Source: "secret", Secret: "ci-token", SecretNamespace: "argo", ServiceAccount: "ci", BaseHRef: "/argo",
+	want := ActionInputs{Server: "argo:443", Namespace: "ci", Source: "secret", Secret: "ci-token", Client: "ci", SecretNamespace: "argo", ServiceAccount: "ci", BaseHRef: "/argo",
 		HTTP1: ptr(true), Secure: ptr(false), InsecureSkipVerify: ptr(true), Probe: ptr(false), Bind: ptr(true),
 		Duration: ptr(10 * time.Minute), Wait: ptr(30 * time.Second), Timeout: ptr(time.Minute), JobTimeout: 90 * time.Minute,
 		Expect: []string{"allow:workflows/list", "deny:x"}, Audience: []string{"a1", "a2"}, Token: "t0k", Kubeconfig: in.Kubeconfig, CA: in.CA}

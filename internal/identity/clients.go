@@ -22,6 +22,10 @@ type Clients struct {
 	Kube *kube.Client
 	// Prober, when set, checks each token Secret (not per-run Secrets).
 	Prober Prober
+	// Finish, when set, proves the tokens of retiring Secrets whose grace
+	// ended rejected, once clients has deleted them; without it such
+	// Secrets are listed as overdue.
+	Finish Prober
 }
 
 // ClientsInput is where to list, and which client ("" for all).
@@ -51,6 +55,12 @@ type ClientSecret struct {
 	Binding      bool      `json:"binding,omitempty"`
 	// TokenExpires is when a binding's token expires anyway.
 	TokenExpires string `json:"tokenExpiresAt,omitempty"`
+	// State is current (the token --client reads) or retiring (an old
+	// token that stays valid until RetireAfter); Overdue: that time has
+	// passed, and the next lifecycle command with --server deletes it.
+	State       string `json:"state,omitempty"`
+	RetireAfter string `json:"retireAfter,omitempty"`
+	Overdue     bool   `json:"overdue,omitempty"`
 }
 
 // Do lists the clients, sorted by name; without a client named, the per-run
@@ -63,7 +73,7 @@ func (u Clients) Do(ctx context.Context, in ClientsInput) ([]ClientRow, error) {
 	}
 	var rows []ClientRow
 	for _, name := range names {
-		row, err := u.row(ctx, Client{Name: name, Namespace: in.Namespace})
+		row, err := u.row(ctx, Client{Name: name, Namespace: in.Namespace}, in.Note)
 		if err != nil {
 			return nil, err
 		}
@@ -81,8 +91,9 @@ func (u Clients) Do(ctx context.Context, in ClientsInput) ([]ClientRow, error) {
 	return withBindings(rows, all), nil
 }
 
-// row reads one client.
-func (u Clients) row(ctx context.Context, c Client) (ClientRow, error) {
+// row reads one client, finishing its overdue retiring Secrets first
+// when it can (Finish), else saying what is overdue (note).
+func (u Clients) row(ctx context.Context, c Client, note func(string)) (ClientRow, error) {
 	row := ClientRow{Client: c.Name}
 	grants, err := grantsOf(ctx, u.Kube, c.Namespace, c.Name)
 	if err != nil {
@@ -103,8 +114,31 @@ func (u Clients) row(ctx context.Context, c Client) (ClientRow, error) {
 	if err != nil {
 		return row, err
 	}
+	if u.Finish != nil {
+		left, err := finishOverdue(ctx, u.Kube, u.Finish, c, secrets, "clients", note)
+		switch {
+		case exitcode.Of(err) == exitcode.MissingAccess: // an identity that may only read lists on
+			progress(note, "warning: could not delete it: "+redact.Clean(err.Error()))
+		case err != nil:
+			return row, err
+		default:
+			secrets = left
+		}
+	}
+	if due := overdue(secrets, time.Now()); len(due) > 0 {
+		progress(note, fmt.Sprintf("warning: the grace of client %s's old token ended, and it is still valid: secret %s; argo-cred rotate --client %s --finish deletes it (clients does, given --server)",
+			c.Name, describe(c.Namespace, due), c.Name))
+	}
+	now := time.Now()
 	for _, s := range secrets {
-		row.Secrets = append(row.Secrets, ClientSecret{Name: s.Name, Created: s.Created, LastUsed: s.LastUsed, InvalidSince: s.Invalid, Binding: s.Binding, TokenExpires: s.Expires})
+		cs := ClientSecret{Name: s.Name, Created: s.Created, LastUsed: s.LastUsed, InvalidSince: s.Invalid, Binding: s.Binding, TokenExpires: s.Expires, State: s.State}
+		if s.State == stateRetiring {
+			cs.Overdue = !now.Before(s.RetireAfter)
+			if !s.RetireAfter.IsZero() {
+				cs.RetireAfter = s.RetireAfter.UTC().Format(time.RFC3339)
+			}
+		}
+		row.Secrets = append(row.Secrets, cs)
 		if u.Prober != nil && !s.Binding {
 			if row.Check == nil {
 				row.Check = map[string]string{}
@@ -187,7 +221,7 @@ func WriteClientsJSON(w io.Writer, rows []ClientRow) error {
 // adds the CHECK column.
 func WriteClientsTable(w io.Writer, rows []ClientRow, check bool) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	head := "CLIENT\tGRANTS\tSECRET\tAGE\tLAST-USED\tINVALID-SINCE"
+	head := "CLIENT\tGRANTS\tSECRET\tSTATE\tAGE\tLAST-USED\tINVALID-SINCE"
 	if check {
 		head += "\tCHECK"
 	}
@@ -206,7 +240,7 @@ func WriteClientsTable(w io.Writer, rows []ClientRow, check bool) error {
 			if s.Binding {
 				name += " (per-run, token until " + cmp.Or(s.TokenExpires, "-") + ")"
 			}
-			line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s", r.Client, cmp.Or(strings.Join(r.Grants, " "), "-"), name, age, cmp.Or(s.LastUsed, "-"), cmp.Or(s.InvalidSince, "-"))
+			line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s", r.Client, cmp.Or(strings.Join(r.Grants, " "), "-"), name, stateText(s), age, cmp.Or(s.LastUsed, "-"), cmp.Or(s.InvalidSince, "-"))
 			if check {
 				line += "\t" + cmp.Or(r.Check[s.Name], "-")
 			}
@@ -225,4 +259,16 @@ func subjectText(subjects []Subject) string {
 		out = append(out, strings.ToLower(s.Kind)+"/"+s.Name)
 	}
 	return strings.Join(out, " ")
+}
+
+// stateText is what the table says of a Secret's state: current, retiring
+// until when, and OVERDUE once that has passed.
+func stateText(s ClientSecret) string {
+	switch {
+	case s.State == stateRetiring && s.Overdue:
+		return "retiring, OVERDUE since " + cmp.Or(s.RetireAfter, "?")
+	case s.State == stateRetiring:
+		return "retiring until " + s.RetireAfter
+	}
+	return cmp.Or(s.State, "-")
 }

@@ -1,6 +1,7 @@
 // Package identity is argo-cred's per-client identity for the Argo Server:
 // the objects (a Role of argoproj.io grants, a ServiceAccount, a
-// RoleBinding, token Secrets and per-run binding Secrets, all labelled as
+// RoleBinding, token Secrets, the copy of the current token that --client
+// reads (CurrentToken) and per-run binding Secrets, all labelled as
 // argo-cred's), and the use cases that provision, rotate, revoke and list
 // them (Provision, Rotate, Revoke, RevokeBinding, RevokeStale, Clients),
 // which check tokens against the Argo Server through a Prober.

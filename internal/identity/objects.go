@@ -41,8 +41,9 @@ func meta(name, ns, client string, extra map[string]any) map[string]any {
 	return m
 }
 
-// Objects are the client's Role, ServiceAccount and RoleBinding, and its
-// first token Secret (named after the client).
+// Objects are the client's Role, ServiceAccount and RoleBinding, and a
+// token Secret of a name made by the API server (generateName: what
+// provision --dry-run prints; provision names it itself).
 func (c Client) Objects() []Object {
 	var rules []map[string]any
 	for _, g := range merge(c.Grants) {
@@ -54,13 +55,19 @@ func (c Client) Objects() []Object {
 		{kube.RoleBindingKind, c.Name, map[string]any{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": meta(c.Name, c.Namespace, c.Name, nil),
 			"roleRef":  map[string]any{"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": c.Name},
 			"subjects": []map[string]any{{"kind": "ServiceAccount", "name": c.Name, "namespace": c.Namespace}}}},
-		c.tokenSecret(c.Name + "-token"),
+		c.tokenSecret(""),
 	}
 }
 
+// tokenSecret is a token Secret of the client's ServiceAccount named name,
+// or with a name the API server makes when name is "".
 func (c Client) tokenSecret(name string) Object {
-	return Object{kube.SecretKind, name, map[string]any{"apiVersion": "v1", "kind": "Secret", "type": tokenType,
-		"metadata": meta(name, c.Namespace, c.Name, map[string]any{"annotations": map[string]string{saNameKey: c.Name}})}}
+	md := meta(name, c.Namespace, c.Name, map[string]any{"annotations": map[string]string{saNameKey: c.Name}})
+	if name == "" {
+		delete(md, "name")
+		md["generateName"] = c.Name + "-token-"
+	}
+	return Object{kube.SecretKind, name, map[string]any{"apiVersion": "v1", "kind": "Secret", "type": tokenType, "metadata": md}}
 }
 
 // Manifest is the client's objects as YAML documents, each after a "---"

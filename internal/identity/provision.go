@@ -40,20 +40,90 @@ type ProvisionResult struct {
 	Changes []Change
 }
 
-// Do applies the client's objects, then checks the token of its first
-// token Secret. The changes are returned also when a later step failed.
+// Do applies the client's Role, ServiceAccount and RoleBinding; then, when
+// the client has no token Secret, makes one current (proven, copied to
+// CLIENT-token-current), else checks the token of the one it has. The
+// changes are returned also when a later step failed.
 func (u Provision) Do(ctx context.Context, in ProvisionInput) (ProvisionResult, error) {
 	var r ProvisionResult
 	c := in.Client
-	changes, err := Apply(ctx, u.Kube, c.Namespace, c.Objects(), in.Adopt)
-	r.Changes = changes
-	for _, ch := range changes {
+	source, copyUID, copyFound, err := copyOf(ctx, u.Kube, c)
+	if err != nil {
+		return r, err
+	}
+	all, err := secretsOf(ctx, u.Kube, c.Namespace, c.Name)
+	if err != nil {
+		return r, err
+	}
+	tokens, err := finishOverdue(ctx, u.Kube, u.Prober, c, tokenSecrets(all), "provision", in.Progress)
+	if err != nil {
+		return r, err
+	}
+	objs, kept, err := u.objects(ctx, c, tokens, source)
+	if err != nil {
+		return r, err
+	}
+	r.Changes, err = Apply(ctx, u.Kube, c.Namespace, objs, in.Adopt)
+	if kept != "" {
+		r.Changes = append(r.Changes, Change{Kind: "Secret", Name: kept, What: "unchanged"})
+	}
+	for _, ch := range r.Changes {
 		progress(in.Progress, fmt.Sprintf("%s/%s %s", strings.ToLower(ch.Kind), ch.Name, ch.What))
 	}
 	if err != nil {
 		return r, err
 	}
-	return r, u.Prober.Check(ctx, c, c.Name+"-token", merge(c.Grants))
+	if len(objs) == 4 { // CLIENT-token, as before CLIENT-token-current
+		kept = objs[3].Name
+	}
+	if kept == "" {
+		say := func(what string) { progress(in.Progress, "provision: "+what) }
+		fresh, err := makeCurrent(ctx, u.Kube, u.Prober, c, merge(c.Grants), copyUID, copyFound, say, in.Progress)
+		if fresh.UID != "" {
+			r.Changes = append(r.Changes, Change{Kind: "Secret", Name: fresh.Name, What: "created"})
+		}
+		return r, err
+	}
+	if err := u.Prober.Check(ctx, c, kept, merge(c.Grants)); err != nil {
+		return r, err
+	}
+	switch cur, ok := current(tokens, source); {
+	case ok && cur.Name == kept && !copyFound: // the copy was deleted: the current token again
+		tok, err := token.FromSecret(ctx, u.Kube.Secrets(c.Namespace), c.Namespace, kept, 0, nil)
+		if err == nil {
+			err = writeCopy(ctx, u.Kube, c, kept, tok, "", false)
+		}
+		if err != nil {
+			return r, err
+		}
+		progress(in.Progress, fmt.Sprintf("secret/%s created", CurrentName(c.Name)))
+	case !ok || cur.Name != kept:
+		progress(in.Progress, fmt.Sprintf("note: client %s's token is in secret %s, and --client finds it only in %s: argo-cred rotate --client %s puts one there",
+			c.Name, kept, CurrentName(c.Name), c.Name))
+	}
+	return r, nil
+}
+
+// objects are the client's objects to apply, and the token Secret kept as
+// it is, if any: its current one (the one CLIENT-token-current copies);
+// else the newest (a client from before CLIENT-token-current: rotate moves
+// it). With no token Secret of argo-cred's, CLIENT-token is applied if
+// something of that name exists (as before: refused, or with --adopt taken
+// over); else none, and Do makes one.
+func (u Provision) objects(ctx context.Context, c Client, tokens []secret, source string) ([]Object, string, error) {
+	objs := c.Objects()[:3]
+	if cur, ok := current(tokens, source); ok {
+		return objs, cur.Name, nil
+	}
+	if len(tokens) > 0 {
+		return objs, tokens[len(tokens)-1].Name, nil // the newest
+	}
+	legacy := c.Name + "-token"
+	_, found, err := get(ctx, u.Kube, kube.SecretKind, c.Namespace, legacy)
+	if found {
+		objs = append(objs, c.tokenSecret(legacy))
+	}
+	return objs, "", err
 }
 
 // progress calls f with line, unless f is nil.

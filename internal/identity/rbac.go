@@ -22,12 +22,13 @@ func ProvisionerRBAC(ns string) string {
 	return `# The identity that runs argo-cred provision, rotate, revoke and clients in
 # namespace ` + ns + `, which must be dedicated to Argo clients and their
 # workflows. What it can do, and no more: read every Secret of the namespace
-# (token Secret names are not known in advance, so RBAC cannot narrow get);
+# (each token Secret has a fresh name, so RBAC cannot narrow get);
 # run workflows there as any ServiceAccount of the namespace (it holds every
 # argoproj.io verb it may grant); and write only argo-cred's own objects
 # (the admission policy below): Roles with argoproj.io rules only, each bound
 # to its own client's ServiceAccount only, token Secrets of those
-# ServiceAccounts, labelled ServiceAccounts. It has neither escalate nor
+# ServiceAccounts and each client's copy of its current token
+# (NAME-token-current), labelled ServiceAccounts. It has neither escalate nor
 # bind: Kubernetes refuses it a Role with '*', a binding to admin, a token
 # request for another ServiceAccount.
 # Apply as a cluster admin (the ClusterRole, the policy and its binding are
@@ -151,7 +152,8 @@ spec:
       request.operation == "DELETE" || request.resource.resource != "secrets" ||
       (object.?type.orValue("") == "kubernetes.io/service-account-token" ?
         object.metadata.?annotations["kubernetes.io/service-account.name"].orValue("") == object.metadata.labels["argo-cred/client"] :
-        object.?type.orValue("") == "Opaque" && object.metadata.?labels["argo-cred/binding"].orValue("") != "")
+        object.?type.orValue("") == "Opaque" && (object.metadata.?labels["argo-cred/binding"].orValue("") != "" ||
+          (object.metadata.?labels["argo-cred/current-token"].orValue("") == "true" && object.metadata.name == object.metadata.labels["argo-cred/client"] + "-token-current")))
     message: the provisioner makes token Secrets of its clients' own ServiceAccounts only
     reason: Forbidden
 ---

@@ -54,7 +54,18 @@ func (u Revoke) Do(ctx context.Context, in RevokeInput) (RevokeResult, error) {
 				"client %s does not exist in namespace %s", c.Name, c.Namespace)
 		}
 	}
+	if due := overdue(secrets, time.Now()); len(due) > 0 {
+		progress(in.Progress, fmt.Sprintf("revoke: the grace of client %s's old token ended: secret %s goes with the others", c.Name, describe(c.Namespace, due)))
+	}
 	old := tokensOf(ctx, u.Kube, c.Namespace, secrets)
+	// The copy first: from then on --client finds no token.
+	copied, err := deleteCopy(ctx, u.Kube, c)
+	if err != nil {
+		return r, err
+	}
+	if copied {
+		r.Secrets = append(r.Secrets, CurrentName(c.Name))
+	}
 	if err := deleteSecrets(ctx, u.Kube, c.Namespace, secrets); err != nil {
 		return r, err
 	}

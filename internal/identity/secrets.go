@@ -21,6 +21,10 @@ type secret struct {
 	UID      string
 	Expires  string // a binding's token expiry (expiresAt)
 	Client   string // the argo-cred/client label: for a binding, its ServiceAccount
+	// State is argo-cred's state of a token Secret (current, retiring or
+	// ""); RetireAfter a retiring one's end of grace.
+	State       string
+	RetireAfter time.Time
 }
 
 const (
@@ -69,8 +73,10 @@ func list(ctx context.Context, k *kube.Client, ns, selector string, keep func(ty
 			continue
 		}
 		created, _ := time.Parse(time.RFC3339, m.CreationTimestamp)
+		state, after := stateOf(m)
 		out = append(out, secret{Name: m.Name, Created: created, LastUsed: m.Labels["kubernetes.io/legacy-token-last-used"],
-			Invalid: m.Labels["kubernetes.io/legacy-token-invalid-since"], Binding: m.Labels[bindingLabel] != "", UID: m.UID, Expires: rfc3339(m.Annotations[expiresAt]), Client: m.Labels[clientLabel]})
+			Invalid: m.Labels["kubernetes.io/legacy-token-invalid-since"], Binding: m.Labels[bindingLabel] != "", UID: m.UID, Expires: rfc3339(m.Annotations[expiresAt]), Client: m.Labels[clientLabel],
+			State: state, RetireAfter: after})
 	}
 	slices.SortFunc(out, func(a, b secret) int { return a.Created.Compare(b.Created) })
 	return out, nil
@@ -85,13 +91,16 @@ func rfc3339(s string) string {
 }
 
 // newTokenSecret creates another token Secret for the client, named
-// CLIENT-token-<5 random characters>. The name is chosen here, not by the
-// API server (generateName), so that a create whose answer is lost (an
-// interrupt, a timeout) still names what may have been made: the returned
-// Secret always has its Name, and its UID when the create succeeded.
+// CLIENT-token-<10 random characters>, with no state yet. A fresh name each
+// time: a legacy token is a function of its ServiceAccount and Secret name,
+// so a name used before would bring back the token revoked with it. The
+// name is chosen here, not by the API server (generateName), so that a
+// create whose answer is lost (an interrupt, a timeout) still names what
+// may have been made: the returned Secret always has its Name, and its UID
+// when the create succeeded.
 func newTokenSecret(ctx context.Context, k *kube.Client, c Client) (secret, error) {
 	const alphabet = "bcdfghjklmnpqrstvwxz2456789" // as Kubernetes' generated names
-	b := make([]byte, 5)
+	b := make([]byte, 10)
 	_, _ = rand.Read(b)
 	for i := range b {
 		b[i] = alphabet[int(b[i])%len(alphabet)]
@@ -102,6 +111,20 @@ func newTokenSecret(ctx context.Context, k *kube.Client, c Client) (secret, erro
 		return secret{Name: o.Name}, classify(err)
 	}
 	return secret{Name: m.Name, UID: m.UID}, nil
+}
+
+// markState sets argo-cred's state annotation on the client's token
+// Secret s, only if it is still the Secret read (its UID), and never
+// making it again: a retiring one until retireAfter, a current one without
+// an end.
+func markState(ctx context.Context, k *kube.Client, c Client, s secret, state string, retireAfter time.Time) error {
+	var after *string
+	if state == stateRetiring {
+		t := retireAfter.UTC().Format(time.RFC3339)
+		after = &t
+	}
+	ann := map[string]*string{stateKey: &state, retireAfterKey: after}
+	return classify(k.MergePatch(ctx, kube.SecretKind, c.Namespace, s.Name, s.UID, map[string]any{"metadata": map[string]any{"annotations": ann}}))
 }
 
 // deleteTokenSecret deletes the client's token Secret name if it exists and

@@ -224,25 +224,34 @@ func TestManifest(t *testing.T) {
 	}
 }
 
-// The table has a line per Secret ("-" for a client without), CHECK only
+// The table has a line per Secret ("-" for a client without), its state
+// (current, retiring until when, OVERDUE once that has passed), CHECK only
 // with --check, and per-run Secrets marked.
 func ExampleWriteClientsTable() {
 	rows := []ClientRow{
 		{Client: "ci", Grants: []string{"workflows:list,update"}, Subjects: []Subject{{Kind: "ServiceAccount", Name: "ci", Namespace: "argo"}},
-			Secrets: []ClientSecret{{Name: "ci-token", LastUsed: "2025-01-02"}}, Check: map[string]string{"ci-token": "ok"}},
+			Secrets: []ClientSecret{{Name: "ci-token-7z7kz4m2qp", State: "retiring", RetireAfter: "2025-01-02T04:04:05Z", LastUsed: "2025-01-02"}, {Name: "ci-token-x2b4c9dfgh", State: "current"}},
+			Check:   map[string]string{"ci-token-7z7kz4m2qp": "ok", "ci-token-x2b4c9dfgh": "ok"}},
+		{Client: "cd", Grants: []string{"workflows:list"}, Secrets: []ClientSecret{{Name: "cd-token-2bqk5m8nzr", State: "retiring", RetireAfter: "2025-01-02T04:04:05Z", Overdue: true},
+			{Name: "cd-token-tvw4x6cd9j", State: "current"}, {Name: "cd-token-x2b4c"}}},
 		{Client: "gha-repo", Grants: []string{"workflows:create,list"}, Subjects: []Subject{{Kind: "User", Name: "gha:repo"}}},
 		{Client: "deploy (not provisioned)", Secrets: []ClientSecret{{Name: "deploy-run-x", Binding: true, TokenExpires: "2025-01-02T04:04:05Z"}}},
 	}
 	_ = WriteClientsTable(os.Stdout, rows, true)
 	// Output:
-	// CLIENT                    GRANTS                 SECRET                                                    AGE  LAST-USED   INVALID-SINCE  CHECK  SUBJECT
-	// ci                        workflows:list,update  ci-token                                                  -    2025-01-02  -              ok     serviceaccount/ci
-	// gha-repo                  workflows:create,list  -                                                         -    -           -              -      user/gha:repo
-	// deploy (not provisioned)  -                      deploy-run-x (per-run, token until 2025-01-02T04:04:05Z)  -    -           -              -      -
+	// CLIENT                    GRANTS                 SECRET                                                    STATE                                         AGE  LAST-USED   INVALID-SINCE  CHECK  SUBJECT
+	// ci                        workflows:list,update  ci-token-7z7kz4m2qp                                       retiring until 2025-01-02T04:04:05Z           -    2025-01-02  -              ok     serviceaccount/ci
+	// ci                        workflows:list,update  ci-token-x2b4c9dfgh                                       current                                       -    -           -              ok     serviceaccount/ci
+	// cd                        workflows:list         cd-token-2bqk5m8nzr                                       retiring, OVERDUE since 2025-01-02T04:04:05Z  -    -           -              -      -
+	// cd                        workflows:list         cd-token-tvw4x6cd9j                                       current                                       -    -           -              -      -
+	// cd                        workflows:list         cd-token-x2b4c                                            -                                             -    -           -              -      -
+	// gha-repo                  workflows:create,list  -                                                         -                                             -    -           -              -      user/gha:repo
+	// deploy (not provisioned)  -                      deploy-run-x (per-run, token until 2025-01-02T04:04:05Z)  -                                             -    -           -              -      -
 }
 
 func ExampleWriteClientsJSON() {
-	_ = WriteClientsJSON(os.Stdout, []ClientRow{{Client: "ci", Grants: []string{"workflows:list"}, Secrets: []ClientSecret{{Name: "ci-token"}}}})
+	_ = WriteClientsJSON(os.Stdout, []ClientRow{{Client: "ci", Grants: []string{"workflows:list"},
+		Secrets: []ClientSecret{{Name: "ci-token-7z7kz4m2qp", State: "retiring", RetireAfter: "2025-01-02T04:04:05Z", Overdue: true}, {Name: "ci-token-x2b4c9dfgh", State: "current"}}}})
 	// Output:
 	// [
 	//   {
@@ -253,8 +262,16 @@ func ExampleWriteClientsJSON() {
 	//     "subjects": null,
 	//     "secrets": [
 	//       {
-	//         "name": "ci-token",
-	//         "created": "0001-01-01T00:00:00Z"
+	//         "name": "ci-token-7z7kz4m2qp",
+	//         "created": "0001-01-01T00:00:00Z",
+	//         "state": "retiring",
+	//         "retireAfter": "2025-01-02T04:04:05Z",
+	//         "overdue": true
+	//       },
+	//       {
+	//         "name": "ci-token-x2b4c9dfgh",
+	//         "created": "0001-01-01T00:00:00Z",
+	//         "state": "current"
 	//       }
 	//     ]
 	//   }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -102,6 +103,30 @@ func (c *Client) DeleteUID(ctx context.Context, k Kind, ns, name, uid string) er
 	raw, err := c.rc.Delete().AbsPath(k.path(ns, name)).SetHeader("Content-Type", "application/json").Body(body).Do(ctx).Raw()
 	if err = withMessage(raw, err); err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("deleting %s %s/%s: %w", k.Singular(), ns, name, err)
+	}
+	return nil
+}
+
+// MergePatch changes an object that exists and has the UID uid with a
+// JSON merge patch (a nil value removes a field): unlike an apply, it never
+// creates the object, and the UID holds it to the object read (one made
+// again under the same name is refused: a UID cannot change).
+func (c *Client) MergePatch(ctx context.Context, k Kind, ns, name, uid string, patch map[string]any) error {
+	md, _ := patch["metadata"].(map[string]any)
+	md = maps.Clone(md)
+	if md == nil {
+		md = map[string]any{}
+	}
+	md["uid"] = uid
+	patch = maps.Clone(patch)
+	patch["metadata"] = md
+	body, err := json.Marshal(patch)
+	if err != nil {
+		return err
+	}
+	raw, err := c.rc.Patch(types.MergePatchType).AbsPath(k.path(ns, name)).Param("fieldManager", fieldManager).Body(body).Do(ctx).Raw()
+	if err = withMessage(raw, err); err != nil {
+		return fmt.Errorf("changing %s %s/%s: %w", k.Singular(), ns, name, err)
 	}
 	return nil
 }
