@@ -21,16 +21,13 @@ func (a *app) runDocker(ctx context.Context, o *dockerOptions, args []string) er
 	if err := w.Check(ctx, o.DockerMounts); err != nil {
 		return err
 	}
-	if _, err := relay.Wanted(o.Relay, false, nil); err != nil {
-		return err
-	}
 	o.guardBinding, o.relayed = true, o.Relay != relay.Never
 	c, _, err := a.checked(ctx, &o.Options)
 	if err != nil {
 		return err
 	}
 	w.Settings = c.Settings
-	if behind, _ := relay.Wanted(o.Relay, c.Source().Renewable, args); behind {
+	if behind := relay.Wanted(o.Relay, c.Source().Renewable, args); behind {
 		say := func(s string) { fmt.Fprintln(a.streams.ErrOut, s) }
 		stop, err := w.Front(ctx, func(listen string) (env.Settings, func(), error) { return c.Relay(ctx, listen, say) })
 		if err != nil {

@@ -37,16 +37,13 @@ func (a *app) runExec(ctx context.Context, o *Options, args []string) error {
 		fmt.Fprintf(a.streams.ErrOut, "note: no token source (no --secret, --service-account, --token-file, --oidc-env, --source or ARGO_TOKEN): running %s with the environment as it is\n", args[0])
 		return a.replace(ctx, path, args, os.Environ())
 	}
-	if _, err := relay.Wanted(o.Relay, false, nil); err != nil {
-		return err
-	}
 	o.guardBinding, o.relayed = true, o.Relay != relay.Never
 	c, _, err := a.checked(ctx, o)
 	if err != nil {
 		return err
 	}
 	settings := c.Settings
-	behind, _ := relay.Wanted(o.Relay, c.Source().Renewable, args)
+	behind := relay.Wanted(o.Relay, c.Source().Renewable, args)
 	if behind {
 		var stop func()
 		say := func(s string) { fmt.Fprintln(a.streams.ErrOut, s) }

@@ -11,7 +11,6 @@ import (
 	"github.com/argo-cred/argo-cred/internal/export"
 	"github.com/argo-cred/argo-cred/internal/identity"
 	"github.com/argo-cred/argo-cred/internal/kube"
-	"github.com/argo-cred/argo-cred/internal/token"
 )
 
 // lifecycle is what provision, rotate, revoke and clients share: the
@@ -44,14 +43,10 @@ func (a *app) provision(ctx context.Context, o *provisionOptions) error {
 		return err
 	}
 	if o.DryRun {
-		if err := identity.ValidName(o.Client); err != nil {
-			return err
+		m, err := identity.DryRun(o.Client, o.Namespace, grants)
+		if err == nil {
+			_, err = io.WriteString(a.streams.Out, m)
 		}
-		m, err := identity.Client{Name: o.Client, Namespace: identity.OrPlaceholder(o.Namespace), Grants: grants}.Manifest()
-		if err != nil {
-			return err
-		}
-		_, err = io.WriteString(a.streams.Out, m)
 		return err
 	}
 	if f := o.Format; f != "" && !slices.Contains(export.Names(), f) {
@@ -123,21 +118,9 @@ func (a *app) revokeBinding(ctx context.Context, o *revokeOptions) error {
 	if err != nil {
 		return err
 	}
-	in := identity.RevokeBindingInput{Namespace: c.Namespace, Name: o.Binding, Progress: a.stderr}
-	if err := (identity.RevokeBinding{Kube: kc}).Do(ctx, in); err != nil {
-		return err
-	}
 	raw, ok := os.LookupEnv("ARGO_TOKEN")
-	if !ok {
-		fmt.Fprintln(a.streams.ErrOut, "note: not proven: give the bound token in ARGO_TOKEN to see the Argo Server reject it")
-		return nil
-	}
-	t, err := token.New(raw, "env", "ARGO_TOKEN")
-	if err != nil {
-		return err
-	}
-	a.hide(t.Bearer())
-	return (&clientProber{a: a, o: &o.Options}).Rejected(ctx, c.Namespace, []token.Token{t})
+	in := identity.RevokeBindingInput{Namespace: c.Namespace, Name: o.Binding, Token: raw, HasToken: ok, Hide: func(s string) { a.hide(s) }, Progress: a.stderr}
+	return identity.RevokeBinding{Kube: kc, Prober: &clientProber{a: a, o: &o.Options}}.Do(ctx, in)
 }
 
 // revokeStale deletes the per-run Secrets of --bind tokens older than

@@ -11,6 +11,7 @@ import (
 	"github.com/argo-cred/argo-cred/internal/docker"
 	"github.com/argo-cred/argo-cred/internal/exitcode"
 	"github.com/argo-cred/argo-cred/internal/export"
+	"github.com/argo-cred/argo-cred/internal/relay"
 )
 
 // Each command has its own options: a struct of the shared groups below,
@@ -29,7 +30,7 @@ type Options struct {
 	Bind    bool `envconfig:"ARGO_CRED_BIND"`
 	Verbose bool `envconfig:"ARGO_CRED_VERBOSE"`
 	// Relay: exec and docker run the command behind the loopback relay.
-	Relay string `envconfig:"ARGO_CRED_RELAY" default:"auto"`
+	Relay relay.Mode `envconfig:"ARGO_CRED_RELAY" default:"auto"`
 
 	set map[string]bool // flags given on the command line
 	// noBundle exports no SSL_CERT_FILE: in the GitHub Action, a path
@@ -144,7 +145,7 @@ func (o *probeOptions) flags(fs *pflag.FlagSet) {
 }
 
 func relayFlag(fs *pflag.FlagSet, o *Options) {
-	fs.StringVar(&o.Relay, "relay", o.Relay, "run COMMAND behind a loopback relay that renews the token and keeps waits open: auto (when the source\ncan renew, or COMMAND waits on a stream), always or never (ARGO_CRED_RELAY)")
+	fs.Var(&o.Relay, "relay", "run COMMAND behind a loopback relay that renews the token and keeps waits open: auto (when the source\ncan renew, or COMMAND waits on a stream), always or never (ARGO_CRED_RELAY)")
 }
 
 func (o *dockerOptions) flags(fs *pflag.FlagSet) {

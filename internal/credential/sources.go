@@ -43,7 +43,7 @@ var Sources = []Source{
 		Renewable: true, Renew: "read the Secret again: rotation replaces its token",
 		value: func(r *Request) string { return r.Secret }, get: (*getter).secret},
 	{Name: "client", About: "the current token of a client argo-cred provisioned (--client)", Flag: "client", Give: "--client NAME (a provisioned client)", Input: "client", Kube: true,
-		Renew: "read NAME-token-current again: rotate puts the new token there",
+		Renewable: true, Renew: "read NAME-token-current again: rotate puts the new token there",
 		value: func(r *Request) string { return r.Client }, get: (*getter).client},
 	{Name: "tokenrequest", About: "a new token of a ServiceAccount (--service-account)", Flag: "service-account", Give: "--service-account NAME (TokenRequest)", Input: "service-account", Kube: true,
 		Expires: true, Renewable: true, Renew: "request another token for the same ServiceAccount, audiences, duration and binding",

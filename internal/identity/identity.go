@@ -135,3 +135,12 @@ func OrPlaceholder(namespace string) string {
 	}
 	return namespace
 }
+
+// DryRun is what provision --dry-run prints: the client's objects, for
+// namespace ns (a placeholder when empty), once its name is checked.
+func DryRun(name, ns string, grants []Grant) (string, error) {
+	if err := ValidName(name); err != nil {
+		return "", err
+	}
+	return Client{Name: name, Namespace: OrPlaceholder(ns), Grants: grants}.Manifest()
+}

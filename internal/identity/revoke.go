@@ -10,6 +10,7 @@ import (
 	"github.com/argo-cred/argo-cred/internal/exitcode"
 	"github.com/argo-cred/argo-cred/internal/kube"
 	"github.com/argo-cred/argo-cred/internal/redact"
+	"github.com/argo-cred/argo-cred/internal/token"
 )
 
 // Revoke deletes a client's token Secrets, with Purge its RoleBinding, Role
@@ -112,12 +113,18 @@ func andList(words []string) string {
 
 // RevokeBinding revokes one bound token by deleting its per-run Secret.
 type RevokeBinding struct {
-	Kube *kube.Client
+	Kube   *kube.Client
+	Prober Prober
 }
 
-// RevokeBindingInput names the per-run Secret.
+// RevokeBindingInput names the per-run Secret and, if the caller has it,
+// the bound token (Token, from ARGO_TOKEN: HasToken), which Hide is told
+// before the Prober proves it rejected.
 type RevokeBindingInput struct {
 	Namespace, Name string
+	Token           string
+	HasToken        bool
+	Hide            func(string)
 	Progress        func(string)
 }
 
@@ -135,7 +142,18 @@ func (u RevokeBinding) Do(ctx context.Context, in RevokeBindingInput) error {
 		return err
 	}
 	progress(in.Progress, fmt.Sprintf("revoke: deleted secret %s/%s", in.Namespace, in.Name))
-	return nil
+	if !in.HasToken {
+		progress(in.Progress, "note: not proven: give the bound token in ARGO_TOKEN to see the Argo Server reject it")
+		return nil
+	}
+	t, err := token.New(in.Token, "env", "ARGO_TOKEN")
+	if err != nil {
+		return err
+	}
+	if in.Hide != nil {
+		in.Hide(t.Bearer())
+	}
+	return u.Prober.Rejected(ctx, in.Namespace, []token.Token{t})
 }
 
 // RevokeStale deletes the per-run Secrets of --bind tokens older than an

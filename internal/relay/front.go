@@ -13,25 +13,45 @@ import (
 
 // Modes of --relay.
 const (
-	Auto   = "auto"
-	Always = "always"
-	Never  = "never"
+	Auto   Mode = "auto"
+	Always Mode = "always"
+	Never  Mode = "never"
 )
+
+// Mode is --relay's value. It checks itself when it is set, by a flag
+// (pflag.Value) or the environment (envconfig.Decoder).
+type Mode string
+
+// Set takes auto, always or never.
+func (m *Mode) Set(s string) error {
+	switch Mode(s) {
+	case Auto, Always, Never:
+		*m = Mode(s)
+		return nil
+	}
+	return exitcode.New(exitcode.Usage, "use auto, always or never", "unknown --relay %q", s)
+}
+
+// Decode is Set, for envconfig.
+func (m *Mode) Decode(s string) error { return m.Set(s) }
+
+func (m *Mode) String() string { return string(*m) }
+
+// Type names the value in help.
+func (m *Mode) Type() string { return "mode" }
 
 // Wanted decides whether a command runs behind the relay. always and
 // never say so; auto: when the token can be renewed (it expires, or a
 // rotation may replace it), or when the command waits on a stream, which
 // the relay keeps open across the server's watch ends.
-func Wanted(mode string, renewable bool, args []string) (bool, error) {
+func Wanted(mode Mode, renewable bool, args []string) bool {
 	switch mode {
 	case Always:
-		return true, nil
+		return true
 	case Never:
-		return false, nil
-	case Auto, "":
-		return renewable || Waits(args), nil
+		return false
 	}
-	return false, exitcode.New(exitcode.Usage, "use auto, always or never", "unknown --relay %q", mode)
+	return renewable || Waits(args)
 }
 
 // Waits tells whether a command line, or a shell script in one of its

@@ -100,7 +100,7 @@ func TestKeeperRenewsOnceForManyRefusals(t *testing.T) {
 
 func TestWanted(t *testing.T) {
 	for _, tc := range []struct {
-		mode      string
+		mode      Mode
 		renewable bool
 		args      []string
 		want      bool
@@ -116,12 +116,17 @@ func TestWanted(t *testing.T) {
 		{"never", true, []string{"argo", "wait"}, false},
 		{"always", false, []string{"argo", "version"}, true},
 	} {
-		got, err := Wanted(tc.mode, tc.renewable, tc.args)
-		if err != nil || got != tc.want {
-			t.Errorf("Wanted(%q, %v, %q) = %v, %v; want %v", tc.mode, tc.renewable, tc.args, got, err, tc.want)
+		if got := Wanted(tc.mode, tc.renewable, tc.args); got != tc.want {
+			t.Errorf("Wanted(%q, %v, %q) = %v; want %v", tc.mode, tc.renewable, tc.args, got, tc.want)
 		}
 	}
-	if _, err := Wanted("sometimes", false, nil); err == nil || err.Error() != `unknown --relay "sometimes"` {
-		t.Errorf("an unknown mode: %v", err)
+	var m Mode
+	for _, s := range []string{"auto", "always", "never"} {
+		if err := m.Decode(s); err != nil || m != Mode(s) {
+			t.Errorf("Decode(%q): %v, %q", s, err, m)
+		}
+	}
+	if err := m.Set("sometimes"); err == nil || err.Error() != `unknown --relay "sometimes"` || m != Never {
+		t.Errorf("an unknown mode: %v, and the mode became %q", err, m)
 	}
 }
