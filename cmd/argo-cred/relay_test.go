@@ -140,3 +140,40 @@ done`
 		t.Errorf("the relay %s still answers after the command ended: %s", addr, out)
 	}
 }
+
+// A job runs argo submit --wait (a 100 s workflow) behind the relay with
+// --client (its identity may only get CLIENT-token-current) while the client
+// is rotated with a grace period, and the grace is finished (the old token
+// deleted and proven rejected) before the wait ends: the relay moves the job to the new
+// token when the server refuses the old one, and the job succeeds; the next
+// job with the same flags gets the new token.
+func TestIntegrationRelayRotation(t *testing.T) {
+	t.Parallel()
+	s := testenv.Get(t)
+	ns := s.Namespace(t)
+	admin := lifecycleEnv(s)
+	wantCode(t, run(t, admin, "provision", "--client", "team", "--namespace", ns, "--allow", "workflows:get,list,watch,create"), 0, "")
+	job := []string{"KUBECONFIG=" + currentReaderKubeconfig(t, s, ns, "team"), "ARGO_SERVER=" + s.ArgoServer, "ARGO_SECURE=false",
+		"PATH=" + filepath.Dir(s.ArgoBin) + ":" + os.Getenv("PATH")}
+	p := start(t, job, "exec", "-v", "--client", "team", "--namespace", ns, "--expect", "allow:workflows/create", "--",
+		"argo", "submit", "--wait", "-n", ns, standInWorkflow(t, "100s", false))
+	p.said(t, "verified:")
+	wantCode(t, run(t, admin, "rotate", "--client", "team", "--namespace", ns, "--grace", "10s"), 0, "stays valid until")
+	time.Sleep(11 * time.Second) // the grace, which nothing ends by itself
+	wantCode(t, run(t, admin, "rotate", "--client", "team", "--namespace", ns, "--finish"), 0, "")
+	// Every watch opened before the finish (within 30 s) ends within 60 s
+	// more (the stack's API server), so the wait re-opens one after it.
+	select {
+	case <-p.ended:
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("the job did not end within 2 minutes of the rotation:\n%s", p.stderr.String())
+	}
+	r := result{stdout: p.stdout.String(), stderr: p.stderr.String(), code: p.cmd.ProcessState.ExitCode()}
+	if r.code != 0 || !strings.Contains(r.stdout, " Succeeded at ") {
+		t.Fatalf("the job across the rotation: exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "relay: renewed the token") {
+		t.Errorf("the relay did not move the job to the new token:\n%s", r.stderr)
+	}
+	wantCode(t, run(t, job, "exec", "--client", "team", "--namespace", ns, "--", "argo", "list", "-n", ns), 0, "verified:")
+}

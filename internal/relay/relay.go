@@ -125,6 +125,7 @@ func (r *Relay) handler(cfg Config) http.Handler {
 				return errRedirect
 			}
 			redactHeader(res.Header, cfg.Tokens)
+			cfg.Log.Debug("relay", "path", res.Request.URL.Path, "status", res.StatusCode, "grpc-status", res.Header.Get("Grpc-Status"))
 			fixStreamEnd(res, cfg)
 			return nil
 		},
@@ -223,12 +224,6 @@ func (t *tripper) RoundTrip(req *http.Request) (*http.Response, error) {
 
 func isGRPC(req *http.Request) bool {
 	return req.ProtoMajor == 2 && strings.HasPrefix(req.Header.Get("Content-Type"), "application/grpc")
-}
-
-// rejected tells whether the server refused the token: HTTP 401, or a
-// gRPC answer Unauthenticated before any message (trailers only).
-func rejected(res *http.Response) bool {
-	return res.StatusCode == http.StatusUnauthorized || res.Header.Get("Grpc-Status") == "16"
 }
 
 // redactHeader removes every form of a real token from what the server

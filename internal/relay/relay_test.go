@@ -243,3 +243,60 @@ func TestRelayIsGoneWhenClosed(t *testing.T) {
 		t.Fatal("the relay still answers after Close")
 	}
 }
+
+// TestRelayKnowsArgosRefusals: each shape in which the Argo Server (v3.7)
+// answers a refused token makes the relay renew and send again; other
+// errors pass as they are, once.
+func TestRelayKnowsArgosRefusals(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		h2    bool
+		write func(w http.ResponseWriter)
+		retry bool
+	}{
+		{"http 401", false, func(w http.ResponseWriter) { w.WriteHeader(http.StatusUnauthorized) }, true},
+		{"http1 500 wrapping Kubernetes' 401", false, func(w http.ResponseWriter) {
+			w.WriteHeader(http.StatusInternalServerError)
+			_, _ = io.WriteString(w, `{"code":13,"message":"failed to get live workflow: Unauthorized; failed to get archived workflow: Unauthorized"}`)
+		}, true},
+		{"http1 500 of another cause", false, func(w http.ResponseWriter) { w.WriteHeader(http.StatusInternalServerError) }, false},
+		{"http 403", false, func(w http.ResponseWriter) { w.WriteHeader(http.StatusForbidden) }, false},
+		{"grpc Unauthenticated, trailers only", true, func(w http.ResponseWriter) {
+			w.Header().Set("Content-Type", "application/grpc")
+			w.Header().Set("Grpc-Status", "16")
+		}, true},
+		{"grpc Internal Unauthorized in the trailers of an empty body", true, func(w http.ResponseWriter) {
+			w.Header().Set("Content-Type", "application/grpc")
+			w.Header().Set("Trailer", "Grpc-Status, Grpc-Message")
+			w.WriteHeader(http.StatusOK)
+			w.(http.Flusher).Flush() // the headers first, as the Argo Server sends them
+			w.Header().Set("Grpc-Status", "13")
+			w.Header().Set("Grpc-Message", "failed to get live workflow: Unauthorized")
+		}, true},
+		{"grpc Internal of another cause", true, func(w http.ResponseWriter) {
+			w.Header().Set("Content-Type", "application/grpc")
+			w.Header().Set("Trailer", "Grpc-Status, Grpc-Message")
+			w.WriteHeader(http.StatusOK)
+			w.Header().Set("Grpc-Status", "13")
+			w.Header().Set("Grpc-Message", "boom")
+		}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := &source{t: t, sub: "s", life: time.Hour}
+			first := jwt(t, "s", 0, time.Hour)
+			srv, got := upstream(t, func(w http.ResponseWriter, r *http.Request) {
+				if r.Header.Get("Authorization") == first.Bearer() {
+					tc.write(w)
+					return
+				}
+				_, _ = io.WriteString(w, "ok")
+			})
+			var notes []string
+			r := start(t, srv, NewKeeper(first, true, src.renew, nil), &notes)
+			res, body := do(t, r, tc.h2, "/workflow.WorkflowService/WatchWorkflows", r.Authorization())
+			if n := len(*got); tc.retry != (n == 2) || (tc.retry && body != "ok") {
+				t.Errorf("%d requests (status %d, body %q); want a retry: %v", n, res.StatusCode, body, tc.retry)
+			}
+		})
+	}
+}
