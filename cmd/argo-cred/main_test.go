@@ -731,14 +731,28 @@ func TestIntegrationExec(t *testing.T) {
 	caller := append(f.plain(), "ARGO_TOKEN=stale-token", "ARGO_INSTANCEID=stale", "ARGO_CRED_VERBOSE=false", "FOO=bar baz", "EMPTY=")
 	cred := []string{"exec", "--secret", "ci", "--namespace", ns}
 
-	t.Run("environment", func(t *testing.T) {
-		r := run(t, caller, append(cred, "--", "env")...)
+	childEnv := func(t *testing.T, relay string) map[string]string {
+		r := run(t, caller, append(cred, "--relay", relay, "--", "env")...)
 		wantCode(t, r, 0, "verified")
 		got := map[string]string{}
 		for _, kv := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
 			k, v, _ := strings.Cut(kv, "=")
 			got[k] = v
 		}
+		return got
+	}
+	// Behind the relay (a Secret can be rotated: the default), the child
+	// gets the relay's address and per-run value, never the token.
+	t.Run("environment behind the relay", func(t *testing.T) {
+		got := childEnv(t, "auto")
+		if !strings.HasPrefix(got["ARGO_SERVER"], "127.0.0.1:") || got["ARGO_SERVER"] == f.s.ArgoServer ||
+			!strings.HasPrefix(got["ARGO_TOKEN"], "Bearer argo-cred-relay.") || got["ARGO_SECURE"] != "false" || got["ARGO_NAMESPACE"] != ns {
+			t.Errorf("the child's settings behind the relay: %q %q secure %q namespace %q", got["ARGO_SERVER"], got["ARGO_TOKEN"], got["ARGO_SECURE"], got["ARGO_NAMESPACE"])
+		}
+		noLeak(t, f.token, "the child's environment", fmt.Sprint(got))
+	})
+	t.Run("environment", func(t *testing.T) {
+		got := childEnv(t, "never")
 		want := map[string]string{
 			"ARGO_SERVER": f.s.ArgoServer, "ARGO_TOKEN": "Bearer " + f.token, "ARGO_SECURE": "false", "ARGO_HTTP1": "false",
 			"ARGO_INSECURE_SKIP_VERIFY": "false", "ARGO_NAMESPACE": ns, "KUBECONFIG": "/dev/null",

@@ -157,7 +157,7 @@ func TestIntegrationRotateGrace(t *testing.T) {
 		t.Errorf("env --client ci after rotate gave another token than the new one")
 	}
 	tokenFile := filepath.Join(t.TempDir(), "token")
-	r = run(t, job, "exec", "--client", "ci", "--namespace", ns, "--", "sh", "-c", `printf %s "$ARGO_TOKEN" >"$0"`, tokenFile)
+	r = run(t, job, "exec", "--client", "ci", "--namespace", ns, "--relay", "never", "--", "sh", "-c", `printf %s "$ARGO_TOKEN" >"$0"`, tokenFile)
 	got, _ := os.ReadFile(tokenFile)
 	if r.code != 0 || string(got) != "Bearer "+b {
 		t.Errorf("exec --client ci: exit %d, not the new token\n%s", r.code, r.stderr)
