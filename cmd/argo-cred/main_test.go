@@ -57,14 +57,7 @@ type result struct {
 // run runs argo-cred with only the environment given (plus PATH and HOME).
 func run(t *testing.T, env []string, args ...string) result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, args...)
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...)
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err := cmd.Run()
-	return result{stdout: out.String(), stderr: errOut.String(), code: exitCode(t, "argo-cred", err)}
+	return runFor(t, 60*time.Second, env, args...)
 }
 
 // runAll calls f(0) … f(n-1) at once and returns their results in order.
