@@ -308,20 +308,12 @@ func TestIntegrationProvisionerRBAC(t *testing.T) {
 	must(t, os.WriteFile(kc, []byte(s.TokenKubeconfig(t, tr.Status.Token, ns)), 0o600))
 	env := []string{"KUBECONFIG=" + kc, "ARGO_SERVER=" + s.ArgoServer, "ARGO_SECURE=false"}
 
-	// The whole lifecycle works with exactly that.
-	wantCode(t, run(t, env, "provision", "--client", "ci", "--namespace", ns), 0, "verified")
-	wantCode(t, run(t, env, "provision", "--client", "deploy", "--namespace", ns, "--allow", "workflows:create,get,list,watch", "--allow", "cronworkflows:list"), 0, "verified")
-	wantCode(t, run(t, env, "provision", "--client", "deploy", "--namespace", ns, "--allow", "workflows:create,get,list,watch,delete"), 0, "role/deploy changed")
-	wantCode(t, run(t, env, "rotate", "--client", "ci", "--namespace", ns), 0, "rotated")
-	wantCode(t, run(t, env, "clients", "--namespace", ns), 0, "")
-	wantCode(t, run(t, env, "revoke", "--client", "deploy", "--namespace", ns, "--purge"), 0, "rejects")
-
-	// Each escalation, tried as the provisioner, is refused.
 	cfg, err := clientcmd.BuildConfigFromFlags("", kc)
 	must(t, err)
 	as, err := kubernetes.NewForConfig(cfg)
 	must(t, err)
 	ours := map[string]string{"app.kubernetes.io/managed-by": "argo-cred", "argo-cred/client": "leak"}
+	fetcher := map[string]string{"app.kubernetes.io/managed-by": "argo-cred", "argo-cred/client": "leak", "argo-cred/fetcher": "secret"}
 	outsider := []rbacv1.Subject{{Kind: "ServiceAccount", Name: "outsider", Namespace: "default"}}
 	// kube-apiserver compiles a new policy within a few seconds: wait for
 	// it with a server-side dry run, which admission sees and stores nothing.
@@ -329,8 +321,29 @@ func TestIntegrationProvisionerRBAC(t *testing.T) {
 		_, err := as.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "leak", Labels: ours},
 			RoleRef: rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "argo-cred-provisioner"}, Subjects: outsider},
 			metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
-		return apierrors.IsForbidden(err)
+		// and this version of it (an older one refuses a fetcher's Role).
+		_, ok := as.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "x-fetcher", Labels: map[string]string{
+			"app.kubernetes.io/managed-by": "argo-cred", "argo-cred/client": "x", "argo-cred/fetcher": "secret"}},
+			Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{"x-token-current"}, Verbs: []string{"get"}}}},
+			metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		return apierrors.IsForbidden(err) && ok == nil
 	})
+	// The whole lifecycle works with exactly that.
+	wantCode(t, run(t, env, "provision", "--client", "ci", "--namespace", ns), 0, "verified")
+	wantCode(t, run(t, env, "provision", "--client", "deploy", "--namespace", ns, "--allow", "workflows:create,get,list,watch", "--allow", "cronworkflows:list"), 0, "verified")
+	wantCode(t, run(t, env, "provision", "--client", "deploy", "--namespace", ns, "--allow", "workflows:create,get,list,watch,delete"), 0, "role/deploy changed")
+	wantCode(t, run(t, env, "rotate", "--client", "ci", "--namespace", ns), 0, "rotated")
+	wantCode(t, run(t, env, "clients", "--namespace", ns), 0, "")
+	wantCode(t, run(t, env, "revoke", "--client", "deploy", "--namespace", ns, "--purge"), 0, "rejects")
+	// Fetchers of both models, and their purge.
+	fk := filepath.Join(t.TempDir(), "fetcher")
+	wantCode(t, run(t, env, "provision", "--client", "ci", "--namespace", ns, "--kubeconfig-out", fk), 0, "(secret model)")
+	wantCode(t, run(t, env, "provision", "--client", "tr", "--namespace", ns, "--kubeconfig-out", fk+"-tr", "--fetcher", "tokenrequest"), 0, "(tokenrequest model)")
+	wantCode(t, run(t, []string{"KUBECONFIG=" + fk + "-tr", "ARGO_SERVER=" + s.ArgoServer, "ARGO_SECURE=false"},
+		"env", "--source", "tokenrequest", "--service-account", "tr", "--namespace", ns, "--probe"), 0, "")
+	wantCode(t, run(t, env, "revoke", "--client", "tr", "--namespace", ns, "--purge"), 0, "deleted the fetcher of client tr")
+
+	// Each escalation, tried as the provisioner, is refused.
 	// (The stack runs no ClusterRole aggregation, so admin is empty there:
 	// cluster-admin and a Role of the namespace's own stand for it.)
 	s.ServiceAccount(t, ns, "bystander-admin", rbacv1.PolicyRule{APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: []string{"*"}})
@@ -388,6 +401,20 @@ func TestIntegrationProvisionerRBAC(t *testing.T) {
 		},
 		"an admin's RoleBinding deleted": func() error {
 			return as.RbacV1().RoleBindings(ns).Delete(ctx, "bystander-admin", metav1.DeleteOptions{})
+		},
+		"a fetcher's Role reaching every Secret": func() error {
+			_, err := as.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "leak-fetcher", Labels: fetcher},
+				Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get"}}}}, metav1.CreateOptions{})
+			return err
+		},
+		"a fetcher's Role reading another client's token": func() error {
+			_, err := as.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "leak-fetcher", Labels: fetcher},
+				Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{"ci-token-current"}, Verbs: []string{"get"}}}}, metav1.CreateOptions{})
+			return err
+		},
+		"a TokenRequest for a client ServiceAccount": func() error {
+			_, err := as.CoreV1().ServiceAccounts(ns).CreateToken(ctx, "ci", &authv1.TokenRequest{}, metav1.CreateOptions{})
+			return err
 		},
 		"a Role in another namespace": func() error {
 			_, err := as.RbacV1().Roles("default").Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "pwn"}}, metav1.CreateOptions{})

@@ -87,8 +87,8 @@ type provisionOptions struct {
 	Allow                    []string `ignored:"true"`
 	DryRun, PrintRBAC, Adopt bool     `ignored:"true"`
 	// Format (--format only) and OutputFile print the settings as env does.
-	Format     string `ignored:"true"`
-	OutputFile string `envconfig:"ARGO_CRED_OUTPUT_FILE"`
+	Format, KubeconfigOut, Fetcher string `ignored:"true"`
+	OutputFile                     string `envconfig:"ARGO_CRED_OUTPUT_FILE"`
 }
 
 type revokeOptions struct {
@@ -182,6 +182,8 @@ func (o *provisionOptions) flags(fs *pflag.FlagSet) {
 		fs.BoolVar(&o.PrintRBAC, "print-rbac", false, "print the ServiceAccount, RBAC and ClusterRole the identity that runs provision, rotate, revoke\nand clients needs (for a namespace dedicated to Argo clients), and exit")
 		fs.BoolVar(&o.Adopt, "adopt", false, "take over a Role, ServiceAccount, RoleBinding or token Secret of the client's name that argo-cred did not make\n(its labels, and its rules or subjects, become argo-cred's); without it such objects are refused")
 		fs.StringVar(&o.Format, "format", "", "also print the settings, as env does: "+export.Alternatives())
+		fs.StringVar(&o.KubeconfigOut, "kubeconfig-out", "", "also make the client's fetcher, the identity CI stores to fetch this client's token and nothing else,\nand write its kubeconfig here (mode 0600, atomically; server and CA from --kubeconfig)")
+		fs.StringVar(&o.Fetcher, "fetcher", "", "the fetcher's model: secret (get on NAME-token-current: env/exec --client; the default) or tokenrequest\n(create on NAME's serviceaccounts/token: --source tokenrequest --service-account NAME; never with --bind)")
 	})
 }
 
@@ -194,7 +196,7 @@ func (o *rotateOptions) flags(fs *pflag.FlagSet) {
 
 func (o *revokeOptions) flags(fs *pflag.FlagSet) {
 	o.LifecycleOptions.flags(fs, func(fs *pflag.FlagSet) {
-		fs.BoolVar(&o.Purge, "purge", false, "also delete the client's Role, RoleBinding and ServiceAccount")
+		fs.BoolVar(&o.Purge, "purge", false, "also delete the client's Role, RoleBinding and ServiceAccount, and its fetcher (provision --kubeconfig-out)")
 		fs.StringVar(&o.Binding, "binding", "", "revoke one bound token by deleting its per-run Secret (the bound token in ARGO_TOKEN proves it)")
 		fs.DurationVar(&o.StaleBindings, "stale-bindings", 0, "revoke the --bind tokens of every run older than this, of any ServiceAccount, by deleting their per-run Secrets\n(runs that could not clean up: argo-cred and its guard killed, the CI machine switched off)")
 	})

@@ -31,8 +31,12 @@ type ProvisionInput struct {
 	Client Client // Name, Namespace and Grants
 	// Adopt takes over objects of the client's name argo-cred did not make.
 	Adopt bool
-	// Progress gets a line for each object applied ("role/ci created").
-	Progress func(string)
+	// KubeconfigOut, when set, is where the client's fetcher's kubeconfig
+	// goes; Fetcher its model (FetchSecret when empty).
+	KubeconfigOut, Fetcher string
+	// Progress gets a line for each object applied ("role/ci created");
+	// Warn what the caller should know (rules of the Role kept).
+	Progress, Warn func(string)
 }
 
 // ProvisionResult is what Provision did.
@@ -47,6 +51,12 @@ type ProvisionResult struct {
 func (u Provision) Do(ctx context.Context, in ProvisionInput) (ProvisionResult, error) {
 	var r ProvisionResult
 	c := in.Client
+	if in.KubeconfigOut != "" && in.Fetcher == "" {
+		in.Fetcher = FetchSecret
+	}
+	if err := checkFetcher(in.KubeconfigOut, in.Fetcher); err != nil {
+		return r, err
+	}
 	source, copyUID, copyFound, err := copyOf(ctx, u.Kube, c)
 	if err != nil {
 		return r, err
@@ -60,6 +70,9 @@ func (u Provision) Do(ctx context.Context, in ProvisionInput) (ProvisionResult, 
 		return r, err
 	}
 	objs, kept, err := u.objects(ctx, c, tokens, source)
+	if err == nil {
+		err = roleRules(ctx, u.Kube, c, objs[0], in.Warn)
+	}
 	if err != nil {
 		return r, err
 	}
@@ -82,7 +95,10 @@ func (u Provision) Do(ctx context.Context, in ProvisionInput) (ProvisionResult, 
 		if fresh.UID != "" {
 			r.Changes = append(r.Changes, Change{Kind: "Secret", Name: fresh.Name, What: "created"})
 		}
-		return r, err
+		if err != nil {
+			return r, err
+		}
+		return r, u.after(ctx, in, &r)
 	}
 	if err := u.Prober.Check(ctx, c, kept, merge(c.Grants)); err != nil {
 		return r, err
@@ -101,7 +117,27 @@ func (u Provision) Do(ctx context.Context, in ProvisionInput) (ProvisionResult, 
 		progress(in.Progress, fmt.Sprintf("note: client %s's token is in secret %s, and --client finds it only in %s: argo-cred rotate --client %s puts one there",
 			c.Name, kept, CurrentName(c.Name), c.Name))
 	}
-	return r, nil
+	return r, u.after(ctx, in, &r)
+}
+
+// after makes the client's fetcher, when asked for, and says what to hand
+// to the team.
+func (u Provision) after(ctx context.Context, in ProvisionInput, r *ProvisionResult) error {
+	if in.KubeconfigOut != "" {
+		changes, err := u.fetcher(ctx, in)
+		for _, ch := range changes {
+			progress(in.Progress, fmt.Sprintf("%s/%s %s", strings.ToLower(ch.Kind), ch.Name, ch.What))
+		}
+		r.Changes = append(r.Changes, changes...)
+		if err != nil {
+			return err
+		}
+		progress(in.Progress, fmt.Sprintf("provision: wrote the kubeconfig of fetcher %s/%s (%s model) to %s", in.Client.Namespace, FetcherName(in.Client.Name), in.Fetcher, in.KubeconfigOut))
+	}
+	for _, line := range handoff(in.Client, in) {
+		progress(in.Progress, line)
+	}
+	return nil
 }
 
 // objects are the client's objects to apply, and the token Secret kept as
@@ -131,4 +167,18 @@ func progress(f func(string), line string) {
 	if f != nil {
 		f(line)
 	}
+}
+
+// roleRules records in the client's Role to apply the rules provision
+// puts there, and keeps the rules of the existing Role it did not add,
+// saying so: re-provisioning never removes a rule silently.
+func roleRules(ctx context.Context, k *kube.Client, c Client, role Object, warn func(string)) error {
+	if err := recordRules(role); err != nil {
+		return err
+	}
+	hand, err := keepHandRules(ctx, k, c, role)
+	for _, r := range hand {
+		progress(warn, fmt.Sprintf("warning: role/%s has a rule provision did not add, kept: %s (delete it by hand if it must go)", c.Name, r))
+	}
+	return err
 }

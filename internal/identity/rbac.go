@@ -28,9 +28,12 @@ func ProvisionerRBAC(ns string) string {
 # (the admission policy below): Roles with argoproj.io rules only, each bound
 # to its own client's ServiceAccount only, token Secrets of those
 # ServiceAccounts and each client's copy of its current token
-# (NAME-token-current), labelled ServiceAccounts. It has neither escalate nor
-# bind: Kubernetes refuses it a Role with '*', a binding to admin, a token
-# request for another ServiceAccount.
+# (NAME-token-current), labelled ServiceAccounts, and each client's fetcher
+# (NAME-fetcher: get on NAME-token-current, or create on NAME's
+# serviceaccounts/token, and nothing else). It has neither escalate nor
+# bind: Kubernetes refuses it a Role with '*', a binding to admin. It holds
+# create on serviceaccounts/token only to grant it to a fetcher: the policy
+# refuses every token it requests itself.
 # Apply as a cluster admin (the ClusterRole, the policy and its binding are
 # cluster-wide; the ClusterRole is bound in this namespace only):
 #   argo-cred provision --print-rbac --namespace ` + ns + ` | kubectl apply -f -
@@ -58,6 +61,9 @@ rules:
 - apiGroups: [""]
   resources: [secrets]
   verbs: [get, list, watch, create, patch, delete]
+- apiGroups: [""]
+  resources: [serviceaccounts/token]
+  verbs: [create]
 - apiGroups: [rbac.authorization.k8s.io]
   resources: [roles, rolebindings]
   verbs: [get, list, create, patch, delete]
@@ -118,6 +124,10 @@ spec:
       apiVersions: ["*"]
       operations: [CREATE, UPDATE, DELETE]
       resources: [secrets, serviceaccounts]
+    - apiGroups: [""]
+      apiVersions: ["*"]
+      operations: [CREATE]
+      resources: [serviceaccounts/token]
     - apiGroups: [rbac.authorization.k8s.io]
       apiVersions: ["*"]
       operations: [CREATE, UPDATE, DELETE]
@@ -132,14 +142,25 @@ spec:
     expression: >-
       variables.obj.metadata.?labels["app.kubernetes.io/managed-by"].orValue("") == "argo-cred" &&
       variables.obj.metadata.?labels["argo-cred/client"].orValue("") != ""
+  - name: fetcher
+    expression: >-
+      variables.obj.metadata.?labels["argo-cred/fetcher"].orValue("") != "" &&
+      variables.obj.metadata.name.startsWith(variables.obj.metadata.labels["argo-cred/client"] + "-fetcher")
   validations:
+  - expression: '!has(request.subResource) || request.subResource != "token"'
+    message: the provisioner requests no token; it holds create on serviceaccounts/token only to grant it to a client's fetcher
+    reason: Forbidden
   - expression: variables.ours && (request.operation != "UPDATE" || oldObject.metadata.?labels["app.kubernetes.io/managed-by"].orValue("") == "argo-cred")
     message: the provisioner writes only objects argo-cred made (labelled app.kubernetes.io/managed-by=argo-cred and argo-cred/client)
     reason: Forbidden
   - expression: >-
       request.operation == "DELETE" || request.resource.resource != "roles" ||
-      object.?rules.orValue([]).all(r, r.apiGroups == ["argoproj.io"])
-    message: a client's Role grants only argoproj.io verbs
+      object.?rules.orValue([]).all(r, r.apiGroups == ["argoproj.io"]) ||
+      (variables.fetcher && object.metadata.name == object.metadata.labels["argo-cred/client"] + "-fetcher" && object.?rules.orValue([]).all(r,
+        r.apiGroups == [""] && !r.resources.exists(x, x.contains("*")) && !r.verbs.exists(v, v == "*") &&
+        ((r.resources == ["secrets"] && r.?resourceNames.orValue([]) == [object.metadata.labels["argo-cred/client"] + "-token-current"] && r.verbs.all(v, v in ["get", "watch"])) ||
+         (r.resources == ["serviceaccounts/token"] && r.?resourceNames.orValue([]) == [object.metadata.labels["argo-cred/client"]] && r.verbs == ["create"]))))
+    message: a client's Role grants only argoproj.io verbs; its fetcher's, get on its NAME-token-current or create on its serviceaccounts/token
     reason: Forbidden
   - expression: >-
       request.operation == "DELETE" || request.resource.resource != "rolebindings" ||
@@ -151,7 +172,8 @@ spec:
   - expression: >-
       request.operation == "DELETE" || request.resource.resource != "secrets" ||
       (object.?type.orValue("") == "kubernetes.io/service-account-token" ?
-        object.metadata.?annotations["kubernetes.io/service-account.name"].orValue("") == object.metadata.labels["argo-cred/client"] :
+        object.metadata.?annotations["kubernetes.io/service-account.name"].orValue("") ==
+          object.metadata.labels["argo-cred/client"] + (variables.fetcher ? "-fetcher" : "") :
         object.?type.orValue("") == "Opaque" && (object.metadata.?labels["argo-cred/binding"].orValue("") != "" ||
           (object.metadata.?labels["argo-cred/current-token"].orValue("") == "true" && object.metadata.name == object.metadata.labels["argo-cred/client"] + "-token-current")))
     message: the provisioner makes token Secrets of its clients' own ServiceAccounts only

@@ -33,6 +33,7 @@ type RevokeInput struct {
 type RevokeResult struct {
 	Secrets []string // token and per-run Secrets
 	Purged  []string // the kinds purged: rolebinding, role, serviceaccount
+	Fetcher []string // the fetcher's objects purged, as KIND/NAME
 }
 
 // Do revokes. What was deleted is returned also when a later step failed.
@@ -88,6 +89,13 @@ func (u Revoke) Do(ctx context.Context, in RevokeInput) (RevokeResult, error) {
 				c.Name, redact.Clean(user)))
 		}
 	} else {
+		r.Fetcher, err = purgeFetcher(ctx, u.Kube, c)
+		if len(r.Fetcher) > 0 {
+			progress(in.Progress, fmt.Sprintf("revoke: deleted the fetcher of client %s: %s", c.Name, strings.Join(r.Fetcher, ", ")))
+		}
+		if err != nil {
+			return r, err
+		}
 		r.Purged, err = purge(ctx, u.Kube, c)
 		// What was deleted, even when a later delete failed.
 		if len(r.Purged) > 0 {

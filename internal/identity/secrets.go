@@ -2,9 +2,10 @@ package identity
 
 import (
 	"context"
-	"crypto/rand"
 	"slices"
 	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/argo-cred/argo-cred/internal/exitcode"
 	"github.com/argo-cred/argo-cred/internal/kube"
@@ -99,13 +100,7 @@ func rfc3339(s string) string {
 // may have been made: the returned Secret always has its Name, and its UID
 // when the create succeeded.
 func newTokenSecret(ctx context.Context, k *kube.Client, c Client) (secret, error) {
-	const alphabet = "bcdfghjklmnpqrstvwxz2456789" // as Kubernetes' generated names
-	b := make([]byte, 10)
-	_, _ = rand.Read(b)
-	for i := range b {
-		b[i] = alphabet[int(b[i])%len(alphabet)]
-	}
-	o := c.tokenSecret(c.Name + "-token-" + string(b))
+	o := c.tokenSecret(c.Name + "-token-" + randomSuffix())
 	m, err := k.Create(ctx, kube.SecretKind, c.Namespace, o.Body)
 	if err != nil {
 		return secret{Name: o.Name}, classify(err)
@@ -150,6 +145,10 @@ func NewBinding(ctx context.Context, k *kube.Client, ns, serviceAccount, run str
 			"labels":      map[string]string{managedBy: managedByValue, clientLabel: serviceAccount, bindingLabel: run},
 			"annotations": map[string]string{expiresAt: expires.UTC().Format(time.RFC3339)}}}
 	m, err := k.Create(ctx, kube.SecretKind, ns, body)
+	if apierrors.IsForbidden(err) {
+		return "", "", exitcode.Wrap(exitcode.MissingAccess, "--bind needs create, get and delete on secrets, which reach every ServiceAccount's token: "+
+			"a fetcher's kubeconfig (provision --kubeconfig-out) never has them; drop --bind, its TokenRequest token expires by itself (--duration)", err)
+	}
 	if err != nil {
 		return "", "", classify(err)
 	}

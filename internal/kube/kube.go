@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	authv1 "k8s.io/api/authentication/v1"
@@ -22,6 +23,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
 
 var (
@@ -43,6 +45,8 @@ type Client struct {
 	rc        rest.Interface
 	Host      string
 	Namespace string // the kubeconfig's namespace, or the pod's in-cluster
+	// CA is the cluster's CA bundle as the kubeconfig gives it (PEM), if any.
+	CA []byte
 }
 
 // Load follows client-go's loading rules: explicit path, KUBECONFIG,
@@ -66,7 +70,25 @@ func Load(kubeconfig, context, userAgent string, timeout time.Duration) (*Client
 		return nil, err
 	}
 	c.Namespace = ns
+	c.CA = cfg.CAData
+	if len(c.CA) == 0 && cfg.CAFile != "" {
+		if c.CA, err = os.ReadFile(cfg.CAFile); err != nil {
+			return nil, fmt.Errorf("reading the kubeconfig's CA file: %w", err)
+		}
+	}
 	return c, nil
+}
+
+// TokenKubeconfig is a kubeconfig of one cluster (server, CA: PEM, none
+// for the system's roots), one user authenticated by token, and a context
+// of both in namespace ns, named name.
+func TokenKubeconfig(name, server string, ca []byte, ns, token string) ([]byte, error) {
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters[name] = &clientcmdapi.Cluster{Server: server, CertificateAuthorityData: ca}
+	cfg.AuthInfos[name] = &clientcmdapi.AuthInfo{Token: token}
+	cfg.Contexts[name] = &clientcmdapi.Context{Cluster: name, AuthInfo: name, Namespace: ns}
+	cfg.CurrentContext = name
+	return clientcmd.Write(*cfg)
 }
 
 // newClient returns a client for cfg.

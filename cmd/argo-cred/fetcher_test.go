@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	authv1 "k8s.io/api/authentication/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/argo-cred/argo-cred/internal/testenv"
+)
+
+// asKubeconfig is a clientset that uses the kubeconfig at path.
+func asKubeconfig(t *testing.T, path string) *kubernetes.Clientset {
+	t.Helper()
+	cfg, err := clientcmd.BuildConfigFromFlags("", path)
+	must(t, err)
+	cs, err := kubernetes.NewForConfig(cfg)
+	must(t, err)
+	return cs
+}
+
+// wantForbidden checks that each request is refused with 403.
+func wantForbidden(t *testing.T, tries map[string]func() error) {
+	t.Helper()
+	for name, try := range tries {
+		if err := try(); !apierrors.IsForbidden(err) {
+			t.Errorf("%s: got %v; want 403 Forbidden", name, err)
+		}
+	}
+}
+
+// fetcherRefusals are what a fetcher of client in ns must be refused: another
+// client's Secret, its own client's token Secret, listing Secrets, listing
+// workflows, and a token of another ServiceAccount.
+func fetcherRefusals(ctx context.Context, as *kubernetes.Clientset, ns, client, other string) map[string]func() error {
+	return map[string]func() error{
+		"another client's current token": func() error {
+			_, err := as.CoreV1().Secrets(ns).Get(ctx, other+"-token-current", metav1.GetOptions{})
+			return err
+		},
+		"listing secrets": func() error {
+			_, err := as.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{})
+			return err
+		},
+		"listing workflows": func() error {
+			return as.CoreV1().RESTClient().Get().AbsPath("/apis/argoproj.io/v1alpha1/namespaces/" + ns + "/workflows").Do(ctx).Error()
+		},
+		"a token of another client": func() error {
+			_, err := as.CoreV1().ServiceAccounts(ns).CreateToken(ctx, other, &authv1.TokenRequest{}, metav1.CreateOptions{})
+			return err
+		},
+		"a role": func() error {
+			_, err := as.RbacV1().Roles(ns).Get(ctx, client, metav1.GetOptions{})
+			return err
+		},
+	}
+}
+
+// The Secret model: provision --kubeconfig-out makes the client's fetcher
+// and writes its kubeconfig (0600); with it a job gets its client's current
+// token (env --client) and nothing else; provisioning again keeps it;
+// revoke --purge removes it and says so.
+func TestIntegrationFetcherSecret(t *testing.T) {
+	t.Parallel()
+	s := testenv.Get(t)
+	ns := s.Namespace(t)
+	ctx := context.Background()
+	env := lifecycleEnv(s)
+	wantCode(t, run(t, env, "provision", "--client", "other", "--namespace", ns), 0, "verified")
+	kc := filepath.Join(t.TempDir(), "fetcher.kubeconfig")
+	args := []string{"provision", "--client", "ci", "--namespace", ns, "--kubeconfig-out", kc}
+	r := run(t, env, args...)
+	wantCode(t, r, 0, "store the fetcher's kubeconfig "+kc)
+	for _, want := range []string{"role/ci-fetcher created", "serviceaccount/ci-fetcher created", "rolebinding/ci-fetcher created", "secret/ci-fetcher-token-",
+		"provision: wrote the kubeconfig of fetcher " + ns + "/ci-fetcher (secret model) to " + kc, "keyless OIDC"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	st, err := os.Stat(kc)
+	must(t, err)
+	if st.Mode().Perm() != 0o600 {
+		t.Errorf("kubeconfig mode %v; want 0600", st.Mode().Perm())
+	}
+	role, err := s.Client.RbacV1().Roles(ns).Get(ctx, "ci-fetcher", metav1.GetOptions{})
+	must(t, err)
+	want := []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{"ci-token-current"}, Verbs: []string{"get"}}}
+	if len(role.Rules) != 1 || role.Rules[0].String() != want[0].String() {
+		t.Errorf("fetcher role rules %v; want %v", role.Rules, want)
+	}
+	_, tok := copied(t, s, ns, "ci")
+	fl, err := s.Client.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{LabelSelector: "argo-cred/fetcher"})
+	must(t, err)
+	fetcherTok := string(fl.Items[0].Data["token"])
+	if strings.Contains(r.stderr, tok) || strings.Contains(r.stderr, fetcherTok) || fetcherTok == "" {
+		t.Errorf("a token on stderr (or no fetcher token):\n%s", r.stderr)
+	}
+
+	fenv := []string{"KUBECONFIG=" + kc, "ARGO_SERVER=" + s.ArgoServer, "ARGO_SECURE=false"}
+	if got := clientToken(t, fenv, ns, "ci"); got != tok {
+		t.Errorf("env --client ci with the fetcher's kubeconfig exported another token")
+	}
+	wantCode(t, run(t, fenv, "env", "--client", "other", "--namespace", ns), 3, "forbidden")
+	wantForbidden(t, fetcherRefusals(ctx, asKubeconfig(t, kc), ns, "ci", "other"))
+
+	// Again: nothing changes, and the kubeconfig written again is as good.
+	r = run(t, env, args...)
+	wantCode(t, r, 0, "secret/ci-fetcher-token-")
+	if strings.Contains(r.stderr, " created") || strings.Contains(r.stderr, " changed") {
+		t.Errorf("provisioning again changed something:\n%s", r.stderr)
+	}
+	if got := clientToken(t, fenv, ns, "ci"); got != tok {
+		t.Errorf("env --client ci after provisioning again exported another token")
+	}
+
+	r = run(t, env, "revoke", "--client", "ci", "--namespace", ns, "--purge")
+	wantCode(t, r, 0, "revoke: deleted the fetcher of client ci: secret/ci-fetcher-token-")
+	if !strings.Contains(r.stderr, "rolebinding/ci-fetcher, role/ci-fetcher, serviceaccount/ci-fetcher") {
+		t.Errorf("revoke --purge does not list the fetcher's objects:\n%s", r.stderr)
+	}
+	if l, err := s.Client.CoreV1().ServiceAccounts(ns).List(ctx, metav1.ListOptions{LabelSelector: "argo-cred/client=ci"}); err != nil || len(l.Items) != 0 {
+		t.Errorf("after revoke --purge, service accounts of ci remain: %v %v", err, l)
+	}
+	if l, err := s.Client.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{LabelSelector: "argo-cred/client=ci"}); err != nil || len(l.Items) != 0 {
+		t.Errorf("after revoke --purge, secrets of ci remain: %v %v", err, l)
+	}
+}
+
+// The TokenRequest model: the fetcher may request tokens of its client's
+// ServiceAccount only; --bind is refused with a hint saying why.
+func TestIntegrationFetcherTokenRequest(t *testing.T) {
+	t.Parallel()
+	s := testenv.Get(t)
+	ns := s.Namespace(t)
+	ctx := context.Background()
+	env := lifecycleEnv(s)
+	wantCode(t, run(t, env, "provision", "--client", "other", "--namespace", ns), 0, "verified")
+	kc := filepath.Join(t.TempDir(), "fetcher.kubeconfig")
+	r := run(t, env, "provision", "--client", "tr", "--namespace", ns, "--kubeconfig-out", kc, "--fetcher", "tokenrequest")
+	wantCode(t, r, 0, "--source tokenrequest --service-account tr")
+	fenv := []string{"KUBECONFIG=" + kc, "ARGO_SERVER=" + s.ArgoServer, "ARGO_SECURE=false"}
+	r = run(t, fenv, "env", "--source", "tokenrequest", "--service-account", "tr", "--namespace", ns, "--probe", "--format", "json")
+	wantCode(t, r, 0, "")
+	if !strings.Contains(r.stdout, `"ARGO_TOKEN": "Bearer `) {
+		t.Errorf("env --source tokenrequest: no token exported:\n%s", r.stdout)
+	}
+	wantCode(t, run(t, fenv, "env", "--client", "tr", "--namespace", ns), 3, "forbidden")
+	wantCode(t, run(t, fenv, "env", "--source", "tokenrequest", "--service-account", "tr", "--namespace", ns, "--bind"), 6, "a fetcher's kubeconfig")
+	refusals := fetcherRefusals(ctx, asKubeconfig(t, kc), ns, "tr", "other")
+	refusals["its client's current token"] = func() error {
+		_, err := asKubeconfig(t, kc).CoreV1().Secrets(ns).Get(ctx, "tr-token-current", metav1.GetOptions{})
+		return err
+	}
+	wantForbidden(t, refusals)
+	wantCode(t, run(t, env, "provision", "--client", "x", "--namespace", ns, "--fetcher", "tokenrequest"), 2, "--fetcher goes with --kubeconfig-out")
+	wantCode(t, run(t, env, "provision", "--client", "x", "--namespace", ns, "--kubeconfig-out", kc, "--fetcher", "bind"), 2, `unknown --fetcher "bind"`)
+}
+
+// Re-provisioning keeps a rule added to the client's Role by hand, with a
+// warning, and drops a verb it had granted itself.
+func TestIntegrationProvisionKeepsHandRules(t *testing.T) {
+	t.Parallel()
+	s := testenv.Get(t)
+	ns := s.Namespace(t)
+	ctx := context.Background()
+	env := lifecycleEnv(s)
+	wantCode(t, run(t, env, "provision", "--client", "ci", "--namespace", ns, "--allow", "workflows:list,update,get"), 0, "verified")
+	role, err := s.Client.RbacV1().Roles(ns).Get(ctx, "ci", metav1.GetOptions{})
+	must(t, err)
+	pods := rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get"}}
+	role.Rules = append(role.Rules, pods)
+	_, err = s.Client.RbacV1().Roles(ns).Update(ctx, role, metav1.UpdateOptions{})
+	must(t, err)
+	r := run(t, env, "provision", "--client", "ci", "--namespace", ns)
+	wantCode(t, r, 0, "warning: role/ci has a rule provision did not add, kept: core pods get")
+	role, err = s.Client.RbacV1().Roles(ns).Get(ctx, "ci", metav1.GetOptions{})
+	must(t, err)
+	ours := rbacv1.PolicyRule{APIGroups: []string{"argoproj.io"}, Resources: []string{"workflows"}, Verbs: []string{"list", "update"}}
+	want := []string{ours.String(), pods.String()}
+	var got []string
+	for _, rule := range role.Rules {
+		got = append(got, rule.String())
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("role rules after re-provisioning:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
