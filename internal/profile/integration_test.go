@@ -145,7 +145,7 @@ func TestIntegrationProfilesMeasured(t *testing.T) {
 			a, b, c := m.submit(t, "60s", false), m.submit(t, "60s", false), m.submit(t, "60s", false)
 			d := m.submit(t, "1s", true)
 			_, _ = m.argo(t, m.setup, "wait", d) // it fails: exit 1
-			m.node(t, d, "Failed")                // retry deletes the pods of failed nodes
+			m.node(t, d, "Failed")               // retry deletes the pods of failed nodes
 			m.must(t, tok, "suspend", a)
 			m.must(t, tok, "resume", a)
 			m.must(t, tok, "stop", b)

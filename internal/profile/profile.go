@@ -79,6 +79,9 @@ func Names() []string {
 	return out
 }
 
+// List is the profiles' names, comma-separated: for help and hints.
+func List() string { return strings.Join(Names(), ", ") }
+
 // Get returns the profile named name.
 func Get(name string) (Profile, bool) {
 	i := slices.IndexFunc(Profiles, func(p Profile) bool { return p.Name == name })
@@ -96,7 +99,7 @@ func Parse(values []string) ([]Profile, error) {
 		for _, n := range strings.Split(v, ",") {
 			n = strings.TrimSpace(n)
 			if _, ok := Get(n); !ok {
-				return nil, fmt.Errorf("unknown profile %q (one of %s)", n, strings.Join(Names(), ", "))
+				return nil, fmt.Errorf("unknown profile %q (one of %s)", n, List())
 			}
 			seen[n] = true
 		}
