@@ -39,9 +39,19 @@ func TestIntegrationProvisionFor(t *testing.T) {
 	wf := filepath.Join(t.TempDir(), "wf.yaml")
 	must(t, os.WriteFile(wf, []byte("apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {generateName: p-, annotations: {argo-cred.test/duration: 1s}}\n"+
 		"spec: {entrypoint: main, templates: [{name: main, container: {image: busybox}}]}\n"), 0o600))
-	r = run(t, env, "exec", "--client", "ci", "--namespace", ns, "--expect", "allow:workflows/create", "--expect", "deny:workflows/list", "--", s.ArgoBin, "submit", "--wait", "-n", ns, wf)
+	r = run(t, env, "exec", "--client", "ci", "--namespace", ns, "--for", "submit,wait", "--", s.ArgoBin, "submit", "--wait", "-n", ns, wf)
 	if r.code != 0 || !strings.Contains(r.stdout, "Succeeded") {
 		t.Errorf("argo submit --wait with --for submit,wait: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	// The probe checks what --for needs and it can check, names the rest.
+	r = run(t, env, "probe", "--client", "ci", "--namespace", ns, "--for", "submit,wait,logs")
+	wantCode(t, r, 0, "not checked by the probe: workflows/get, workflows/watch, pods/list, pods/watch, pods/log/get")
+	if !strings.Contains(r.stdout+r.stderr, "workflows/create") || !strings.Contains(r.stdout+r.stderr, "workflowtemplates/list") {
+		t.Errorf("probe --for submit,wait,logs: want checks of workflows/create and the deny of workflowtemplates/list\n%s\n%s", r.stdout, r.stderr)
+	}
+	r = run(t, env, "probe", "--client", "ci", "--namespace", ns, "--for", "read")
+	if r.code != 6 || !strings.Contains(r.stderr, "workflows/list: expected allowed, got denied") {
+		t.Errorf("probe --for read of a client provisioned for submit,wait,logs: exit %d; want 6 naming workflows/list\n%s", r.code, r.stderr)
 	}
 	// Again with one profile less: the Role loses what only it needed.
 	r = run(t, env, "provision", "--client", "ci", "--namespace", ns, "--for", "submit")
