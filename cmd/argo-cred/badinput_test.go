@@ -211,7 +211,7 @@ func TestIntegrationBadInput(t *testing.T) {
 		"provision: default":          {env: kube, args: []string{"provision", "--client", "default"}, code: 2, stderrHas: "the namespace's default ServiceAccount is reserved"},
 		"revoke: default":             {env: kube, args: []string{"revoke", "--client", "default", "--purge"}, code: 2, stderrHas: "the namespace's default ServiceAccount is reserved"},
 		"provision: no client":        {env: kube, args: []string{"provision"}, code: 2, stderrHas: "no client given"},
-		"provision: unknown resource": {env: kube, args: []string{"provision", "--client", "x", "--allow", "pods:list"}, code: 2, stderrHas: `unknown resource "pods"`},
+		"provision: unknown resource": {env: kube, args: []string{"provision", "--client", "x", "--allow", "secrets:list"}, code: 2, stderrHas: `unknown resource "secrets"`},
 		"provision: unknown verb":     {env: kube, args: []string{"provision", "--client", "x", "--allow", "workflows:fly"}, code: 2, stderrHas: `unknown verb "fly"`},
 		"rotate: not provisioned":     {env: kube, args: []string{"rotate", "--client", "ghost"}, code: 2, stderrHas: "is not provisioned"},
 		"revoke: no such client":      {env: kube, args: []string{"revoke", "--client", "ghost"}, code: 2, stderrHas: "client ghost does not exist in namespace"},

@@ -75,7 +75,7 @@ func applyInputs(o *Options, in github.ActionInputs) {
 			*d.p, o.set[name] = *d.v, true // o.set: the flags given, made before RunE
 		}
 	}
-	for p, v := range map[*[]string][]string{&o.Expect: in.Expect, &o.Audiences: in.Audience} {
+	for p, v := range map[*[]string][]string{&o.Expect: in.Expect, &o.Audiences: in.Audience, &o.For: in.For} {
 		if v != nil {
 			*p = v
 		}

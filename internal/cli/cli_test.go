@@ -216,6 +216,7 @@ var actionInputOptions = map[string]func(o *Options) any{
 	"duration": func(o *Options) any { return &o.Duration }, "wait": func(o *Options) any { return &o.Wait },
 	"timeout": func(o *Options) any { return &o.Timeout },
 	"expect":  func(o *Options) any { return &o.Expect }, "audience": func(o *Options) any { return &o.Audiences },
+	"for": func(o *Options) any { return &o.For },
 }
 
 // Every input action.yml declares is read by applyInputs or by action.

@@ -38,7 +38,7 @@ func (a *app) provision(ctx context.Context, o *provisionOptions) error {
 		_, err := io.WriteString(a.streams.Out, identity.ProvisionerRBAC(identity.OrPlaceholder(o.Namespace)))
 		return err
 	}
-	grants, err := identity.ParseGrants(o.Allow, "workflows:list,update")
+	grants, err := identity.GrantsFor(o.Allow, o.For, "workflows:list,update")
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/argo-cred/argo-cred/internal/docker"
 	"github.com/argo-cred/argo-cred/internal/exitcode"
 	"github.com/argo-cred/argo-cred/internal/export"
+	"github.com/argo-cred/argo-cred/internal/profile"
 	"github.com/argo-cred/argo-cred/internal/relay"
 )
 
@@ -84,7 +85,7 @@ type rotateOptions struct {
 
 type provisionOptions struct {
 	LifecycleOptions
-	Allow                    []string `ignored:"true"`
+	Allow, For               []string `ignored:"true"`
 	DryRun, PrintRBAC, Adopt bool     `ignored:"true"`
 	// Format (--format only) and OutputFile print the settings as env does.
 	Format, KubeconfigOut, Fetcher string `ignored:"true"`
@@ -177,7 +178,8 @@ func (o *LifecycleOptions) flags(fs *pflag.FlagSet, extra func(*pflag.FlagSet)) 
 
 func (o *provisionOptions) flags(fs *pflag.FlagSet) {
 	o.LifecycleOptions.flags(fs, func(fs *pflag.FlagSet) {
-		fs.Var(&cred.ListFlag{V: &o.Allow}, "allow", "RESOURCE:VERB[,VERB…] on argoproj.io, repeatable (default workflows:list,update)")
+		fs.Var(&cred.ListFlag{V: &o.Allow}, "allow", "RESOURCE:VERB[,VERB…] on argoproj.io (or core pods, pods/log with a profile's verbs), repeatable (default workflows:list,update)")
+		fs.Var(&cred.ListFlag{V: &o.For}, "for", "PROFILE[,PROFILE…]: grant exactly what these job profiles need ("+profile.List()+"; docs/profiles.md), with any --allow")
 		fs.BoolVar(&o.DryRun, "dry-run", false, "print the objects as YAML and change nothing")
 		fs.BoolVar(&o.PrintRBAC, "print-rbac", false, "print the ServiceAccount, RBAC and ClusterRole the identity that runs provision, rotate, revoke\nand clients needs (for a namespace dedicated to Argo clients), and exit")
 		fs.BoolVar(&o.Adopt, "adopt", false, "take over a Role, ServiceAccount, RoleBinding or token Secret of the client's name that argo-cred did not make\n(its labels, and its rules or subjects, become argo-cred's); without it such objects are refused")

@@ -55,7 +55,7 @@ func (p *clientProber) Rejected(ctx context.Context, ns string, tokens []token.T
 func (a *app) useClientToken(o *Options, c identity.Client, secret string, grants []identity.Grant) *Options {
 	oc := *o
 	oc.Source, oc.Secret, oc.SecretNS, oc.Namespace, oc.ServiceAccount, oc.TokenFile, oc.Client, oc.OIDCEnv = "secret", secret, c.Namespace, c.Namespace, "", "", "", ""
-	oc.Expect, oc.Probe, oc.quietExpect = identity.ExpectFor(grants), true, true
+	oc.Expect, oc.For, oc.Probe, oc.quietExpect = identity.ExpectFor(grants), nil, true, true
 	oc.fresh = true
 	return &oc
 }

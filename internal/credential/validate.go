@@ -29,9 +29,13 @@ func Validate(r *Request) (env.Settings, []probe.Expectation, error) {
 		}
 		user = append(user, x)
 	}
-	expect, replaced := probe.Merge(probe.DefaultExpectations, user)
+	base, err := forProfiles(r)
+	if err != nil {
+		return s, nil, err
+	}
+	expect, replaced := probe.Merge(base, user)
 	for _, x := range replaced {
-		if r.QuietExpect {
+		if r.QuietExpect || len(r.For) > 0 {
 			break
 		}
 		r.note(fmt.Sprintf("note: --expect replaces the default least-privilege check %s", x))

@@ -31,7 +31,7 @@ type ActionInputs struct {
 	// Expect and Audience are split at commas and line breaks, as --expect
 	// and --audience read a comma-separated flag: items trimmed, empty ones
 	// dropped. Given, they are not nil, though maybe empty.
-	Expect, Audience []string
+	Expect, Audience, For []string
 
 	// Token is the token input, for the env source.
 	Token string
@@ -58,7 +58,7 @@ func (r *Runtime) ReadInputs() (ActionInputs, error) {
 		SecretNamespace: r.Input("secret-namespace"), ServiceAccount: r.Input("service-account"), BaseHRef: r.Input("base-href"),
 		HTTP1: boolean("http1"), Secure: boolean("secure"), InsecureSkipVerify: boolean("insecure-skip-verify"), Probe: boolean("probe"), Bind: boolean("bind"),
 		Duration: duration("duration"), Wait: duration("wait"), Timeout: duration("timeout"),
-		Expect: r.listInput("expect"), Audience: r.listInput("audience"),
+		Expect: r.listInput("expect"), Audience: r.listInput("audience"), For: r.listInput("for"),
 		Token: r.Input("token"),
 	}
 	in.JobTimeout = DefaultJobTimeout

@@ -3,17 +3,52 @@ package identity
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
 	"github.com/argo-cred/argo-cred/internal/exitcode"
 	"github.com/argo-cred/argo-cred/internal/kube"
 	"github.com/argo-cred/argo-cred/internal/probe"
+	"github.com/argo-cred/argo-cred/internal/profile"
 )
 
 // Resources are the argoproj.io resources a grant may name.
 var Resources = []string{"workflows", "workflowtemplates", "cronworkflows", "clusterworkflowtemplates", "workfloweventbindings",
 	"workflowtaskresults", "workflowartifactgctasks", "workflowtasksets", "eventsources", "sensors"}
+
+// CoreResources are the core resources a grant may name, each with the
+// only verbs it may have there: exactly what the job profiles use
+// (internal/profile), nothing wider.
+var CoreResources = coreResources()
+
+func coreResources() map[string][]string {
+	out := map[string][]string{}
+	for _, r := range profile.Union(profile.Profiles) {
+		if r.Group == "" {
+			out[r.Resource] = r.Verbs
+		}
+	}
+	return out
+}
+
+// allResources are the resources a grant may name: argoproj.io's, then
+// the core ones, in the order of a Role's rules.
+func allResources() []string {
+	out := slices.Clone(Resources)
+	for _, r := range slices.Sorted(maps.Keys(CoreResources)) {
+		out = append(out, r)
+	}
+	return out
+}
+
+// group is the API group of a resource a grant may name.
+func group(res string) string {
+	if _, ok := CoreResources[res]; ok {
+		return ""
+	}
+	return "argoproj.io"
+}
 
 // Verbs are the verbs a grant may list.
 var Verbs = []string{"get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"}
@@ -36,13 +71,20 @@ func ParseGrant(s string) (Grant, error) {
 	if !ok || verbs == "" {
 		return bad("missing :VERBS")
 	}
-	if !slices.Contains(Resources, res) {
-		return bad(fmt.Sprintf("unknown resource %q (one of %s)", res, strings.Join(Resources, ", ")))
+	if !slices.Contains(allResources(), res) {
+		return bad(fmt.Sprintf("unknown resource %q (one of %s)", res, strings.Join(allResources(), ", ")))
+	}
+	allowed, core := CoreResources[res]
+	if !core {
+		allowed = Verbs
 	}
 	g := Grant{Resource: res}
 	for _, v := range strings.Split(verbs, ",") {
 		v = strings.TrimSpace(v)
-		if !slices.Contains(Verbs, v) {
+		if !slices.Contains(allowed, v) && core {
+			return bad(fmt.Sprintf("verb %q cannot be granted on core %s (only %s: what the job profiles use)", v, res, strings.Join(allowed, ", ")))
+		}
+		if !slices.Contains(allowed, v) {
 			return bad(fmt.Sprintf("unknown verb %q (one of %s)", v, strings.Join(Verbs, ", ")))
 		}
 		if !slices.Contains(g.Verbs, v) {
@@ -69,6 +111,30 @@ func ParseGrants(allow []string, def string) ([]Grant, error) {
 	return grants, nil
 }
 
+// GrantsFor reads --for's profiles and every --allow: the union of the
+// profiles' grants and the --allow grants; def when neither is given.
+func GrantsFor(allow, profiles []string, def string) ([]Grant, error) {
+	if len(profiles) == 0 {
+		return ParseGrants(allow, def)
+	}
+	ps, err := profile.Parse(profiles)
+	if err != nil {
+		return nil, exitcode.New(exitcode.Usage, "write --for PROFILE[,PROFILE…], e.g. --for submit,wait (docs/profiles.md)", "invalid --for: %v", err)
+	}
+	var grants []Grant
+	for _, r := range profile.Union(ps) {
+		grants = append(grants, Grant{Resource: r.Resource, Verbs: r.Verbs})
+	}
+	if len(allow) > 0 {
+		more, err := ParseGrants(allow, def)
+		if err != nil {
+			return nil, err
+		}
+		grants = append(grants, more...)
+	}
+	return merge(grants), nil
+}
+
 // merge folds grants on the same resource together, sorted by resource.
 func merge(grants []Grant) []Grant {
 	byRes := map[string][]string{}
@@ -80,7 +146,7 @@ func merge(grants []Grant) []Grant {
 		}
 	}
 	var out []Grant
-	for _, r := range Resources {
+	for _, r := range allResources() {
 		if vs, ok := byRes[r]; ok {
 			slices.Sort(vs)
 			out = append(out, Grant{Resource: r, Verbs: vs})
@@ -118,6 +184,7 @@ func ExpectFor(grants []Grant) []string {
 func grantsOf(ctx context.Context, k *kube.Client, ns, client string) ([]Grant, error) {
 	var role struct {
 		Rules []struct {
+			APIGroups []string `json:"apiGroups"`
 			Resources []string `json:"resources"`
 			Verbs     []string `json:"verbs"`
 		} `json:"rules"`
@@ -132,6 +199,10 @@ func grantsOf(ctx context.Context, k *kube.Client, ns, client string) ([]Grant, 
 		for _, res := range r.Resources {
 			if slices.Contains(Resources, res) && len(verbs) > 0 {
 				out = append(out, Grant{Resource: res, Verbs: verbs})
+			}
+			core := slices.DeleteFunc(slices.Clone(r.Verbs), func(v string) bool { return !slices.Contains(CoreResources[res], v) })
+			if slices.Contains(r.APIGroups, "") && len(core) > 0 {
+				out = append(out, Grant{Resource: res, Verbs: core})
 			}
 		}
 	}

@@ -39,6 +39,25 @@ func TestExpectFor(t *testing.T) {
 	}
 }
 
+// GrantsFor is exactly the union of the profiles' grants and --allow's.
+func TestGrantsFor(t *testing.T) {
+	got, err := GrantsFor([]string{"sensors:list"}, []string{"submit,logs", "wait"}, "workflows:list,update")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Grant{{"workflows", []string{"create", "get", "watch"}}, {"sensors", []string{"list"}}, {"pods", []string{"list", "watch"}}, {"pods/log", []string{"get"}}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	rules := Client{Name: "ci", Namespace: "ns", Grants: got}.Objects()[0].Body["rules"].([]map[string]any)
+	if g := rules[2]["apiGroups"].([]string); len(g) != 1 || g[0] != "" {
+		t.Errorf("the rule on pods has apiGroups %q; want the core group only", g)
+	}
+	if _, err := GrantsFor(nil, []string{"templates"}, ""); err == nil || exitcode.Of(err) != exitcode.Usage {
+		t.Errorf("an unknown profile: %v; want a usage error", err)
+	}
+}
+
 // ParseGrants reads each --allow, the default when none is given, and
 // fails with a usage error on the first bad one.
 func TestParseGrants(t *testing.T) {
@@ -47,11 +66,14 @@ func TestParseGrants(t *testing.T) {
 		want    []Grant
 		wantErr string
 	}{
-		"default":   {want: []Grant{{"workflows", []string{"list", "update"}}}},
-		"given":     {allow: []string{"workflows:get", "sensors:list,get"}, want: []Grant{{"workflows", []string{"get"}}, {"sensors", []string{"get", "list"}}}},
-		"bad verb":  {allow: []string{"workflows:get", "workflows:own"}, wantErr: `invalid --allow "workflows:own": unknown verb "own"`},
-		"no verbs":  {allow: []string{"workflows"}, wantErr: `invalid --allow "workflows": missing :VERBS`},
-		"bad thing": {allow: []string{"pods:get"}, wantErr: `invalid --allow "pods:get": unknown resource "pods"`},
+		"default":                 {want: []Grant{{"workflows", []string{"list", "update"}}}},
+		"given":                   {allow: []string{"workflows:get", "sensors:list,get"}, want: []Grant{{"workflows", []string{"get"}}, {"sensors", []string{"get", "list"}}}},
+		"bad verb":                {allow: []string{"workflows:get", "workflows:own"}, wantErr: `invalid --allow "workflows:own": unknown verb "own"`},
+		"no verbs":                {allow: []string{"workflows"}, wantErr: `invalid --allow "workflows": missing :VERBS`},
+		"bad thing":               {allow: []string{"secrets:get"}, wantErr: `invalid --allow "secrets:get": unknown resource "secrets"`},
+		"core, a profile's verbs": {allow: []string{"pods:list,watch", "pods/log:get"}, want: []Grant{{"pods", []string{"list", "watch"}}, {"pods/log", []string{"get"}}}},
+		"core, wider":             {allow: []string{"pods:get"}, wantErr: `invalid --allow "pods:get": verb "get" cannot be granted on core pods (only delete, list, watch`},
+		"core, create a log":      {allow: []string{"pods/log:create"}, wantErr: `verb "create" cannot be granted on core pods/log (only get`},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -1,0 +1,258 @@
+package profile_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/argo-cred/argo-cred/internal/profile"
+	"github.com/argo-cred/argo-cred/internal/testenv"
+)
+
+// everything in a namespace: what the measuring identities hold, so that
+// the audit log shows what the server asks for, not what it was refused.
+var everything = rbacv1.PolicyRule{APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: []string{"*"}}
+
+// measurement is one namespace of the stack, an identity that sets things
+// up (its requests are not measured) and the argo CLI.
+type measurement struct {
+	s     *testenv.Stack
+	ns    string
+	setup string // the setup identity's token
+}
+
+// argo runs the argo CLI against the stack's Argo Server with token.
+func (m measurement) argo(t *testing.T, token string, args ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, m.s.ArgoBin, args...)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "KUBECONFIG=/dev/null",
+		"ARGO_SERVER=" + m.s.ArgoServer, "ARGO_SECURE=false", "ARGO_TOKEN=Bearer " + token, "ARGO_NAMESPACE=" + m.ns}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	return out.String(), err
+}
+
+// must runs argo and fails t when it fails; it returns the output.
+func (m measurement) must(t *testing.T, token string, args ...string) string {
+	t.Helper()
+	out, err := m.argo(t, token, args...)
+	if err != nil {
+		t.Fatalf("argo %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return strings.TrimSpace(out)
+}
+
+// submit submits a workflow as the setup identity and returns its name;
+// duration, when set, has the stand-in controller run it that long (and
+// fail it with failed).
+func (m measurement) submit(t *testing.T, duration string, failed bool, extra ...string) string {
+	t.Helper()
+	ann := ""
+	if duration != "" {
+		ann = "argo-cred.test/duration: " + duration
+		if failed {
+			ann += ", argo-cred.test/outcome: Failed"
+		}
+	}
+	return m.must(t, m.setup, append([]string{"submit", "-o", "name", m.file(t, "wf",
+		"apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {generateName: m-, annotations: {"+ann+"}}\n"+spec)}, extra...)...)
+}
+
+const spec = "spec: {entrypoint: main, templates: [{name: main, container: {image: busybox}}]}\n"
+
+func (m measurement) file(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name+".yaml")
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// requests reads from the audit log what the server asked Kubernetes for
+// with user's identity: the requests, merged into rules, and whether it
+// made SelfSubjectAccessReviews.
+func (m measurement) requests(t *testing.T, user string) (rules []profile.Rule, reviews bool) {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, ev := range m.s.Audit(t, func(ev testenv.AuditEvent) bool {
+		return ev.User.Username == "system:serviceaccount:"+m.ns+":"+user
+	}) {
+		if seen[ev.AuditID] {
+			continue
+		}
+		seen[ev.AuditID] = true
+		ref := ev.ObjectRef
+		if ref.APIGroup == "authorization.k8s.io" && ref.Resource == "selfsubjectaccessreviews" {
+			reviews = true
+			continue
+		}
+		res := ref.Resource
+		if ref.Subresource != "" {
+			res += "/" + ref.Subresource
+		}
+		rules = append(rules, profile.Rule{Group: ref.APIGroup, Resource: res, Verbs: []string{ev.Verb}})
+	}
+	return profile.Merge(rules), reviews
+}
+
+// The heart of the profiles: each profile's argo commands run against the
+// stack's Argo Server with a token that may do anything in its namespace,
+// and the kube-apiserver's audit log says what the server asked for with
+// that token. The table in this package must be exactly that, so a new
+// Argo version that needs more (or less) fails here.
+func TestIntegrationProfilesMeasured(t *testing.T) {
+	s := testenv.Get(t)
+	ns := s.Namespace(t)
+	m := measurement{s: s, ns: ns, setup: s.ServiceAccount(t, ns, "setup", everything)}
+	runs := map[string]func(t *testing.T, tok, id string){
+		"submit": func(t *testing.T, tok, id string) {
+			m.must(t, tok, "submit", m.file(t, "wf", "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {generateName: s-}\n"+spec))
+		},
+		"wait": func(t *testing.T, tok, id string) {
+			a, b := m.submit(t, "3s", false), m.submit(t, "3s", false)
+			m.must(t, tok, "watch", a)
+			m.must(t, tok, "wait", b)
+		},
+		"logs": func(t *testing.T, tok, id string) {
+			name := m.submit(t, "", false)
+			m.logsFixture(t, name)
+			// The pod has no node: the log request fails, after it was made.
+			if out, _ := m.argo(t, tok, "logs", name); strings.Contains(out, "forbidden") {
+				t.Errorf("argo logs: refused\n%s", out)
+			}
+		},
+		"read": func(t *testing.T, tok, id string) {
+			name := m.submit(t, "", false)
+			m.must(t, tok, "list")
+			m.must(t, tok, "get", name)
+		},
+		"manage": func(t *testing.T, tok, id string) {
+			a, b, c := m.submit(t, "60s", false), m.submit(t, "60s", false), m.submit(t, "60s", false)
+			d := m.submit(t, "1s", true)
+			_, _ = m.argo(t, m.setup, "wait", d) // it fails: exit 1
+			m.node(t, d, "Failed")               // retry deletes the pods of failed nodes
+			m.must(t, tok, "suspend", a)
+			m.must(t, tok, "resume", a)
+			m.must(t, tok, "stop", b)
+			m.must(t, tok, "terminate", c)
+			m.must(t, tok, "retry", d)
+			m.must(t, tok, "resubmit", d)
+			m.must(t, tok, "delete", d)
+		},
+		"cron": func(t *testing.T, tok, id string) {
+			m.must(t, tok, "cron", "create", m.file(t, "cron", cron(id)))
+			m.must(t, tok, "cron", "list")
+			m.must(t, tok, "cron", "get", id)
+			m.must(t, tok, "cron", "suspend", id)
+			m.must(t, tok, "cron", "resume", id)
+			m.must(t, tok, "cron", "delete", id)
+		},
+		"submit-from": func(t *testing.T, tok, id string) {
+			m.must(t, m.setup, "template", "create", m.file(t, "wft",
+				"apiVersion: argoproj.io/v1alpha1\nkind: WorkflowTemplate\nmetadata: {name: "+id+"}\n"+spec))
+			m.must(t, m.setup, "cron", "create", m.file(t, "cron", cron(id)))
+			m.must(t, tok, "submit", "--from", "workflowtemplate/"+id)
+			m.must(t, tok, "submit", "--from", "cronwf/"+id)
+		},
+	}
+	// argo submit --wait is the union of submit and wait.
+	t.Run("submit --wait", func(t *testing.T) {
+		t.Parallel()
+		m.must(t, s.ServiceAccount(t, ns, "m-submit-wait", everything), "submit", "--wait", m.file(t, "wf",
+			"apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {generateName: w-, annotations: {argo-cred.test/duration: 2s}}\n"+spec))
+		rules, _ := m.requests(t, "m-submit-wait")
+		ps, err := profile.Parse([]string{"submit,wait"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(profile.Union(ps), rules); diff != "" {
+			t.Errorf("argo submit --wait: the requests differ from the profiles submit and wait (-profiles +measured):\n%s", diff)
+		}
+	})
+	for _, p := range profile.Profiles {
+		t.Run(p.Name, func(t *testing.T) {
+			t.Parallel()
+			run, ok := runs[p.Name]
+			if !ok {
+				t.Fatalf("profile %s has no measurement", p.Name)
+			}
+			user := "m-" + p.Name
+			run(t, s.ServiceAccount(t, ns, user, everything), user)
+			rules, reviews := m.requests(t, user)
+			if diff := cmp.Diff(profile.Merge(p.Rules), rules); diff != "" {
+				t.Errorf("profile %s on Argo %s: the requests the server made with the job's token differ from the table (-table +measured):\n%s",
+					p.Name, profile.MeasuredVersion, diff)
+			}
+			if reviews != (len(p.Reviews) > 0) {
+				t.Errorf("profile %s: SelfSubjectAccessReviews made: %v; the table has reviews %v", p.Name, reviews, p.Reviews)
+			}
+			// The same commands succeed with exactly the profile's grants
+			// (which proves the reviews' rules too).
+			run(t, s.ServiceAccount(t, ns, "g-"+p.Name, policy(p.Grants())...), "g-"+p.Name)
+		})
+	}
+}
+
+func cron(name string) string {
+	return "apiVersion: argoproj.io/v1alpha1\nkind: CronWorkflow\nmetadata: {name: " + name + "}\n" +
+		"spec: {schedules: ['0 0 1 1 *'], workflowSpec: {entrypoint: main, templates: [{name: main, container: {image: busybox}}]}}\n"
+}
+
+// logsFixture makes, with the admin client, a Pod of the workflow name (no
+// node: it never runs) marked Running, and a node status of the workflow
+// naming it, so that argo logs asks for the pod and its log for real.
+func (m measurement) logsFixture(t *testing.T, name string) {
+	t.Helper()
+	ctx := context.Background()
+	pods := m.s.Client.CoreV1().Pods(m.ns)
+	pod, err := pods.Create(ctx, &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"workflows.argoproj.io/workflow": name},
+			Annotations: map[string]string{"workflows.argoproj.io/node-name": name}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "main", Image: "busybox"}}},
+	}, metav1.CreateOptions{})
+	if err == nil {
+		pod.Status.Phase = corev1.PodRunning
+		_, err = pods.UpdateStatus(ctx, pod, metav1.UpdateOptions{})
+	}
+	if err != nil {
+		t.Fatalf("making the pod of workflow %s: %v", name, err)
+	}
+	m.node(t, name, "Running")
+}
+
+// node gives the workflow name, with the admin client, a Pod node of its
+// own name (the pod's name) in phase, and that phase.
+func (m measurement) node(t *testing.T, name, phase string) {
+	t.Helper()
+	patch := `{"status":{"phase":"` + phase + `","nodes":{"` + name + `":{"id":"` + name + `","name":"` + name +
+		`","displayName":"` + name + `","type":"Pod","templateName":"main","phase":"` + phase + `"}}}}`
+	err := m.s.Client.Discovery().RESTClient().Patch(types.MergePatchType).
+		AbsPath("/apis/argoproj.io/v1alpha1/namespaces", m.ns, "workflows", name).Body([]byte(patch)).Do(context.Background()).Error()
+	if err != nil {
+		t.Fatalf("writing the node of workflow %s: %v", name, err)
+	}
+}
+
+// policy is rules as a Role's rules.
+func policy(rules []profile.Rule) []rbacv1.PolicyRule {
+	var out []rbacv1.PolicyRule
+	for _, r := range rules {
+		out = append(out, rbacv1.PolicyRule{APIGroups: []string{r.Group}, Resources: []string{r.Resource}, Verbs: r.Verbs})
+	}
+	return out
+}
