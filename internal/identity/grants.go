@@ -162,12 +162,11 @@ func ExpectFor(grants []Grant) []string {
 	listed := map[string]bool{}
 	var out []string
 	for _, g := range grants {
-		if slices.Contains(g.Verbs, "list") && slices.Contains(probe.Resources, g.Resource) {
-			out = append(out, "allow:"+g.Resource+"/list")
-			listed[g.Resource] = true
-		}
-		if g.Resource == "workflows" && slices.Contains(g.Verbs, "create") {
-			out = append(out, "allow:workflows/create")
+		for _, v := range probe.Verbs[g.Resource] {
+			if slices.Contains(g.Verbs, v) {
+				out = append(out, "allow:"+g.Resource+"/"+v)
+				listed[g.Resource] = listed[g.Resource] || v == "list"
+			}
 		}
 	}
 	for _, r := range []string{"workflows", "workflowtemplates"} {

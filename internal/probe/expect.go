@@ -23,13 +23,35 @@ import (
 var Resources = []string{"workflows", "workflowtemplates", "cronworkflows", "clusterworkflowtemplates", "archived-workflows"}
 
 // Expectation says whether a verb on a resource must be allowed or denied.
-// Every resource can be probed with list; workflows also with create, by a
-// server-side dry run that creates nothing.
+// Every resource can be probed with list; workflows also with create (a
+// server-side dry run that creates nothing), get (a name that cannot exist)
+// and watch (a selector that matches nothing); cron workflows with get.
 type Expectation struct {
 	Allow    bool
 	Resource string
-	Verb     string // list or create
+	Verb     string // one of Verbs[Resource]
 }
+
+// Verbs are the verbs the probe can check on each resource, without side
+// effects.
+var Verbs = map[string][]string{
+	"workflows":                {"list", "create", "get", "watch"},
+	"workflowtemplates":        {"list"},
+	"cronworkflows":            {"list", "get"},
+	"clusterworkflowtemplates": {"list"},
+	"archived-workflows":       {"list"},
+}
+
+// Checkable tells whether the probe can check verb on resource.
+func Checkable(resource, verb string) bool { return slices.Contains(Verbs[resource], verb) }
+
+// missingName is a name no object can have (names are lowercase): get of
+// it is 404 when allowed, 403 when not.
+const missingName = "argo-cred-probe-NOT-FOUND"
+
+// nothingSelector matches no workflow: a watch with it opens and sends
+// nothing of the namespace's workflows.
+const nothingSelector = "argo-cred/probe=matches-nothing"
 
 // DefaultExpectations is the least-privilege check of a CI credential: it
 // may list workflows and must not list workflow templates.
@@ -51,7 +73,7 @@ func ParseExpectation(s string) (Expectation, error) {
 	bad := func(why string) (Expectation, error) {
 		return Expectation{}, exitcode.New(exitcode.Usage,
 			"write allow:RESOURCE/VERB or deny:RESOURCE/VERB with RESOURCE one of "+strings.Join(Resources, ", ")+
-				"; VERB is list, or create for workflows (a server-side dry run)",
+				"; VERB is list, get (workflows, cronworkflows), watch or create (workflows; create is a server-side dry run)",
 			"invalid expectation %q: %s", s, why)
 	}
 	verdict, rest, ok := strings.Cut(strings.TrimSpace(s), ":")
@@ -74,11 +96,11 @@ func ParseExpectation(s string) (Expectation, error) {
 	switch {
 	case verb == "" || verb == "list":
 		e.Verb = "list"
-	case verb == "create" && resource == "workflows":
+	case Checkable(resource, verb):
 	case verb == "create":
 		return bad(fmt.Sprintf("create cannot be probed on %s: the Argo Server (v3.7) ignores dry-run options there and would create it for real", resource))
 	default:
-		return bad(fmt.Sprintf("verb %q cannot be probed; only list, and create on workflows", verb))
+		return bad(fmt.Sprintf("verb %q cannot be probed on %s; only %s", verb, resource, strings.Join(Verbs[resource], ", ")))
 	}
 	return e, nil
 }
@@ -103,9 +125,11 @@ func Merge(defaults, user []Expectation) (out, replaced []Expectation) {
 	return out, replaced
 }
 
-// do returns the call that probes e: a list of at most one item, or for
+// do returns the call that probes e: a list of at most one item; for
 // create a server-side dry run of a minimal workflow, which the Argo Server
-// validates and Kubernetes authorizes and admits without storing it.
+// validates and Kubernetes authorizes and admits without storing it; for
+// get a name that cannot exist; for watch a stream that matches nothing,
+// closed at its first answer.
 func do(cl *clients, e Expectation, ns string) func(context.Context) error {
 	lo := &metav1.ListOptions{Limit: 1}
 	return func(ctx context.Context) error {
@@ -115,6 +139,12 @@ func do(cl *clients, e Expectation, ns string) func(context.Context) error {
 			_, err = cl.workflow.ListWorkflows(ctx, &workflowpkg.WorkflowListRequest{Namespace: ns, ListOptions: lo, Fields: "metadata.resourceVersion"})
 		case "workflows/create":
 			_, err = cl.workflow.CreateWorkflow(ctx, &workflowpkg.WorkflowCreateRequest{Namespace: ns, Workflow: dryRunWorkflow(ns), ServerDryRun: true})
+		case "workflows/get":
+			_, err = cl.workflow.GetWorkflow(ctx, &workflowpkg.WorkflowGetRequest{Namespace: ns, Name: missingName, Fields: "metadata.name"})
+		case "workflows/watch":
+			err = cl.watch(ctx, ns)
+		case "cronworkflows/get":
+			_, err = cl.cron.GetCronWorkflow(ctx, &cronpkg.GetCronWorkflowRequest{Namespace: ns, Name: missingName})
 		case "workflowtemplates/list":
 			_, err = cl.wft.ListWorkflowTemplates(ctx, &wftpkg.WorkflowTemplateListRequest{Namespace: ns, ListOptions: lo})
 		case "cronworkflows/list":

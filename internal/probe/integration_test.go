@@ -2,9 +2,13 @@ package probe_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
+	rbacv1 "k8s.io/api/rbac/v1"
 
 	"github.com/argo-cred/argo-cred/internal/exitcode"
 	"github.com/argo-cred/argo-cred/internal/probe"
@@ -177,5 +181,56 @@ func TestIntegrationSSOOnly(t *testing.T) {
 				t.Errorf("report %+v", r)
 			}
 		})
+	}
+}
+
+// get and watch are checked through the Argo API without side effects:
+// get of a name that cannot exist is 404 when allowed and 403 when not;
+// a watch that matches nothing opens (allowed) or is refused (403), over
+// gRPC and HTTP/1, and answers at once.
+func TestIntegrationGetWatch(t *testing.T) {
+	t.Parallel()
+	s := testenv.Get(t)
+	ns := s.Namespace(t)
+	rule := func(res string, verbs ...string) rbacv1.PolicyRule {
+		return rbacv1.PolicyRule{APIGroups: []string{"argoproj.io"}, Resources: []string{res}, Verbs: verbs}
+	}
+	s.Identity(t, ns, "all", []rbacv1.PolicyRule{rule("workflows", "list", "get", "watch"), rule("cronworkflows", "get")})
+	s.Identity(t, ns, "none", []rbacv1.PolicyRule{rule("workflows", "list")})
+	toks := map[string]string{"all": s.WaitToken(t, ns, "all"), "none": s.WaitToken(t, ns, "none")}
+	expect := []probe.Expectation{
+		{Allow: true, Resource: "workflows", Verb: "get"},
+		{Allow: true, Resource: "workflows", Verb: "watch"},
+		{Allow: true, Resource: "cronworkflows", Verb: "get"},
+	}
+	for _, who := range []string{"all", "none"} {
+		for _, http1 := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s http1=%v", who, http1), func(t *testing.T) {
+				t.Parallel()
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+				defer cancel()
+				start := time.Now()
+				r, err := probe.Run(ctx, probe.Config{Server: s.ArgoServer, HTTP1: http1, Authorization: "Bearer " + toks[who],
+					Namespace: ns, Subject: "system:serviceaccount:" + ns + ":" + who, Expect: expect})
+				want, wantCode := "allowed", exitcode.OK
+				if who == "none" {
+					want, wantCode = "denied", exitcode.MissingAccess
+				}
+				if got := exitcode.Of(err); got != wantCode {
+					t.Fatalf("exit code %d (%v); want %d", got, err, wantCode)
+				}
+				var got []string
+				for _, c := range r.Expectations() {
+					got = append(got, c.Name+" "+c.Actual)
+				}
+				wantRows := []string{"workflows/get " + want, "workflows/watch " + want, "cronworkflows/get " + want}
+				if diff := cmp.Diff(wantRows, got); diff != "" {
+					t.Errorf("checks (-want +got):\n%s", diff)
+				}
+				if d := time.Since(start); d > 4*time.Second {
+					t.Errorf("the probe took %s; want the watch closed at its first answer", d)
+				}
+			})
+		}
 	}
 }

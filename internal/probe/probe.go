@@ -282,6 +282,8 @@ func expectation(cfg Config, e Expectation, res result) (Check, error) {
 		c.Actual = "allowed"
 	case status.Code(res.err) == codes.PermissionDenied:
 		c.Actual = "denied"
+	case e.Verb == "get" && status.Code(res.err) == codes.NotFound:
+		c.Actual = "allowed" // the name cannot exist: 404 came after RBAC allowed the get
 	case e.Verb == "create" && status.Code(res.err) == codes.InvalidArgument && strings.Contains(res.err.Error(), "is forbidden"):
 		// The dry run reports Kubernetes' refusal as InvalidArgument.
 		c.Actual = "denied"
@@ -386,7 +388,7 @@ func call(ctx context.Context, cfg Config, cl *clients, pc probeCall) (Check, er
 	}
 	c.LatencyMS = float64(time.Since(start).Microseconds()) / 1000
 	c.HTTPStatus = ans.status
-	if err == nil && ans.status != 0 && ans.status != 200 {
+	if err == nil && ans.status != 0 && ans.status != 200 && !ans.judged {
 		// The HTTP/1 client reads an error body of code 0 as success.
 		err = &notArgoError{fmt.Sprintf("HTTP %d with an error body of code 0", ans.status)}
 	}

@@ -52,6 +52,9 @@ type clients struct {
 	cron     cronpkg.CronWorkflowServiceClient
 	cwt      cwtpkg.ClusterWorkflowTemplateServiceClient
 	archive  archivepkg.ArchivedWorkflowServiceClient
+	// watch opens a watch of the namespace's workflows that matches
+	// nothing and closes it at the first answer (watch.go).
+	watch func(ctx context.Context, ns string) error
 	// withAuth adds the Authorization value to a call's context.
 	withAuth func(context.Context) context.Context
 	close    func()
@@ -114,9 +117,11 @@ func newGRPC(cfg Config) (*clients, error) {
 		return nil, exitcode.Wrap(exitcode.Usage, "check --server", fmt.Errorf("dialing %s: %w", cfg.Server, err))
 	}
 	auth := cfg.Authorization
+	wf := workflowpkg.NewWorkflowServiceClient(conn)
 	return &clients{
 		info:     infopkg.NewInfoServiceClient(conn),
-		workflow: workflowpkg.NewWorkflowServiceClient(conn),
+		workflow: wf,
+		watch:    watchGRPC(wf),
 		wft:      wftpkg.NewWorkflowTemplateServiceClient(conn),
 		cron:     cronpkg.NewCronWorkflowServiceClient(conn),
 		cwt:      cwtpkg.NewClusterWorkflowTemplateServiceClient(conn),
@@ -140,6 +145,7 @@ type answerKey struct{}
 type answer struct {
 	status  int
 	version string // the argo-version header the Argo Server sets
+	judged  bool   // the call judged the status and body itself (watch)
 }
 
 func withAnswer(ctx context.Context) (context.Context, *answer) {
@@ -219,6 +225,7 @@ func newHTTP1(cfg Config) (*clients, error) {
 	return &clients{
 		info:     http1.InfoServiceClient(f),
 		workflow: http1.WorkflowServiceClient(f),
+		watch:    watchHTTP1(hc, scheme+"://"+cfg.Server+cfg.BaseHRef, cfg.Authorization, cfg.Headers),
 		wft:      http1.WorkflowTemplateServiceClient(f),
 		cron:     http1.CronWorkflowServiceClient(f),
 		cwt:      http1.ClusterWorkflowTemplateServiceClient(f),
