@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	rbacv1 "k8s.io/api/rbac/v1"
+
+	"github.com/argo-cred/argo-cred/internal/profile"
 	"github.com/argo-cred/argo-cred/internal/testenv"
 )
 
@@ -61,29 +64,35 @@ func jenkinsfile(t *testing.T, path string) (env map[string]string, steps []jenk
 // every step succeeds, argo runs, and the trace shows no form of the
 // token; with a bad one (a Secret that does not exist) the first step
 // stops with argo-cred's exit code 3 and argo never runs, and only the post
-// section runs after it, as in Jenkins. What differs from the files: the
-// stack's server, and no --wait (the stack runs no workflow controller, so
-// no workflow ever finishes). Not parallel: the examples name namespace ci.
+// section runs after it, as in Jenkins. Each file's token has exactly the
+// grants of the profiles its --for names (internal/profile), so its argo
+// commands prove those grants enough. What differs from the files: the
+// stack's server, the token Secret's name, and the workflow's annotation
+// for the stand-in controller (so --wait ends). Not parallel: the examples
+// name namespace ci.
 func TestIntegrationJenkinsfiles(t *testing.T) {
 	e := newRecipeEnv(t)
 	dir := filepath.Join(testenv.Root(), "examples", "jenkins")
+	made := map[string]bool{}
 	for _, name := range []string{"Jenkinsfile", "Jenkinsfile.docker", "Jenkinsfile.multistep"} {
 		jenv, steps := jenkinsfile(t, filepath.Join(dir, name))
+		secret := e.profileToken(t, made, name, steps)
 		for _, bad := range []bool{false, true} {
 			for _, sh := range []string{"bash -xe", "dash -xe", "bash -x", "dash -x"} {
 				kind := map[bool]string{false: "good", true: "bad"}[bad]
 				t.Run(fmt.Sprintf("%s/%s/%s", name, kind, sh), func(t *testing.T) {
-					e.jenkinsRun(t, name, jenv, steps, bad, strings.Fields(sh))
+					e.jenkinsRun(t, name, secret, jenv, steps, bad, strings.Fields(sh))
 				})
 			}
 		}
 	}
 }
 
-func (e *recipeEnv) jenkinsRun(t *testing.T, name string, jenv map[string]string, steps []jenkinsStep, bad bool, shell []string) {
+func (e *recipeEnv) jenkinsRun(t *testing.T, name, secret string, jenv map[string]string, steps []jenkinsStep, bad bool, shell []string) {
 	ws := t.TempDir()
 	must(t, os.Chmod(ws, 0o755)) // the argocli image's uid reads it
 	wf, _ := os.ReadFile(filepath.Join(testenv.Root(), "examples", "jenkins", "workflow.yaml"))
+	wf = []byte(strings.Replace(string(wf), "  generateName: hello-\n", "  generateName: hello-\n  annotations: {argo-cred.test/duration: 1s}\n", 1))
 	must(t, os.WriteFile(filepath.Join(ws, "workflow.yaml"), wf, 0o644))
 	marker := filepath.Join(t.TempDir(), "argo-ran")
 	base := []string{"PATH=" + e.realBin + ":" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "WORKSPACE=" + ws,
@@ -104,9 +113,9 @@ func (e *recipeEnv) jenkinsRun(t *testing.T, name string, jenv map[string]string
 		if st.creds {
 			env = append(env, "KUBECONFIG="+e.s.Kubeconfig)
 		}
-		body := strings.ReplaceAll(st.body, "--wait ", "")
+		body := strings.ReplaceAll(st.body, "--secret jenkins-token", "--secret "+secret)
 		if bad {
-			body = strings.ReplaceAll(body, "--secret jenkins-token", "--secret no-such-token")
+			body = strings.ReplaceAll(st.body, "--secret jenkins-token", "--secret no-such-token")
 		}
 		cmd := exec.Command(shell[0], append(shell[1:], "-c", body)...)
 		cmd.Dir, cmd.Env = ws, env
@@ -134,6 +143,34 @@ func (e *recipeEnv) jenkinsRun(t *testing.T, name string, jenv map[string]string
 		t.Errorf("want the trace of %s in the build log:\n%s", strings.Join(shell, " "), all)
 	}
 	e.noTokenForm(t, all)
+}
+
+// profileToken makes, in namespace ci, a token Secret whose identity holds
+// exactly the grants of the profiles the Jenkinsfile's --for names, and
+// returns its name.
+func (e *recipeEnv) profileToken(t *testing.T, made map[string]bool, name string, steps []jenkinsStep) string {
+	t.Helper()
+	var all string
+	for _, st := range steps {
+		all += st.body
+	}
+	m := regexp.MustCompile(`--for (\S+)`).FindStringSubmatch(all)
+	if m == nil {
+		t.Fatalf("%s names no --for: its grants should be its argo commands' profiles", name)
+	}
+	ps, err := profile.Parse([]string{m[1]})
+	must(t, err)
+	var rules []rbacv1.PolicyRule
+	for _, r := range profile.Union(ps) {
+		rules = append(rules, rbacv1.PolicyRule{APIGroups: []string{r.Group}, Resources: []string{r.Resource}, Verbs: r.Verbs})
+	}
+	id := "jf-" + strings.ReplaceAll(m[1], ",", "-")
+	if !made[id] { // two files may name the same profiles
+		e.s.Identity(t, "ci", id, rules)
+		e.s.WaitToken(t, "ci", id)
+		made[id] = true
+	}
+	return id
 }
 
 // The Jenkinsfiles parse as Groovy (Jenkins' CPS is Groovy 2.4, as Debian's

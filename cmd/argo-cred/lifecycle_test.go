@@ -26,6 +26,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/yaml"
 
+	"github.com/argo-cred/argo-cred/internal/profile"
 	"github.com/argo-cred/argo-cred/internal/testenv"
 )
 
@@ -326,12 +327,22 @@ func TestIntegrationProvisionerRBAC(t *testing.T) {
 			"app.kubernetes.io/managed-by": "argo-cred", "argo-cred/client": "x", "argo-cred/fetcher": "secret"}},
 			Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{"x-token-current"}, Verbs: []string{"get"}}}},
 			metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
-		return apierrors.IsForbidden(err) && ok == nil
+		// and a client Role with the job profiles' core rules (an older
+		// one allows argoproj.io rules only).
+		_, core := as.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "x", Labels: map[string]string{
+			"app.kubernetes.io/managed-by": "argo-cred", "argo-cred/client": "x"}},
+			Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"list"}}}},
+			metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		return apierrors.IsForbidden(err) && ok == nil && core == nil
 	})
 	// The whole lifecycle works with exactly that.
 	wantCode(t, run(t, env, "provision", "--client", "ci", "--namespace", ns), 0, "verified")
 	wantCode(t, run(t, env, "provision", "--client", "deploy", "--namespace", ns, "--allow", "workflows:create,get,list,watch", "--allow", "cronworkflows:list"), 0, "verified")
 	wantCode(t, run(t, env, "provision", "--client", "deploy", "--namespace", ns, "--allow", "workflows:create,get,list,watch,delete"), 0, "role/deploy changed")
+	// Every profile, the core rules of logs and manage included.
+	wantCode(t, run(t, env, "provision", "--client", "logs", "--namespace", ns, "--for", "logs,manage"), 0, "verified")
+	wantCode(t, run(t, env, "provision", "--client", "all", "--namespace", ns, "--for", strings.Join(profile.Names(), ",")), 0, "verified")
+	wantCode(t, run(t, env, "provision", "--client", "wide", "--namespace", ns, "--allow", "pods:create"), 2, `verb "create" cannot be granted on core pods`)
 	wantCode(t, run(t, env, "rotate", "--client", "ci", "--namespace", ns), 0, "rotated")
 	wantCode(t, run(t, env, "clients", "--namespace", ns), 0, "")
 	wantCode(t, run(t, env, "revoke", "--client", "deploy", "--namespace", ns, "--purge"), 0, "rejects")
@@ -416,6 +427,18 @@ func TestIntegrationProvisionerRBAC(t *testing.T) {
 			_, err := as.CoreV1().ServiceAccounts(ns).CreateToken(ctx, "ci", &authv1.TokenRequest{}, metav1.CreateOptions{})
 			return err
 		},
+		"a client Role with get on secrets": func() error {
+			return clientRole(ctx, as, ns, rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get"}})
+		},
+		"a client Role with create on pods": func() error {
+			return clientRole(ctx, as, ns, rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"create", "list"}})
+		},
+		"a client Role with * on pods": func() error {
+			return clientRole(ctx, as, ns, rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"*"}})
+		},
+		"a client Role with pods/exec beside pods/log": func() error {
+			return clientRole(ctx, as, ns, rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"pods/log", "pods/exec"}, Verbs: []string{"get"}})
+		},
 		"a Role in another namespace": func() error {
 			_, err := as.RbacV1().Roles("default").Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "pwn"}}, metav1.CreateOptions{})
 			return err
@@ -430,8 +453,11 @@ func TestIntegrationProvisionerRBAC(t *testing.T) {
 	// One verb less fails with exit 6 and names it.
 	tests := map[string]struct {
 		drop      func(rules []rbacv1.PolicyRule) []rbacv1.PolicyRule
+		args      []string
 		stderrHas string
 	}{
+		"without list on pods": {drop: dropVerb("pods", "list"), args: []string{"--for", "logs"},
+			stderrHas: "is attempting to grant RBAC permissions not currently held"},
 		"without create on rolebindings": {drop: dropVerb("rolebindings", "create"), stderrHas: `cannot create resource "rolebindings"`},
 		"without create on secrets":      {drop: dropVerb("secrets", "create"), stderrHas: `cannot create resource "secrets"`},
 		"without the grantable verbs": {drop: func(r []rbacv1.PolicyRule) []rbacv1.PolicyRule { return r[:len(r)-1] },
@@ -447,10 +473,18 @@ func TestIntegrationProvisionerRBAC(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			r := run(t, []string{"KUBECONFIG=" + kc, "ARGO_SERVER=" + s.ArgoServer, "ARGO_SECURE=false"},
-				"provision", "--client", "client-"+sa, "--namespace", ns)
+				append([]string{"provision", "--client", "client-" + sa, "--namespace", ns}, tc.args...)...)
 			wantCode(t, r, 6, tc.stderrHas)
 		})
 	}
+}
+
+// clientRole creates, as the provisioner (as), a Role labelled as a
+// client's, with rule.
+func clientRole(ctx context.Context, as kubernetes.Interface, ns string, rule rbacv1.PolicyRule) error {
+	_, err := as.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "wide", Labels: map[string]string{
+		"app.kubernetes.io/managed-by": "argo-cred", "argo-cred/client": "wide"}}, Rules: []rbacv1.PolicyRule{rule}}, metav1.CreateOptions{})
+	return err
 }
 
 // splitRules gives each resource of rules a rule of its own, so that

@@ -13,6 +13,7 @@ import (
 	"github.com/argo-cred/argo-cred/internal/export"
 	"github.com/argo-cred/argo-cred/internal/identity"
 	"github.com/argo-cred/argo-cred/internal/probe"
+	"github.com/argo-cred/argo-cred/internal/profile"
 )
 
 // offered runs the hidden command the shells' completion scripts call
@@ -58,7 +59,11 @@ func TestCompletionValues(t *testing.T) {
 		"expect second item":  {[]string{"probe", "--expect", "allow:workflows/list,deny:cron"}, []string{"allow:workflows/list,deny:cronworkflows/list"}},
 		"allow resource":      {[]string{"provision", "--allow", "cron"}, []string{"cronworkflows:"}},
 		"allow verb":          {[]string{"oidc-config", "--allow", "workflows:list,de"}, []string{"workflows:list,delete", "workflows:list,deletecollection"}},
-		"allow unknown":       {[]string{"provision", "--allow", "pods:"}, nil},
+		"allow core":          {[]string{"provision", "--allow", "pods/log:"}, []string{"pods/log:get"}},
+		"allow unknown":       {[]string{"provision", "--allow", "secrets:"}, nil},
+		"provision --for":     {[]string{"provision", "--for", "submit,w"}, []string{"submit,wait"}},
+		"exec --for":          {[]string{"exec", "--for", "l"}, []string{"logs"}},
+		"probe --for":         {[]string{"probe", "--for", "read,"}, []string{"read,submit", "read,wait", "read,logs", "read,manage", "read,cron", "read,submit-from"}},
 		"no arguments":        {[]string{"env", ""}, nil},
 		"no files for secret": {[]string{"env", "--secret", ""}, nil},
 	}
@@ -91,17 +96,32 @@ func TestCompletionValues(t *testing.T) {
 		}
 	}
 	resources, _ := offered(t, "provision", "--allow", "")
-	if len(resources) != len(identity.Resources) {
-		t.Errorf("--allow offers %v; want each of %v", resources, identity.Resources)
+	if len(resources) != len(identity.Resources)+len(identity.CoreResources) {
+		t.Errorf("--allow offers %v; want each of %v and of %v", resources, identity.Resources, identity.CoreResources)
 	}
 	for _, r := range resources {
 		verbs, _ := offered(t, "provision", "--allow", r)
-		if len(verbs) != len(identity.Verbs) {
-			t.Errorf("--allow %s offers %v; want each of %v", r, verbs, identity.Verbs)
+		want := identity.Verbs
+		if core, ok := identity.CoreResources[strings.TrimSuffix(r, ":")]; ok {
+			want = core
+		}
+		if len(verbs) != len(want) {
+			t.Errorf("--allow %s offers %v; want each of %v", r, verbs, want)
 		}
 		for _, v := range verbs {
 			if _, err := identity.ParseGrant(v); err != nil {
 				t.Errorf("--allow %s offered, and refused: %v", v, err)
+			}
+		}
+	}
+	for _, cmd := range []string{"provision", "env", "exec", "probe", "docker"} {
+		fors, _ := offered(t, cmd, "--for", "")
+		if diff := cmp.Diff(profile.Names(), fors); diff != "" {
+			t.Errorf("%s --for (-want +got):\n%s", cmd, diff)
+		}
+		for _, f := range fors {
+			if _, err := profile.Parse([]string{"submit," + f}); err != nil {
+				t.Errorf("%s --for %s offered, and refused: %v", cmd, f, err)
 			}
 		}
 	}

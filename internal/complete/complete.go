@@ -1,5 +1,5 @@
 // Package complete computes the values a shell offers for argo-cred's
-// flags: fixed choices, the grammar of --expect and --allow, and the
+// flags: fixed choices, the grammar of --expect, --allow and --for, and the
 // clients and contexts a kubeconfig names.
 //
 // The shell scripts (argo-cred completion bash|zsh|fish|powershell) call
@@ -52,6 +52,10 @@ func Flags(command string, cluster func() Cluster) map[string]cobra.CompletionFu
 		"allow": func(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 			// No space follows, so another ",VERB" can.
 			return Allow(toComplete), cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
+		},
+		"for": func(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			// No space follows, so another ",PROFILE" can.
+			return For(toComplete), cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
 		},
 		"client": func(c *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 			cl := cluster()

@@ -3,6 +3,7 @@ package complete
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -11,7 +12,17 @@ import (
 	cred "github.com/argo-cred/argo-cred/internal/credential"
 )
 
-// --expect and --allow complete the last item typed, by their grammar.
+// names drops the descriptions of completions.
+func names(cs []string) []string {
+	var out []string
+	for _, c := range cs {
+		v, _, _ := strings.Cut(c, "\t")
+		out = append(out, v)
+	}
+	return out
+}
+
+// --expect, --allow and --for complete the last item typed, by their grammar.
 func TestGrammar(t *testing.T) {
 	tests := map[string]struct {
 		got, want []string
@@ -20,7 +31,12 @@ func TestGrammar(t *testing.T) {
 		"expect second item": {Expect("allow:workflows/list,deny:cron"), []string{"allow:workflows/list,deny:cronworkflows/list"}},
 		"allow resource":     {Allow("cron"), []string{"cronworkflows:"}},
 		"allow verb":         {Allow("workflows:list,de"), []string{"workflows:list,delete", "workflows:list,deletecollection"}},
-		"allow unknown":      {Allow("pods:"), nil},
+		"allow core":         {Allow("pods:"), []string{"pods:delete", "pods:list", "pods:watch"}},
+		"allow core verb":    {Allow("pods/log:get,"), nil},
+		"allow unknown":      {Allow("secrets:"), nil},
+		"for":                {names(For("s")), []string{"submit", "submit-from"}},
+		"for second item":    {names(For("submit,")), []string{"submit,wait", "submit,logs", "submit,read", "submit,manage", "submit,cron", "submit,submit-from"}},
+		"for last item":      {names(For("logs,submit,w")), []string{"logs,submit,wait"}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -2,20 +2,26 @@ package identity
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 )
 
 // ProvisionerRBAC is what the identity that runs provision, rotate, revoke
 // and clients needs in a namespace dedicated to Argo clients: a
-// ServiceAccount, a Role for the objects it manages, and the argoproj.io
-// verbs it may grant, which it holds itself (a ClusterRole bound in the
+// ServiceAccount, a Role for the objects it manages, and the verbs it may
+// grant (every argoproj.io verb, and the core pods and pods/log verbs of the
+// job profiles), which it holds itself (a ClusterRole bound in the
 // namespace only). Without escalate or bind, Kubernetes lets it put into a
 // client's Role only what it holds (RBAC's escalation check). RBAC cannot
 // say whom it may bind, nor which Secrets it may write: a
 // ValidatingAdmissionPolicy (Kubernetes 1.30+) holds every write of any
 // namespace's argo-cred-provisioner to argo-cred's own shapes.
 func ProvisionerRBAC(ns string) string {
-	var grantable strings.Builder
+	var core, grantable strings.Builder
+	for _, r := range slices.Sorted(maps.Keys(CoreResources)) {
+		fmt.Fprintf(&core, "- apiGroups: [\"\"]\n  resources: [%s]\n  verbs: [%s]\n", r, strings.Join(CoreResources[r], ", "))
+	}
 	for _, r := range Resources {
 		fmt.Fprintf(&grantable, "  - %s\n", r)
 	}
@@ -23,9 +29,11 @@ func ProvisionerRBAC(ns string) string {
 # namespace ` + ns + `, which must be dedicated to Argo clients and their
 # workflows. What it can do, and no more: read every Secret of the namespace
 # (each token Secret has a fresh name, so RBAC cannot narrow get);
-# run workflows there as any ServiceAccount of the namespace (it holds every
-# argoproj.io verb it may grant); and write only argo-cred's own objects
-# (the admission policy below): Roles with argoproj.io rules only, each bound
+# run workflows there as any ServiceAccount of the namespace, and list, watch
+# and delete its pods and read their logs (it holds every verb it may grant:
+# each argoproj.io verb, and the core ones of the job profiles, nothing
+# wider); and write only argo-cred's own objects (the admission policy
+# below): Roles with argoproj.io rules and those core rules only, each bound
 # to its own client's ServiceAccount only, token Secrets of those
 # ServiceAccounts and each client's copy of its current token
 # (NAME-token-current), labelled ServiceAccounts, and each client's fetcher
@@ -82,13 +90,14 @@ subjects:
   name: argo-cred-provisioner
   namespace: ` + ns + `
 ---
-# The argoproj.io verbs provision may grant; bound in the namespace above.
+# The verbs provision may grant: the core ones the job profiles use
+# (docs/profiles.md), and every argoproj.io verb; bound in the namespace above.
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
 metadata:
   name: argo-cred-grantable
 rules:
-- apiGroups: [argoproj.io]
+` + core.String() + `- apiGroups: [argoproj.io]
   resources:
 ` + grantable.String() + `  verbs: [` + strings.Join(Verbs, ", ") + `]
 ---
@@ -105,13 +114,33 @@ subjects:
 - kind: ServiceAccount
   name: argo-cred-provisioner
   namespace: ` + ns + `
-` + provisionerPolicy
+` + provisionerPolicy()
+}
+
+// coreRuleCEL is the CEL condition a client Role's core rule r must meet:
+// one of CoreResources, with some of exactly its verbs.
+func coreRuleCEL() string {
+	var alts []string
+	for _, r := range slices.Sorted(maps.Keys(CoreResources)) {
+		alts = append(alts, fmt.Sprintf(`(r.resources == ["%s"] && r.verbs.all(v, v in ["%s"]))`, r, strings.Join(CoreResources[r], `", "`)))
+	}
+	return `(r.apiGroups == [""] && (` + strings.Join(alts, " || ") + `))`
+}
+
+// coreGrants names CoreResources and their verbs for a message.
+func coreGrants() string {
+	var out []string
+	for _, r := range slices.Sorted(maps.Keys(CoreResources)) {
+		out = append(out, r+" "+strings.Join(CoreResources[r], ", "))
+	}
+	return strings.Join(out, "; ")
 }
 
 // provisionerPolicy holds the writes of every namespace's
 // argo-cred-provisioner to argo-cred's own objects (CEL, evaluated by
 // kube-apiserver on each create, update and delete).
-const provisionerPolicy = `---
+func provisionerPolicy() string {
+	return `---
 apiVersion: admissionregistration.k8s.io/v1
 kind: ValidatingAdmissionPolicy
 metadata:
@@ -155,12 +184,12 @@ spec:
     reason: Forbidden
   - expression: >-
       request.operation == "DELETE" || request.resource.resource != "roles" ||
-      object.?rules.orValue([]).all(r, r.apiGroups == ["argoproj.io"]) ||
+      object.?rules.orValue([]).all(r, r.apiGroups == ["argoproj.io"] || ` + coreRuleCEL() + `) ||
       (variables.fetcher && object.metadata.name == object.metadata.labels["argo-cred/client"] + "-fetcher" && object.?rules.orValue([]).all(r,
         r.apiGroups == [""] && !r.resources.exists(x, x.contains("*")) && !r.verbs.exists(v, v == "*") &&
         ((r.resources == ["secrets"] && r.?resourceNames.orValue([]) == [object.metadata.labels["argo-cred/client"] + "-token-current"] && r.verbs.all(v, v in ["get", "watch"])) ||
          (r.resources == ["serviceaccounts/token"] && r.?resourceNames.orValue([]) == [object.metadata.labels["argo-cred/client"]] && r.verbs == ["create"]))))
-    message: a client's Role grants only argoproj.io verbs; its fetcher's, get on its NAME-token-current or create on its serviceaccounts/token
+    message: 'a client''s Role grants only argoproj.io verbs and the job profiles'' core ones (` + coreGrants() + `); its fetcher''s, get on its NAME-token-current or create on its serviceaccounts/token'
     reason: Forbidden
   - expression: >-
       request.operation == "DELETE" || request.resource.resource != "rolebindings" ||
@@ -187,3 +216,4 @@ spec:
   policyName: argo-cred-provisioner
   validationActions: [Deny]
 `
+}

@@ -166,7 +166,8 @@ func TestWithBindings(t *testing.T) {
 
 // ProvisionerRBAC is the provisioner's ServiceAccount, Role and RoleBinding
 // in the namespace, the grantable ClusterRole (every resource and verb a
-// grant may name) bound in the namespace, and the admission policy.
+// grant may name, the core ones of the job profiles included) bound in the
+// namespace, and the admission policy.
 func TestProvisionerRBAC(t *testing.T) {
 	out := ProvisionerRBAC("ci-clients")
 	if !strings.Contains(out, "argo-cred provision --print-rbac --namespace ci-clients | kubectl apply -f -") {
@@ -208,10 +209,22 @@ func TestProvisionerRBAC(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("objects (-want +got):\n%s", diff)
 	}
-	if len(grantable.Rules) != 1 {
+	// The core rules of the job profiles first, exactly their verbs; the
+	// argoproj.io rule last.
+	if len(grantable.Rules) != 3 {
 		t.Fatalf("grantable rules: %+v", grantable.Rules)
 	}
-	r := grantable.Rules[0]
+	for i, want := range []struct{ res, verbs string }{{"pods", "delete,list,watch"}, {"pods/log", "get"}} {
+		r := grantable.Rules[i]
+		got := strings.Join(r.APIGroups, ",") + " " + strings.Join(r.Resources, ",") + " " + strings.Join(r.Verbs, ",")
+		if w := " " + want.res + " " + want.verbs; got != w {
+			t.Errorf("grantable rule %d: got %q; want %q", i, got, w)
+		}
+	}
+	if !strings.Contains(out, `(r.resources == ["pods"] && r.verbs.all(v, v in ["delete", "list", "watch"]))`) {
+		t.Errorf("the admission policy does not hold a client's pods rule to the profiles' verbs:\n%s", out)
+	}
+	r := grantable.Rules[2]
 	if diff := cmp.Diff([]string{"argoproj.io"}, r.APIGroups); diff != "" {
 		t.Errorf("apiGroups (-want +got):\n%s", diff)
 	}
