@@ -52,11 +52,13 @@ release-prep: ## set VERSION, the action's image in action.yml and the examples'
 image: stack-binaries ## the argo-cred image (argo-cred:dev), offline: see test/image/build.sh
 	test/image/build.sh
 
-# Every test but the release proof; one line per package, the output of
-# failed tests, skipped tests with their reason, and the counts
-# (test/tools/testsum). With CI=true a skipped test fails the run.
+# Every test but the release proof and the long jobs; one line per
+# package, the output of failed tests, skipped tests with their reason, and
+# the counts (test/tools/testsum). With CI=true a skipped test fails the
+# run. -parallel 4 on 2 cores: the relay and docker tests mostly wait for a
+# workflow to end, and with two at a time the rest queue behind them.
 test: vet stack-up ## vet, then unit and integration tests against the local stack (about 3 min warm)
-	set -o pipefail; go test -count=1 -timeout 20m -json -skip '^TestReleaseDist$$|^TestLong' ./... | go run ./test/tools/testsum
+	set -o pipefail; go test -count=1 -timeout 20m -parallel 4 -json -skip '^TestReleaseDist$$|^TestLong' ./... | go run ./test/tools/testsum
 
 # Jobs that outlive their tokens for real (a TokenRequest token lives at
 # least 10 minutes, so renewing one twice takes 14): the TestLong* tests,

@@ -29,7 +29,7 @@ import (
 // test that started them (and never longer than hostileLifetime). Each
 // records every request that reached it, so a test can assert on what a
 // server the user never trusted received.
-const hostileLifetime = 2 * time.Minute
+const hostileLifetime = 10 * time.Minute
 
 // Seen is one request a hostile server received.
 type Seen struct {
