@@ -367,3 +367,72 @@ func TestAdversarySmugglingRefused(t *testing.T) {
 		t.Errorf("the server got %d requests", len(*got))
 	}
 }
+
+// h2cPing is an HTTP/2 PING frame.
+var h2cPing = []byte{0, 0, 8, 6, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8}
+
+// keepPinging writes a PING every second until c fails; it reports when.
+func keepPinging(c net.Conn) <-chan time.Time {
+	done := make(chan time.Time, 1)
+	go func() {
+		for {
+			if _, err := c.Write(h2cPing); err != nil {
+				done <- time.Now()
+				return
+			}
+			time.Sleep(time.Second)
+		}
+	}()
+	return done
+}
+
+// TestAdversaryRefusedH2cConnectionHeldOpen: an h2c connection whose
+// request the relay refused (401) stays open as long as its client sends
+// PINGs.
+func TestAdversaryRefusedH2cConnectionHeldOpen(t *testing.T) {
+	srv, _ := upstream(t, func(w http.ResponseWriter, r *http.Request) {})
+	var notes []string
+	r := start(t, srv, NewKeeper(jwt(t, "s", 0, time.Hour), false, nil, nil), &notes)
+	c, err := net.Dial("tcp", r.Server())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, _ = io.WriteString(c, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+	_, _ = c.Write([]byte{0, 0, 0, 4, 0, 0, 0, 0, 0})
+	// HEADERS, stream 1, END_STREAM|END_HEADERS: :method GET, :scheme
+	// http, :path /, :authority x (HPACK: indexed 2, 6, 4; literal 1).
+	block := []byte{0x82, 0x86, 0x84, 0x41, 0x01, 'x'}
+	_, _ = c.Write(append([]byte{0, 0, byte(len(block)), 1, 5, 0, 0, 0, 1}, block...))
+	go func() { _, _ = io.Copy(io.Discard, c) }()
+	select {
+	case <-keepPinging(c):
+	case <-time.After(5 * time.Second):
+		t.Error("an h2c connection the relay refused (401) is still open 5 s later, kept by PINGs")
+	}
+}
+
+// TestLongAdversaryH2cConnectionWithoutRequest: an h2c connection that
+// sends no request but PINGs stays open for good (the relay has no idle
+// timeout). In make test-long: it waits for 2.5 minutes.
+func TestLongAdversaryH2cConnectionWithoutRequest(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits 2.5 minutes")
+	}
+	srv, _ := upstream(t, func(w http.ResponseWriter, r *http.Request) {})
+	var notes []string
+	r := start(t, srv, NewKeeper(jwt(t, "s", 0, time.Hour), false, nil, nil), &notes)
+	c, err := net.Dial("tcp", r.Server())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, _ = io.WriteString(c, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+	_, _ = c.Write([]byte{0, 0, 0, 4, 0, 0, 0, 0, 0})
+	go func() { _, _ = io.Copy(io.Discard, c) }()
+	select {
+	case <-keepPinging(c):
+	case <-time.After(150 * time.Second):
+		t.Error("an h2c connection without a request is still open 2.5 minutes later, kept by PINGs")
+	}
+}
