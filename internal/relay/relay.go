@@ -42,6 +42,11 @@ const (
 	// maxErrorBody is the most of an HTTP/1 error answer the relay reads
 	// to look for the token in it (argo prints its message).
 	maxErrorBody = 1 << 20
+	// idleTimeout closes a connection without a request in flight: one
+	// that another local process holds open (PINGs keep nothing alive).
+	// Longer than Go's clients keep idle connections (90 s), so that the
+	// relay never closes one as argo reuses it.
+	idleTimeout = 2 * time.Minute
 )
 
 // Config is where the relay forwards and how.
@@ -96,7 +101,7 @@ func Start(cfg Config) (*Relay, error) {
 	protos.SetHTTP1(true)
 	protos.SetUnencryptedHTTP2(true)
 	r.srv = &http.Server{Handler: r.handler(cfg), Protocols: &protos, MaxHeaderBytes: maxHeader,
-		ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(cfg.Log.Handler(), slog.LevelDebug)}
+		ReadHeaderTimeout: 10 * time.Second, IdleTimeout: idleTimeout, ErrorLog: slog.NewLogLogger(cfg.Log.Handler(), slog.LevelDebug)}
 	go func() { _ = r.srv.Serve(ln) }()
 	return r, nil
 }
@@ -158,6 +163,9 @@ func (r *Relay) handler(cfg Config) http.Handler {
 		if subtle.ConstantTimeCompare([]byte(got), []byte(r.auth)) != 1 {
 			cfg.Log.Debug("relay refused a request without the per-run value", "path", req.URL.Path)
 			w.Header().Set("Www-Authenticate", `Bearer realm="argo-cred relay"`)
+			// Nothing more on this connection (HTTP/2: GOAWAY): a process
+			// without the value cannot hold it open.
+			w.Header().Set("Connection", "close")
 			http.Error(w, "argo-cred relay: this endpoint accepts only the ARGO_TOKEN argo-cred gave its command", http.StatusUnauthorized)
 			return
 		}
