@@ -52,7 +52,7 @@ func (a *app) runExec(ctx context.Context, o *Options, args []string) error {
 		}
 		defer stop()
 	}
-	environ := env.Curated(os.Environ(), settings.Vars())
+	environ := env.Curated(os.Environ(), settings.Vars(), settings.Unset...)
 	if a.binding != nil || behind {
 		// argo-cred stays the parent: the relay serves COMMAND, or the
 		// token dies with it (Run deletes the binding on every way out).

@@ -21,5 +21,9 @@ func (c *Credential) Relay(ctx context.Context, listen string, say func(string))
 		c.req.note("note: argo-cred stays the parent of the command and renews the token before it expires (" + c.src.Renew + ")")
 	}
 	k := relay.NewKeeper(c.Token, c.src.Renewable, c.Renew, say)
-	return relay.Front(ctx, c.Settings, tc, k, listen, c.req.log(), say)
+	s, stop, err := relay.Front(ctx, c.Settings, tc, k, listen, c.req.log(), say)
+	if c.src.Name == "oidc-env" {
+		s.Unset = append(s.Unset, c.req.OIDCEnv) // the real token, by another name
+	}
+	return s, stop, err
 }

@@ -38,6 +38,9 @@ type Settings struct {
 	BaseHRef           string
 	CAFile             string // the CA that verifies the Argo Server
 	CABundle           string // exported as SSL_CERT_FILE, which Go's TLS (and so argo) reads: the roots plus CAFile
+	// Unset are variables of the caller's environment that a command must
+	// not get (behind the relay: --oidc-env's, which holds the real token).
+	Unset []string
 }
 
 // Var is one exported variable.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -34,18 +36,20 @@ type Keeper struct {
 
 	renewing sync.Mutex // one renewal at a time
 
-	mu      sync.Mutex
-	cur     token.Token
-	issued  time.Time // of cur: its iat, else when it was got
-	subject string
-	red     *redact.Redactor
-	seen    []string
-	forced  time.Time // the last renewal a refusal asked for
-	retryAt time.Time // after a failed renewal
-	backoff time.Duration
-	lastErr error
-	failed  bool // the token expired before a renewal succeeded: said once
-	stopped bool // a renewal gave another identity: renewal stopped
+	mu       sync.Mutex
+	cur      token.Token
+	issued   time.Time // of cur: its iat, else when it was got
+	subject  string
+	issuer   string
+	audience []string
+	red      *redact.Redactor
+	seen     []string
+	forced   time.Time // the last renewal a refusal asked for
+	retryAt  time.Time // after a failed renewal
+	backoff  time.Duration
+	lastErr  error
+	failed   bool // the token expired before a renewal succeeded: said once
+	stopped  bool // a renewal gave another identity: renewal stopped
 }
 
 // NewKeeper starts with the verified token t. renewable: renew can give
@@ -54,7 +58,7 @@ type Keeper struct {
 func NewKeeper(t token.Token, renewable bool, renew func(context.Context) (token.Token, error), warn func(string)) *Keeper {
 	k := &Keeper{renew: renew, warn: warn, renewable: renewable, now: time.Now, backoff: firstBackoff, log: slog.New(slog.DiscardHandler)}
 	c, _ := t.Claims()
-	k.subject = c.Subject
+	k.subject, k.issuer, k.audience = c.Subject, c.Issuer, c.Audience
 	k.set(t)
 	return k
 }
@@ -66,7 +70,9 @@ func (k *Keeper) set(t token.Token) {
 	}
 	k.seen = append(k.seen, t.Bearer())
 	k.red = redact.New(k.seen...)
-	k.retryAt, k.backoff, k.failed = time.Time{}, firstBackoff, false
+	// The backoff is Run's to reset: a renewal that gives a token already
+	// due is no success.
+	k.retryAt, k.failed = time.Time{}, false
 }
 
 // Authorization is the current token's Authorization value.
@@ -122,10 +128,19 @@ func (k *Keeper) renewOnce(ctx context.Context) bool {
 		k.lastErr = err
 		return false
 	}
-	if c, _ := t.Claims(); c.Subject != k.subject {
+	c, _ := t.Claims()
+	switch {
+	case c.Subject != k.subject:
 		k.stopped = true
 		k.say(fmt.Sprintf("argo-cred: the renewed token is for %q, not %q as the verified one: not used, and renewal stopped",
 			redact.Clean(c.Subject), redact.Clean(k.subject)))
+		return false
+	case c.Issuer != k.issuer || !slices.Equal(sorted(c.Audience), sorted(k.audience)):
+		// The same subject from another issuer, or for another audience,
+		// is another identity (or a token meant for another service).
+		k.stopped = true
+		k.say(fmt.Sprintf("argo-cred: the renewed token is from issuer %q for audience %q, not %q for %q as the verified one: not used, and renewal stopped",
+			redact.Clean(c.Issuer), redact.Clean(strings.Join(c.Audience, ",")), redact.Clean(k.issuer), redact.Clean(strings.Join(k.audience, ","))))
 		return false
 	}
 	if t.Bearer() == k.cur.Bearer() {
@@ -182,8 +197,22 @@ func (k *Keeper) Run(ctx context.Context) {
 		k.renewing.Lock()
 		k.mu.Lock()
 		due := !k.now().Before(k.renewAt()) && !k.now().Before(k.retryAt)
+		failed := k.failed
 		k.mu.Unlock()
-		if due && !k.renewOnce(ctx) && ctx.Err() == nil {
+		ok := due && k.renewOnce(ctx)
+		k.mu.Lock()
+		if ok && !k.now().Before(k.renewAt()) {
+			// Already due when it came (the source's clock is behind this
+			// machine's): renewing again at once would be a busy loop.
+			ok, k.failed = false, failed
+			k.lastErr = fmt.Errorf("%s gave a token already due for renewal (it expires %s): is this machine's clock ahead of the source's?",
+				k.cur.From, k.cur.Expiry.Format(time.RFC3339))
+		}
+		if ok {
+			k.backoff = firstBackoff
+		}
+		k.mu.Unlock()
+		if due && !ok && ctx.Err() == nil {
 			k.mu.Lock()
 			k.retryAt = k.now().Add(k.backoff)
 			// At most a tenth of the lifetime apart: a 75 s token is retried
@@ -197,4 +226,8 @@ func (k *Keeper) Run(ctx context.Context) {
 		}
 		k.renewing.Unlock()
 	}
+}
+
+func sorted(s []string) []string {
+	return slices.Sorted(slices.Values(s))
 }

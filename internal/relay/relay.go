@@ -17,14 +17,18 @@ import (
 	"crypto/subtle"
 	"crypto/tls"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/http/httputil"
+	"net/textproto"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -35,6 +39,14 @@ const (
 	// maxReplay is the largest request body kept to send again with a
 	// renewed token; a larger one is streamed once.
 	maxReplay = 4 << 20
+	// maxErrorBody is the most of an HTTP/1 error answer the relay reads
+	// to look for the token in it (argo prints its message).
+	maxErrorBody = 1 << 20
+	// idleTimeout closes a connection without a request in flight: one
+	// that another local process holds open (PINGs keep nothing alive).
+	// Longer than Go's clients keep idle connections (90 s), so that the
+	// relay never closes one as argo reuses it.
+	idleTimeout = 2 * time.Minute
 )
 
 // Config is where the relay forwards and how.
@@ -89,7 +101,7 @@ func Start(cfg Config) (*Relay, error) {
 	protos.SetHTTP1(true)
 	protos.SetUnencryptedHTTP2(true)
 	r.srv = &http.Server{Handler: r.handler(cfg), Protocols: &protos, MaxHeaderBytes: maxHeader,
-		ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(cfg.Log.Handler(), slog.LevelDebug)}
+		ReadHeaderTimeout: 10 * time.Second, IdleTimeout: idleTimeout, ErrorLog: slog.NewLogLogger(cfg.Log.Handler(), slog.LevelDebug)}
 	go func() { _ = r.srv.Serve(ln) }()
 	return r, nil
 }
@@ -116,6 +128,9 @@ func (r *Relay) handler(cfg Config) http.Handler {
 			pr.SetURL(target)
 			pr.Out.Host = cfg.Server
 			pr.Out.Header.Del("Cookie") // the relay authorizes by header only
+			// The Transport asks for gzip itself and decompresses it, so
+			// that an error body is read as argo reads it.
+			pr.Out.Header.Del("Accept-Encoding")
 		},
 		Transport:     tr,
 		FlushInterval: -1,
@@ -126,6 +141,9 @@ func (r *Relay) handler(cfg Config) http.Handler {
 			}
 			redactHeader(res.Header, cfg.Tokens)
 			cfg.Log.Debug("relay", "path", res.Request.URL.Path, "status", res.StatusCode, "grpc-status", res.Header.Get("Grpc-Status"))
+			if err := redactErrorBody(res, cfg.Tokens); err != nil {
+				return err
+			}
 			fixStreamEnd(res, cfg)
 			return nil
 		},
@@ -146,6 +164,9 @@ func (r *Relay) handler(cfg Config) http.Handler {
 		if subtle.ConstantTimeCompare([]byte(got), []byte(r.auth)) != 1 {
 			cfg.Log.Debug("relay refused a request without the per-run value", "path", req.URL.Path)
 			w.Header().Set("Www-Authenticate", `Bearer realm="argo-cred relay"`)
+			// Nothing more on this connection (HTTP/2: GOAWAY): a process
+			// without the value cannot hold it open.
+			w.Header().Set("Connection", "close")
 			http.Error(w, "argo-cred relay: this endpoint accepts only the ARGO_TOKEN argo-cred gave its command", http.StatusUnauthorized)
 			return
 		}
@@ -205,6 +226,11 @@ func (t *tripper) RoundTrip(req *http.Request) (*http.Response, error) {
 			req.Body = io.NopCloser(bytes.NewReader(kept))
 		}
 	}
+	// A 1xx answer's headers go on to the client (ReverseProxy): redacted
+	// first, like the final ones.
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+		Got1xxResponse: func(_ int, h textproto.MIMEHeader) error { redactHeader(http.Header(h), t.tokens); return nil },
+	}))
 	auth := t.tokens.Authorization()
 	req.Header.Set("Authorization", auth)
 	res, err := rt.RoundTrip(req)
@@ -227,14 +253,122 @@ func isGRPC(req *http.Request) bool {
 }
 
 // redactHeader removes every form of a real token from what the server
-// sends back, headers and trailers alike: argo prints what it is told.
+// sends back, headers and trailers alike: argo prints what it is told,
+// decoded as grpc-go decodes it: grpc-message percent-decoded, and a
+// binary header (grpc-status-details-bin, whose google.rpc.Status message
+// grpc-go prints instead of grpc-message) base64-decoded. A binary header
+// holding a token is dropped (its replacement would not decode).
 func redactHeader(h http.Header, tokens Tokens) {
 	for k, vv := range h {
+		bin := strings.HasSuffix(strings.ToLower(k), "-bin")
 		for i, v := range vv {
-			if tokens.Secret(v) {
+			switch {
+			case bin && (tokens.Secret(v) || tokens.Secret(decodeBin(v))):
+				delete(h, k)
+			case tokens.Secret(v) || tokens.Secret(decodePercent(v)):
 				vv[i] = "[redacted by argo-cred]"
 			}
 		}
-		h[k] = vv
 	}
+}
+
+// decodePercent decodes every %XX, as grpc-go's decodeGrpcMessage does.
+func decodePercent(s string) string {
+	if !strings.Contains(s, "%") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && i+2 < len(s) {
+			if c, err := strconv.ParseUint(s[i+1:i+3], 16, 8); err == nil {
+				b.WriteByte(byte(c))
+				i += 2
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// decodeBin decodes a binary header's value as grpc-go does (padded or
+// not); "" when it does not decode.
+func decodeBin(v string) string {
+	enc := base64.RawStdEncoding
+	if len(v)%4 == 0 {
+		enc = base64.StdEncoding
+	}
+	b, err := enc.DecodeString(v)
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
+// redactErrorBody: argo (over HTTP/1) prints the message of an answer
+// that is not 200 OK from its JSON body, whatever its Content-Type, so
+// such a body (up to maxErrorBody) that holds a form of a token,
+// literally or in any JSON string once decoded (\u escapes), is replaced
+// by one that says so. Not: gRPC (grpc-go prints no body), 200, 206 (a
+// range of a download), 1xx (101's body is the upgraded connection).
+func redactErrorBody(res *http.Response, tokens Tokens) error {
+	switch {
+	case res.StatusCode < 200, res.StatusCode == http.StatusOK, res.StatusCode == http.StatusPartialContent,
+		res.Body == nil, res.Body == http.NoBody, res.Request != nil && isGRPC(res.Request):
+		return nil
+	}
+	b, err := io.ReadAll(io.LimitReader(res.Body, maxErrorBody+1))
+	res.Body.Close()
+	if err != nil {
+		return fmt.Errorf("reading the answer: %w", err)
+	}
+	if len(b) > maxErrorBody {
+		return fmt.Errorf("an HTTP %d answer's body is larger than %d bytes", res.StatusCode, maxErrorBody)
+	}
+	if holdsToken(b, tokens) {
+		var x struct {
+			Code int `json:"code"`
+		}
+		_ = json.Unmarshal(b, &x)
+		b, _ = json.Marshal(map[string]any{"code": x.Code,
+			"message": fmt.Sprintf("argo-cred relay: the Argo Server's answer (HTTP %d) held a form of the token: redacted", res.StatusCode)})
+		res.Header.Set("Content-Type", "application/json")
+		res.Header.Del("Content-Encoding")
+	}
+	res.Body, res.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
+	res.Header.Set("Content-Length", strconv.Itoa(len(b)))
+	return nil
+}
+
+// holdsToken tells whether body, or a string in it read as JSON, holds a
+// form of a token.
+func holdsToken(body []byte, tokens Tokens) bool {
+	if tokens.Secret(string(body)) {
+		return true
+	}
+	var v any
+	if json.Unmarshal(body, &v) != nil {
+		return false
+	}
+	var walk func(any) bool
+	walk = func(v any) bool {
+		switch v := v.(type) {
+		case string:
+			return tokens.Secret(v)
+		case []any:
+			for _, e := range v {
+				if walk(e) {
+					return true
+				}
+			}
+		case map[string]any:
+			for k, e := range v {
+				if tokens.Secret(k) || walk(e) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return walk(v)
 }

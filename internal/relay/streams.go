@@ -3,6 +3,7 @@ package relay
 import (
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -54,6 +55,13 @@ func fixStreamEnd(res *http.Response, cfg Config) {
 			res.Trailer.Del("Grpc-Message")
 		case logStreams[path] && cfg.Note != nil:
 			if code := res.Trailer.Get("Grpc-Status"); code != "" && code != codeOK && code != codeCanceled {
+				// The server's text: only a code is printed (a runner command
+				// or a bidi override in it would reach the CI log).
+				if n, err := strconv.ParseUint(code, 10, 8); err != nil {
+					code = "invalid"
+				} else {
+					code = strconv.FormatUint(n, 10)
+				}
 				cfg.Note("note: the Argo Server ended a log stream early (gRPC code " + code + "): argo logs -f does not resume it; run argo logs again for the rest")
 			}
 		}
