@@ -4,8 +4,6 @@
 // system allows it (Linux: the parent-death signal; Windows: a Job Object
 // that kills it when argo-cred's process ends), and its exit code
 // comes back, 128+signal when a signal killed it, as a shell reports it.
-// As PID 1 (the entrypoint of argo-cred's image) it also reaps the
-// program's orphans, as a container's init must.
 package child
 
 import (
@@ -26,18 +24,11 @@ func Run(cmd *exec.Cmd) (int, error) {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, Forwarded...)
 	defer signal.Stop(sigs)
-	chld := asInit()
-	if chld != nil {
-		defer signal.Stop(chld)
-	}
 	dieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
 		return 0, fmt.Errorf("running %s: %w", cmd.Path, err)
 	}
 	tie(cmd.Process)
-	if chld != nil {
-		return asInitRun(cmd, sigs, chld), nil
-	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	for {
@@ -56,23 +47,6 @@ func Run(cmd *exec.Cmd) (int, error) {
 				return 0, fmt.Errorf("running %s: %w", cmd.Path, err)
 			}
 			return 0, nil
-		}
-	}
-}
-
-// asInitRun waits for cmd as PID 1: it reaps every child that exits until
-// cmd is one of them, forwarding signals meanwhile. cmd.Wait, which then
-// finds no child, still waits for cmd's copying of its standard streams.
-func asInitRun(cmd *exec.Cmd, sigs, chld chan os.Signal) int {
-	for {
-		select {
-		case s := <-sigs:
-			_ = cmd.Process.Signal(s)
-		case <-chld:
-			if code, ok := reap(cmd.Process.Pid); ok {
-				_ = cmd.Wait()
-				return code
-			}
 		}
 	}
 }
