@@ -1,11 +1,8 @@
 package docker
 
 import (
-	"bytes"
 	"cmp"
 	"context"
-	"encoding/json"
-	"fmt"
 	"net"
 	"net/url"
 	"os"
@@ -38,17 +35,16 @@ func (w *Wrapper) Front(ctx context.Context, front func(listen string) (env.Sett
 }
 
 // RelayListen is the address the relay listens on: with --network host,
-// this host's loopback (127.0.0.1:0); on a bridge network (by default
-// docker's bridge), the network's gateway, this host's own address on that
-// network. Anything else fails closed, with a hint: no network (none),
-// another container's (container:NAME), a network whose gateway is not on
-// this host (macvlan, ipvlan, overlay), a rootless engine (its networks,
-// host included, are in its own namespace), an engine on another machine
-// (DOCKER_HOST, a docker context) or in a VM (Docker Desktop).
+// this host's loopback (127.0.0.1:0). Anything else fails closed, with a
+// hint: a bridge network (the per-run value would cross it in clear text),
+// no network (none), another container's (container:NAME), a rootless
+// engine (its networks, host included, are in its own namespace), an
+// engine on another machine (DOCKER_HOST, a docker context) or in a VM
+// (Docker Desktop).
 func (w *Wrapper) RelayListen(ctx context.Context) (string, error) {
 	network := cmp.Or(w.Network, "bridge")
 	const (
-		otherNetwork = "use --network host or a bridge network, or --relay never (argo then gets the token itself, not renewed)"
+		otherNetwork = "use --network host, or run argo-cred's image (it renews the token inside the container), or --relay never (argo then gets the token itself, not renewed)"
 		otherEngine  = "run argo-cred's image instead, which renews the token inside the container, or use --relay never"
 	)
 	refuse := func(hint, why string, args ...any) (string, error) {
@@ -74,65 +70,13 @@ func (w *Wrapper) RelayListen(ctx context.Context) (string, error) {
 	if host := engineHost(ctx); !local(host) {
 		return refuse(otherEngine, "the Docker engine (%s) is not on this machine", redact.Clean(host))
 	}
-	if network == "host" {
-		return "127.0.0.1:0", nil
+	if network != "host" {
+		// On a shared bridge the per-run value would cross in clear text,
+		// where another container can read it (ARP spoofing: an adversary
+		// test did): until that hop has TLS of its own, not there.
+		return refuse(otherNetwork, "on network %s the relay's per-run value would cross a shared bridge in clear text, where another container can read it", redact.Clean(network))
 	}
-	out, err := exec.CommandContext(ctx, "docker", "network", "inspect", "--format", "{{json .}}", "--", network).Output()
-	var n Network
-	if err == nil {
-		err = json.Unmarshal(out, &n)
-	}
-	if err != nil {
-		line := err.Error()
-		if ee, ok := err.(*exec.ExitError); ok {
-			line, _, _ = strings.Cut(strings.TrimSpace(string(bytes.TrimPrefix(ee.Stderr, []byte("Error response from daemon: ")))), "\n")
-		}
-		return refuse(otherNetwork, "inspecting network %s: %s", redact.Clean(network), redact.Clean(line))
-	}
-	addrs, _ := net.InterfaceAddrs()
-	ip, err := n.Gateway(addrs)
-	if err != nil {
-		return refuse(otherNetwork, "%v", err)
-	}
-	return net.JoinHostPort(ip.String(), "0"), nil
-}
-
-// Network is what `docker network inspect` says of a network.
-type Network struct {
-	Name   string
-	Driver string
-	IPAM   struct {
-		Config []struct{ Subnet, Gateway string }
-	}
-}
-
-// Gateway is the address of this host (one of addrs) on a bridge network
-// n: its gateway, or when the engine does not say (the default bridge of
-// some versions) this host's address in its subnet; IPv4 first.
-func (n Network) Gateway(addrs []net.Addr) (net.IP, error) {
-	if n.Driver != "bridge" {
-		return nil, fmt.Errorf("network %s has driver %s, whose gateway is not on this host", redact.Clean(n.Name), redact.Clean(n.Driver))
-	}
-	var found []net.IP
-	for _, c := range n.IPAM.Config {
-		_, subnet, _ := net.ParseCIDR(c.Subnet)
-		gw := net.ParseIP(c.Gateway)
-		for _, a := range addrs {
-			ipn, ok := a.(*net.IPNet)
-			if ok && (ipn.IP.Equal(gw) || gw == nil && subnet != nil && subnet.Contains(ipn.IP)) {
-				found = append(found, ipn.IP)
-			}
-		}
-	}
-	for _, ip := range found {
-		if ip.To4() != nil {
-			return ip, nil
-		}
-	}
-	if len(found) > 0 {
-		return found[0], nil
-	}
-	return nil, fmt.Errorf("network %s: this host has no address on it (is the engine rootless, remote or in a VM?)", redact.Clean(n.Name))
+	return "127.0.0.1:0", nil
 }
 
 // engineHost is where the docker CLI reaches the engine: the current
