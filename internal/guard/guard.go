@@ -112,6 +112,24 @@ func parse(args []string) (Target, error) {
 	return t, nil
 }
 
+// goneAnyway tells whether a container whose removal failed with out is
+// gone, or going: the engine's own --rm removal may be in progress (a race
+// with it, not a failure), which is waited for, at most 30 s.
+func goneAnyway(name, out string) bool {
+	if strings.Contains(out, "No such container") {
+		return true
+	}
+	if !strings.Contains(out, "is already in progress") {
+		return false
+	}
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if exec.Command("docker", "inspect", "--format", "{{.Id}}", name).Run() != nil {
+			return true
+		}
+	}
+	return false
+}
+
 // Run is the guard process, with args after Command: it waits until
 // argo-cred releases it (stdin says "done") or dies, and in the second
 // case removes the container and deletes the per-run Secret. Every line
@@ -129,7 +147,7 @@ func Run(args []string, stdin io.Reader, stderr io.Writer, text func(string) str
 	}
 	code := 0
 	if t.Container != "" {
-		if out, err := exec.Command("docker", "rm", "-f", t.Container).CombinedOutput(); err != nil {
+		if out, err := exec.Command("docker", "rm", "-f", t.Container).CombinedOutput(); err != nil && !goneAnyway(t.Container, string(out)) {
 			fmt.Fprintf(stderr, "argo-cred guard: could not remove container %s: %s\n", t.Container, text(string(out)))
 			code = 1
 		} else {
