@@ -212,8 +212,9 @@ func TestIntegrationDockerRelay(t *testing.T) {
 	}
 }
 
-// Where the container could not reach the relay, argo-cred refuses before
-// docker run, in one line with a hint.
+// Where the container could not reach the relay, or the relay would not be
+// safe, --relay always refuses before docker run, in one line with a hint;
+// auto, the default, runs without it and says so.
 func TestIntegrationDockerRelayRefused(t *testing.T) {
 	t.Parallel()
 	img := argocliImage(t)
@@ -239,6 +240,14 @@ func TestIntegrationDockerRelayRefused(t *testing.T) {
 	r := run(t, base, "docker", "--relay", "never", "--network", "none", "--", "--help")
 	if r.code != 0 || strings.Contains(r.stderr, "relay") {
 		t.Errorf("--relay never: exit %d\n%s", r.code, r.stderr)
+	}
+	// --relay auto (the default) where there can be no relay: argo gets
+	// the token itself, and a note says it is not renewed.
+	for _, network := range []string{"bridge", "none"} {
+		r = run(t, base, "docker", "--network", network, "--", "--help")
+		if r.code != 0 || !strings.Contains(r.stderr, "note: argo gets the token itself, not renewed: ") {
+			t.Errorf("--relay auto on network %s: exit %d\n%s", network, r.code, r.stderr)
+		}
 	}
 }
 

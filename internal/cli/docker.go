@@ -27,9 +27,9 @@ func (a *app) runDocker(ctx context.Context, o *dockerOptions, args []string) er
 		return err
 	}
 	w.Settings = c.Settings
-	if behind := relay.Wanted(o.Relay, c.Source().Renewable, args); behind {
+	if relay.Wanted(o.Relay, c.Source().Renewable, args) {
 		say := func(s string) { fmt.Fprintln(a.streams.ErrOut, s) }
-		stop, err := w.Front(ctx, func(listen string) (env.Settings, func(), error) { return c.Relay(ctx, listen, say) })
+		stop, err := w.Front(ctx, o.Relay != relay.Always, say, func(listen string) (env.Settings, func(), error) { return c.Relay(ctx, listen, say) })
 		if err != nil {
 			return err
 		}

@@ -20,9 +20,16 @@ import (
 // container's argo talks to instead of the Argo Server: it listens where
 // the container reaches it, and no farther (RelayListen); the container
 // then gets front's settings (the relay's address and per-run value, never
-// the real token). The function returned stops the relay.
-func (w *Wrapper) Front(ctx context.Context, front func(listen string) (env.Settings, func(), error)) (func(), error) {
+// the real token). The function returned stops the relay. Where there can
+// be no relay (RelayListen refuses) and fallback is set (--relay auto),
+// note says so and the container gets the token itself, as before the
+// relay; without fallback (--relay always) that is an error.
+func (w *Wrapper) Front(ctx context.Context, fallback bool, note func(string), front func(listen string) (env.Settings, func(), error)) (func(), error) {
 	listen, err := w.RelayListen(ctx)
+	if err != nil && fallback {
+		note("note: argo gets the token itself, not renewed: " + err.Error() + "; for a relay that renews it: --network host, or argo-cred's image")
+		return func() {}, nil
+	}
 	if err != nil {
 		return nil, err
 	}

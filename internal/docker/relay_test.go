@@ -51,7 +51,7 @@ func TestFrontPlan(t *testing.T) {
 	t.Setenv("DOCKER_HOST", "unix:///nonexistent.sock") // a local engine, asked nothing
 	w := &Wrapper{Image: "img:1", Network: "host", Settings: env.Settings{Server: "argo.example.com:443", Secure: true, Authorization: "Bearer real"}}
 	var listened string
-	stop, err := w.Front(context.Background(), func(listen string) (env.Settings, func(), error) {
+	stop, err := w.Front(context.Background(), false, nil, func(listen string) (env.Settings, func(), error) {
 		listened = listen
 		return env.Settings{Server: "127.0.0.1:4242", Authorization: "Bearer argo-cred-relay.x"}, func() {}, nil
 	})
