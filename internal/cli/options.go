@@ -156,7 +156,7 @@ func (o *dockerOptions) flags(fs *pflag.FlagSet) {
 		o.Image = docker.DefaultImage()
 	}
 	fs.StringVar(&o.Image, "image", o.Image, "the argo CLI image to run (ARGO_CRED_IMAGE)")
-	fs.StringVar(&o.Network, "network", o.Network, "docker run --network (default: docker's, bridge); behind the relay only host works: the relay listens on\nthis host's 127.0.0.1, and on any other network argo-cred refuses (ARGO_CRED_DOCKER_NETWORK)")
+	fs.StringVar(&o.Network, "network", o.Network, "docker run --network (default: docker's, bridge); the relay works only with host: it listens on this\nhost's 127.0.0.1, and on any other network argo gets the token itself, not renewed (ARGO_CRED_DOCKER_NETWORK)")
 	fs.Var(&cred.ListFlag{V: &o.DockerMounts}, "mount", "a directory of this host to mount read-only at the same path, for files outside the working directory;\nrepeatable (ARGO_CRED_DOCKER_MOUNT: comma-separated)")
 	fs.Var(&cred.ListFlag{V: &o.DockerArgs}, "docker-arg", "one more docker run argument before the image, repeatable (e.g. --docker-arg=--add-host=argo:10.0.0.1;\n--docker-arg=--user=UID:GID replaces the caller's uid:gid)")
 }
