@@ -34,7 +34,7 @@ func (a *app) runExec(ctx context.Context, o *Options, args []string) error {
 	// empty, means COMMAND runs only with a checked credential.
 	if len(cred.Intended(func(f string) bool { return o.set[f] }, os.LookupEnv)) == 0 {
 		// A drop-in for the argo CLI image: `docker run IMAGE version`.
-		fmt.Fprintf(a.streams.ErrOut, "note: no token source (no --secret, --service-account, --token-file, --oidc-env, --source or ARGO_TOKEN): running %s with the environment as it is\n", args[0])
+		fmt.Fprintf(a.streams.ErrOut, "note: no token source (no --secret, --client, --service-account, --token-file, --oidc-env, --source or ARGO_TOKEN): running %s with the environment as it is\n", args[0])
 		return a.replace(ctx, path, args, os.Environ())
 	}
 	o.guardBinding, o.relayed = true, o.Relay != relay.Never
