@@ -66,7 +66,8 @@ func peek(res *http.Response, whole bool) (head []byte, ended bool) {
 	return head, ended
 }
 
-// putBack reads head, then the error a peek met, if any, then the rest.
+// putBack reads head (what was read ahead of the rest: a peek, or a request
+// body kept for a retry), then the error that reading met, if any, then the rest.
 type putBack struct {
 	head []byte
 	err  error

@@ -218,10 +218,7 @@ func (t *tripper) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		if len(kept) > maxReplay {
 			replay = false
-			req.Body = struct {
-				io.Reader
-				io.Closer
-			}{io.MultiReader(bytes.NewReader(kept), req.Body), req.Body}
+			req.Body = &putBack{head: kept, ReadCloser: req.Body}
 		} else {
 			req.Body = io.NopCloser(bytes.NewReader(kept))
 		}
