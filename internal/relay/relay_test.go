@@ -300,3 +300,29 @@ func TestRelayKnowsArgosRefusals(t *testing.T) {
 		})
 	}
 }
+
+// TestRelayStreamsABodyTooLargeToKeep: a request body over maxReplay
+// reaches the server whole, once; a refusal of it is not sent again.
+func TestRelayStreamsABodyTooLargeToKeep(t *testing.T) {
+	src := &source{t: t, sub: "s", life: time.Hour}
+	first := jwt(t, "s", 0, time.Hour)
+	var sizes []int
+	srv, got := upstream(t, func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		sizes = append(sizes, len(b))
+		w.WriteHeader(http.StatusUnauthorized)
+	})
+	var notes []string
+	r := start(t, srv, NewKeeper(first, true, src.renew, nil), &notes)
+	body := strings.Repeat("x", maxReplay+1000)
+	req, _ := http.NewRequest(http.MethodPost, "http://"+r.Server()+"/api/v1/workflows/argo", strings.NewReader(body))
+	req.Header.Set("Authorization", r.Authorization())
+	res, err := client(false).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if diff := cmp.Diff([]int{len(body)}, sizes); diff != "" || len(*got) != 1 || res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("status %d, requests %d, sizes (-want +got):\n%s", res.StatusCode, len(*got), diff)
+	}
+}
