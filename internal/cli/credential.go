@@ -19,7 +19,7 @@ func (a *app) request(o *Options) cred.Request {
 	return cred.Request{
 		SourceFlags: o.SourceFlags, KubeFlags: o.KubeFlags, ArgoFlags: o.ArgoFlags, CheckFlags: o.CheckFlags,
 		DurationGiven: o.set["duration"] || durationInEnv, SecureGiven: o.set["secure"],
-		Bind: o.Bind, QuietExpect: o.quietExpect, Fresh: o.fresh, Hooks: a.hooks(o), Relayed: o.relayed,
+		Bind: o.Bind, QuietExpect: o.quietExpect, Fresh: o.managed != "", Managed: o.managed, Hooks: a.hooks(o), Relayed: o.relayed,
 	}
 }
 

@@ -40,9 +40,9 @@ type Options struct {
 	// guardBinding: exec and docker guard a --bind Secret from its start;
 	// relayed: they may run the command behind the relay.
 	guardBinding, relayed bool
-	// fresh: the token was made just now (provision, rotate), so a 401 may
-	// be kube-apiserver's caches lagging.
-	fresh bool
+	// managed: the client whose just-made token this is (provision, rotate):
+	// a 401 may be kube-apiserver's caches lagging; hints name the client.
+	managed string
 	// quietExpect: the expectations are argo-cred's own (derived from a
 	// client's grants), so replacing a default is no news.
 	quietExpect bool

@@ -56,7 +56,7 @@ func (a *app) useClientToken(o *Options, c identity.Client, secret string, grant
 	oc := *o
 	oc.Source, oc.Secret, oc.SecretNS, oc.Namespace, oc.ServiceAccount, oc.TokenFile, oc.Client, oc.OIDCEnv = "secret", secret, c.Namespace, c.Namespace, "", "", "", ""
 	oc.Expect, oc.For, oc.Probe, oc.quietExpect = identity.ExpectFor(grants), nil, true, true
-	oc.fresh = true
+	oc.managed = c.Name
 	return &oc
 }
 

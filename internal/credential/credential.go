@@ -43,6 +43,9 @@ type Request struct {
 	// Fresh: the token was made just now (provision, rotate), so a 401
 	// may be kube-apiserver's caches lagging.
 	Fresh bool
+	// Managed names the client argo-cred manages whose token this is
+	// (provision, clients --check), for hints; --client is one too.
+	Managed string
 
 	Hooks
 }

@@ -55,6 +55,7 @@ type CheckFlags struct {
 	For               []string      `envconfig:"ARGO_CRED_FOR"`
 	Timeout           time.Duration `envconfig:"ARGO_CRED_TIMEOUT" default:"30s"`
 	SkipIdentityCheck bool          `envconfig:"ARGO_CRED_SKIP_IDENTITY_CHECK"`
+	Strict            bool          `envconfig:"ARGO_CRED_STRICT"`
 }
 
 // AddFlags defines the source flags.
@@ -93,8 +94,9 @@ func (g *ArgoFlags) AddFlags(fs *pflag.FlagSet) {
 // AddFlags defines the checks' flags but --probe, which only commands
 // that hand the credential on have.
 func (c *CheckFlags) AddFlags(fs *pflag.FlagSet) {
-	fs.Var(&ListFlag{V: &c.Expect, Split: true}, "expect", "allow:RESOURCE/VERB or deny:RESOURCE/VERB, repeatable or comma-separated (ARGO_CRED_EXPECT);\nVERB is list (any resource), get (workflows, cronworkflows: a name that cannot exist), watch (workflows:\na selector that matches nothing) or create (workflows: a server-side dry run that creates nothing);\nadded to the defaults allow:workflows/list,deny:workflowtemplates/list, replacing one only for the same RESOURCE/VERB")
-	fs.Var(&ListFlag{V: &c.For, Split: true}, "for", "PROFILE[,PROFILE…]: check what these job profiles need instead of the defaults, e.g. submit,wait (ARGO_CRED_FOR;\ndocs/profiles.md); verbs the probe cannot check are named in a note; --expect still adds to them")
+	fs.Var(&ListFlag{V: &c.Expect, Split: true}, "expect", "allow:RESOURCE/VERB or deny:RESOURCE/VERB, repeatable or comma-separated (ARGO_CRED_EXPECT);\nthe Argo API probes list (any resource), get (workflows, cronworkflows: a name that cannot exist), watch\n(workflows: a selector that matches nothing) and create (workflows: a server-side dry run that creates nothing);\nother verbs are asked of the cluster (see --strict); added to the defaults\nallow:workflows/list,deny:workflowtemplates/list, replacing one only for the same RESOURCE/VERB")
+	fs.Var(&ListFlag{V: &c.For, Split: true}, "for", "PROFILE[,PROFILE…]: check what these job profiles need instead of the defaults, e.g. submit,wait (ARGO_CRED_FOR;\ndocs/profiles.md); --expect still adds to them")
+	fs.BoolVar(&c.Strict, "strict", c.Strict, "fail (exit 6) when a verb is not checked: the Argo API cannot probe delete, patch, update and\nthe like without side effects, so the cluster is asked (a SelfSubjectAccessReview with the token) when the\ntoken was read from it or --kubeconfig names it; otherwise they are reported not checked (ARGO_CRED_STRICT)")
 	fs.DurationVar(&c.Timeout, "timeout", c.Timeout, "overall limit for the probe, retries included (ARGO_CRED_TIMEOUT)")
 	fs.BoolVar(&c.SkipIdentityCheck, "skip-identity-check", c.SkipIdentityCheck, "accept a token whose identity cannot be checked: it has no subject (not a JWT) and the server reports none;\na server that reports another identity still fails (ARGO_CRED_SKIP_IDENTITY_CHECK)")
 }

@@ -1,17 +1,22 @@
 package credential
 
 import (
+	"context"
 	"fmt"
+	"slices"
 	"strings"
+	"time"
 
+	"github.com/argo-cred/argo-cred/internal/exitcode"
 	"github.com/argo-cred/argo-cred/internal/identity"
+	"github.com/argo-cred/argo-cred/internal/kube"
 	"github.com/argo-cred/argo-cred/internal/probe"
+	"github.com/argo-cred/argo-cred/internal/profile"
 )
 
 // forProfiles are the expectations --for's profiles imply (the defaults
-// without --for): allow what they need and the probe can check, deny
-// listing workflows and templates unless they need it. A note names the
-// verbs the probe cannot check: they are not checked, never ok.
+// without --for): allow every verb they need, deny listing workflows and
+// templates unless they need it.
 func forProfiles(r *Request) ([]probe.Expectation, error) {
 	if len(r.For) == 0 {
 		return probe.DefaultExpectations, nil
@@ -28,28 +33,94 @@ func forProfiles(r *Request) ([]probe.Expectation, error) {
 		}
 		out = append(out, x)
 	}
-	if un := Unchecked(grants, out); len(un) > 0 {
-		r.note(fmt.Sprintf("note: --for %s: not checked by the probe: %s", strings.Join(r.For, ","), strings.Join(un, ", ")))
-	}
 	return out, nil
 }
 
-// Unchecked are the RESOURCE/VERB of grants that no allow expectation
-// checks.
-func Unchecked(grants []identity.Grant, expect []probe.Expectation) []string {
-	checked := map[string]bool{}
+// reviewer is how the probe asks the cluster, with the job's token, about
+// the verbs the Argo API cannot probe: the API server the token was read
+// from (which has it already), or the kubeconfig the user named for this
+// run (--kubeconfig, the action's kubeconfig input), over verified TLS
+// only (kube.TokenOnly). An ambient kubeconfig gets no CI token: nil.
+func (c *Credential) reviewer() probe.Reviewer {
+	r := &c.req
+	base, err := (*kube.Client)(nil), error(nil)
+	switch {
+	case c.g != nil && c.g.kc != nil:
+		base = c.g.kc
+	case r.Kubeconfig != "" && KubeconfigProblem(r.Kubeconfig, r.Lookup) == nil:
+		base, err = kube.KubeconfigCluster(r.Kubeconfig, r.Context, r.UserAgent, 5*time.Second)
+	default:
+		return nil
+	}
+	var kc *kube.Client
+	if err == nil {
+		kc, err = base.TokenOnly(c.Token.Raw())
+	}
+	return func(ctx context.Context, ns, group, resource, verb string) (bool, error) {
+		if err != nil {
+			return false, err
+		}
+		return kc.CanI(ctx, ns, group, resource, verb)
+	}
+}
+
+// notCheckedWarning is the one line that says which verbs were not
+// checked, and why.
+func notCheckedWarning(rep probe.Report) string {
+	names := rep.NotCheckedOf()
+	if len(names) == 0 {
+		return ""
+	}
+	why := "no kubeconfig was named for this run to ask the cluster with (--kubeconfig)"
+	for _, c := range rep.Expectations() {
+		if c.Actual == probe.NotChecked && c.Via == "selfsubjectaccessreview" {
+			why = c.Message
+			break
+		}
+	}
+	return fmt.Sprintf("warning: not checked: %s: the Argo API cannot probe them without side effects and %s; --strict makes this a failure", strings.Join(names, ", "), why)
+}
+
+// clientHint: for a client argo-cred manages, the hint of a missing or
+// excess grant is the command that makes its grants what this run
+// expects: provision with the run's profiles and the rest as --allow.
+func clientHint(r *Request, client, ns string, expect []probe.Expectation, err error) error {
+	code := exitcode.Of(err)
+	if client == "" || (code != exitcode.MissingAccess && code != exitcode.ExcessAccess) || strings.Contains(err.Error(), "not checked (--strict)") ||
+		!strings.Contains(err.Error(), ": expected ") {
+		return err
+	}
+	cmd := "argo-cred provision --client " + client + " --namespace " + ns
+	var covered []identity.Grant
+	if len(r.For) > 0 {
+		cmd += " --for " + strings.Join(r.For, ",")
+		covered, _ = identity.GrantsFor(nil, r.For, "")
+	}
+	extra := map[string][]string{}
+	var order []string
 	for _, e := range expect {
-		if e.Allow {
-			checked[e.Name()] = true
+		i := slices.IndexFunc(covered, func(g identity.Grant) bool { return g.Resource == e.Resource })
+		if !e.Allow || e.Resource == "archived-workflows" || i >= 0 && slices.Contains(covered[i].Verbs, e.Verb) {
+			continue
 		}
-	}
-	var out []string
-	for _, g := range grants {
-		for _, v := range g.Verbs {
-			if !checked[g.Resource+"/"+v] {
-				out = append(out, g.Resource+"/"+v)
-			}
+		if extra[e.Resource] == nil {
+			order = append(order, e.Resource)
 		}
+		extra[e.Resource] = append(extra[e.Resource], e.Verb)
 	}
-	return out
+	for _, res := range order {
+		cmd += " --allow " + res + ":" + strings.Join(extra[res], ",")
+	}
+	return &exitcode.Error{Code: code, Err: err, Hint: "give client " + client + " exactly what this job checks: " + cmd}
+}
+
+// versionNote says when the server's Argo version is not one the profiles
+// were measured on.
+func versionNote(r *Request, rep probe.Report) {
+	if len(r.For) == 0 || rep.ServerVersion == "" {
+		return
+	}
+	if v := rep.ServerVersion; !strings.HasPrefix(v, profile.MeasuredVersion[:strings.LastIndex(profile.MeasuredVersion, ".")]+".") {
+		r.print(fmt.Sprintf("note: the Argo Server is %s; the profiles were measured on %s (docs/profiles.md): a verb it needs beyond them shows only when argo runs", v, profile.MeasuredVersion))
+	}
 }

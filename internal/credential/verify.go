@@ -1,8 +1,10 @@
 package credential
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -39,7 +41,10 @@ func Verify(ctx context.Context, c *Credential, expect []probe.Expectation) (pro
 	defer r.log().Debug("probed")
 	cfg := ProbeConfig(s, r.Headers, r.UserAgent)
 	cfg.Authorization, cfg.Namespace, cfg.Subject = s.Authorization, s.Namespace, claims.Subject
-	cfg.SkipIdentityCheck, cfg.Expect = r.SkipIdentityCheck, expect
+	cfg.SkipIdentityCheck, cfg.Expect, cfg.Strict = r.SkipIdentityCheck, expect, r.Strict
+	if slices.ContainsFunc(expect, func(e probe.Expectation) bool { return !probe.Checkable(e.Resource, e.Verb) }) {
+		cfg.Review = c.reviewer()
+	}
 	rep, err := probe.Run(ctx, cfg)
 	// A token argo-cred just had made can be refused for a moment:
 	// kube-apiserver authenticates it against its informer caches, which
@@ -65,9 +70,17 @@ func Verify(ctx context.Context, c *Credential, expect []probe.Expectation) (pro
 	if id := rep.Identity(); why != "" && id != nil && id.Name == "identity" && strings.HasPrefix(id.Actual, "rejected (401 on ") {
 		id.Actual = why
 	}
-	if err != nil {
+	ns := r.Namespace
+	if c.g != nil && c.g.ns != "" {
+		ns = c.g.ns
+	}
+	if err = clientHint(r, cmp.Or(r.Client, r.Managed), cmp.Or(ns, s.Namespace), expect, err); err != nil {
 		rep.Hint = exitcode.Hint(err)
 	}
+	if w := notCheckedWarning(rep); w != "" && !r.Strict {
+		r.print(w)
+	}
+	versionNote(r, rep)
 	if id := rep.Identity(); id != nil && id.Actual == probe.NotChecked {
 		r.print("note: identity not checked (--skip-identity-check): the token has no subject and the server reported none")
 	}

@@ -14,23 +14,12 @@ import (
 )
 
 // Resources are the argoproj.io resources a grant may name.
-var Resources = []string{"workflows", "workflowtemplates", "cronworkflows", "clusterworkflowtemplates", "workfloweventbindings",
-	"workflowtaskresults", "workflowartifactgctasks", "workflowtasksets", "eventsources", "sensors"}
+var Resources = probe.ArgoResources
 
 // CoreResources are the core resources a grant may name, each with the
 // only verbs it may have there: exactly what the job profiles use
 // (internal/profile), nothing wider.
-var CoreResources = coreResources()
-
-func coreResources() map[string][]string {
-	out := map[string][]string{}
-	for _, r := range profile.Union(profile.Profiles) {
-		if r.Group == "" {
-			out[r.Resource] = r.Verbs
-		}
-	}
-	return out
-}
+var CoreResources = probe.CoreResources
 
 // allResources are the resources a grant may name: argoproj.io's, then
 // the core ones, in the order of a Role's rules.
@@ -40,14 +29,6 @@ func allResources() []string {
 		out = append(out, r)
 	}
 	return out
-}
-
-// group is the API group of a resource a grant may name.
-func group(res string) string {
-	if _, ok := CoreResources[res]; ok {
-		return ""
-	}
-	return "argoproj.io"
 }
 
 // Verbs are the verbs a grant may list.
@@ -156,17 +137,23 @@ func merge(grants []Grant) []Grant {
 }
 
 // ExpectFor derives the probe's expectations from a client's grants: what
-// is granted and can be probed must be allowed; listing workflows and
-// workflow templates must be refused unless granted.
+// is granted must be allowed (the probe checks what it can, through the
+// Argo API or the cluster, and says what it did not); listing workflows
+// and workflow templates must be refused unless granted.
 func ExpectFor(grants []Grant) []string {
 	listed := map[string]bool{}
 	var out []string
 	for _, g := range grants {
-		for _, v := range probe.Verbs[g.Resource] {
-			if slices.Contains(g.Verbs, v) {
-				out = append(out, "allow:"+g.Resource+"/"+v)
-				listed[g.Resource] = listed[g.Resource] || v == "list"
+		// The Argo API's checks first, in the probe's order.
+		verbs := slices.DeleteFunc(slices.Clone(probe.Verbs[g.Resource]), func(v string) bool { return !slices.Contains(g.Verbs, v) })
+		for _, v := range g.Verbs {
+			if !slices.Contains(verbs, v) {
+				verbs = append(verbs, v)
 			}
+		}
+		for _, v := range verbs {
+			out = append(out, "allow:"+g.Resource+"/"+v)
+			listed[g.Resource] = listed[g.Resource] || v == "list"
 		}
 	}
 	for _, r := range []string{"workflows", "workflowtemplates"} {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/argo-cred/argo-cred/internal/exitcode"
 	"github.com/argo-cred/argo-cred/internal/kube"
+	"github.com/argo-cred/argo-cred/internal/probe"
 )
 
 // Object is one object to apply.
@@ -47,7 +48,7 @@ func meta(name, ns, client string, extra map[string]any) map[string]any {
 func (c Client) Objects() []Object {
 	var rules []map[string]any
 	for _, g := range merge(c.Grants) {
-		rules = append(rules, map[string]any{"apiGroups": []string{group(g.Resource)}, "resources": []string{g.Resource}, "verbs": g.Verbs})
+		rules = append(rules, map[string]any{"apiGroups": []string{probe.Group(g.Resource)}, "resources": []string{g.Resource}, "verbs": g.Verbs})
 	}
 	return []Object{
 		{kube.RoleKind, c.Name, map[string]any{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": meta(c.Name, c.Namespace, c.Name, nil), "rules": rules}},

@@ -13,22 +13,24 @@ import (
 	"github.com/argo-cred/argo-cred/internal/exitcode"
 )
 
-// ExpectFor allows what a client's grants allow and the probe can list,
-// creating workflows when granted, and denies listing workflows and
-// workflow templates unless granted.
+// ExpectFor allows every verb a client's grants allow, the Argo API's
+// checks first, and denies listing workflows and workflow templates unless
+// granted.
 func TestExpectFor(t *testing.T) {
 	tests := map[string]struct {
 		grants []Grant
 		want   []string
 	}{
 		"none":              {want: []string{"deny:workflows/list", "deny:workflowtemplates/list"}},
-		"provision default": {grants: []Grant{{"workflows", []string{"list", "update"}}}, want: []string{"allow:workflows/list", "deny:workflowtemplates/list"}},
+		"provision default": {grants: []Grant{{"workflows", []string{"list", "update"}}}, want: []string{"allow:workflows/list", "allow:workflows/update", "deny:workflowtemplates/list"}},
 		"oidc-config default": {grants: []Grant{{"workflows", []string{"create", "list"}}},
 			want: []string{"allow:workflows/list", "allow:workflows/create", "deny:workflowtemplates/list"}},
-		"templates listed": {grants: []Grant{{"workflowtemplates", []string{"get", "list"}}}, want: []string{"allow:workflowtemplates/list", "deny:workflows/list"}},
-		"not probeable":    {grants: []Grant{{"sensors", []string{"list"}}}, want: []string{"deny:workflows/list", "deny:workflowtemplates/list"}},
-		"create only":      {grants: []Grant{{"workflows", []string{"create"}}}, want: []string{"allow:workflows/create", "deny:workflows/list", "deny:workflowtemplates/list"}},
-		"cron listed":      {grants: []Grant{{"cronworkflows", []string{"list"}}}, want: []string{"allow:cronworkflows/list", "deny:workflows/list", "deny:workflowtemplates/list"}},
+		"templates listed": {grants: []Grant{{"workflowtemplates", []string{"get", "list"}}}, want: []string{"allow:workflowtemplates/list", "allow:workflowtemplates/get", "deny:workflows/list"}},
+		"argo events":      {grants: []Grant{{"sensors", []string{"list"}}}, want: []string{"allow:sensors/list", "deny:workflows/list", "deny:workflowtemplates/list"}},
+		"logs": {grants: []Grant{{"pods", []string{"list", "watch"}}, {"pods/log", []string{"get"}}},
+			want: []string{"allow:pods/list", "allow:pods/watch", "allow:pods/log/get", "deny:workflows/list", "deny:workflowtemplates/list"}},
+		"create only": {grants: []Grant{{"workflows", []string{"create"}}}, want: []string{"allow:workflows/create", "deny:workflows/list", "deny:workflowtemplates/list"}},
+		"cron listed": {grants: []Grant{{"cronworkflows", []string{"list"}}}, want: []string{"allow:cronworkflows/list", "deny:workflows/list", "deny:workflowtemplates/list"}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

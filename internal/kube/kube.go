@@ -9,8 +9,6 @@ package kube
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -43,6 +41,7 @@ func init() {
 // Client reads Secrets and requests ServiceAccount tokens.
 type Client struct {
 	rc        rest.Interface
+	cfg       *rest.Config
 	Host      string
 	Namespace string // the kubeconfig's namespace, or the pod's in-cluster
 	// CA is the cluster's CA bundle as the kubeconfig gives it (PEM), if any.
@@ -101,7 +100,7 @@ func newClient(cfg *rest.Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("building kubernetes client: %w", err)
 	}
-	return &Client{rc: rc, Host: cfg.Host}, nil
+	return &Client{rc: rc, cfg: cfg, Host: cfg.Host}, nil
 }
 
 // Secrets returns the Secrets of namespace ns.
@@ -144,53 +143,4 @@ func (s ServiceAccounts) CreateToken(ctx context.Context, name string, tr *authv
 	err := s.rc.Post().Namespace(s.ns).Resource("serviceaccounts").Name(name).SubResource("token").
 		VersionedParams(&opts, metav1.ParameterCodec).Body(tr).Do(ctx).Into(out)
 	return out, err
-}
-
-// ReviewSelf asks the cluster of the kubeconfig who it takes token for
-// (SelfSubjectReview), with that token only: the kubeconfig's own
-// credentials are dropped, its host and CA kept. Only over verified TLS:
-// a plain-HTTP or unverified cluster gets no token. It returns the username
-// and groups the cluster maps the token to.
-func ReviewSelf(ctx context.Context, kubeconfig, context, token, userAgent string, timeout time.Duration) (string, []string, error) {
-	// That file only: no in-cluster fallback, no other kubeconfig merged.
-	file, err := clientcmd.LoadFromFile(kubeconfig)
-	if err != nil {
-		return "", nil, err
-	}
-	if context == "" {
-		context = file.CurrentContext
-	}
-	if c, ok := file.Contexts[context]; !ok || file.Clusters[c.Cluster] == nil {
-		return "", nil, fmt.Errorf("not sending the token: %s names no cluster for context %q", kubeconfig, context)
-	}
-	cfg, err := clientcmd.NewNonInteractiveClientConfig(*file, context, &clientcmd.ConfigOverrides{}, nil).ClientConfig()
-	if err != nil {
-		return "", nil, err
-	}
-	cfg = rest.AnonymousClientConfig(cfg)
-	if !rest.IsConfigTransportTLS(*cfg) || cfg.Insecure {
-		return "", nil, errors.New("not sending the token: the kubeconfig's cluster is not reached over verified TLS")
-	}
-	cfg.BearerToken, cfg.UserAgent, cfg.Timeout = token, userAgent, timeout
-	c, err := newClient(cfg)
-	if err != nil {
-		return "", nil, err
-	}
-	body := []byte(`{"apiVersion":"authentication.k8s.io/v1","kind":"SelfSubjectReview"}`)
-	raw, err := c.rc.Post().AbsPath("/apis/authentication.k8s.io/v1/selfsubjectreviews").SetHeader("Content-Type", "application/json").Body(body).Do(ctx).Raw()
-	if err = withMessage(raw, err); err != nil {
-		return "", nil, err
-	}
-	var r struct {
-		Status struct {
-			UserInfo struct {
-				Username string   `json:"username"`
-				Groups   []string `json:"groups"`
-			} `json:"userInfo"`
-		} `json:"status"`
-	}
-	if err := json.Unmarshal(raw, &r); err != nil {
-		return "", nil, err
-	}
-	return r.Status.UserInfo.Username, r.Status.UserInfo.Groups, nil
 }

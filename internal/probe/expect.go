@@ -3,6 +3,7 @@ package probe
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -23,17 +24,20 @@ import (
 var Resources = []string{"workflows", "workflowtemplates", "cronworkflows", "clusterworkflowtemplates", "archived-workflows"}
 
 // Expectation says whether a verb on a resource must be allowed or denied.
-// Every resource can be probed with list; workflows also with create (a
-// server-side dry run that creates nothing), get (a name that cannot exist)
-// and watch (a selector that matches nothing); cron workflows with get.
+// Every Argo resource can be probed through the Argo API with list;
+// workflows also with create (a server-side dry run that creates nothing),
+// get (a name that cannot exist) and watch (a selector that matches
+// nothing); cron workflows with get. Any other verb on an RBAC resource is
+// asked of the cluster (a SelfSubjectAccessReview, when the probe has a
+// Reviewer), or reported not checked.
 type Expectation struct {
 	Allow    bool
-	Resource string
-	Verb     string // one of Verbs[Resource]
+	Resource string // may name a subresource: pods/log
+	Verb     string
 }
 
-// Verbs are the verbs the probe can check on each resource, without side
-// effects.
+// Verbs are the verbs the probe can check through the Argo API on each
+// resource, without side effects.
 var Verbs = map[string][]string{
 	"workflows":                {"list", "create", "get", "watch"},
 	"workflowtemplates":        {"list"},
@@ -67,13 +71,13 @@ func (e Expectation) String() string {
 // Name is the check's name, RESOURCE/VERB.
 func (e Expectation) Name() string { return e.Resource + "/" + e.Verb }
 
-// ParseExpectation reads "allow:workflows/list", "allow:workflows/create"
-// or "deny:workflowtemplates" (the verb defaults to list).
+// ParseExpectation reads "allow:workflows/list", "allow:pods/log/get" or
+// "deny:workflowtemplates" (the verb defaults to list).
 func ParseExpectation(s string) (Expectation, error) {
 	bad := func(why string) (Expectation, error) {
 		return Expectation{}, exitcode.New(exitcode.Usage,
-			"write allow:RESOURCE/VERB or deny:RESOURCE/VERB with RESOURCE one of "+strings.Join(Resources, ", ")+
-				"; VERB is list, get (workflows, cronworkflows), watch or create (workflows; create is a server-side dry run)",
+			"write allow:RESOURCE/VERB or deny:RESOURCE/VERB with RESOURCE one of "+strings.Join(known(), ", ")+
+				" and VERB one of "+strings.Join(rbacVerbs, ", ")+"; the Argo API probes list, get and watch (workflows), create (workflows, as a server-side dry run) and get (cronworkflows), the cluster the rest when --kubeconfig is named",
 			"invalid expectation %q: %s", s, why)
 	}
 	verdict, rest, ok := strings.Cut(strings.TrimSpace(s), ":")
@@ -88,21 +92,38 @@ func ParseExpectation(s string) (Expectation, error) {
 	default:
 		return bad("must start with allow: or deny:")
 	}
-	resource, verb, _ := strings.Cut(rest, "/")
-	if !slices.Contains(Resources, resource) {
+	resource, verb := rest, ""
+	if !slices.Contains(known(), rest) {
+		if i := strings.LastIndex(rest, "/"); i >= 0 {
+			resource, verb = rest[:i], rest[i+1:]
+		}
+	}
+	if !slices.Contains(known(), resource) {
 		return bad(fmt.Sprintf("unknown resource %q", resource))
 	}
 	e.Resource, e.Verb = resource, verb
 	switch {
-	case verb == "" || verb == "list":
+	case verb == "":
 		e.Verb = "list"
 	case Checkable(resource, verb):
-	case verb == "create":
-		return bad(fmt.Sprintf("create cannot be probed on %s: the Argo Server (v3.7) ignores dry-run options there and would create it for real", resource))
-	default:
-		return bad(fmt.Sprintf("verb %q cannot be probed on %s; only %s", verb, resource, strings.Join(Verbs[resource], ", ")))
+	case !slices.Contains(rbacVerbs, verb):
+		return bad(fmt.Sprintf("unknown verb %q", verb))
+	case !reviewable(e):
+		return bad(fmt.Sprintf("verb %q cannot be checked on %s; only %s", verb, resource, strings.Join(Verbs[resource], ", ")))
 	}
 	return e, nil
+}
+
+// known are the resources an expectation may name: the Argo API's lists,
+// the argoproj.io RBAC resources and the core ones of the job profiles.
+func known() []string {
+	out := slices.Clone(Resources)
+	for _, r := range ArgoResources {
+		if !slices.Contains(out, r) {
+			out = append(out, r)
+		}
+	}
+	return append(out, slices.Sorted(maps.Keys(CoreResources))...)
 }
 
 // Merge adds the user's expectations to the defaults: one for the same

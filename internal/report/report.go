@@ -34,13 +34,18 @@ func Table(w io.Writer, r probe.Report) error {
 	fmt.Fprintln(tw, "CHECK\tEXPECTED\tACTUAL\tCODE\tLATENCY\tRESULT")
 	for _, c := range r.Checks {
 		res := "ok"
-		if !c.OK && c.Actual != "" {
+		switch {
+		case c.Actual == probe.NotChecked && c.Name != "identity":
+			res = "WARN"
+		case !c.OK && c.Actual != "":
 			res = "FAIL"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.Name, c.Expected, cmp.Or(c.Actual, "-"), code(c), latency(c.LatencyMS), res)
 	}
 	_ = tw.Flush()
-	if r.OK {
+	if n := r.NotCheckedOf(); r.OK && len(n) > 0 {
+		fmt.Fprintf(&b, "\nverdict: ok, but not checked: %s\n", strings.Join(n, ", "))
+	} else if r.OK {
 		b.WriteString("\nverdict: ok\n")
 	} else {
 		fmt.Fprintf(&b, "\nverdict: %s (exit %d)\n", exitcode.Code(r.ExitCode), r.ExitCode)
@@ -65,7 +70,10 @@ func Markdown(w io.Writer, r probe.Report) error {
 	fmt.Fprintf(&b, "### argo-cred: %s via %s, namespace %s\n\n| check | expected | actual | code | latency |\n|---|---|---|---|---|\n", cs(r.Server), r.Transport, cs(r.Namespace))
 	for _, c := range r.Checks {
 		mark := "✅"
-		if !c.OK {
+		switch {
+		case c.Actual == probe.NotChecked && c.Name != "identity":
+			mark = "⚠️"
+		case !c.OK:
 			mark = "❌"
 		}
 		fmt.Fprintf(&b, "| %s %s | %s | %s | %s | %s |\n", mark, redact.Markdown(c.Name), cell(c.Expected), cell(cmp.Or(c.Actual, "-")), code(c), latency(c.LatencyMS))
@@ -144,6 +152,8 @@ var plainWords = regexp.MustCompile(`^[a-z-]+( [a-z-]+)*$`)
 
 func code(c probe.Check) string {
 	switch {
+	case c.Via == "selfsubjectaccessreview" && c.Actual != probe.NotChecked:
+		return "k8s SSAR"
 	case c.HTTPStatus != 0:
 		return fmt.Sprintf("HTTP %d", c.HTTPStatus)
 	case c.GRPCCode != "":

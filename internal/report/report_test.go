@@ -114,3 +114,28 @@ func ExampleFailure() {
 	// |---|---|
 	// | `the server said [redacted]` | `` check the token `x` `` |
 }
+
+// A verb the Argo API cannot probe: asked of the cluster (a review, no
+// code of the Argo API), or not checked, a warning and never ok.
+func ExampleTable_notChecked() {
+	r := sample
+	r.Checks = append(r.Checks[:3:3],
+		probe.Check{Name: "pods/log/get", Expected: "allowed", Actual: "allowed", OK: true, Via: "selfsubjectaccessreview", LatencyMS: 2, Attempts: 1},
+		probe.Check{Name: "workflows/delete", Expected: "allowed", Actual: probe.NotChecked, Via: "none"})
+	r.OK, r.ExitCode = true, 0
+	_ = Table(os.Stdout, r)
+	fmt.Println(Summary(r))
+	// Output:
+	// server     argo.example.com:443 (grpc, tls) v3.7.9
+	// namespace  ci
+	//
+	// CHECK             EXPECTED                     ACTUAL                       CODE      LATENCY  RESULT
+	// reachability      reachable                    reachable                    gRPC OK   4ms      ok
+	// identity          system:serviceaccount:ci:ci  system:serviceaccount:ci:ci  gRPC OK   1ms      ok
+	// workflows/list    allowed                      allowed                      gRPC OK   10ms     ok
+	// pods/log/get      allowed                      allowed                      k8s SSAR  2ms      ok
+	// workflows/delete  allowed                      not checked                  -         0ms      WARN
+	//
+	// verdict: ok, but not checked: workflows/delete
+	// argo.example.com:443 via grpc as system:serviceaccount:ci:ci in namespace ci: workflows/list allowed, pods/log/get allowed, workflows/delete not checked
+}
