@@ -43,15 +43,53 @@ func TestIntegrationProvisionFor(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "Succeeded") {
 		t.Errorf("argo submit --wait with --for submit,wait: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
-	// The probe checks what --for needs and it can check, names the rest.
+	// The probe checks every verb --for needs: the Argo API what it can,
+	// the cluster the rest (a SelfSubjectAccessReview with the job's token,
+	// sent to the API server the token was read from).
 	r = run(t, env, "probe", "--client", "ci", "--namespace", ns, "--for", "submit,wait,logs")
-	wantCode(t, r, 0, "not checked by the probe: pods/list, pods/watch, pods/log/get")
-	if o := r.stdout + r.stderr; !strings.Contains(o, "workflows/create") || !strings.Contains(o, "workflows/get") || !strings.Contains(o, "workflows/watch") || !strings.Contains(o, "workflowtemplates/list") {
-		t.Errorf("probe --for submit,wait,logs: want checks of workflows/create and the deny of workflowtemplates/list\n%s\n%s", r.stdout, r.stderr)
+	wantCode(t, r, 0, "verdict: ok\n")
+	for _, row := range []string{"workflows/create", "workflows/get", "workflows/watch", "workflowtemplates/list", "pods/list", "pods/watch", "pods/log/get"} {
+		if !strings.Contains(r.stderr, "\n"+row+" ") {
+			t.Errorf("probe --for submit,wait,logs: no row %s\n%s", row, r.stderr)
+		}
+	}
+	if strings.Count(r.stderr, "k8s SSAR") != 3 || strings.Contains(r.stderr, "not checked") {
+		t.Errorf("probe --for submit,wait,logs: want the three pod rows checked by the cluster, none unchecked\n%s", r.stderr)
 	}
 	r = run(t, env, "probe", "--client", "ci", "--namespace", ns, "--for", "read")
-	if r.code != 6 || !strings.Contains(r.stderr, "workflows/list: expected allowed, got denied") {
-		t.Errorf("probe --for read of a client provisioned for submit,wait,logs: exit %d; want 6 naming workflows/list\n%s", r.code, r.stderr)
+	if r.code != 6 || !strings.Contains(r.stderr, "workflows/list: expected allowed, got denied") ||
+		!strings.Contains(r.stderr, "argo-cred provision --client ci --namespace "+ns+" --for read") {
+		t.Errorf("probe --for read of a client provisioned for submit,wait,logs: exit %d; want 6 naming workflows/list and the provision command that fixes it\n%s", r.code, r.stderr)
+	}
+	// A token from a file, and no kubeconfig named for the run: the pod
+	// verbs are not checked (a warning, exit 0), or a failure with --strict.
+	tokFile := filepath.Join(t.TempDir(), "token")
+	must(t, os.WriteFile(tokFile, []byte(s.WaitToken(t, ns, "ci")), 0o600))
+	fileEnv := []string{"ARGO_SERVER=" + s.ArgoServer, "ARGO_SECURE=false", "KUBECONFIG=" + s.Kubeconfig}
+	r = run(t, fileEnv, "probe", "--token-file", tokFile, "--namespace", ns, "--for", "logs")
+	wantCode(t, r, 0, "warning: not checked: pods/list, pods/watch, pods/log/get: the Argo API cannot probe them without side effects and no kubeconfig was named")
+	if !strings.Contains(r.stderr, "verdict: ok, but not checked: pods/list, pods/watch, pods/log/get") || strings.Count(r.stderr, "WARN") != 3 {
+		t.Errorf("probe --token-file --for logs: want three WARN rows and the verdict naming them\n%s", r.stderr)
+	}
+	r = run(t, fileEnv, "probe", "--token-file", tokFile, "--namespace", ns, "--for", "logs", "--strict")
+	wantCode(t, r, 6, "pods/list: expected allowed, not checked (--strict)")
+	// Named for the run, the kubeconfig's cluster is asked.
+	r = run(t, fileEnv, "probe", "--token-file", tokFile, "--namespace", ns, "--for", "logs", "--strict", "--kubeconfig", s.Kubeconfig)
+	wantCode(t, r, 0, "verdict: ok\n")
+	// One verb less than the profile: the cluster says so (exit 6, naming
+	// it), and argo logs fails too.
+	role, err = s.Client.RbacV1().Roles(ns).Get(context.Background(), "ci", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	role.Rules = role.Rules[:len(role.Rules)-1] // pods/log get
+	if _, err := s.Client.RbacV1().Roles(ns).Update(context.Background(), role, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	r = run(t, env, "probe", "--client", "ci", "--namespace", ns, "--for", "logs")
+	if r.code != 6 || !strings.Contains(r.stderr, "pods/log/get: expected allowed, got denied") ||
+		!strings.Contains(r.stderr, "argo-cred provision --client ci --namespace "+ns+" --for logs") {
+		t.Errorf("probe --for logs without pods/log get: exit %d; want 6 naming pods/log/get and the provision command\n%s", r.code, r.stderr)
 	}
 	// Again with one profile less: the Role loses what only it needed.
 	r = run(t, env, "provision", "--client", "ci", "--namespace", ns, "--for", "submit")
