@@ -65,7 +65,7 @@ func applyInputs(o *Options, in github.ActionInputs) {
 			*p = v
 		}
 	}
-	for p, v := range map[*bool]*bool{(*bool)(&o.HTTP1): in.HTTP1, (*bool)(&o.Secure): in.Secure, (*bool)(&o.InsecureSkipVerify): in.InsecureSkipVerify, &o.Probe: in.Probe, &o.Bind: in.Bind} {
+	for p, v := range map[*bool]*bool{(*bool)(&o.HTTP1): in.HTTP1, (*bool)(&o.Secure): in.Secure, (*bool)(&o.InsecureSkipVerify): in.InsecureSkipVerify, &o.Probe: in.Probe, &o.Bind: in.Bind, &o.Strict: in.Strict} {
 		if v != nil {
 			*p = *v
 		}

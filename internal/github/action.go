@@ -22,7 +22,7 @@ import (
 // passes each as INPUT_<NAME upper-cased, hyphens kept>, empty when the
 // workflow does not set it; empty means "not given".
 var Inputs = []string{"server", "namespace", "source", "secret", "client", "secret-namespace", "service-account", "duration", "audience",
-	"token", "kubeconfig", "http1", "secure", "insecure-skip-verify", "ca", "base-href", "expect", "for", "wait", "timeout", "probe", "bind", "job-timeout"}
+	"token", "kubeconfig", "http1", "secure", "insecure-skip-verify", "ca", "base-href", "expect", "for", "wait", "timeout", "probe", "bind", "strict", "job-timeout"}
 
 // Outputs are the outputs the action sets.
 var Outputs = []string{"server", "namespace", "token-expires-at", "probe-result"}

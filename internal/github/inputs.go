@@ -23,8 +23,8 @@ import (
 type ActionInputs struct {
 	Server, Namespace, Source, Secret, Client, SecretNamespace, ServiceAccount, BaseHRef string
 
-	HTTP1, Secure, InsecureSkipVerify, Probe, Bind *bool
-	Duration, Wait, Timeout                        *time.Duration
+	HTTP1, Secure, InsecureSkipVerify, Probe, Bind, Strict *bool
+	Duration, Wait, Timeout                                *time.Duration
 	// JobTimeout is the job's timeout-minutes as job-timeout gives it
 	// (DefaultJobTimeout when not given).
 	JobTimeout time.Duration
@@ -56,7 +56,7 @@ func (r *Runtime) ReadInputs() (ActionInputs, error) {
 	in := ActionInputs{
 		Server: r.Input("server"), Namespace: r.Input("namespace"), Source: r.Input("source"), Secret: r.Input("secret"), Client: r.Input("client"),
 		SecretNamespace: r.Input("secret-namespace"), ServiceAccount: r.Input("service-account"), BaseHRef: r.Input("base-href"),
-		HTTP1: boolean("http1"), Secure: boolean("secure"), InsecureSkipVerify: boolean("insecure-skip-verify"), Probe: boolean("probe"), Bind: boolean("bind"),
+		HTTP1: boolean("http1"), Secure: boolean("secure"), InsecureSkipVerify: boolean("insecure-skip-verify"), Probe: boolean("probe"), Bind: boolean("bind"), Strict: boolean("strict"),
 		Duration: duration("duration"), Wait: duration("wait"), Timeout: duration("timeout"),
 		Expect: r.listInput("expect"), Audience: r.listInput("audience"), For: r.listInput("for"),
 		Token: r.Input("token"),

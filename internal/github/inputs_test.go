@@ -26,7 +26,7 @@ func TestReadInputs(t *testing.T) {
 	given := map[string]string{"server": "argo:443", "namespace": " ci ", "source": "secret", "secret": "ci-token", "client": "ci", "secret-namespace": "argo",
 		"service-account": "ci", "duration": "10m", "audience": "a1,\n a2 ,,", "token": "t0k", "kubeconfig": "apiVersion: v1", "http1": "true",
 		"secure": "false", "insecure-skip-verify": "1", "ca": "-----BEGIN CERTIFICATE-----", "base-href": "/argo", "expect": "allow:workflows/list\r\ndeny:x",
-		"wait": "30s", "timeout": "1m", "probe": "F", "bind": "TRUE", "job-timeout": "90", "for": "submit,\nwait"}
+		"wait": "30s", "timeout": "1m", "probe": "F", "bind": "TRUE", "strict": "true", "job-timeout": "90", "for": "submit,\nwait"}
 	for _, name := range Inputs {
 		if given[name] == "" {
 			t.Fatalf("no value for input %s", name)
@@ -48,7 +48,7 @@ func TestReadInputs(t *testing.T) {
 		}
 	}
 	want := ActionInputs{Server: "argo:443", Namespace: "ci", Source: "secret", Secret: "ci-token", Client: "ci", SecretNamespace: "argo", ServiceAccount: "ci", BaseHRef: "/argo",
-		HTTP1: ptr(true), Secure: ptr(false), InsecureSkipVerify: ptr(true), Probe: ptr(false), Bind: ptr(true),
+		HTTP1: ptr(true), Secure: ptr(false), InsecureSkipVerify: ptr(true), Probe: ptr(false), Bind: ptr(true), Strict: ptr(true),
 		Duration: ptr(10 * time.Minute), Wait: ptr(30 * time.Second), Timeout: ptr(time.Minute), JobTimeout: 90 * time.Minute,
 		Expect: []string{"allow:workflows/list", "deny:x"}, Audience: []string{"a1", "a2"}, For: []string{"submit", "wait"}, Token: "t0k", Kubeconfig: in.Kubeconfig, CA: in.CA}
 	if diff := cmp.Diff(want, in); diff != "" {
