@@ -64,7 +64,9 @@ func TestIntegrationProvisionFor(t *testing.T) {
 	// A token from a file, and no kubeconfig named for the run: the pod
 	// verbs are not checked (a warning, exit 0), or a failure with --strict.
 	tokFile := filepath.Join(t.TempDir(), "token")
-	must(t, os.WriteFile(tokFile, []byte(s.WaitToken(t, ns, "ci")), 0o600))
+	cur, err := s.Client.CoreV1().Secrets(ns).Get(context.Background(), "ci-token-current", metav1.GetOptions{})
+	must(t, err)
+	must(t, os.WriteFile(tokFile, cur.Data["token"], 0o600))
 	fileEnv := []string{"ARGO_SERVER=" + s.ArgoServer, "ARGO_SECURE=false", "KUBECONFIG=" + s.Kubeconfig}
 	r = run(t, fileEnv, "probe", "--token-file", tokFile, "--namespace", ns, "--for", "logs")
 	wantCode(t, r, 0, "warning: not checked: pods/list, pods/watch, pods/log/get: the Argo API cannot probe them without side effects and no kubeconfig was named")

@@ -213,7 +213,7 @@ var actionInputOptions = map[string]func(o *Options) any{
 	"http1":     func(o *Options) any { return (*bool)(&o.HTTP1) }, "secure": func(o *Options) any { return (*bool)(&o.Secure) },
 	"insecure-skip-verify": func(o *Options) any { return (*bool)(&o.InsecureSkipVerify) },
 	"probe":                func(o *Options) any { return &o.Probe }, "bind": func(o *Options) any { return &o.Bind },
-	"strict": func(o *Options) any { return &o.Strict },
+	"strict":   func(o *Options) any { return &o.Strict },
 	"duration": func(o *Options) any { return &o.Duration }, "wait": func(o *Options) any { return &o.Wait },
 	"timeout": func(o *Options) any { return &o.Timeout },
 	"expect":  func(o *Options) any { return &o.Expect }, "audience": func(o *Options) any { return &o.Audiences },

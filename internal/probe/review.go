@@ -3,6 +3,7 @@ package probe
 import (
 	"context"
 	"slices"
+	"time"
 
 	"github.com/argo-cred/argo-cred/internal/exitcode"
 	"github.com/argo-cred/argo-cred/internal/profile"
@@ -62,9 +63,10 @@ func review(ctx context.Context, cfg Config, red *redact.Redactor, e Expectation
 		c.Message = "the Argo API cannot probe " + e.Verb + " on " + e.Resource + " without side effects"
 		return result{c: c}
 	}
-	c.Via = "selfsubjectaccessreview"
-	c.Attempts = 1
+	c.Via, c.Attempts = "selfsubjectaccessreview", 1
+	start := time.Now()
 	allowed, err := cfg.Review(ctx, cfg.Namespace, Group(e.Resource), e.Resource, e.Verb)
+	c.LatencyMS = float64(time.Since(start).Microseconds()) / 1000
 	if err != nil {
 		c.Message = "the cluster did not answer: " + redact.Shorten(red.Text(err.Error()), 300)
 		return result{c: c}
