@@ -163,8 +163,8 @@ func TestIntegrationBadInput(t *testing.T) {
 		"ca file: missing":   {env: kube, args: []string{"env", "--secret", "ci", "--ca-file", filepath.Join(files, "nope"), "--secure"}, code: 2, stderrHas: "reading CA file"},
 		// Flags and formats.
 		"format: unknown":              {env: kube, args: []string{"env", "--secret", "ci", "--format", "xml"}, code: 2, stderrHas: `unknown --format "xml"`},
-		"expect: unknown resource":     {env: kube, args: []string{"env", "--secret", "ci", "--expect", "allow:pods/list"}, code: 2, stderrHas: `unknown resource "pods"`},
-		"expect: create on templates":  {env: kube, args: []string{"env", "--secret", "ci", "--expect", "allow:workflowtemplates/create"}, code: 2, stderrHas: "would create it for real"},
+		"expect: unknown resource":     {env: kube, args: []string{"env", "--secret", "ci", "--expect", "allow:secrets/list"}, code: 2, stderrHas: `unknown resource "secrets"`},
+		"expect: unknown verb":         {env: kube, args: []string{"env", "--secret", "ci", "--expect", "allow:workflows/remove"}, code: 2, stderrHas: `unknown verb "remove"`},
 		"expect: verdict":              {env: kube, args: []string{"env", "--secret", "ci", "--expect", "maybe:workflows"}, code: 2, stderrHas: "must start with allow: or deny:"},
 		"flags: secret and sa":         {env: kube, args: []string{"env", "--secret", "ci", "--service-account", "ci"}, code: 2, stderrHas: "both given"},
 		"flags: client and secret":     {env: kube, args: []string{"env", "--client", "ci", "--secret", "ci"}, code: 2, stderrHas: "--client and --secret both given"},
