@@ -230,7 +230,7 @@ func TestIntegrationFetcherServerCA(t *testing.T) {
 	for _, tc := range []struct{ flag, value, want string }{
 		{"--fetcher-server", "http://127.0.0.1:26443", "is plain http"},
 		{"--fetcher-server", "127.0.0.1:26443", "is not an https://HOST[:PORT][/PATH] URL"},
-		{"--fetcher-server", "https://bad host", "is not a URL"},
+		{"--fetcher-server", "https://bad host", "is not an https://HOST[:PORT][/PATH] URL"},
 		{"--fetcher-ca", notPEM, "no certificates in --fetcher-ca file"},
 	} {
 		r := run(t, env, "provision", "--client", "ci", "--namespace", ns, "--kubeconfig-out", kc, tc.flag, tc.value)

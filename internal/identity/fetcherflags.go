@@ -85,11 +85,11 @@ func checkServerURL(s string) error {
 	const hint = "give the API server's URL as CI reaches it, e.g. https://k8s.example.com:6443"
 	u, err := url.Parse(s)
 	switch {
-	case err != nil:
-		return exitcode.New(exitcode.Usage, hint, "--fetcher-server %q is not a URL", s)
-	case u.Scheme == "http":
+	case err == nil && u.User != nil: // not echoed: it may hold a password
+		return exitcode.New(exitcode.Usage, hint, "--fetcher-server holds a user or password (USER@HOST): the kubeconfig's token is its credential")
+	case err == nil && u.Scheme == "http":
 		return exitcode.New(exitcode.Usage, "use https: the fetcher's token must not cross the network in the clear", "--fetcher-server %q is plain http", s)
-	case u.Scheme != "https" || u.Host == "" || u.Hostname() == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "":
+	case err != nil || u.Scheme != "https" || u.Host == "" || u.Hostname() == "" || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "":
 		return exitcode.New(exitcode.Usage, hint, "--fetcher-server %q is not an https://HOST[:PORT][/PATH] URL", s)
 	}
 	if p := u.Port(); p != "" {
