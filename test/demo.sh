@@ -61,27 +61,27 @@ platform "export KUBECONFIG=$STACK_KUBECONFIG ARGO_SERVER=$ARGO_SERVER ARGO_SECU
 # shellcheck source=test/stack/lib.sh
 . "$root/test/stack/lib.sh"
 printf 'apiVersion: v1\nkind: Namespace\nmetadata: {name: demo}\n' | kapply /api/v1/namespaces
-note "a Role with exactly what the job does, a ServiceAccount, a RoleBinding and a token Secret; the token is probed, then copied to build-token-current, where --client finds it"
-platform 'argo-cred provision --client build --namespace demo --allow workflows:list,get,create'
+note "a Role with exactly what the job does (--for: the profiles of its argo commands, submit, and list and get: read), a ServiceAccount, a RoleBinding and a token Secret; the token is probed, then copied to build-token-current, where --client finds it"
+platform 'argo-cred provision --client build --namespace demo --for submit,read'
 
 chapter "The job: submit with a verified credential"
 note "exec checks the token (can it create workflows? nothing more?), then runs argo with it: no token in the shell, a file or the trace"
-job 'argo-cred exec --client build --namespace demo --expect allow:workflows/create -- argo submit -n demo workflow.yaml'
+job 'argo-cred exec --client build --namespace demo --for submit,read -- argo submit -n demo workflow.yaml'
 note "or the settings for several commands: written to a private file, then sourced (safe under sh -x); || exit stops the job if argo-cred fails"
-job 'argo-cred env --client build --namespace demo --output-file argo.sh || exit' \
+job 'argo-cred env --client build --namespace demo --for submit,read --output-file argo.sh || exit' \
 	'. ./argo.sh' \
 	'argo list -n demo' \
 	'argo get -n demo @latest'
 
 chapter "A token with more access than the job needs is refused"
 note "someone granted a client the workflow templates too"
-platform 'argo-cred provision --client greedy --namespace demo --allow workflows:list,create --allow workflowtemplates:list'
+platform 'argo-cred provision --client greedy --namespace demo --for submit,read --allow workflowtemplates:list'
 note "the job's check refuses it (exit 7) and argo never runs"
-job '!7 argo-cred exec --client greedy --namespace demo -- argo submit -n demo workflow.yaml'
+job '!7 argo-cred exec --client greedy --namespace demo --for submit,read -- argo submit -n demo workflow.yaml'
 
 chapter "Rotate while a job runs"
 note "a job with a token of its own (--bind: a TokenRequest token bound to a per-run Secret, deleted when the job ends); it submits, then waits for the rotation to finish before it reads the workflow back"
-running="argo-cred exec --service-account build --namespace demo --bind -- sh -c 'wf=\$(argo submit -n demo workflow.yaml -o name) && echo \"submitted \$wf\" && while [ ! -e rotated ]; do sleep 1; done && argo get -n demo \"\$wf\"' >job.log 2>&1"
+running="argo-cred exec --service-account build --namespace demo --for submit,read --bind -- sh -c 'wf=\$(argo submit -n demo workflow.yaml -o name) && echo \"submitted \$wf\" && while [ ! -e rotated ]; do sleep 1; done && argo get -n demo \"\$wf\"' >job.log 2>&1"
 say "job\$ $running &"
 eval "$running &"
 running=$!

@@ -9,9 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	rbacv1 "k8s.io/api/rbac/v1"
+	"github.com/google/go-cmp/cmp"
+	"sigs.k8s.io/yaml"
 
-	"github.com/argo-cred/argo-cred/internal/profile"
 	"github.com/argo-cred/argo-cred/internal/testenv"
 )
 
@@ -73,10 +73,9 @@ func jenkinsfile(t *testing.T, path string) (env map[string]string, steps []jenk
 func TestIntegrationJenkinsfiles(t *testing.T) {
 	e := newRecipeEnv(t)
 	dir := filepath.Join(testenv.Root(), "examples", "jenkins")
-	made := map[string]bool{}
 	for _, name := range []string{"Jenkinsfile", "Jenkinsfile.docker", "Jenkinsfile.multistep"} {
 		jenv, steps := jenkinsfile(t, filepath.Join(dir, name))
-		secret := e.profileToken(t, made, name, steps)
+		secret := e.profileToken(t, name, steps)
 		for _, bad := range []bool{false, true} {
 			for _, sh := range []string{"bash -xe", "dash -xe", "bash -x", "dash -x"} {
 				kind := map[bool]string{false: "good", true: "bad"}[bad]
@@ -146,31 +145,16 @@ func (e *recipeEnv) jenkinsRun(t *testing.T, name, secret string, jenv map[strin
 }
 
 // profileToken makes, in namespace ci, a token Secret whose identity holds
-// exactly the grants of the profiles the Jenkinsfile's --for names, and
-// returns its name.
-func (e *recipeEnv) profileToken(t *testing.T, made map[string]bool, name string, steps []jenkinsStep) string {
+// exactly the grants of the profiles the Jenkinsfile's --for names, which
+// must be the profiles of the argo commands its steps run, and returns its
+// name.
+func (e *recipeEnv) profileToken(t *testing.T, name string, steps []jenkinsStep) string {
 	t.Helper()
 	var all string
 	for _, st := range steps {
-		all += st.body
+		all += st.body + "\n"
 	}
-	m := regexp.MustCompile(`--for (\S+)`).FindStringSubmatch(all)
-	if m == nil {
-		t.Fatalf("%s names no --for: its grants should be its argo commands' profiles", name)
-	}
-	ps, err := profile.Parse([]string{m[1]})
-	must(t, err)
-	var rules []rbacv1.PolicyRule
-	for _, r := range profile.Union(ps) {
-		rules = append(rules, rbacv1.PolicyRule{APIGroups: []string{r.Group}, Resources: []string{r.Resource}, Verbs: r.Verbs})
-	}
-	id := "jf-" + strings.ReplaceAll(m[1], ",", "-")
-	if !made[id] { // two files may name the same profiles
-		e.s.Identity(t, "ci", id, rules)
-		e.s.WaitToken(t, "ci", id)
-		made[id] = true
-	}
-	return id
+	return e.profileIdentity(t, name, all)
 }
 
 // The Jenkinsfiles parse as Groovy (Jenkins' CPS is Groovy 2.4, as Debian's
@@ -199,5 +183,84 @@ func TestJenkinsfileSyntax(t *testing.T) {
 	}
 	if parse(broken) == nil {
 		t.Error("a broken Jenkinsfile parses: the check proves nothing")
+	}
+}
+
+// Every example asks for exactly the job profiles of the argo commands it
+// runs (testenv.ArgoProfiles): its --for (for:, ARGO_CRED_FOR) names those
+// and no other, in each GitHub Actions job, each Jenkinsfile, the
+// documents' recipes and make demo (whose provision and job lines the
+// README quotes). The integration tests then run them with exactly those
+// grants (TestIntegrationReadmeRecipes, TestIntegrationJenkinsfiles,
+// TestIntegrationActRunsExample, TestIntegrationActLongJob).
+func TestExamplesGrantsAreTheirCommands(t *testing.T) {
+	root := testenv.Root()
+	texts := map[string]string{}
+	ymls, _ := filepath.Glob(filepath.Join(root, "examples", "github-actions", "*.yml"))
+	for _, f := range ymls {
+		b, err := os.ReadFile(f)
+		must(t, err)
+		var wf struct {
+			Jobs map[string]any `json:"jobs"`
+		}
+		must(t, yaml.Unmarshal(b, &wf))
+		for name, job := range wf.Jobs {
+			y, err := yaml.Marshal(job) // without the comments
+			must(t, err)
+			texts[filepath.Base(f)+"/"+name] = string(y)
+		}
+	}
+	jfs, _ := filepath.Glob(filepath.Join(root, "examples", "jenkins", "Jenkinsfile*"))
+	for _, f := range append(jfs, filepath.Join(root, "test", "demo.sh")) {
+		b, err := os.ReadFile(f)
+		must(t, err)
+		texts[filepath.Base(f)] = string(b)
+	}
+	for _, name := range []string{"shell", "docker", "jenkins", "github"} {
+		texts["recipe "+name] = docRecipes(t)[name]
+	}
+	if len(texts) < 12 {
+		t.Fatalf("only %d examples found", len(texts))
+	}
+	for name, text := range texts {
+		want := testenv.ArgoProfiles(text)
+		got, err := testenv.ForProfiles(text)
+		switch {
+		case len(want) == 0:
+			t.Errorf("%s: no argo command found", name)
+		case err != nil:
+			t.Errorf("%s: %v (want --for %s)", name, err, strings.Join(want, ","))
+		default:
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("%s: --for against the profiles of its argo commands (-commands +for):\n%s", name, diff)
+			}
+		}
+	}
+	// The README quotes make demo's provision and job lines as they run.
+	demo, readme := texts["demo.sh"], readDoc(t, "README.md")
+	for _, m := range regexp.MustCompile(`(?m)^(?:job)?\$ (argo-cred (?:provision|exec) .*)$`).FindAllStringSubmatch(readme, -1) {
+		if !strings.Contains(demo, m[1]) {
+			t.Errorf("the README quotes a line make demo does not run:\n%s", m[1])
+		}
+	}
+}
+
+// TestArgoProfiles: what testenv.ArgoProfiles reads as argo commands.
+func TestArgoProfiles(t *testing.T) {
+	for text, want := range map[string][]string{
+		"argo submit -n ci workflow.yaml":                                      {"submit"},
+		"argo submit --wait workflow.yaml && argo logs @latest":                {"logs", "submit", "wait"},
+		"argo-cred exec --for submit -- argo submit -w x.yaml":                 {"submit", "wait"},
+		"argo-cred docker --network host -- submit --from cronwf/nightly":      {"submit-from"},
+		"quay.io/argoproj/argocli:v3.7.9 submit -n ci workflow.yaml":           {"submit"},
+		"  args: submit --wait -n ci workflow.yaml":                            {"submit", "wait"},
+		"sh -c 'wf=$(argo submit -o name x.yaml) && argo get -n demo \"$wf\"'": {"read", "submit"},
+		"argo list; argo cron list":                                            {"cron", "read"},
+		"# argo delete x\n- name: argo submit\nargo-cred env --wait 30s":       nil,
+		"argo-cred env --for submit # argo logs":                               nil,
+	} {
+		if diff := cmp.Diff(want, testenv.ArgoProfiles(text)); diff != "" {
+			t.Errorf("%q (-want +got):\n%s", text, diff)
+		}
 	}
 }

@@ -193,3 +193,86 @@ func TestIntegrationProvisionKeepsHandRules(t *testing.T) {
 		t.Errorf("role rules after re-provisioning:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// --fetcher-server and --fetcher-ca: the fetcher's kubeconfig names the
+// server and holds the CA given, not the provisioner's, and works (CI may
+// reach the API server at another address, through another CA; here the
+// same API server, as 127.0.0.1 with a trailing slash, and a bundle of the
+// stack's CA and a throwaway one); provision itself still talks to its
+// own cluster (an unreachable --fetcher-server changes nothing else); an
+// http:// or garbage URL, or a CA file with no certificate, is refused with
+// exit 2 before anything is made.
+func TestIntegrationFetcherServerCA(t *testing.T) {
+	t.Parallel()
+	s := testenv.Get(t)
+	ns := s.Namespace(t)
+	ctx := context.Background()
+	env := lifecycleEnv(s)
+	own, err := clientcmd.LoadFromFile(s.Kubeconfig)
+	must(t, err)
+	ownCluster := own.Clusters[own.Contexts[own.CurrentContext].Cluster]
+	ownServer, ownCA := ownCluster.Server, ownCluster.CertificateAuthorityData
+	if len(ownCA) == 0 {
+		ownCA, err = os.ReadFile(ownCluster.CertificateAuthority)
+		must(t, err)
+	}
+	server := strings.TrimSuffix(ownServer, "/") + "/"
+	stackCA, err := os.ReadFile(s.CAFile)
+	must(t, err)
+	bundle := filepath.Join(t.TempDir(), "ca-bundle.pem")
+	must(t, os.WriteFile(bundle, append(append(selfSignedPEM(t), '\n'), stackCA...), 0o644))
+	wantCode(t, run(t, env, "provision", "--client", "other", "--namespace", ns), 0, "verified")
+
+	// Refused before anything is made: exit 2, one line.
+	kc := filepath.Join(t.TempDir(), "fetcher.kubeconfig")
+	notPEM := filepath.Join(t.TempDir(), "not.pem")
+	must(t, os.WriteFile(notPEM, []byte("not a certificate\n"), 0o644))
+	for _, tc := range []struct{ flag, value, want string }{
+		{"--fetcher-server", "http://127.0.0.1:26443", "is plain http"},
+		{"--fetcher-server", "127.0.0.1:26443", "is not an https://HOST[:PORT][/PATH] URL"},
+		{"--fetcher-server", "https://bad host", "is not an https://HOST[:PORT][/PATH] URL"},
+		{"--fetcher-ca", notPEM, "no certificates in --fetcher-ca file"},
+	} {
+		r := run(t, env, "provision", "--client", "ci", "--namespace", ns, "--kubeconfig-out", kc, tc.flag, tc.value)
+		wantCode(t, r, 2, tc.want)
+		if n := strings.Count(strings.TrimSpace(r.stderr), "\n"); n != 0 {
+			t.Errorf("%s %s: want one line on stderr, got %d more:\n%s", tc.flag, tc.value, n, r.stderr)
+		}
+	}
+	if _, err := s.Client.CoreV1().ServiceAccounts(ns).Get(ctx, "ci", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("a refused provision made serviceaccount ci: %v", err)
+	}
+	if _, err := os.Stat(kc); err == nil {
+		t.Errorf("a refused provision wrote %s", kc)
+	}
+
+	r := run(t, env, "provision", "--client", "ci", "--namespace", ns, "--kubeconfig-out", kc, "--fetcher-server", server, "--fetcher-ca", bundle)
+	wantCode(t, r, 0, "store the fetcher's kubeconfig "+kc)
+	cfg, err := clientcmd.LoadFromFile(kc)
+	must(t, err)
+	cluster := cfg.Clusters[cfg.Contexts[cfg.CurrentContext].Cluster]
+	if cluster.Server != server || cluster.Server == ownServer {
+		t.Errorf("the fetcher's kubeconfig names server %q; want %q (the provisioner's is %q)", cluster.Server, server, ownServer)
+	}
+	want, _ := os.ReadFile(bundle)
+	if string(cluster.CertificateAuthorityData) != string(want) {
+		t.Errorf("the fetcher's kubeconfig does not hold --fetcher-ca's certificates:\n%s", cluster.CertificateAuthorityData)
+	}
+	_, tok := copied(t, s, ns, "ci")
+	fenv := []string{"KUBECONFIG=" + kc, "ARGO_SERVER=" + s.ArgoServer, "ARGO_SECURE=false"}
+	if got := clientToken(t, fenv, ns, "ci"); got != tok {
+		t.Errorf("env --client ci with the fetcher's kubeconfig exported another token")
+	}
+	wantForbidden(t, fetcherRefusals(ctx, asKubeconfig(t, kc), ns, "ci", "other"))
+
+	// Only the kubeconfig: a server provision could not reach changes
+	// nothing it does (it is written, not dialled).
+	kc2 := filepath.Join(t.TempDir(), "fetcher2.kubeconfig")
+	wantCode(t, run(t, env, "provision", "--client", "ci2", "--namespace", ns, "--kubeconfig-out", kc2, "--fetcher", "tokenrequest",
+		"--fetcher-server", "https://127.0.0.1:1"), 0, "(tokenrequest model)")
+	cfg, err = clientcmd.LoadFromFile(kc2)
+	must(t, err)
+	if got := cfg.Clusters[cfg.Contexts[cfg.CurrentContext].Cluster]; got.Server != "https://127.0.0.1:1" || string(got.CertificateAuthorityData) != string(ownCA) {
+		t.Errorf("with --fetcher-server alone: server %q (want https://127.0.0.1:1), CA the provisioner's: %t", got.Server, string(got.CertificateAuthorityData) == string(ownCA))
+	}
+}

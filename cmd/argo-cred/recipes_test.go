@@ -20,6 +20,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/argo-cred/argo-cred/internal/profile"
 	"github.com/argo-cred/argo-cred/internal/redact"
 	"github.com/argo-cred/argo-cred/internal/testenv"
 )
@@ -30,9 +31,10 @@ func readmeRecipes(t *testing.T) map[string]string {
 	return docRecipes(t)
 }
 
-// recipeEnv is a namespace "ci" as the recipes name it, with the
-// identities they use (Secrets ci-token and jenkins-token, ServiceAccounts
-// gha and ci), and a PATH holding argo-cred, argo (a shim that
+// recipeEnv is a namespace "ci" as the recipes name it, with an identity
+// per list of job profiles the recipes name (profileIdentity: exactly
+// those profiles' grants, in place of the Secrets and ServiceAccounts the
+// recipes name), and a PATH holding argo-cred, argo (a shim that
 // records that it ran) and docker (a stand-in that runs argo with the
 // --env-file settings, as the argocli image would: no image can be pulled
 // here).
@@ -42,6 +44,7 @@ type recipeEnv struct {
 	realBin  string // argo-cred and the argo shim only: docker is the real one
 	env      []string
 	tokens   []string
+	made     map[string]bool // the profile identities made
 }
 
 // ciNamespace is held by the test that uses namespace ci, the one the
@@ -70,12 +73,7 @@ func namespaceCI(t *testing.T, s *testenv.Stack) {
 func newRecipeEnv(t *testing.T) *recipeEnv {
 	s := testenv.Get(t)
 	namespaceCI(t, s)
-	submit := []rbacv1.PolicyRule{{APIGroups: []string{"argoproj.io"}, Resources: []string{"workflows"}, Verbs: []string{"list", "get", "create"}}}
-	e := &recipeEnv{s: s, dir: t.TempDir(), bin: t.TempDir(), realBin: t.TempDir()}
-	for _, id := range []string{"ci-token", "jenkins-token", "gha", "ci"} {
-		s.Identity(t, "ci", id, submit)
-		e.tokens = append(e.tokens, s.WaitToken(t, "ci", id))
-	}
+	e := &recipeEnv{s: s, dir: t.TempDir(), bin: t.TempDir(), realBin: t.TempDir(), made: map[string]bool{}}
 	for _, dir := range []string{e.bin, e.realBin} {
 		must(t, os.Symlink(binary, filepath.Join(dir, "argo-cred")))
 		must(t, os.WriteFile(filepath.Join(dir, "argo"), []byte("#!/bin/sh\ntouch \"$SHIM_RAN\"\nexec "+s.ArgoBin+" \"$@\"\n"), 0o755))
@@ -107,14 +105,44 @@ spec:
 	return e
 }
 
-// asWritten swaps the stack's TLS server in for the README's, and for a bad
-// credential a name that does not exist for every token source.
-func (e *recipeEnv) asWritten(recipe string, bad bool) string {
+// asWritten swaps the stack's TLS server in for the README's, and for
+// every token source's name id, or for a bad credential a name that does
+// not exist.
+func (e *recipeEnv) asWritten(recipe, id string, bad bool) string {
 	recipe = strings.ReplaceAll(recipe, "argo.example.com:443", e.s.ArgoServerTLS)
 	if bad {
-		recipe = regexp.MustCompile(`--secret [a-z-]+|--service-account [a-z-]+`).ReplaceAllString(recipe, "--secret no-such-token")
+		return regexp.MustCompile(`--secret [a-z-]+|--service-account [a-z-]+`).ReplaceAllString(recipe, "--secret no-such-token")
 	}
-	return recipe
+	return regexp.MustCompile(`(--secret|--service-account) [a-z-]+`).ReplaceAllString(recipe, "$1 "+id)
+}
+
+// profileIdentity makes, in namespace ci, an identity (ServiceAccount,
+// token Secret, Role, RoleBinding of one name) whose Role holds exactly the
+// grants of the job profiles an example's --for names, after checking they
+// are the profiles of the argo commands it runs (testenv.ArgoProfiles); it
+// returns its name.
+func (e *recipeEnv) profileIdentity(t *testing.T, name, example string) string {
+	t.Helper()
+	names, err := testenv.ForProfiles(example)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	if diff := cmp.Diff(testenv.ArgoProfiles(example), names); diff != "" {
+		t.Fatalf("%s: --for against the profiles of its argo commands (-commands +for):\n%s", name, diff)
+	}
+	ps, err := profile.Parse(names)
+	must(t, err)
+	var rules []rbacv1.PolicyRule
+	for _, r := range profile.Union(ps) {
+		rules = append(rules, rbacv1.PolicyRule{APIGroups: []string{r.Group}, Resources: []string{r.Resource}, Verbs: r.Verbs})
+	}
+	id := "for-" + strings.Join(names, "-")
+	if !e.made[id] { // two examples may name the same profiles
+		e.s.Identity(t, "ci", id, rules)
+		e.tokens = append(e.tokens, e.s.WaitToken(t, "ci", id))
+		e.made[id] = true
+	}
+	return id
 }
 
 type recipeRun struct {
@@ -205,7 +233,9 @@ func helpRecipes(t *testing.T) map[string]string {
 
 // The recipes of the README and of --help, as written, against the real
 // stack, in bash and dash, with and without -e, with and without -x: each
-// succeeds with a good credential; with a bad one each stops with
+// succeeds with a good credential whose grants are exactly the job
+// profiles its --for names, which are those of the argo commands it runs
+// (profileIdentity); with a bad one each stops with
 // argo-cred's exit code and argo never runs; no form of the token is
 // printed, the trace of -x included. The Jenkins recipe is its sh step
 // (Jenkins runs it with sh -xe, or as the script's #! line says, without
@@ -223,6 +253,10 @@ func TestIntegrationReadmeRecipes(t *testing.T) {
 	for name, r := range helpRecipes(t) {
 		scripts[name] = r
 	}
+	ids := map[string]string{"github": e.profileIdentity(t, "github", readme["github"])}
+	for name, script := range scripts {
+		ids[name] = e.profileIdentity(t, name, script)
+	}
 	for _, bad := range []bool{false, true} {
 		kind := map[bool]string{false: "good", true: "bad"}[bad]
 		for _, shell := range []string{"bash", "dash"} {
@@ -233,7 +267,7 @@ func TestIntegrationReadmeRecipes(t *testing.T) {
 						if flags != "" {
 							args = append(args, flags)
 						}
-						r := e.run(t, []string{"WORKSPACE_TMP=" + t.TempDir()}, append(args, "-c", e.asWritten(scripts[name], bad))...)
+						r := e.run(t, []string{"WORKSPACE_TMP=" + t.TempDir()}, append(args, "-c", e.asWritten(scripts[name], ids[name], bad))...)
 						e.judge(t, r, bad)
 						if strings.Contains(flags, "x") && !strings.Contains(r.out, "+ argo-cred ") {
 							t.Errorf("want the trace of %s %s in the output:\n%s", shell, flags, r.out)
@@ -241,7 +275,7 @@ func TestIntegrationReadmeRecipes(t *testing.T) {
 					})
 				}
 				t.Run(fmt.Sprintf("%s/github/%s%s", kind, shell, flags), func(t *testing.T) {
-					e.github(t, e.asWritten(readme["github"], bad), bad, shell, flags)
+					e.github(t, e.asWritten(readme["github"], ids["github"], bad), bad, shell, flags)
 				})
 			}
 		}

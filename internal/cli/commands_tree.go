@@ -58,8 +58,8 @@ func (a *app) rootCommand() *cobra.Command {
 		Use:   "argo-cred",
 		Short: "A verified, least-privilege credential for the Argo Workflows Server, for CI",
 		Long:  "argo-cred gives CI a verified, least-privilege credential for the Argo Workflows Server.",
-		Example: `  argo-cred exec --secret ci-token --namespace ci --server argo.example.com:443 -- argo submit -n ci workflow.yaml
-  argo-cred probe --service-account ci --secret-namespace ci --server argo.example.com:443`,
+		Example: `  argo-cred exec --secret ci-token --namespace ci --for submit --server argo.example.com:443 -- argo submit -n ci workflow.yaml
+  argo-cred probe --service-account ci --secret-namespace ci --for submit --server argo.example.com:443`,
 		Version:       version(),
 		SilenceErrors: true,
 		SilenceUsage:  true,

@@ -11,7 +11,7 @@ import (
 	"github.com/argo-cred/argo-cred/internal/docker"
 	"github.com/argo-cred/argo-cred/internal/exitcode"
 	"github.com/argo-cred/argo-cred/internal/export"
-	"github.com/argo-cred/argo-cred/internal/profile"
+	"github.com/argo-cred/argo-cred/internal/identity"
 	"github.com/argo-cred/argo-cred/internal/relay"
 )
 
@@ -88,8 +88,9 @@ type provisionOptions struct {
 	Allow, For               []string `ignored:"true"`
 	DryRun, PrintRBAC, Adopt bool     `ignored:"true"`
 	// Format (--format only) and OutputFile print the settings as env does.
-	Format, KubeconfigOut, Fetcher string `ignored:"true"`
-	OutputFile                     string `envconfig:"ARGO_CRED_OUTPUT_FILE"`
+	Format     string                `ignored:"true"`
+	Fetcher    identity.FetcherFlags `ignored:"true"`
+	OutputFile string                `envconfig:"ARGO_CRED_OUTPUT_FILE"`
 }
 
 type revokeOptions struct {
@@ -179,13 +180,12 @@ func (o *LifecycleOptions) flags(fs *pflag.FlagSet, extra func(*pflag.FlagSet)) 
 func (o *provisionOptions) flags(fs *pflag.FlagSet) {
 	o.LifecycleOptions.flags(fs, func(fs *pflag.FlagSet) {
 		fs.Var(&cred.ListFlag{V: &o.Allow}, "allow", "RESOURCE:VERB[,VERB…] on argoproj.io (or core pods, pods/log with a profile's verbs), repeatable (default workflows:list,update)")
-		fs.Var(&cred.ListFlag{V: &o.For}, "for", "PROFILE[,PROFILE…]: grant exactly what these job profiles need ("+profile.List()+"; docs/profiles.md), with any --allow")
+		fs.Var(&cred.ListFlag{V: &o.For}, "for", identity.ForUsage())
 		fs.BoolVar(&o.DryRun, "dry-run", false, "print the objects as YAML and change nothing")
 		fs.BoolVar(&o.PrintRBAC, "print-rbac", false, "print the ServiceAccount, RBAC and ClusterRole the identity that runs provision, rotate, revoke\nand clients needs (for a namespace dedicated to Argo clients), and exit")
 		fs.BoolVar(&o.Adopt, "adopt", false, "take over a Role, ServiceAccount, RoleBinding or token Secret of the client's name that argo-cred did not make\n(its labels, and its rules or subjects, become argo-cred's); without it such objects are refused")
 		fs.StringVar(&o.Format, "format", "", "also print the settings, as env does: "+export.Alternatives())
-		fs.StringVar(&o.KubeconfigOut, "kubeconfig-out", "", "also make the client's fetcher, the identity CI stores to fetch this client's token and nothing else,\nand write its kubeconfig here (mode 0600, atomically; server and CA from --kubeconfig)")
-		fs.StringVar(&o.Fetcher, "fetcher", "", "the fetcher's model: secret (get on NAME-token-current: env/exec --client; the default) or tokenrequest\n(create on NAME's serviceaccounts/token: --source tokenrequest --service-account NAME; never with --bind)")
+		o.Fetcher.AddFlags(fs)
 	})
 }
 

@@ -34,24 +34,6 @@ const (
 // and RoleBinding.
 func FetcherName(client string) string { return client + "-fetcher" }
 
-// checkFetcher checks --kubeconfig-out and --fetcher before anything
-// changes: the model is known, and the file can be written.
-func checkFetcher(out, model string) error {
-	if out == "" {
-		if model != "" {
-			return exitcode.New(exitcode.Usage, "give --kubeconfig-out FILE: the fetcher's kubeconfig goes there", "--fetcher goes with --kubeconfig-out")
-		}
-		return nil
-	}
-	if model != FetchSecret && model != FetchTokenRequest {
-		return exitcode.New(exitcode.Usage, "use secret (the default) or tokenrequest", "unknown --fetcher %q", model)
-	}
-	if err := files.Check(files.File{Path: out}); err != nil {
-		return exitcode.Wrap(exitcode.Usage, "give --kubeconfig-out a path this user may write", err)
-	}
-	return nil
-}
-
 // fetcherRule is the one rule of the client's fetcher's Role.
 func fetcherRule(client, model string) map[string]any {
 	if model == FetchTokenRequest {
@@ -89,10 +71,11 @@ func fetcherSecrets(ctx context.Context, k *kube.Client, c Client) ([]secret, er
 // fetcher applies the client's fetcher (its objects, as Apply does), gives
 // it a token Secret of a fresh name when it has none, and writes its
 // kubeconfig to out (0600, atomically): the cluster's server and CA as the
-// provisioner's kubeconfig has them, the fetcher's token.
-func (u Provision) fetcher(ctx context.Context, in ProvisionInput) ([]Change, error) {
+// provisioner's kubeconfig has them unless target overrides them, the
+// fetcher's token.
+func (u Provision) fetcher(ctx context.Context, in ProvisionInput, target fetcherTarget) ([]Change, error) {
 	c := in.Client
-	changes, err := Apply(ctx, u.Kube, c.Namespace, c.fetcherObjects(in.Fetcher), in.Adopt)
+	changes, err := Apply(ctx, u.Kube, c.Namespace, c.fetcherObjects(in.Fetcher.Model), in.Adopt)
 	if err != nil {
 		return changes, err
 	}
@@ -105,7 +88,7 @@ func (u Provision) fetcher(ctx context.Context, in ProvisionInput) ([]Change, er
 		name = secrets[len(secrets)-1].Name
 		changes = append(changes, Change{Kind: "Secret", Name: name, What: "unchanged"})
 	} else {
-		if name, err = newFetcherSecret(ctx, u.Kube, c, in.Fetcher); err != nil {
+		if name, err = newFetcherSecret(ctx, u.Kube, c, in.Fetcher.Model); err != nil {
 			return changes, err
 		}
 		changes = append(changes, Change{Kind: "Secret", Name: name, What: "created"})
@@ -114,9 +97,16 @@ func (u Provision) fetcher(ctx context.Context, in ProvisionInput) ([]Change, er
 	if err != nil {
 		return changes, err
 	}
-	data, err := kube.TokenKubeconfig(FetcherName(c.Name), u.Kube.Host, u.Kube.CA, c.Namespace, tok.Raw())
+	server, ca := u.Kube.Host, u.Kube.CA
+	if target.server != "" {
+		server = target.server
+	}
+	if target.ca != nil {
+		ca = target.ca
+	}
+	data, err := kube.TokenKubeconfig(FetcherName(c.Name), server, ca, c.Namespace, tok.Raw())
 	if err == nil {
-		err = files.Write(files.File{Path: in.KubeconfigOut, Data: data})
+		err = files.Write(files.File{Path: in.Fetcher.Out, Data: data})
 	}
 	if err != nil {
 		return changes, exitcode.Wrap(exitcode.Unexpected, "check --kubeconfig-out", fmt.Errorf("writing the fetcher's kubeconfig: %w", err))
@@ -188,15 +178,15 @@ func purgeFetcher(ctx context.Context, k *kube.Client, c Client) ([]string, erro
 func handoff(c Client, in ProvisionInput) []string {
 	lines := []string{"hand to the team, one of:"}
 	store := fmt.Sprintf("  store the Argo token itself (simplest; rotation means updating CI): argo-cred env --client %s --namespace %s prints it", c.Name, c.Namespace)
-	switch in.Fetcher {
+	switch in.Fetcher.Model {
 	case FetchSecret:
-		store = fmt.Sprintf("  store the fetcher's kubeconfig %s (rotation without touching CI): the job runs argo-cred exec --client %s --namespace %s -- argo …", in.KubeconfigOut, c.Name, c.Namespace)
+		store = fmt.Sprintf("  store the fetcher's kubeconfig %s (rotation without touching CI): the job runs argo-cred exec --client %s --namespace %s -- argo …", in.Fetcher.Out, c.Name, c.Namespace)
 	case FetchTokenRequest:
-		store = fmt.Sprintf("  store the fetcher's kubeconfig %s (short-lived tokens): the job runs argo-cred exec --source tokenrequest --service-account %s --namespace %s -- argo …", in.KubeconfigOut, c.Name, c.Namespace)
+		store = fmt.Sprintf("  store the fetcher's kubeconfig %s (short-lived tokens): the job runs argo-cred exec --source tokenrequest --service-account %s --namespace %s -- argo …", in.Fetcher.Out, c.Name, c.Namespace)
 	}
 	lines = append(lines, store)
-	if in.Fetcher == "" {
-		lines = append(lines, "  or store a fetcher's kubeconfig (rotation without touching CI): provision again with --kubeconfig-out FILE")
+	if in.Fetcher.Model == "" {
+		lines = append(lines, "  or store a fetcher's kubeconfig (rotation without touching CI; short-lived tokens with --fetcher tokenrequest): provision again with --kubeconfig-out FILE")
 	}
 	return append(lines, "  or store nothing (keyless OIDC, GitHub Actions): argo-cred oidc-config --apply, see docs/identities.md")
 }

@@ -92,6 +92,11 @@ func ParseGrants(allow []string, def string) ([]Grant, error) {
 	return grants, nil
 }
 
+// ForUsage is provision --for's help.
+func ForUsage() string {
+	return "PROFILE[,PROFILE…]: grant exactly what these job profiles need (" + profile.List() + "; docs/profiles.md), with any --allow"
+}
+
 // GrantsFor reads --for's profiles and every --allow: the union of the
 // profiles' grants and the --allow grants; def when neither is given.
 func GrantsFor(allow, profiles []string, def string) ([]Grant, error) {

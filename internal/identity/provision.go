@@ -31,9 +31,9 @@ type ProvisionInput struct {
 	Client Client // Name, Namespace and Grants
 	// Adopt takes over objects of the client's name argo-cred did not make.
 	Adopt bool
-	// KubeconfigOut, when set, is where the client's fetcher's kubeconfig
-	// goes; Fetcher its model (FetchSecret when empty).
-	KubeconfigOut, Fetcher string
+	// Fetcher: when Fetcher.Out is set, make the client's fetcher and
+	// write its kubeconfig there.
+	Fetcher FetcherFlags
 	// Progress gets a line for each object applied ("role/ci created");
 	// Warn what the caller should know (rules of the Role kept).
 	Progress, Warn func(string)
@@ -51,10 +51,11 @@ type ProvisionResult struct {
 func (u Provision) Do(ctx context.Context, in ProvisionInput) (ProvisionResult, error) {
 	var r ProvisionResult
 	c := in.Client
-	if in.KubeconfigOut != "" && in.Fetcher == "" {
-		in.Fetcher = FetchSecret
+	if in.Fetcher.Out != "" && in.Fetcher.Model == "" {
+		in.Fetcher.Model = FetchSecret
 	}
-	if err := checkFetcher(in.KubeconfigOut, in.Fetcher); err != nil {
+	target, err := in.Fetcher.check()
+	if err != nil {
 		return r, err
 	}
 	source, copyUID, copyFound, err := copyOf(ctx, u.Kube, c)
@@ -98,7 +99,7 @@ func (u Provision) Do(ctx context.Context, in ProvisionInput) (ProvisionResult, 
 		if err != nil {
 			return r, err
 		}
-		return r, u.after(ctx, in, &r)
+		return r, u.after(ctx, in, target, &r)
 	}
 	if err := u.Prober.Check(ctx, c, kept, merge(c.Grants)); err != nil {
 		return r, err
@@ -117,14 +118,14 @@ func (u Provision) Do(ctx context.Context, in ProvisionInput) (ProvisionResult, 
 		progress(in.Progress, fmt.Sprintf("note: client %s's token is in secret %s, and --client finds it only in %s: argo-cred rotate --client %s puts one there",
 			c.Name, kept, CurrentName(c.Name), c.Name))
 	}
-	return r, u.after(ctx, in, &r)
+	return r, u.after(ctx, in, target, &r)
 }
 
 // after makes the client's fetcher, when asked for, and says what to hand
 // to the team.
-func (u Provision) after(ctx context.Context, in ProvisionInput, r *ProvisionResult) error {
-	if in.KubeconfigOut != "" {
-		changes, err := u.fetcher(ctx, in)
+func (u Provision) after(ctx context.Context, in ProvisionInput, target fetcherTarget, r *ProvisionResult) error {
+	if in.Fetcher.Out != "" {
+		changes, err := u.fetcher(ctx, in, target)
 		for _, ch := range changes {
 			progress(in.Progress, fmt.Sprintf("%s/%s %s", strings.ToLower(ch.Kind), ch.Name, ch.What))
 		}
@@ -132,7 +133,7 @@ func (u Provision) after(ctx context.Context, in ProvisionInput, r *ProvisionRes
 		if err != nil {
 			return err
 		}
-		progress(in.Progress, fmt.Sprintf("provision: wrote the kubeconfig of fetcher %s/%s (%s model) to %s", in.Client.Namespace, FetcherName(in.Client.Name), in.Fetcher, in.KubeconfigOut))
+		progress(in.Progress, fmt.Sprintf("provision: wrote the kubeconfig of fetcher %s/%s (%s model) to %s", in.Client.Namespace, FetcherName(in.Client.Name), in.Fetcher.Model, in.Fetcher.Out))
 	}
 	for _, line := range handoff(in.Client, in) {
 		progress(in.Progress, line)

@@ -24,7 +24,9 @@ import (
 // endpoint, which the step gets as the runner gives container steps
 // ACTIONS_ID_TOKEN_REQUEST_URL and _TOKEN (act has none of its own, so
 // --env-file supplies them). The token expires during the wait and the
-// relay renews it: argo exits 0 with the workflow's end. What differs from
+// relay renews it: argo exits 0 with the workflow's end. The job's OIDC
+// user holds exactly the grants of the job profiles its ARGO_CRED_FOR
+// names, which must be those of its argo commands (profileRules). What differs from
 // the example: no checkout (act runs in a directory holding the workflow
 // file), the stack's server, namespace and audience, the local image.
 func TestIntegrationActLongJob(t *testing.T) {
@@ -34,10 +36,10 @@ func TestIntegrationActLongJob(t *testing.T) {
 	act := actBinary(t)
 	removeActLeftovers(t, "act-argo-long-job")
 	ns := s.Namespace(t)
-	bindOIDCUser(t, s, ns, "get", "list", "watch", "create")
-
 	b, err := os.ReadFile(filepath.Join(testenv.Root(), "examples", "github-actions", "long-job.yml"))
 	must(t, err)
+	keyless, _, _ := strings.Cut(string(b), "\n  binary:")
+	bindOIDCUser(t, s, ns, profileRules(t, keyless[strings.Index(keyless, "\n  keyless:"):])...)
 	wf := regexp.MustCompile(`ghcr\.io/argo-cred/argo-cred:v[0-9.]+`).ReplaceAllString(string(b), img)
 	wf = regexp.MustCompile(`(?m)^name: .*$`).ReplaceAllString(wf, "name: argo long job")
 	wf = strings.NewReplacer(
@@ -120,14 +122,14 @@ func removeActLeftovers(t *testing.T, prefix string) {
 }
 
 // bindOIDCUser lets the user the stack maps a job of argo-cred-test/app on
-// main to (its sub and its repository's id) do verbs on workflows in ns.
-func bindOIDCUser(t *testing.T, s *testenv.Stack, ns string, verbs ...string) {
+// main to (its sub and its repository's id) do what rules allow in ns.
+func bindOIDCUser(t *testing.T, s *testenv.Stack, ns string, rules ...rbacv1.PolicyRule) {
 	t.Helper()
 	ctx := context.Background()
 	user := "gha:repo:argo-cred-test/app:ref:refs/heads/main:repository_id:" + s.OIDCRepoID
 	meta := metav1.ObjectMeta{Name: "job", Namespace: ns}
 	_, err := s.Client.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{ObjectMeta: meta,
-		Rules: []rbacv1.PolicyRule{{APIGroups: []string{"argoproj.io"}, Resources: []string{"workflows"}, Verbs: verbs}}}, metav1.CreateOptions{})
+		Rules: rules}, metav1.CreateOptions{})
 	must(t, err)
 	_, err = s.Client.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{ObjectMeta: meta,
 		Subjects: []rbacv1.Subject{{Kind: "User", APIGroup: "rbac.authorization.k8s.io", Name: user}},
