@@ -3,6 +3,8 @@ package profile_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,21 +27,24 @@ import (
 var everything = rbacv1.PolicyRule{APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: []string{"*"}}
 
 // measurement is one namespace of the stack, an identity that sets things
-// up (its requests are not measured) and the argo CLI.
+// up (its requests are not measured), an Argo Server and the argo CLI of
+// the same version.
 type measurement struct {
-	s     *testenv.Stack
-	ns    string
-	setup string // the setup identity's token
+	s      *testenv.Stack
+	ns     string
+	setup  string // the setup identity's token
+	server string // host:port, plain HTTP
+	bin    string // the argo CLI
 }
 
-// argo runs the argo CLI against the stack's Argo Server with token.
+// argo runs the argo CLI against the measurement's Argo Server with token.
 func (m measurement) argo(t *testing.T, token string, args ...string) (string, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, m.s.ArgoBin, args...)
+	cmd := exec.CommandContext(ctx, m.bin, args...)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "KUBECONFIG=/dev/null",
-		"ARGO_SERVER=" + m.s.ArgoServer, "ARGO_SECURE=false", "ARGO_TOKEN=Bearer " + token, "ARGO_NAMESPACE=" + m.ns}
+		"ARGO_SERVER=" + m.server, "ARGO_SECURE=false", "ARGO_TOKEN=Bearer " + token, "ARGO_NAMESPACE=" + m.ns}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
@@ -111,14 +116,66 @@ func (m measurement) requests(t *testing.T, user string) (rules []profile.Rule, 
 }
 
 // The heart of the profiles: each profile's argo commands run against the
-// stack's Argo Server with a token that may do anything in its namespace,
-// and the kube-apiserver's audit log says what the server asked for with
-// that token. The table in this package must be exactly that, so a new
-// Argo version that needs more (or less) fails here.
+// stack's Argo Server of each measured version (profile.Versions), with
+// the argo CLI of that version and a token that may do anything in its
+// namespace, and the kube-apiserver's audit log says what the server asked
+// for with that token. Each version's table in this package must be
+// exactly that, so a new Argo version that needs more (or less) fails here.
 func TestIntegrationProfilesMeasured(t *testing.T) {
 	s := testenv.Get(t)
-	ns := s.Namespace(t)
-	m := measurement{s: s, ns: ns, setup: s.ServiceAccount(t, ns, "setup", everything)}
+	for _, v := range profile.Versions {
+		t.Run(v, func(t *testing.T) {
+			t.Parallel()
+			ps, measured, ok := profile.ForVersion(v)
+			if !ok || measured != v {
+				t.Fatalf("profile.ForVersion(%q) = %q, %v; want the table measured on %s", v, measured, ok, v)
+			}
+			// A namespace per version: the audit log's user names the
+			// namespace, so each version's identities are its own.
+			ns := s.Namespace(t)
+			m := measurement{s: s, ns: ns, setup: s.ServiceAccount(t, ns, "setup", everything)}
+			m.server, m.bin = argoOf(t, s, v)
+			if got := m.serverVersion(t); got != v {
+				t.Fatalf("the stack's Argo Server %s is %s; the table is for %s", m.server, got, v)
+			}
+			measure(t, m, ps, v)
+		})
+	}
+}
+
+// argoOf is the stack's Argo Server and argo CLI of version's minor.
+func argoOf(t *testing.T, s *testenv.Stack, version string) (server, bin string) {
+	t.Helper()
+	switch {
+	case strings.HasPrefix(version, "v3.7."):
+		return s.ArgoServer, s.ArgoBin
+	case strings.HasPrefix(version, "v3.6."):
+		return s.ArgoV36(t)
+	}
+	t.Fatalf("the stack has no Argo Server %s (test/stack/stack.sh)", version)
+	return "", ""
+}
+
+// serverVersion is the version the measurement's Argo Server reports.
+func (m measurement) serverVersion(t *testing.T) string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, "http://"+m.server+"/api/v1/version", nil)
+	req.Header.Set("Authorization", "Bearer "+m.setup)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("reading the version of the Argo Server %s: %v", m.server, err)
+	}
+	defer resp.Body.Close()
+	var v struct{ Version string }
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("reading the version of the Argo Server %s: HTTP %d, %v", m.server, resp.StatusCode, err)
+	}
+	return v.Version
+}
+
+// measure runs each profile of ps (the table of version) against m's
+// server, as one subtest each, and compares what it measures with ps.
+func measure(t *testing.T, m measurement, ps []profile.Profile, version string) {
 	runs := map[string]func(t *testing.T, tok, id string){
 		"submit": func(t *testing.T, tok, id string) {
 			m.must(t, tok, "submit", m.file(t, "wf", "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {generateName: s-}\n"+spec))
@@ -173,18 +230,20 @@ func TestIntegrationProfilesMeasured(t *testing.T) {
 	// argo submit --wait is the union of submit and wait.
 	t.Run("submit --wait", func(t *testing.T) {
 		t.Parallel()
-		m.must(t, s.ServiceAccount(t, ns, "m-submit-wait", everything), "submit", "--wait", m.file(t, "wf",
+		m.must(t, m.s.ServiceAccount(t, m.ns, "m-submit-wait", everything), "submit", "--wait", m.file(t, "wf",
 			"apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {generateName: w-, annotations: {argo-cred.test/duration: 2s}}\n"+spec))
 		rules, _ := m.requests(t, "m-submit-wait")
-		ps, err := profile.Parse([]string{"submit,wait"})
-		if err != nil {
-			t.Fatal(err)
+		var both []profile.Profile
+		for _, p := range ps {
+			if p.Name == "submit" || p.Name == "wait" {
+				both = append(both, p)
+			}
 		}
-		if diff := cmp.Diff(profile.Union(ps), rules); diff != "" {
-			t.Errorf("argo submit --wait: the requests differ from the profiles submit and wait (-profiles +measured):\n%s", diff)
+		if diff := cmp.Diff(profile.Union(both), rules); diff != "" {
+			t.Errorf("argo submit --wait on Argo %s: the requests differ from the profiles submit and wait (-profiles +measured):\n%s", version, diff)
 		}
 	})
-	for _, p := range profile.Profiles {
+	for _, p := range ps {
 		t.Run(p.Name, func(t *testing.T) {
 			t.Parallel()
 			run, ok := runs[p.Name]
@@ -192,18 +251,18 @@ func TestIntegrationProfilesMeasured(t *testing.T) {
 				t.Fatalf("profile %s has no measurement", p.Name)
 			}
 			user := "m-" + p.Name
-			run(t, s.ServiceAccount(t, ns, user, everything), user)
+			run(t, m.s.ServiceAccount(t, m.ns, user, everything), user)
 			rules, reviews := m.requests(t, user)
 			if diff := cmp.Diff(profile.Merge(p.Rules), rules); diff != "" {
 				t.Errorf("profile %s on Argo %s: the requests the server made with the job's token differ from the table (-table +measured):\n%s",
-					p.Name, profile.MeasuredVersion, diff)
+					p.Name, version, diff)
 			}
 			if reviews != (len(p.Reviews) > 0) {
-				t.Errorf("profile %s: SelfSubjectAccessReviews made: %v; the table has reviews %v", p.Name, reviews, p.Reviews)
+				t.Errorf("profile %s on Argo %s: SelfSubjectAccessReviews made: %v; the table has reviews %v", p.Name, version, reviews, p.Reviews)
 			}
 			// The same commands succeed with exactly the profile's grants
 			// (which proves the reviews' rules too).
-			run(t, s.ServiceAccount(t, ns, "g-"+p.Name, policy(p.Grants())...), "g-"+p.Name)
+			run(t, m.s.ServiceAccount(t, m.ns, "g-"+p.Name, policy(p.Grants())...), "g-"+p.Name)
 		})
 	}
 }

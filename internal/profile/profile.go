@@ -7,11 +7,62 @@ package profile
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 )
 
-// MeasuredVersion is the Argo Server version the table was measured on.
+// MeasuredVersion is the newest Argo Server version the profiles were
+// measured on: the version of Profiles.
 const MeasuredVersion = "v3.7.9"
+
+// Versions are the Argo Server versions the profiles were measured on
+// (TestIntegrationProfilesMeasured), oldest first: the newest patch of
+// each minor the stack runs.
+var Versions = []string{"v3.6.18", MeasuredVersion}
+
+// tables are the profiles measured on each of Versions.
+var tables = map[string][]Profile{
+	// As v3.7 but for submit-from: v3.6 reads the workflow template with
+	// the job's token (v3.7 with the server's own identity).
+	"v3.6.18": replace(Profiles, Profile{Name: "submit-from", Commands: submitFrom,
+		Rules: []Rule{{Group: argo, Resource: "cronworkflows", Verbs: []string{"get"}}, {Group: argo, Resource: "workflowtemplates", Verbs: []string{"get"}}, wf("create")}}),
+	MeasuredVersion: Profiles,
+}
+
+// ForVersion returns the profiles measured on the Argo Server minor of
+// serverVersion (as the server reports it: "v3.7.9", "v3.6.18+abc1234")
+// and the version they were measured on; ok is false when that minor was
+// never measured, or the version names none ("untagged").
+func ForVersion(serverVersion string) (ps []Profile, measured string, ok bool) {
+	m := minor(serverVersion)
+	for _, v := range Versions {
+		if m != "" && minor(v) == m {
+			return tables[v], v, true
+		}
+	}
+	return nil, "", false
+}
+
+// replace is ps with p in place of the profile of p's name.
+func replace(ps []Profile, p Profile) []Profile {
+	out := slices.Clone(ps)
+	out[slices.IndexFunc(out, func(o Profile) bool { return o.Name == p.Name })] = p
+	return out
+}
+
+// minor is "vMAJOR.MINOR" of a version "vMAJOR.MINOR[.…]", or "".
+func minor(v string) string {
+	f := strings.SplitN(strings.TrimPrefix(v, "v"), ".", 3)
+	if !strings.HasPrefix(v, "v") || len(f) < 2 {
+		return ""
+	}
+	for _, n := range f[:2] {
+		if _, err := strconv.ParseUint(n, 10, 32); err != nil {
+			return ""
+		}
+	}
+	return "v" + f[0] + "." + f[1]
+}
 
 // Rule is verbs on one resource of an API group; Resource may name a
 // subresource ("pods/log"). Group "" is the core group.
@@ -52,7 +103,8 @@ const argo = "argoproj.io"
 
 func wf(verbs ...string) Rule { return Rule{Group: argo, Resource: "workflows", Verbs: verbs} }
 
-// Profiles are the profiles, measured on Argo Server MeasuredVersion.
+// Profiles are the profiles measured on Argo Server MeasuredVersion, the
+// newest; ForVersion gives those of another version.
 var Profiles = []Profile{
 	{Name: "submit", Commands: []string{"argo submit FILE"},
 		Rules: []Rule{wf("create")}},
@@ -66,9 +118,11 @@ var Profiles = []Profile{
 		Rules: []Rule{{Resource: "pods", Verbs: []string{"delete"}}, wf("create", "delete", "get", "patch", "update")}},
 	{Name: "cron", Commands: []string{"argo cron create FILE", "argo cron list", "argo cron get NAME", "argo cron suspend NAME", "argo cron resume NAME", "argo cron delete NAME"},
 		Rules: []Rule{{Group: argo, Resource: "cronworkflows", Verbs: []string{"create", "delete", "get", "list", "patch"}}}},
-	{Name: "submit-from", Commands: []string{"argo submit --from workflowtemplate/NAME", "argo submit --from cronwf/NAME"},
+	{Name: "submit-from", Commands: submitFrom,
 		Rules: []Rule{{Group: argo, Resource: "cronworkflows", Verbs: []string{"get"}}, wf("create")}},
 }
+
+var submitFrom = []string{"argo submit --from workflowtemplate/NAME", "argo submit --from cronwf/NAME"}
 
 // Names are the profiles' names, in the table's order.
 func Names() []string {
@@ -150,12 +204,12 @@ func Merge(rules []Rule) []Rule {
 	return out
 }
 
-// Table is the profiles as a Markdown table: what docs/profiles.md
-// publishes for MeasuredVersion.
-func Table() string {
+// Table is the profiles measured on version (one of Versions) as a
+// Markdown table: what docs/profiles.md publishes for it.
+func Table(version string) string {
 	var b strings.Builder
 	b.WriteString("| profile | argo commands | grants (Role rules) |\n|---|---|---|\n")
-	for _, p := range Profiles {
+	for _, p := range tables[version] {
 		var cmds, grants []string
 		for _, c := range p.Commands {
 			cmds = append(cmds, "`"+c+"`")

@@ -23,23 +23,89 @@ func TestParseUnion(t *testing.T) {
 	}
 }
 
-// No profile grants anything on workflow templates: a profile never
-// implies templates (submit-from reads them with the server's identity).
+// No profile grants anything on workflow templates, but submit-from's get
+// on v3.6 (where the server reads the template with the job's token): a
+// profile never implies templates.
 func TestNoProfileGrantsTemplates(t *testing.T) {
-	for _, r := range Union(Profiles) {
-		if strings.Contains(r.Resource, "template") {
-			t.Errorf("a profile grants %s", r)
+	for _, v := range Versions {
+		for _, p := range tables[v] {
+			for _, r := range p.Grants() {
+				if !strings.Contains(r.Resource, "template") {
+					continue
+				}
+				if v != "v3.6.18" || p.Name != "submit-from" || r.String() != "argoproj.io workflowtemplates:get" {
+					t.Errorf("on Argo %s, profile %s grants %s", v, p.Name, r)
+				}
+			}
 		}
 	}
 }
 
-// The table in the table is the one docs/profiles.md publishes.
+// Every measured version has a table of the same profiles, in the same
+// order, and the newest is Profiles.
+func TestVersionTables(t *testing.T) {
+	if diff := cmp.Diff(Profiles, tables[Versions[len(Versions)-1]]); diff != "" {
+		t.Errorf("the newest version's table is not Profiles (-Profiles +table):\n%s", diff)
+	}
+	if len(tables) != len(Versions) {
+		t.Errorf("%d tables for %d versions", len(tables), len(Versions))
+	}
+	for _, v := range Versions {
+		var names []string
+		for _, p := range tables[v] {
+			names = append(names, p.Name)
+		}
+		if diff := cmp.Diff(Names(), names); diff != "" {
+			t.Errorf("the profiles of Argo %s (-Profiles +%s):\n%s", v, v, diff)
+		}
+	}
+}
+
+// Each version's table is the one docs/profiles.md publishes under its heading.
 func TestProfilesDoc(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "profiles.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(b), Table()) {
-		t.Errorf("docs/profiles.md does not have the table of the profiles; want:\n%s", Table())
+	for _, v := range Versions {
+		want := "### Argo Server " + v + " (measured)\n\n" + Table(v)
+		if !strings.Contains(string(b), want) {
+			t.Errorf("docs/profiles.md does not have the table of the profiles of %s; want:\n%s", v, want)
+		}
+	}
+}
+
+func TestForVersion(t *testing.T) {
+	type result struct {
+		Measured string
+		OK       bool
+	}
+	for _, c := range []struct {
+		server string
+		want   result
+	}{
+		{"v3.7.9", result{"v3.7.9", true}},
+		{"v3.7.0", result{"v3.7.9", true}},
+		{"v3.7.12+abc1234.dirty", result{"v3.7.9", true}},
+		{"v3.6.18+abc1234", result{"v3.6.18", true}},
+		{"v3.6.5", result{"v3.6.18", true}},
+		{"v3.6", result{"v3.6.18", true}},
+		{"v3.5.14", result{}},
+		{"v3.8.0", result{}},
+		{"v4.0.0", result{}},
+		{"untagged", result{}},
+		{"3.7.9", result{}},
+		{"v3.+7.9", result{}},
+		{"", result{}},
+	} {
+		t.Run(c.server, func(t *testing.T) {
+			ps, measured, ok := ForVersion(c.server)
+			if diff := cmp.Diff(c.want, result{measured, ok}); diff != "" {
+				t.Errorf("ForVersion(%q) (-want +got):\n%s", c.server, diff)
+			}
+			if ok != (len(ps) > 0) {
+				t.Errorf("ForVersion(%q): %d profiles, ok %v", c.server, len(ps), ok)
+			}
+		})
 	}
 }

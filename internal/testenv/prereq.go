@@ -58,3 +58,18 @@ func Command(t testing.TB, name, debianPackage string) string {
 type prereqError struct{ s string }
 
 func (e *prereqError) Error() string { return e.s }
+
+// ArgoV36 needs the stack's Argo Server v3.6 and its argo CLI, and returns
+// them (host:port, the binary): a stack brought up before they were added
+// has neither (make stack-down stack-up).
+func (s *Stack) ArgoV36(t testing.TB) (server, bin string) {
+	t.Helper()
+	var err error
+	if s.ArgoServerV36 == "" || s.Argo36Bin == "" {
+		err = &prereqError{"no ARGO_SERVER_V36 or ARGO36_BIN in " + s.Dir + "/env"}
+	} else if _, err = exec.LookPath(s.Argo36Bin); err != nil {
+		err = &prereqError{"ARGO36_BIN: " + err.Error()}
+	}
+	Need(t, "the stack's Argo Server v3.6 (make stack-down stack-up)", err)
+	return s.ArgoServerV36, s.Argo36Bin
+}

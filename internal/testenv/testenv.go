@@ -47,6 +47,10 @@ type Stack struct {
 	ArgoBin                                            string
 	Client                                             kubernetes.Interface
 
+	// Argo v3.6, the previous minor: its server (host:port, plain HTTP,
+	// --auth-mode client) and CLI; ArgoV36 says when they are missing.
+	ArgoServerV36, Argo36Bin string
+
 	// The numeric ids of the owner the cluster trusts and of its repository
 	// argo-cred-test/app: the default repository_owner_id and repository_id
 	// claims of the issuer's tokens.
@@ -77,7 +81,7 @@ func Get(t testing.TB) *Stack {
 	s := &Stack{
 		Dir: vars["STACK_DIR"], Kubeconfig: vars["STACK_KUBECONFIG"], CAFile: vars["STACK_CA_FILE"],
 		ArgoServer: vars["ARGO_SERVER"], ArgoServerTLS: vars["ARGO_SERVER_TLS"], ArgoServerHybrid: vars["ARGO_SERVER_HYBRID"],
-		ArgoBin: vars["ARGO_BIN"], OIDCIssuer: vars["STACK_OIDC_ISSUER"], OIDCTokenURL: vars["STACK_OIDC_TOKEN_URL"],
+		ArgoBin: vars["ARGO_BIN"], ArgoServerV36: vars["ARGO_SERVER_V36"], Argo36Bin: vars["ARGO36_BIN"], OIDCIssuer: vars["STACK_OIDC_ISSUER"], OIDCTokenURL: vars["STACK_OIDC_TOKEN_URL"],
 		OIDCAudience: vars["STACK_OIDC_AUDIENCE"], AuthConfig: vars["STACK_AUTH_CONFIG"],
 		OIDCOwnerID: vars["STACK_OIDC_OWNER_ID"], OIDCRepoID: vars["STACK_OIDC_REPO_ID"],
 	}

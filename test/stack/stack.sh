@@ -2,7 +2,8 @@
 # The local control plane and Argo Servers every test and the demo run against.
 #
 #   stack.sh up     start etcd, kube-apiserver, kube-controller-manager (token
-#                   controller) and three Argo Servers on 127.0.0.1; idempotent
+#                   controller) and four Argo Servers on 127.0.0.1 (three of
+#                   v3.7, one of v3.6); idempotent
 #   stack.sh down   stop exactly what "up" started and remove its state
 #   stack.sh status say what runs
 #
@@ -18,6 +19,7 @@ APISERVER_PORT=${STACK_APISERVER_PORT:-26443}
 ARGO_PORT=${STACK_ARGO_PORT:-22746}
 ARGO_TLS_PORT=${STACK_ARGO_TLS_PORT:-22747}
 ARGO_HYBRID_PORT=${STACK_ARGO_HYBRID_PORT:-22748}
+ARGO36_PORT=${STACK_ARGO36_PORT:-22751} # argo server v3.6, plain HTTP: the profiles are measured on it too
 OIDC_PORT=${STACK_OIDC_PORT:-22749}             # the OIDC issuer, HTTPS (GitHub's stand-in)
 OIDC_TOKEN_PORT=${STACK_OIDC_TOKEN_PORT:-22750} # its fake ACTIONS_ID_TOKEN_REQUEST_URL, plain HTTP
 # kube-apiserver ends every watch after a random time between this and twice
@@ -140,12 +142,13 @@ EOF
 }
 
 up() {
-	local t0=$SECONDS bin
+	local t0=$SECONDS bin bin36
 	"$here/deps.sh"
 	for tool in etcd openssl curl go; do
 		command -v "$tool" >/dev/null || die "$tool is not installed; run .ci/run once, or: apt-get install etcd-server openssl curl"
 	done
 	bin=$("$here/binaries.sh")
+	bin36=$("$here/binaries.sh" argo36)
 	mkdir -p "$dir/log" "$dir/pid" "$dir/manifests"
 	pki
 	kubeconfig "$dir/admin.kubeconfig" "    client-certificate: $dir/pki/admin.crt
@@ -232,9 +235,13 @@ up() {
 		--auth-mode client --secure=true --tls-certificate-secret-name argo-server-tls --port "$ARGO_TLS_PORT"
 	start argo-server-hybrid "$ARGO_HYBRID_PORT" env -i HOME="$dir" PATH=/usr/bin:/bin KUBECONFIG="$dir/argo-server.kubeconfig" "$bin/argo" "${common[@]}" \
 		--auth-mode client --auth-mode server --secure=false --port "$ARGO_HYBRID_PORT"
+	# The previous minor, as the plain one: the profiles are measured on both.
+	start argo-server-v36 "$ARGO36_PORT" env -i HOME="$dir" PATH=/usr/bin:/bin KUBECONFIG="$dir/argo-server.kubeconfig" "$bin36/argo" "${common[@]}" \
+		--auth-mode client --secure=false --port "$ARGO36_PORT"
 	wait_for argo-server 60 argo_ready "http://127.0.0.1:$ARGO_PORT"
 	wait_for argo-server-tls 60 argo_ready "https://127.0.0.1:$ARGO_TLS_PORT"
 	wait_for argo-server-hybrid 60 argo_ready "http://127.0.0.1:$ARGO_HYBRID_PORT"
+	wait_for argo-server-v36 60 argo_ready "http://127.0.0.1:$ARGO36_PORT"
 	alive kube-controller-manager || fail kube-controller-manager "exited during start-up"
 
 	# The stand-in for Argo's workflow controller (test/stack/controller):
@@ -255,6 +262,8 @@ ARGO_SERVER='127.0.0.1:$ARGO_PORT'
 ARGO_SERVER_TLS='127.0.0.1:$ARGO_TLS_PORT'
 ARGO_SERVER_HYBRID='127.0.0.1:$ARGO_HYBRID_PORT'
 ARGO_BIN='$bin/argo'
+ARGO_SERVER_V36='127.0.0.1:$ARGO36_PORT'
+ARGO36_BIN='$bin36/argo'
 STACK_OIDC_ISSUER='https://127.0.0.1:$OIDC_PORT'
 STACK_OIDC_TOKEN_URL='http://127.0.0.1:$OIDC_TOKEN_PORT/idtoken?api-version=2.0'
 STACK_OIDC_AUDIENCE='$OIDC_AUDIENCE'
@@ -264,6 +273,7 @@ STACK_AUTH_CONFIG='$dir/auth-config.yaml'
 STACK_MIN_REQUEST_TIMEOUT='$MIN_REQUEST_TIMEOUT'
 STACK_AUDIT_LOG='$dir/log/audit.log'
 export STACK_DIR STACK_KUBECONFIG STACK_CA_FILE STACK_APISERVER STACK_ARGO_NAMESPACE ARGO_SERVER ARGO_SERVER_TLS ARGO_SERVER_HYBRID ARGO_BIN
+export ARGO_SERVER_V36 ARGO36_BIN
 export STACK_OIDC_ISSUER STACK_OIDC_TOKEN_URL STACK_OIDC_AUDIENCE STACK_OIDC_OWNER_ID STACK_OIDC_REPO_ID STACK_AUTH_CONFIG
 export STACK_MIN_REQUEST_TIMEOUT STACK_AUDIT_LOG
 EOF
@@ -275,7 +285,7 @@ down() {
 	[[ -d "$dir/pid" ]] || { log "nothing to stop"; rm -rf "$dir"; return; }
 	local name pid
 	# Reverse start order: the stand-in controller, Argo Servers, controller manager, apiserver, etcd.
-	for name in stand-in-controller argo-server-hybrid argo-server-tls argo-server kube-controller-manager kube-apiserver oidc-issuer etcd; do
+	for name in stand-in-controller argo-server-v36 argo-server-hybrid argo-server-tls argo-server kube-controller-manager kube-apiserver oidc-issuer etcd; do
 		alive "$name" || continue
 		pid=$(cat "$dir/pid/$name")
 		kill -TERM "$pid" 2>/dev/null || true
@@ -288,7 +298,7 @@ down() {
 
 status() {
 	local name rc=0
-	for name in etcd oidc-issuer kube-apiserver kube-controller-manager argo-server argo-server-tls argo-server-hybrid stand-in-controller; do
+	for name in etcd oidc-issuer kube-apiserver kube-controller-manager argo-server argo-server-tls argo-server-hybrid argo-server-v36 stand-in-controller; do
 		if alive "$name"; then echo "$name: running (pid $(cat "$dir/pid/$name"))"; else echo "$name: stopped"; rc=1; fi
 	done
 	return $rc
