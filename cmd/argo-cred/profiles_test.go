@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -102,5 +104,46 @@ func TestIntegrationProvisionFor(t *testing.T) {
 	}
 	if diff := cmp.Diff(want[:1], role.Rules); len(role.Rules) != 1 || !cmp.Equal(role.Rules[0].Verbs, []string{"create"}) {
 		t.Errorf("role rules of --for submit: %v (%s); want workflows create only", role.Rules, diff)
+	}
+}
+
+// The probe knows the server's version from its answers and checks the
+// profiles as measured on that minor: on v3.6 submit-from also needs get
+// on workflow templates. A client provisioned with the v3.7 table fails
+// there with the command that fixes it; fixed, argo v3.6's submit --from
+// runs through exec.
+func TestIntegrationProbeForV36(t *testing.T) {
+	t.Parallel()
+	s := testenv.Get(t)
+	server36, argo36 := s.ArgoV36(t)
+	ns := s.Namespace(t)
+	env := lifecycleEnv(s)
+	env36 := append(slices.Clone(env), "ARGO_SERVER="+server36)
+	wantCode(t, run(t, env, "provision", "--client", "sf", "--namespace", ns, "--for", "submit-from"), 0, "verified")
+	r := run(t, env36, "probe", "--client", "sf", "--namespace", ns, "--for", "submit-from")
+	wantCode(t, r, 6, "workflowtemplates/get: expected allowed, got denied")
+	for _, want := range []string{"note: the Argo Server is v3.6.18: as measured on v3.6.18, --for submit-from also needs workflowtemplates/get",
+		"argo-cred provision --client sf --namespace " + ns + " --for submit-from --allow workflowtemplates:get"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("probe --for submit-from on v3.6: stderr lacks %q\n%s", want, r.stderr)
+		}
+	}
+	// The same client on v3.7 passes: that table needs no template.
+	wantCode(t, run(t, env, "probe", "--client", "sf", "--namespace", ns, "--for", "submit-from"), 0, "verdict: ok\n")
+
+	wantCode(t, run(t, env, "provision", "--client", "sf", "--namespace", ns, "--for", "submit-from", "--allow", "workflowtemplates:get"), 0, "verified")
+	wantCode(t, run(t, env36, "probe", "--client", "sf", "--namespace", ns, "--for", "submit-from"), 0, "verdict: ok\n")
+	wft := filepath.Join(t.TempDir(), "wft.yaml")
+	must(t, os.WriteFile(wft, []byte("apiVersion: argoproj.io/v1alpha1\nkind: WorkflowTemplate\nmetadata: {name: tpl}\n"+
+		"spec: {entrypoint: main, templates: [{name: main, container: {image: busybox}}]}\n"), 0o600))
+	admin := exec.Command(argo36, "template", "create", "-n", ns, wft)
+	admin.Env = append(os.Environ(), "ARGO_SERVER="+server36, "ARGO_SECURE=false", "ARGO_TOKEN=Bearer "+s.ServiceAccount(t, ns, "setup",
+		rbacv1.PolicyRule{APIGroups: []string{"argoproj.io"}, Resources: []string{"workflowtemplates"}, Verbs: []string{"create"}}))
+	if out, err := admin.CombinedOutput(); err != nil {
+		t.Fatalf("argo template create: %v\n%s", err, out)
+	}
+	r = run(t, env36, "exec", "--client", "sf", "--namespace", ns, "--for", "submit-from", "--", argo36, "submit", "-n", ns, "--from", "workflowtemplate/tpl")
+	if r.code != 0 || !strings.Contains(r.stdout, "Name:") {
+		t.Errorf("argo v3.6 submit --from with submit-from and workflowtemplates:get: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 }

@@ -114,13 +114,44 @@ func clientHint(r *Request, client, ns string, expect []probe.Expectation, err e
 	return &exitcode.Error{Code: code, Err: err, Hint: "give client " + client + " exactly what this job checks: " + cmd}
 }
 
-// versionNote says when the server's Argo version is not one the profiles
-// were measured on.
-func versionNote(r *Request, rep probe.Report) {
+// forVersion: with --for, the expectations of the profiles as measured on
+// the Argo Server's own minor version, when they need more than the table
+// of profile.MeasuredVersion the first probe checked; nil when nothing
+// more is needed. It says so, and when the server's minor was never
+// measured.
+func forVersion(r *Request, rep probe.Report, expect []probe.Expectation) []probe.Expectation {
 	if len(r.For) == 0 || rep.ServerVersion == "" {
-		return
+		return nil
 	}
-	if v := rep.ServerVersion; !strings.HasPrefix(v, profile.MeasuredVersion[:strings.LastIndex(profile.MeasuredVersion, ".")]+".") {
-		r.print(fmt.Sprintf("note: the Argo Server is %s; the profiles were measured on %s (docs/profiles.md): a verb it needs beyond them shows only when argo runs", v, profile.MeasuredVersion))
+	ps, measured, ok := profile.ForVersion(rep.ServerVersion)
+	if !ok {
+		r.print(fmt.Sprintf("note: the Argo Server is %s; the profiles were measured on %s (docs/profiles.md): a verb it needs beyond them shows only when argo runs",
+			rep.ServerVersion, strings.Join(profile.Versions, ", ")))
+		return nil
 	}
+	var rules []identity.Grant
+	for _, p := range ps {
+		if slices.Contains(strings.Split(strings.Join(r.For, ","), ","), p.Name) {
+			for _, g := range p.Grants() {
+				rules = append(rules, identity.Grant{Resource: g.Resource, Verbs: g.Verbs})
+			}
+		}
+	}
+	out := slices.Clone(expect)
+	var more []string
+	for _, e := range identity.ExpectFor(rules) {
+		x, err := probe.ParseExpectation(e)
+		if err != nil || slices.ContainsFunc(out, func(o probe.Expectation) bool { return o.Name() == x.Name() && o.Allow }) || !x.Allow {
+			continue
+		}
+		// A deny of the same check gives way: this version needs it.
+		out = slices.DeleteFunc(out, func(o probe.Expectation) bool { return o.Name() == x.Name() })
+		out, more = append(out, x), append(more, x.Name())
+	}
+	if len(more) == 0 {
+		return nil
+	}
+	r.print(fmt.Sprintf("note: the Argo Server is %s: as measured on %s, --for %s also needs %s (docs/profiles.md)",
+		rep.ServerVersion, measured, strings.Join(r.For, ","), strings.Join(more, ", ")))
+	return out
 }

@@ -46,6 +46,13 @@ func Verify(ctx context.Context, c *Credential, expect []probe.Expectation) (pro
 		cfg.Review = c.reviewer()
 	}
 	rep, err := probe.Run(ctx, cfg)
+	if more := forVersion(r, rep, expect); more != nil {
+		expect, cfg.Expect = more, more
+		if cfg.Review == nil && slices.ContainsFunc(expect, func(e probe.Expectation) bool { return !probe.Checkable(e.Resource, e.Verb) }) {
+			cfg.Review = c.reviewer()
+		}
+		rep, err = probe.Run(ctx, cfg)
+	}
 	// A token argo-cred just had made can be refused for a moment:
 	// kube-apiserver authenticates it against its informer caches, which
 	// may not hold the new Secret (or ServiceAccount) yet. Bounded.
@@ -80,7 +87,6 @@ func Verify(ctx context.Context, c *Credential, expect []probe.Expectation) (pro
 	if w := notCheckedWarning(rep); w != "" && !r.Strict {
 		r.print(w)
 	}
-	versionNote(r, rep)
 	if id := rep.Identity(); id != nil && id.Actual == probe.NotChecked {
 		r.print("note: identity not checked (--skip-identity-check): the token has no subject and the server reported none")
 	}
