@@ -5,13 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
 
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/argo-cred/argo-cred/internal/files"
 )
 
 // maxReviewBody bounds what a review's answer may be.
@@ -65,26 +66,9 @@ func (b bounded) RoundTrip(req *http.Request) (*http.Response, error) {
 		resp.Body.Close()
 		return nil, fmt.Errorf("not following a redirect (HTTP %d) with the token", resp.StatusCode)
 	}
-	resp.Body = &limited{rc: resp.Body, left: maxReviewBody}
+	resp.Body = files.Bounded(resp.Body, maxReviewBody, fmt.Errorf("the answer is over %d bytes", maxReviewBody))
 	return resp, nil
 }
-
-// limited fails a read past its bound rather than cutting the answer.
-type limited struct {
-	rc   io.ReadCloser
-	left int64
-}
-
-func (l *limited) Read(p []byte) (int, error) {
-	if l.left <= 0 {
-		return 0, fmt.Errorf("the answer is over %d bytes", maxReviewBody)
-	}
-	n, err := l.rc.Read(p[:min(int64(len(p)), l.left)])
-	l.left -= int64(n)
-	return n, err
-}
-
-func (l *limited) Close() error { return l.rc.Close() }
 
 // ReviewSelf asks the cluster of the kubeconfig who it takes token for
 // (SelfSubjectReview), with that token only (TokenOnly). It returns the

@@ -6,7 +6,6 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -177,29 +176,9 @@ func (s *answerRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
 		resp.Body.Close()
 		return nil, &notArgoError{fmt.Sprintf("HTTP %d redirect to %q, which argo-cred does not follow", resp.StatusCode, resp.Header.Get("Location"))}
 	}
-	resp.Body = &limitedBody{rc: resp.Body, left: maxBody}
+	resp.Body = files.Bounded(resp.Body, maxBody, &notArgoError{fmt.Sprintf("the answer's body is larger than %d bytes", maxBody)})
 	return resp, nil
 }
-
-// limitedBody fails a read past its limit instead of reading on.
-type limitedBody struct {
-	rc   io.ReadCloser
-	left int64
-}
-
-func (b *limitedBody) Read(p []byte) (int, error) {
-	if b.left <= 0 {
-		return 0, &notArgoError{fmt.Sprintf("the answer's body is larger than %d bytes", maxBody)}
-	}
-	if int64(len(p)) > b.left {
-		p = p[:b.left]
-	}
-	n, err := b.rc.Read(p)
-	b.left -= int64(n)
-	return n, err
-}
-
-func (b *limitedBody) Close() error { return b.rc.Close() }
 
 // httpClient is the HTTP/1 client: no proxy from the environment, no
 // redirects, bounded headers and bodies.
