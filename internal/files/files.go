@@ -446,4 +446,3 @@ func PrivateDir(dir string) error {
 	}
 	return private(dir, st)
 }
-
