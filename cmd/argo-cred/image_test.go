@@ -154,7 +154,7 @@ func TestIntegrationImageInCluster(t *testing.T) {
 		must(t, os.Chmod(dir, 0o755))
 		return dir + ":/var/run/secrets/kubernetes.io/serviceaccount:ro"
 	}
-	pod := []string{"KUBERNETES_SERVICE_HOST=127.0.0.1", "KUBERNETES_SERVICE_PORT=26443", "ARGO_SERVER=" + f.s.ArgoServer, "ARGO_SECURE=false"}
+	pod := []string{"KUBERNETES_SERVICE_HOST=127.0.0.1", "KUBERNETES_SERVICE_PORT=" + f.s.APIServer[strings.LastIndex(f.s.APIServer, ":")+1:], "ARGO_SERVER=" + f.s.ArgoServer, "ARGO_SECURE=false"}
 	for name, tc := range map[string]struct {
 		env   []string
 		token string

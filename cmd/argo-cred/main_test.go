@@ -260,7 +260,7 @@ func TestIntegrationExitCodes(t *testing.T) {
 		"no source":                        {args: []string{"env"}, code: 2, stderrHas: "no token source"},
 		"bad server":                       {args: []string{"env", "--secret", "ci", "--server", "https://argo:443/path"}, code: 2, stderrHas: "a path is not allowed"},
 		"server no port":                   {args: []string{"env", "--secret", "ci", "--server", "argo.example.com"}, code: 2, stderrHas: "want host:port"},
-		"bad expect":                       {args: []string{"probe", "--secret", "ci", "--expect", "allow:pods/list"}, code: 2, stderrHas: `unknown resource "pods"`},
+		"bad expect":                       {args: []string{"probe", "--secret", "ci", "--expect", "allow:secrets/list"}, code: 2, stderrHas: `unknown resource "secrets"`},
 		"bad format":                       {args: []string{"env", "--secret", "ci", "--format", "xml"}, code: 2, stderrHas: `unknown --format "xml"`},
 		"unknown flag":                     {args: []string{"env", "--nope"}, code: 2, stderrHas: "flag provided but not defined"},
 		"missing secret":                   {args: []string{"env", "--secret", "nope"}, code: 3, stderrHas: `secrets "nope" not found`},

@@ -42,6 +42,7 @@ type Stack struct {
 	// (ACTIONS_ID_TOKEN_REQUEST_URL) and the audience the cluster trusts.
 	OIDCIssuer, OIDCTokenURL, OIDCAudience, AuthConfig string
 	Dir, Kubeconfig, CAFile                            string
+	APIServer                                          string // https://127.0.0.1:PORT
 	ArgoServer, ArgoServerTLS                          string // host:port, plain HTTP and TLS
 	ArgoServerHybrid                                   string // host:port, --auth-mode client --auth-mode server
 	ArgoBin                                            string
@@ -79,7 +80,7 @@ func Get(t testing.TB) *Stack {
 		t.Fatalf("the local stack is not up (%v): run make stack-up, or go test -short for unit tests only", err)
 	}
 	s := &Stack{
-		Dir: vars["STACK_DIR"], Kubeconfig: vars["STACK_KUBECONFIG"], CAFile: vars["STACK_CA_FILE"],
+		Dir: vars["STACK_DIR"], APIServer: vars["STACK_APISERVER"], Kubeconfig: vars["STACK_KUBECONFIG"], CAFile: vars["STACK_CA_FILE"],
 		ArgoServer: vars["ARGO_SERVER"], ArgoServerTLS: vars["ARGO_SERVER_TLS"], ArgoServerHybrid: vars["ARGO_SERVER_HYBRID"],
 		ArgoBin: vars["ARGO_BIN"], ArgoServerV36: vars["ARGO_SERVER_V36"], Argo36Bin: vars["ARGO36_BIN"], OIDCIssuer: vars["STACK_OIDC_ISSUER"], OIDCTokenURL: vars["STACK_OIDC_TOKEN_URL"],
 		OIDCAudience: vars["STACK_OIDC_AUDIENCE"], AuthConfig: vars["STACK_AUTH_CONFIG"],
