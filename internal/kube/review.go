@@ -12,6 +12,7 @@ import (
 
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
 
 // maxReviewBody bounds what a review's answer may be.
@@ -19,7 +20,8 @@ const maxReviewBody = 1 << 20
 
 // KubeconfigCluster is the cluster a kubeconfig file names for context
 // ("" for its current one): that file only, no in-cluster fallback, no
-// other kubeconfig merged. Its credentials come along; TokenOnly drops them.
+// other kubeconfig merged. Its user is not read: no token file, exec
+// plugin or auth provider of it is used (TokenOnly gives the token).
 func KubeconfigCluster(kubeconfig, context, userAgent string, timeout time.Duration) (*Client, error) {
 	file, err := clientcmd.LoadFromFile(kubeconfig)
 	if err != nil {
@@ -28,9 +30,11 @@ func KubeconfigCluster(kubeconfig, context, userAgent string, timeout time.Durat
 	if context == "" {
 		context = file.CurrentContext
 	}
-	if c, ok := file.Contexts[context]; !ok || file.Clusters[c.Cluster] == nil {
+	c, ok := file.Contexts[context]
+	if !ok || file.Clusters[c.Cluster] == nil {
 		return nil, fmt.Errorf("not sending the token: %s names no cluster for context %q", kubeconfig, context)
 	}
+	file.AuthInfos = map[string]*clientcmdapi.AuthInfo{c.AuthInfo: {}}
 	cfg, err := clientcmd.NewNonInteractiveClientConfig(*file, context, &clientcmd.ConfigOverrides{}, nil).ClientConfig()
 	if err != nil {
 		return nil, err
@@ -47,6 +51,12 @@ func (c *Client) TokenOnly(token string) (*Client, error) {
 	cfg := rest.AnonymousClientConfig(c.cfg)
 	if !rest.IsConfigTransportTLS(*cfg) || cfg.Insecure {
 		return nil, errors.New("not sending the token: the cluster is not reached over verified TLS")
+	}
+	// A user:password in the server's URL would go as Basic auth instead
+	// of the token (net/http sets it first): it is the kubeconfig's too.
+	if u, _, err := rest.DefaultServerUrlFor(cfg); err == nil && u.User != nil {
+		u.User = nil
+		cfg.Host = u.String()
 	}
 	cfg.BearerToken = token
 	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { return bounded{rt} }

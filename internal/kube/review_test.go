@@ -1,18 +1,32 @@
 package kube
 
 import (
+	"bytes"
+	"cmp"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/pem"
 	"fmt"
 	"io"
+	"math/big"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	gocmp "github.com/google/go-cmp/cmp"
 )
 
 // kubeconfigFor writes a kubeconfig naming srv (its CA when TLS, or
@@ -108,5 +122,141 @@ func TestCanIHostile(t *testing.T) {
 		if _, err := client(path); err == nil || !strings.Contains(err.Error(), "not sending the token") {
 			t.Errorf("%s: %v; want the token refused", name, err)
 		}
+	}
+}
+
+// clientCert is a throwaway client certificate and key (PEM).
+func clientCert(t *testing.T) (certPEM, keyPEM []byte) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "the-admin"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kd, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kd})
+}
+
+// connectProxy is an HTTP CONNECT proxy that records every byte it
+// relays.
+func connectProxy(t *testing.T) (*httptest.Server, *bytes.Buffer) {
+	t.Helper()
+	var mu sync.Mutex
+	seen := &bytes.Buffer{}
+	record := func(b []byte) { mu.Lock(); seen.Write(b); mu.Unlock() }
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		record([]byte(fmt.Sprint(r.Method, " ", r.Host, " ", r.Header)))
+		if r.Method != http.MethodConnect {
+			http.Error(w, "CONNECT only", http.StatusMethodNotAllowed)
+			return
+		}
+		up, err := net.Dial("tcp", r.Host)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+		down, _, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			up.Close()
+			return
+		}
+		relay := func(dst, src net.Conn) {
+			defer dst.Close()
+			buf := make([]byte, 32<<10)
+			for {
+				n, err := src.Read(buf)
+				record(buf[:n])
+				if _, werr := dst.Write(buf[:n]); err != nil || werr != nil {
+					return
+				}
+			}
+		}
+		go relay(up, down)
+		go relay(down, up)
+	}))
+	t.Cleanup(proxy.Close)
+	return proxy, seen
+}
+
+// The kubeconfig named for the run gives its cluster, never its user: the
+// review goes with the job's token alone whatever the user entry holds
+// (no client certificate, no password in the server's URL), its exec
+// plugin never runs, and an auth provider argo-cred does not have or a
+// token file that is gone does not stop it. Through the cluster's proxy
+// it goes inside TLS.
+func TestKubeconfigClusterSendsTheTokenAlone(t *testing.T) {
+	var got []string
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = append(got, r.Header.Get("Authorization"))
+		if len(r.TLS.PeerCertificates) > 0 {
+			got = append(got, "client certificate "+r.TLS.PeerCertificates[0].Subject.CommonName)
+		}
+		fmt.Fprint(w, `{"kind":"SelfSubjectAccessReview","apiVersion":"authorization.k8s.io/v1","status":{"allowed":true}}`)
+	}))
+	srv.TLS = &tls.Config{ClientAuth: tls.RequestClientCert}
+	srv.StartTLS()
+	defer srv.Close()
+	proxy, relayed := connectProxy(t)
+	dir := t.TempDir()
+	ca := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cert, key := clientCert(t)
+	ran := filepath.Join(dir, "the-plugin-ran")
+	tests := map[string]struct{ server, cluster, user string }{
+		"token":              {user: "token: the-admins-own"},
+		"token file gone":    {user: "tokenFile: " + filepath.Join(dir, "gone")},
+		"password":           {user: "{username: admin, password: secret}"},
+		"password in URL":    {server: strings.Replace(srv.URL, "https://", "https://admin:secret@", 1), user: "{}"},
+		"client cert":        {user: fmt.Sprintf("{client-certificate-data: %s, client-key-data: %s}", base64.StdEncoding.EncodeToString(cert), base64.StdEncoding.EncodeToString(key))},
+		"exec plugin":        {user: fmt.Sprintf("exec: {apiVersion: client.authentication.k8s.io/v1, command: /bin/sh, args: [-c, 'touch %s; echo {}'], interactiveMode: Never}", ran)},
+		"auth provider":      {user: "auth-provider: {name: oidc, config: {idp-issuer-url: 'https://issuer.example', client-id: x, id-token: the-admins-own}}"},
+		"proxy":              {cluster: "proxy-url: " + proxy.URL, user: "token: the-admins-own"},
+		"impersonate (as)":   {user: "{token: the-admins-own, as: system:admin, as-groups: [system:masters]}"},
+		"path in server URL": {server: srv.URL + "/prefix", user: "{}"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got = nil
+			kc := fmt.Sprintf("apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: %s\n    certificate-authority: %s\n    %s\nusers:\n- name: u\n  user:\n    %s\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\ncurrent-context: x\n",
+				cmp.Or(tc.server, srv.URL), ca, tc.cluster, tc.user)
+			p := filepath.Join(t.TempDir(), "kubeconfig")
+			if err := os.WriteFile(p, []byte(kc), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			k, err := KubeconfigCluster(p, "", "test", 5*time.Second)
+			if err != nil {
+				t.Fatalf("KubeconfigCluster: %v", err)
+			}
+			c, err := k.TokenOnly("job-token")
+			if err != nil {
+				t.Fatalf("TokenOnly: %v", err)
+			}
+			if ok, err := c.CanI(context.Background(), "ci", "", "pods", "get"); !ok || err != nil {
+				t.Errorf("CanI: %v, %v; want allowed", ok, err)
+			}
+			if diff := gocmp.Diff([]string{"Bearer job-token"}, got); diff != "" {
+				t.Errorf("what the server received (-want +got):\n%s", diff)
+			}
+		})
+	}
+	if _, err := os.Stat(ran); err == nil {
+		t.Error("the kubeconfig's exec plugin ran")
+	}
+	if !strings.Contains(relayed.String(), "CONNECT ") {
+		t.Error("the cluster's proxy-url was not used")
+	}
+	if strings.Contains(relayed.String(), "job-token") || strings.Contains(relayed.String(), "the-admins-own") {
+		t.Errorf("the proxy saw a token in clear:\n%q", relayed.String())
 	}
 }
