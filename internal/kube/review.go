@@ -59,6 +59,9 @@ func (c *Client) TokenOnly(token string) (*Client, error) {
 		cfg.Host = u.String()
 	}
 	cfg.BearerToken = token
+	// client-go would log the server's Warning headers to stderr as they
+	// are: not redacted, not cleaned of runner commands.
+	cfg.WarningHandler, cfg.WarningHandlerWithContext = rest.NoWarnings{}, rest.NoWarnings{}
 	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { return bounded{rt} }
 	return newClient(cfg)
 }

@@ -260,3 +260,36 @@ func TestKubeconfigClusterSendsTheTokenAlone(t *testing.T) {
 		t.Errorf("the proxy saw a token in clear:\n%q", relayed.String())
 	}
 }
+
+// The cluster's Warning headers are not written to stderr by client-go's
+// log, where nothing redacts or cleans them: one echoing the token with a
+// runner command.
+func TestCanIWarningsNotLogged(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Add("Warning", `299 - "##[set-output name=x;]`+r.Header.Get("Authorization")+`"`)
+		fmt.Fprint(w, `{"kind":"SelfSubjectAccessReview","apiVersion":"authorization.k8s.io/v1","status":{"allowed":true}}`)
+	}))
+	defer srv.Close()
+	k, err := KubeconfigCluster(kubeconfigFor(t, srv, false), "", "test", 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := k.TokenOnly("job-token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr, err := os.Create(filepath.Join(t.TempDir(), "stderr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	orig := os.Stderr
+	os.Stderr = stderr // client-go's log (klog) writes to os.Stderr
+	_, err = c.CanI(context.Background(), "ci", "", "pods", "get")
+	os.Stderr = orig
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, _ := os.ReadFile(stderr.Name()); len(out) > 0 {
+		t.Errorf("stderr: %q; want nothing", out)
+	}
+}
