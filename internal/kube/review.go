@@ -130,13 +130,20 @@ func (c *Client) CanI(ctx context.Context, ns, group, resource, verb string) (bo
 	res, sub, _ := strings.Cut(resource, "/")
 	attrs := map[string]any{"namespace": ns, "verb": verb, "group": group, "resource": res, "subresource": sub}
 	var r struct {
-		Status struct {
+		APIVersion string `json:"apiVersion"`
+		Kind       string `json:"kind"`
+		Status     struct {
 			Allowed         bool   `json:"allowed"`
 			EvaluationError string `json:"evaluationError"`
 		} `json:"status"`
 	}
 	err := c.post(ctx, "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
 		map[string]any{"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview", "spec": map[string]any{"resourceAttributes": attrs}}, &r)
+	if err == nil && (r.Kind != "SelfSubjectAccessReview" || r.APIVersion != "authorization.k8s.io/v1") {
+		// Any JSON would read as "not allowed": a deny expectation met by
+		// a server that is not the cluster's.
+		return false, errors.New("the answer is not a SelfSubjectAccessReview")
+	}
 	if err == nil && !r.Status.Allowed && r.Status.EvaluationError != "" {
 		// Not allowed, but because the authorizer failed: no answer.
 		err = fmt.Errorf("the authorizer failed: %s", r.Status.EvaluationError)

@@ -70,13 +70,18 @@ func TestCanIHostile(t *testing.T) {
 		case strings.Contains(string(body), `"verb":"redirect"`):
 			http.Redirect(w, r, other.URL+"/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", http.StatusTemporaryRedirect)
 		case strings.Contains(string(body), `"verb":"huge"`):
-			fmt.Fprint(w, `{"status":{"allowed":true,"reason":"`+strings.Repeat("a", 2<<20)+`"}}`)
+			fmt.Fprint(w, `{"kind":"SelfSubjectAccessReview","apiVersion":"authorization.k8s.io/v1","status":{"allowed":true,"reason":"`+strings.Repeat("a", 2<<20)+`"}}`)
 		case strings.Contains(string(body), `"resource":"pods","subresource":"log","verb":"get"`):
-			fmt.Fprint(w, `{"status":{"allowed":true}}`)
+			fmt.Fprint(w, `{"kind":"SelfSubjectAccessReview","apiVersion":"authorization.k8s.io/v1","status":{"allowed":true}}`)
 		case strings.Contains(string(body), `"verb":"broken"`):
-			fmt.Fprint(w, `{"status":{"allowed":false,"evaluationError":"webhook down"}}`)
+			fmt.Fprint(w, `{"kind":"SelfSubjectAccessReview","apiVersion":"authorization.k8s.io/v1","status":{"allowed":false,"evaluationError":"webhook down"}}`)
+		case strings.Contains(string(body), `"verb":"anything"`):
+			// Not a kube-apiserver: any JSON object, 200.
+			fmt.Fprint(w, `{"status":{}}`)
+		case strings.Contains(string(body), `"verb":"empty"`):
+			fmt.Fprint(w, `{}`)
 		default:
-			fmt.Fprint(w, `{"status":{"allowed":false}}`)
+			fmt.Fprint(w, `{"kind":"SelfSubjectAccessReview","apiVersion":"authorization.k8s.io/v1","status":{"allowed":false}}`)
 		}
 	}
 	srv := httptest.NewTLSServer(http.HandlerFunc(handler))
@@ -106,6 +111,9 @@ func TestCanIHostile(t *testing.T) {
 		"redirect":  {resource: "workflows", verb: "redirect", wantErr: "not following a redirect"},
 		"huge":      {resource: "workflows", verb: "huge", wantErr: "the answer is over 1048576 bytes"},
 		"evaluator": {resource: "workflows", verb: "broken", wantErr: "webhook down"},
+		// Not "denied": a deny expectation would pass on any server.
+		"not a review": {resource: "workflows", verb: "anything", wantErr: "not a SelfSubjectAccessReview"},
+		"empty":        {resource: "workflows", verb: "empty", wantErr: "not a SelfSubjectAccessReview"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
