@@ -301,3 +301,39 @@ func TestCanIWarningsNotLogged(t *testing.T) {
 		t.Errorf("stderr: %q; want nothing", out)
 	}
 }
+
+// A cluster that never answers, or answers a byte at a time, holds a
+// review no longer than its context (the probe's --timeout).
+func TestCanIBounded(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.ReadAll(r.Body) // then the server sees the client go
+		if r.UserAgent() == "drip" {
+			fmt.Fprint(w, `{"kind":"SelfSubjectAccessReview",`)
+			for r.Context().Err() == nil {
+				w.Write([]byte(" "))
+				w.(http.Flusher).Flush()
+				time.Sleep(10 * time.Millisecond)
+			}
+		}
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	for _, ua := range []string{"silent", "drip"} {
+		t.Run(ua, func(t *testing.T) {
+			k, err := KubeconfigCluster(kubeconfigFor(t, srv, false), "", ua, time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := k.TokenOnly("job-token")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			defer cancel()
+			start := time.Now()
+			if _, err := c.CanI(ctx, "ci", "", "pods", "get"); err == nil || time.Since(start) > 5*time.Second {
+				t.Errorf("CanI: %v after %s; want an error within the context's 300ms", err, time.Since(start))
+			}
+		})
+	}
+}
