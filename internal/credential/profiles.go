@@ -92,9 +92,15 @@ func clientHint(r *Request, client, ns string, expect []probe.Expectation, err e
 	}
 	cmd := "argo-cred provision --client " + client + " --namespace " + ns
 	var covered []identity.Grant
-	if len(r.For) > 0 {
-		cmd += " --for " + strings.Join(r.For, ",")
-		covered, _ = identity.GrantsFor(nil, r.For, "")
+	if ps, _ := profile.Parse(r.For); len(ps) > 0 {
+		// By name: a value's white space (ARGO_CRED_FOR is split
+		// untrimmed) would break the command.
+		var names []string
+		for _, p := range ps {
+			names = append(names, p.Name)
+		}
+		cmd += " --for " + strings.Join(names, ",")
+		covered, _ = identity.GrantsFor(nil, names, "")
 	}
 	extra := map[string][]string{}
 	var order []string

@@ -11,6 +11,7 @@ import (
 
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/argo-cred/argo-cred/internal/files"
 )
@@ -20,7 +21,8 @@ const maxReviewBody = 1 << 20
 
 // KubeconfigCluster is the cluster a kubeconfig file names for context
 // ("" for its current one): that file only, no in-cluster fallback, no
-// other kubeconfig merged. Its credentials come along; TokenOnly drops them.
+// other kubeconfig merged. Its user is not read: no token file, exec
+// plugin or auth provider of it is used (TokenOnly gives the token).
 func KubeconfigCluster(kubeconfig, context, userAgent string, timeout time.Duration) (*Client, error) {
 	file, err := clientcmd.LoadFromFile(kubeconfig)
 	if err != nil {
@@ -29,9 +31,11 @@ func KubeconfigCluster(kubeconfig, context, userAgent string, timeout time.Durat
 	if context == "" {
 		context = file.CurrentContext
 	}
-	if c, ok := file.Contexts[context]; !ok || file.Clusters[c.Cluster] == nil {
+	c, ok := file.Contexts[context]
+	if !ok || file.Clusters[c.Cluster] == nil {
 		return nil, fmt.Errorf("not sending the token: %s names no cluster for context %q", kubeconfig, context)
 	}
+	file.AuthInfos = map[string]*clientcmdapi.AuthInfo{c.AuthInfo: {}}
 	cfg, err := clientcmd.NewNonInteractiveClientConfig(*file, context, &clientcmd.ConfigOverrides{}, nil).ClientConfig()
 	if err != nil {
 		return nil, err
@@ -49,7 +53,16 @@ func (c *Client) TokenOnly(token string) (*Client, error) {
 	if !rest.IsConfigTransportTLS(*cfg) || cfg.Insecure {
 		return nil, errors.New("not sending the token: the cluster is not reached over verified TLS")
 	}
+	// A user:password in the server's URL would go as Basic auth instead
+	// of the token (net/http sets it first): it is the kubeconfig's too.
+	if u, _, err := rest.DefaultServerUrlFor(cfg); err == nil && u.User != nil {
+		u.User = nil
+		cfg.Host = u.String()
+	}
 	cfg.BearerToken = token
+	// client-go would log the server's Warning headers to stderr as they
+	// are: not redacted, not cleaned of runner commands.
+	cfg.WarningHandler, cfg.WarningHandlerWithContext = rest.NoWarnings{}, rest.NoWarnings{}
 	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { return bounded{rt} }
 	return newClient(cfg)
 }
@@ -101,13 +114,20 @@ func (c *Client) CanI(ctx context.Context, ns, group, resource, verb string) (bo
 	res, sub, _ := strings.Cut(resource, "/")
 	attrs := map[string]any{"namespace": ns, "verb": verb, "group": group, "resource": res, "subresource": sub}
 	var r struct {
-		Status struct {
+		APIVersion string `json:"apiVersion"`
+		Kind       string `json:"kind"`
+		Status     struct {
 			Allowed         bool   `json:"allowed"`
 			EvaluationError string `json:"evaluationError"`
 		} `json:"status"`
 	}
 	err := c.post(ctx, "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
 		map[string]any{"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview", "spec": map[string]any{"resourceAttributes": attrs}}, &r)
+	if err == nil && (r.Kind != "SelfSubjectAccessReview" || r.APIVersion != "authorization.k8s.io/v1") {
+		// Any JSON would read as "not allowed": a deny expectation met by
+		// a server that is not the cluster's.
+		return false, errors.New("the answer is not a SelfSubjectAccessReview")
+	}
 	if err == nil && !r.Status.Allowed && r.Status.EvaluationError != "" {
 		// Not allowed, but because the authorizer failed: no answer.
 		err = fmt.Errorf("the authorizer failed: %s", r.Status.EvaluationError)

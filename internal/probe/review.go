@@ -40,7 +40,8 @@ func Group(resource string) string {
 }
 
 // Reviewer asks the cluster whether the token may do verb on resource
-// (which may name a subresource, "pods/log") of group in namespace ns: a
+// (which may name a subresource, "pods/log") of group in namespace ns ("" at
+// the cluster's scope, for a cluster-scoped resource): a
 // SelfSubjectAccessReview sent with the token itself. The probe uses it
 // for the verbs the Argo API cannot probe without side effects.
 type Reviewer func(ctx context.Context, ns, group, resource, verb string) (allowed bool, err error)
@@ -65,7 +66,13 @@ func review(ctx context.Context, cfg Config, red *redact.Redactor, e Expectation
 	}
 	c.Via, c.Attempts = "selfsubjectaccessreview", 1
 	start := time.Now()
-	allowed, err := cfg.Review(ctx, cfg.Namespace, Group(e.Resource), e.Resource, e.Verb)
+	ns := cfg.Namespace
+	if e.Resource == "clusterworkflowtemplates" {
+		// Cluster-scoped: asked in a namespace, the cluster would count a
+		// Role there that names it, which grants nothing on it.
+		ns = ""
+	}
+	allowed, err := cfg.Review(ctx, ns, Group(e.Resource), e.Resource, e.Verb)
 	c.LatencyMS = float64(time.Since(start).Microseconds()) / 1000
 	if err != nil {
 		c.Message = "the cluster did not answer: " + redact.Shorten(red.Text(err.Error()), 300)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -60,5 +61,30 @@ func TestReviewedAndNotChecked(t *testing.T) {
 				t.Errorf("error %v (exit %d); want exit %d with %q", err, exitcode.Of(err), tc.wantCode, tc.wantErr)
 			}
 		})
+	}
+}
+
+// A cluster-scoped resource is asked about at the cluster's scope: asked
+// in the job's namespace, the cluster counts a Role there that names it,
+// which grants nothing on it (kube-apiserver measured: a Role with get on
+// clusterworkflowtemplates gives "yes" in its namespace, "no" and a 403
+// at the cluster scope).
+func TestReviewScope(t *testing.T) {
+	srv, _ := fakeArgo(t, func(int) (int, string) { return 200, `{"items":[]}` })
+	asked := map[string]string{}
+	var mu sync.Mutex
+	cfg := cfgFor(srv)
+	cfg.Expect = []Expectation{{Allow: true, Resource: "clusterworkflowtemplates", Verb: "get"}, {Allow: true, Resource: "workflowtemplates", Verb: "get"}, {Allow: true, Resource: "pods", Verb: "delete"}}
+	cfg.Review = func(_ context.Context, ns, _, resource, _ string) (bool, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		asked[resource] = ns
+		return true, nil
+	}
+	if _, err := Run(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[string]string{"clusterworkflowtemplates": "", "workflowtemplates": "ci", "pods": "ci"}, asked); diff != "" {
+		t.Errorf("namespace asked about (-want +got):\n%s", diff)
 	}
 }
