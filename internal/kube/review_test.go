@@ -171,8 +171,12 @@ func connectProxy(t *testing.T) (*httptest.Server, *bytes.Buffer) {
 			http.Error(w, err.Error(), http.StatusBadGateway)
 			return
 		}
-		w.WriteHeader(http.StatusOK)
+		// Hijacked first, then answered on the connection itself: a
+		// WriteHeader before Hijack may never be sent.
 		down, _, err := w.(http.Hijacker).Hijack()
+		if err == nil {
+			_, err = io.WriteString(down, "HTTP/1.1 200 Connection established\r\n\r\n")
+		}
 		if err != nil {
 			up.Close()
 			return
