@@ -194,6 +194,12 @@ func (k *Keeper) Run(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+		if ctx.Err() != nil {
+			// Both were ready (a timer of zero, or one that fired as ctx
+			// ended): select chose at random, and a renewal with a context
+			// that ended sets no backoff.
+			return
+		}
 		k.renewing.Lock()
 		k.mu.Lock()
 		due := !k.now().Before(k.renewAt()) && !k.now().Before(k.retryAt)
