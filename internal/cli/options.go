@@ -179,7 +179,7 @@ func (o *LifecycleOptions) flags(fs *pflag.FlagSet, extra func(*pflag.FlagSet)) 
 
 func (o *provisionOptions) flags(fs *pflag.FlagSet) {
 	o.LifecycleOptions.flags(fs, func(fs *pflag.FlagSet) {
-		fs.Var(&cred.ListFlag{V: &o.Allow}, "allow", "RESOURCE:VERB[,VERB…] on argoproj.io (or core pods, pods/log with a profile's verbs), repeatable (default workflows:list,update)")
+		fs.Var(&cred.ListFlag{V: &o.Allow}, "allow", "RESOURCE:VERB[,VERB…] on argoproj.io (or core pods, pods/log with a profile's verbs), repeatable (default without --for: workflows:list,update)")
 		fs.Var(&cred.ListFlag{V: &o.For}, "for", identity.ForUsage())
 		fs.BoolVar(&o.DryRun, "dry-run", false, "print the objects as YAML and change nothing")
 		fs.BoolVar(&o.PrintRBAC, "print-rbac", false, "print the ServiceAccount, RBAC and ClusterRole the identity that runs provision, rotate, revoke\nand clients needs (for a namespace dedicated to Argo clients), and exit")

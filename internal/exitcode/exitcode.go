@@ -32,8 +32,8 @@ var classes = map[Code]struct{ name, detail string }{
 	TokenUnavailable: {"token unavailable", "Secret missing, wrong type, not filled within --wait, empty, unreadable file"},
 	Unreachable:      {"Argo Server unreachable", "DNS, refused, TLS, timeout, 5xx after retries"},
 	TokenRejected:    {"token rejected", "401"},
-	MissingAccess:    {"missing access", "an allow expectation got 403, or the Kubernetes identity running provision, rotate, revoke or oidc-config --apply lacks a permission"},
-	ExcessAccess:     {"too much access", "a deny expectation succeeded, or the request ran as another identity, or it could not be checked"},
+	MissingAccess:    {"missing access", "an allow expectation got 403 or, with --strict, could not be checked; or the Kubernetes identity running provision, rotate, revoke or oidc-config --apply lacks a permission"},
+	ExcessAccess:     {"too much access", "a deny expectation succeeded, or the request ran as another identity, or the token's identity could not be checked"},
 	Interrupted:      {"interrupted", "SIGINT, SIGTERM, SIGHUP or SIGQUIT; nothing was written"},
 }
 
