@@ -61,7 +61,7 @@ func (a *app) provision(ctx context.Context, o *provisionOptions) error {
 	}
 	c.Grants = grants
 	p := &clientProber{a: a, o: &o.Options, export: ExportOptions{Format: o.Format, OutputFile: o.OutputFile}}
-	_, err = identity.Provision{Kube: kc, Prober: p}.Do(ctx, identity.ProvisionInput{Client: c, Adopt: o.Adopt, Progress: a.stderr, Warn: a.warn, Fetcher: o.Fetcher})
+	_, err = identity.Provision{Kube: kc, Prober: p}.Do(ctx, identity.ProvisionInput{Client: c, Adopt: o.Adopt, Progress: a.stderr, Warn: a.warn, Fetcher: o.Fetcher, For: o.For})
 	return err
 }
 

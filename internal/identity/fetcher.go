@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"maps"
+	"strings"
 	"time"
 
 	"github.com/argo-cred/argo-cred/internal/exitcode"
@@ -177,12 +178,16 @@ func purgeFetcher(ctx context.Context, k *kube.Client, c Client) ([]string, erro
 // handoff is what provision says to hand to the team, per model.
 func handoff(c Client, in ProvisionInput) []string {
 	lines := []string{"hand to the team, one of:"}
-	store := fmt.Sprintf("  store the Argo token itself (simplest; rotation means updating CI): argo-cred env --client %s --namespace %s prints it", c.Name, c.Namespace)
+	check := "" // the job checks what the client was provisioned for
+	if len(in.For) > 0 {
+		check = " --for " + strings.Join(in.For, ",")
+	}
+	store := fmt.Sprintf("  store the Argo token itself (simplest; rotation means updating CI): argo-cred env --client %s --namespace %s%s prints it", c.Name, c.Namespace, check)
 	switch in.Fetcher.Model {
 	case FetchSecret:
-		store = fmt.Sprintf("  store the fetcher's kubeconfig %s (rotation without touching CI): the job runs argo-cred exec --client %s --namespace %s -- argo …", in.Fetcher.Out, c.Name, c.Namespace)
+		store = fmt.Sprintf("  store the fetcher's kubeconfig %s (rotation without touching CI): the job runs argo-cred exec --client %s --namespace %s%s -- argo …", in.Fetcher.Out, c.Name, c.Namespace, check)
 	case FetchTokenRequest:
-		store = fmt.Sprintf("  store the fetcher's kubeconfig %s (short-lived tokens): the job runs argo-cred exec --source tokenrequest --service-account %s --namespace %s -- argo …", in.Fetcher.Out, c.Name, c.Namespace)
+		store = fmt.Sprintf("  store the fetcher's kubeconfig %s (short-lived tokens): the job runs argo-cred exec --source tokenrequest --service-account %s --namespace %s%s -- argo …", in.Fetcher.Out, c.Name, c.Namespace, check)
 	}
 	lines = append(lines, store)
 	if in.Fetcher.Model == "" {

@@ -127,26 +127,40 @@ func TestHandoff(t *testing.T) {
 	for name, tc := range map[string]struct {
 		fetcher FetcherFlags
 		want    []string
+		for_    []string
 	}{
 		"no fetcher": {FetcherFlags{}, []string{
 			"hand to the team, one of:",
 			"  store the Argo token itself (simplest; rotation means updating CI): argo-cred env --client ci --namespace argo prints it",
 			"  or store a fetcher's kubeconfig (rotation without touching CI; short-lived tokens with --fetcher tokenrequest): provision again with --kubeconfig-out FILE",
 			keyless,
-		}},
+		}, nil},
 		"secret": {FetcherFlags{Out: "/tmp/f.kubeconfig", Model: FetchSecret}, []string{
 			"hand to the team, one of:",
 			"  store the fetcher's kubeconfig /tmp/f.kubeconfig (rotation without touching CI): the job runs argo-cred exec --client ci --namespace argo -- argo …",
 			keyless,
-		}},
+		}, nil},
 		"tokenrequest": {FetcherFlags{Out: "/tmp/f.kubeconfig", Model: FetchTokenRequest, Server: "https://k8s.example.com"}, []string{
 			"hand to the team, one of:",
 			"  store the fetcher's kubeconfig /tmp/f.kubeconfig (short-lived tokens): the job runs argo-cred exec --source tokenrequest --service-account ci --namespace argo -- argo …",
 			keyless,
-		}},
+		}, nil},
+		// The job checks what the client was provisioned for: without the
+		// same --for, the default checks (list workflows) would fail.
+		"for": {FetcherFlags{Out: "/tmp/f.kubeconfig", Model: FetchSecret}, []string{
+			"hand to the team, one of:",
+			"  store the fetcher's kubeconfig /tmp/f.kubeconfig (rotation without touching CI): the job runs argo-cred exec --client ci --namespace argo --for submit,wait -- argo …",
+			keyless,
+		}, []string{"submit,wait"}},
+		"for, no fetcher": {FetcherFlags{}, []string{
+			"hand to the team, one of:",
+			"  store the Argo token itself (simplest; rotation means updating CI): argo-cred env --client ci --namespace argo --for submit prints it",
+			"  or store a fetcher's kubeconfig (rotation without touching CI; short-lived tokens with --fetcher tokenrequest): provision again with --kubeconfig-out FILE",
+			keyless,
+		}, []string{"submit"}},
 	} {
 		t.Run(name, func(t *testing.T) {
-			if diff := cmp.Diff(tc.want, handoff(c, ProvisionInput{Client: c, Fetcher: tc.fetcher})); diff != "" {
+			if diff := cmp.Diff(tc.want, handoff(c, ProvisionInput{Client: c, Fetcher: tc.fetcher, For: tc.for_})); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
 		})

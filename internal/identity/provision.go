@@ -34,6 +34,9 @@ type ProvisionInput struct {
 	// Fetcher: when Fetcher.Out is set, make the client's fetcher and
 	// write its kubeconfig there.
 	Fetcher FetcherFlags
+	// For are the job profiles of the grants (--for), which the job's
+	// own check names too: the hand-off lines repeat them.
+	For []string
 	// Progress gets a line for each object applied ("role/ci created");
 	// Warn what the caller should know (rules of the Role kept).
 	Progress, Warn func(string)
