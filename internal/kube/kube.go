@@ -13,6 +13,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/go-logr/logr"
 	authv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -22,6 +23,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"k8s.io/klog/v2"
 )
 
 var (
@@ -30,6 +32,10 @@ var (
 )
 
 func init() {
+	// client-go logs through klog to stderr: the API server's Warning
+	// headers and errors reading its answers, as sent (a token it echoes,
+	// a runner command). argo-cred says what failed itself, cleaned.
+	klog.SetLogger(logr.Discard())
 	for _, add := range []func(*runtime.Scheme) error{corev1.AddToScheme, authv1.AddToScheme} {
 		if err := add(scheme); err != nil {
 			panic(err)

@@ -26,6 +26,8 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	gocmp "github.com/google/go-cmp/cmp"
 )
 
@@ -339,5 +341,36 @@ func TestCanIBounded(t *testing.T) {
 				t.Errorf("CanI: %v after %s; want an error within the context's 300ms", err, time.Since(start))
 			}
 		})
+	}
+}
+
+// Nothing of client-go's own log reaches stderr from the provisioner's
+// client either: the API server's Warning headers (which may echo what
+// was sent, or carry a runner command) and the errors of reading an
+// answer are argo-cred's to say, cleaned (klog is discarded in init).
+func TestClientLogsNothing(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Add("Warning", `299 - "::set-output name=x::`+r.Header.Get("Authorization")+`"`)
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"kind":"Secret","apiVersion":"v1","metadata":{"name":"ci"},"data":{"token":`) // cut short
+	}))
+	defer srv.Close()
+	k, err := Load(kubeconfigFor(t, srv, false), "", "test", 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr, err := os.Create(filepath.Join(t.TempDir(), "stderr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	orig := os.Stderr
+	os.Stderr = stderr // klog writes to os.Stderr
+	_, err = k.Secrets("ci").Get(context.Background(), "ci", metav1.GetOptions{})
+	os.Stderr = orig
+	if err == nil {
+		t.Error("a Secret cut short was read")
+	}
+	if out, _ := os.ReadFile(stderr.Name()); len(out) > 0 {
+		t.Errorf("stderr: %q; want nothing", out)
 	}
 }
