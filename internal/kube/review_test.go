@@ -292,20 +292,29 @@ func TestCanIWarningsNotLogged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if out := stderrOf(t, func() {
+		if _, err := c.CanI(context.Background(), "ci", "", "pods", "get"); err != nil {
+			t.Error(err)
+		}
+	}); len(out) > 0 {
+		t.Errorf("stderr: %q; want nothing", out)
+	}
+}
+
+// stderrOf is what f wrote to os.Stderr, where client-go's log (klog)
+// writes.
+func stderrOf(t *testing.T, f func()) []byte {
+	t.Helper()
 	stderr, err := os.Create(filepath.Join(t.TempDir(), "stderr"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	orig := os.Stderr
-	os.Stderr = stderr // client-go's log (klog) writes to os.Stderr
-	_, err = c.CanI(context.Background(), "ci", "", "pods", "get")
+	os.Stderr = stderr
+	f()
 	os.Stderr = orig
-	if err != nil {
-		t.Fatal(err)
-	}
-	if out, _ := os.ReadFile(stderr.Name()); len(out) > 0 {
-		t.Errorf("stderr: %q; want nothing", out)
-	}
+	out, _ := os.ReadFile(stderr.Name())
+	return out
 }
 
 // A cluster that never answers, or answers a byte at a time, holds a
@@ -359,18 +368,11 @@ func TestClientLogsNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stderr, err := os.Create(filepath.Join(t.TempDir(), "stderr"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	orig := os.Stderr
-	os.Stderr = stderr // klog writes to os.Stderr
-	_, err = k.Secrets("ci").Get(context.Background(), "ci", metav1.GetOptions{})
-	os.Stderr = orig
-	if err == nil {
-		t.Error("a Secret cut short was read")
-	}
-	if out, _ := os.ReadFile(stderr.Name()); len(out) > 0 {
+	if out := stderrOf(t, func() {
+		if _, err := k.Secrets("ci").Get(context.Background(), "ci", metav1.GetOptions{}); err == nil {
+			t.Error("a Secret cut short was read")
+		}
+	}); len(out) > 0 {
 		t.Errorf("stderr: %q; want nothing", out)
 	}
 }
