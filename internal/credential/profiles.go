@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/argo-cred/argo-cred/internal/exitcode"
@@ -25,6 +26,11 @@ func forProfiles(r *Request) ([]probe.Expectation, error) {
 	if err != nil {
 		return nil, err
 	}
+	return expectations(grants)
+}
+
+// expectations are what grants imply to the probe (identity.ExpectFor).
+func expectations(grants []identity.Grant) ([]probe.Expectation, error) {
 	var out []probe.Expectation
 	for _, e := range identity.ExpectFor(grants) {
 		x, err := probe.ParseExpectation(e)
@@ -36,27 +42,45 @@ func forProfiles(r *Request) ([]probe.Expectation, error) {
 	return out, nil
 }
 
+// forNames are --for's profiles by name, as parsed: a value's white space
+// (ARGO_CRED_FOR is split untrimmed) is not part of a name.
+func forNames(r *Request) []string {
+	ps, _ := profile.Parse(r.For)
+	var names []string
+	for _, p := range ps {
+		names = append(names, p.Name)
+	}
+	return names
+}
+
 // reviewer is how the probe asks the cluster, with the job's token, about
 // the verbs the Argo API cannot probe: the API server the token was read
 // from (which has it already), or the kubeconfig the user named for this
 // run (--kubeconfig, the action's kubeconfig input), over verified TLS
-// only (kube.TokenOnly). An ambient kubeconfig gets no CI token: nil.
+// only (kube.TokenOnly). An ambient kubeconfig gets no CI token: nil. Its
+// client is made at the first question: a probe that asks none makes none.
 func (c *Credential) reviewer() probe.Reviewer {
 	r := &c.req
-	base, err := (*kube.Client)(nil), error(nil)
+	var base func() (*kube.Client, error)
 	switch {
 	case c.g != nil && c.g.kc != nil:
-		base = c.g.kc
+		base = func() (*kube.Client, error) { return c.g.kc, nil }
 	case r.Kubeconfig != "" && KubeconfigProblem(r.Kubeconfig, r.Lookup) == nil:
-		base, err = kube.KubeconfigCluster(r.Kubeconfig, r.Context, r.UserAgent, 5*time.Second)
+		base = func() (*kube.Client, error) {
+			return kube.KubeconfigCluster(r.Kubeconfig, r.Context, r.UserAgent, 5*time.Second)
+		}
 	default:
 		return nil
 	}
-	var kc *kube.Client
-	if err == nil {
-		kc, err = base.TokenOnly(c.Token.Raw())
-	}
+	client := sync.OnceValues(func() (*kube.Client, error) {
+		k, err := base()
+		if err != nil {
+			return nil, err
+		}
+		return k.TokenOnly(c.Token.Raw())
+	})
 	return func(ctx context.Context, ns, group, resource, verb string) (bool, error) {
+		kc, err := client()
 		if err != nil {
 			return false, err
 		}
@@ -92,13 +116,7 @@ func clientHint(r *Request, client, ns string, expect []probe.Expectation, err e
 	}
 	cmd := "argo-cred provision --client " + client + " --namespace " + ns
 	var covered []identity.Grant
-	if ps, _ := profile.Parse(r.For); len(ps) > 0 {
-		// By name: a value's white space (ARGO_CRED_FOR is split
-		// untrimmed) would break the command.
-		var names []string
-		for _, p := range ps {
-			names = append(names, p.Name)
-		}
+	if names := forNames(r); len(names) > 0 {
 		cmd += " --for " + strings.Join(names, ",")
 		covered, _ = identity.GrantsFor(nil, names, "")
 	}
@@ -135,19 +153,23 @@ func forVersion(r *Request, rep probe.Report, expect []probe.Expectation) []prob
 			rep.ServerVersion, strings.Join(profile.Versions, ", ")))
 		return nil
 	}
+	names := forNames(r)
 	var rules []identity.Grant
 	for _, p := range ps {
-		if slices.Contains(strings.Split(strings.Join(r.For, ","), ","), p.Name) {
+		if slices.Contains(names, p.Name) {
 			for _, g := range p.Grants() {
 				rules = append(rules, identity.Grant{Resource: g.Resource, Verbs: g.Verbs})
 			}
 		}
 	}
+	wanted, err := expectations(rules)
+	if err != nil {
+		return nil
+	}
 	out := slices.Clone(expect)
 	var more []string
-	for _, e := range identity.ExpectFor(rules) {
-		x, err := probe.ParseExpectation(e)
-		if err != nil || slices.ContainsFunc(out, func(o probe.Expectation) bool { return o.Name() == x.Name() && o.Allow }) || !x.Allow {
+	for _, x := range wanted {
+		if !x.Allow || slices.ContainsFunc(out, func(o probe.Expectation) bool { return o.Name() == x.Name() && o.Allow }) {
 			continue
 		}
 		// A deny of the same check gives way: this version needs it.
@@ -158,6 +180,6 @@ func forVersion(r *Request, rep probe.Report, expect []probe.Expectation) []prob
 		return nil
 	}
 	r.print(fmt.Sprintf("note: the Argo Server is %s: as measured on %s, --for %s also needs %s (docs/profiles.md)",
-		rep.ServerVersion, measured, strings.Join(r.For, ","), strings.Join(more, ", ")))
+		rep.ServerVersion, measured, strings.Join(names, ","), strings.Join(more, ", ")))
 	return out
 }

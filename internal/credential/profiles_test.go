@@ -3,6 +3,8 @@ package credential
 import (
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/argo-cred/argo-cred/internal/exitcode"
 	"github.com/argo-cred/argo-cred/internal/probe"
 )
@@ -27,6 +29,49 @@ func TestClientHintCommand(t *testing.T) {
 			err := clientHint(&Request{CheckFlags: CheckFlags{For: tc.For}}, "ci", "ci", expect, denied)
 			if got := exitcode.Hint(err); got != tc.want {
 				t.Errorf("hint:\n%q\nwant\n%q", got, tc.want)
+			}
+		})
+	}
+}
+
+// On a v3.6 server --for submit-from also checks get on workflow
+// templates, whatever white space ARGO_CRED_FOR's values carry (envconfig
+// splits it untrimmed); on v3.7 nothing more is checked.
+func TestForVersion(t *testing.T) {
+	for name, tc := range map[string]struct {
+		version string
+		want    []string // the added checks
+		note    string
+	}{
+		"v3.6":     {version: "v3.6.18", want: []string{"workflowtemplates/get"}, note: "note: the Argo Server is v3.6.18: as measured on v3.6.18, --for wait,submit-from also needs workflowtemplates/get (docs/profiles.md)"},
+		"v3.7":     {version: "v3.7.9"},
+		"unknown":  {version: "v3.5.1", note: "note: the Argo Server is v3.5.1; the profiles were measured on v3.6.18, v3.7.9 (docs/profiles.md): a verb it needs beyond them shows only when argo runs"},
+		"untagged": {version: "untagged", note: "note: the Argo Server is untagged; the profiles were measured on v3.6.18, v3.7.9 (docs/profiles.md): a verb it needs beyond them shows only when argo runs"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var notes []string
+			r := &Request{Hooks: Hooks{Print: func(s string) { notes = append(notes, s) }}}
+			r.For = []string{" submit-from", "wait "}
+			base, err := forProfiles(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := forVersion(r, probe.Report{ServerVersion: tc.version}, base)
+			var added []string
+			if out != nil {
+				for _, e := range out[len(base):] {
+					added = append(added, e.Name())
+				}
+			}
+			if diff := cmp.Diff(tc.want, added); diff != "" {
+				t.Errorf("added checks (-want +got):\n%s", diff)
+			}
+			var wantNotes []string
+			if tc.note != "" {
+				wantNotes = []string{tc.note}
+			}
+			if diff := cmp.Diff(wantNotes, notes); diff != "" {
+				t.Errorf("notes (-want +got):\n%s", diff)
 			}
 		})
 	}

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -41,16 +40,10 @@ func Verify(ctx context.Context, c *Credential, expect []probe.Expectation) (pro
 	defer r.log().Debug("probed")
 	cfg := ProbeConfig(s, r.Headers, r.UserAgent)
 	cfg.Authorization, cfg.Namespace, cfg.Subject = s.Authorization, s.Namespace, claims.Subject
-	cfg.SkipIdentityCheck, cfg.Expect, cfg.Strict = r.SkipIdentityCheck, expect, r.Strict
-	if slices.ContainsFunc(expect, func(e probe.Expectation) bool { return !probe.Checkable(e.Resource, e.Verb) }) {
-		cfg.Review = c.reviewer()
-	}
+	cfg.SkipIdentityCheck, cfg.Expect, cfg.Strict, cfg.Review = r.SkipIdentityCheck, expect, r.Strict, c.reviewer()
 	rep, err := probe.Run(ctx, cfg)
 	if more := forVersion(r, rep, expect); more != nil {
 		expect, cfg.Expect = more, more
-		if cfg.Review == nil && slices.ContainsFunc(expect, func(e probe.Expectation) bool { return !probe.Checkable(e.Resource, e.Verb) }) {
-			cfg.Review = c.reviewer()
-		}
 		rep, err = probe.Run(ctx, cfg)
 	}
 	// A token argo-cred just had made can be refused for a moment:
