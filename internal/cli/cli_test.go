@@ -329,6 +329,9 @@ func FuzzActionInputs(f *testing.F) {
 			if len(o.Audiences) == 0 {
 				o.Audiences = nil
 			}
+			if len(o.For) == 0 {
+				o.For = nil
+			}
 		}
 		if !reflect.DeepEqual(want, got) {
 			t.Fatalf("inputs %q (-want +got):\n%s", given, cmp.Diff(want, got, cmp.AllowUnexported(Options{})))
