@@ -8,6 +8,7 @@ import (
 
 	cred "github.com/argo-cred/argo-cred/internal/credential"
 	"github.com/argo-cred/argo-cred/internal/github"
+	"github.com/argo-cred/argo-cred/internal/keyless"
 	"github.com/argo-cred/argo-cred/internal/kube"
 	"github.com/argo-cred/argo-cred/internal/token"
 )
@@ -17,7 +18,7 @@ type oidcConfigOptions struct {
 	repo, ref, environment, issuer, issuerCA string
 	ownerID, repoID                          string // GitHub's numeric ids of the owner and the repository
 	apply                                    bool
-	// only is what to print: "" for both, or one of github.OIDCParts.
+	// only is what to print: "" for both, or one of keyless.Parts.
 	only string
 	// allow are the grants, as provision's --allow.
 	allow []string
@@ -54,6 +55,6 @@ func (oc *oidcConfigOptions) flags(fs *pflag.FlagSet, o *Options) {
 	fs.BoolVar(&oc.apply, "apply", false, "apply the Role and RoleBinding")
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", "", "kubeconfig file, with --apply")
 	fs.StringVar(&o.Context, "context", o.Context, "kubeconfig context, with --apply")
-	fs.StringVar(&oc.only, "only", "", "print only this part: "+strings.Join(github.OIDCParts, " (the file for kube-apiserver) or ")+" (the Role and RoleBinding)")
+	fs.StringVar(&oc.only, "only", "", "print only this part: "+strings.Join(keyless.Parts, " (the file for kube-apiserver) or ")+" (the Role and RoleBinding)")
 	fs.BoolVarP(&o.Verbose, "verbose", "v", o.Verbose, "verbose diagnostics on stderr (ARGO_CRED_VERBOSE)")
 }

@@ -15,7 +15,7 @@ import (
 
 	cred "github.com/argo-cred/argo-cred/internal/credential"
 	"github.com/argo-cred/argo-cred/internal/export"
-	"github.com/argo-cred/argo-cred/internal/github"
+	"github.com/argo-cred/argo-cred/internal/keyless"
 )
 
 // noValueFiles are flags whose values are not files: the shell offers no
@@ -45,7 +45,7 @@ func Flags(command string, cluster func() Cluster) map[string]cobra.CompletionFu
 		"format": fixed(formats...),
 		"source": fixed(sources...),
 		"output": fixed(outputs...),
-		"only":   fixed(github.OIDCParts...),
+		"only":   fixed(keyless.Parts...),
 		"expect": func(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 			return Expect(toComplete), cobra.ShellCompDirectiveNoFileComp
 		},

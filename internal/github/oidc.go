@@ -1,11 +1,9 @@
 package github
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"regexp"
-	"strings"
+
+	"github.com/argo-cred/argo-cred/internal/keyless"
 )
 
 // Issuer is the issuer of GitHub Actions' OIDC tokens.
@@ -16,28 +14,19 @@ const Issuer = "https://token.actions.githubusercontent.com"
 // same name gets a new id, the repository's id.
 const username = `"gha:" + claims.sub + ":repository_id:" + claims.repository_id`
 
-var notSlug = regexp.MustCompile(`[^a-z0-9]+`)
-
 // AuthenticationConfig is the AuthenticationConfiguration (v1, Kubernetes
 // 1.34; v1beta1 on 1.30–1.33) that trusts issuer's tokens for audience
 // from repositories of the owner with id ownerID (named owner, which a
 // re-registered organisation can take over; its id it cannot), mapping each
 // to the user "gha:<sub>:repository_id:<repository_id>".
 func AuthenticationConfig(issuer, caPEM, audience, owner, ownerID string) map[string]any {
-	iss := map[string]any{"url": issuer, "audiences": []string{audience}}
-	if caPEM != "" {
-		iss["certificateAuthority"] = caPEM
-	}
-	return map[string]any{
-		"apiVersion": "apiserver.config.k8s.io/v1", "kind": "AuthenticationConfiguration",
-		"jwt": []map[string]any{{
-			"issuer": iss,
-			"claimValidationRules": []map[string]string{{"expression": fmt.Sprintf("claims.repository_owner_id == %q", ownerID),
-				"message": fmt.Sprintf("the token is not from a repository of %s (owner id %s)", owner, ownerID)}},
-			"claimMappings":       map[string]any{"username": map[string]string{"expression": username}},
-			"userValidationRules": []map[string]string{{"expression": "!user.username.startsWith('system:')", "message": "the username must not start with system:"}},
-		}},
-	}
+	return keyless.AuthenticationConfig(issuer, caPEM, audience, ownerRules(owner, ownerID), username)
+}
+
+// ownerRules are the claimValidationRules of the owner with id ownerID.
+func ownerRules(owner, ownerID string) []map[string]string {
+	return []map[string]string{{"expression": fmt.Sprintf("claims.repository_owner_id == %q", ownerID),
+		"message": fmt.Sprintf("the token is not from a repository of %s (owner id %s)", owner, ownerID)}}
 }
 
 // User is the user AuthenticationConfig maps a job's token to: "gha:" +
@@ -57,15 +46,5 @@ func User(repo, ref, environment, repoID string) string {
 // environments of one repository, never share a name. A DNS label of at
 // most 63 characters.
 func BindingName(repo, user string) string {
-	sum := sha256.Sum256([]byte(user))
-	hash := hex.EncodeToString(sum[:])[:10]
-	const maxSlug = 63 - len("gha-") - len("-") - 10
-	slug := strings.Trim(notSlug.ReplaceAllString(strings.ToLower(repo), "-"), "-")
-	if len(slug) > maxSlug {
-		slug = strings.TrimRight(slug[:maxSlug], "-")
-	}
-	if slug == "" {
-		return "gha-" + hash
-	}
-	return "gha-" + slug + "-" + hash
+	return keyless.BindingName("gha", repo, user)
 }

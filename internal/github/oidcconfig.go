@@ -5,16 +5,11 @@ import (
 	"fmt"
 	"io"
 	"regexp"
-	"slices"
 	"strings"
 
-	"sigs.k8s.io/yaml"
-
 	"github.com/argo-cred/argo-cred/internal/exitcode"
-	"github.com/argo-cred/argo-cred/internal/files"
-	"github.com/argo-cred/argo-cred/internal/identity"
+	"github.com/argo-cred/argo-cred/internal/keyless"
 	"github.com/argo-cred/argo-cred/internal/kube"
-	"github.com/argo-cred/argo-cred/internal/token"
 )
 
 // The placeholders OIDCConfig prints for the ids it was not given: they
@@ -24,16 +19,10 @@ const (
 	repoIDPlaceholder  = "REPOSITORY_ID"
 )
 
-// What OIDCConfig prints, each alone with Only: the file for
-// kube-apiserver (on the control-plane hosts) and the RBAC (for kubectl
-// apply), which different people often handle.
 const (
-	onlyAuthConfig = "authentication-config"
-	onlyRBAC       = "rbac"
+	onlyAuthConfig = keyless.OnlyAuthConfig
+	onlyRBAC       = keyless.OnlyRBAC
 )
-
-// OIDCParts are the values of OIDCConfig.Only (--only).
-var OIDCParts = []string{onlyAuthConfig, onlyRBAC}
 
 var (
 	repoName = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$`)
@@ -70,8 +59,8 @@ type OIDCConfig struct {
 
 // Check refuses flags before anything is printed or applied.
 func (c OIDCConfig) Check() error {
-	if c.Only != "" && !slices.Contains(OIDCParts, c.Only) {
-		return exitcode.New(exitcode.Usage, "use "+strings.Join(OIDCParts, " or ")+", or no --only for both", "unknown --only %q", c.Only)
+	if err := c.common().CheckOnly(); err != nil {
+		return err
 	}
 	if !repoName.MatchString(c.Repo) {
 		return exitcode.New(exitcode.Usage, "give --github-repo OWNER/REPO", "invalid --github-repo %q", c.Repo)
@@ -95,6 +84,12 @@ func (c OIDCConfig) Check() error {
 	return nil
 }
 
+// common is c's part every CI shares.
+func (c OIDCConfig) common() keyless.Config {
+	return keyless.Config{Issuer: c.Issuer, IssuerCAFile: c.IssuerCAFile, Audiences: c.Audiences, Namespace: c.Namespace,
+		Allow: c.Allow, Only: c.Only, Apply: c.Apply, Connect: c.Connect}
+}
+
 // Do checks c, prints the documents to out (a warning on errOut when they
 // hold placeholders) and, with Apply, applies the Role and RoleBinding,
 // naming each change on errOut.
@@ -102,119 +97,25 @@ func (c OIDCConfig) Do(ctx context.Context, out, errOut io.Writer) error {
 	if err := c.Check(); err != nil {
 		return err
 	}
-	var ca string
-	if c.IssuerCAFile != "" {
-		b, err := files.Read(c.IssuerCAFile, 1<<20)
-		if err != nil {
-			return exitcode.Wrap(exitcode.Usage, "give --issuer-ca-file a PEM file", err)
-		}
-		ca = string(b)
-	}
-	grants, err := c.grants()
-	if err != nil {
-		return err
-	}
-	repoID := c.RepoID
+	repoID, ownerID := c.RepoID, c.OwnerID
 	if repoID == "" {
 		repoID = repoIDPlaceholder
 	}
-	user := User(c.Repo, c.Ref, c.Environment, repoID)
-	name := BindingName(c.Repo, user)
-	doc, err := c.documents(ca, user, name, grants)
-	if err != nil {
-		return err
-	}
-	if note, missing := c.placeholderNote(); note != "" {
-		fmt.Fprintln(errOut, "warning: the output has placeholders for GitHub's ids: give "+strings.Join(missing, " and "))
-	}
-	if _, err := io.WriteString(out, doc); err != nil {
-		return err
-	}
-	if !c.Apply {
-		return nil
-	}
-	kc, ns, err := c.Connect()
-	if err != nil {
-		return err
-	}
-	if err := sameSubject(ctx, kc, ns, name, user); err != nil {
-		return err
-	}
-	changes, err := identity.Apply(ctx, kc, ns, identity.UserObjects(name, ns, user, grants), false)
-	for _, ch := range changes {
-		fmt.Fprintf(errOut, "%s/%s %s\n", strings.ToLower(ch.Kind), ch.Name, ch.What)
-	}
-	return err
-}
-
-// grants reads Allow.
-func (c OIDCConfig) grants() ([]identity.Grant, error) {
-	allow := c.Allow
-	if len(allow) == 0 {
-		allow = []string{"workflows:list,create"}
-	}
-	var grants []identity.Grant
-	for _, s := range allow {
-		g, err := identity.ParseGrant(s)
-		if err != nil {
-			return nil, err
-		}
-		grants = append(grants, g)
-	}
-	return grants, nil
-}
-
-// documents are the YAML documents printed, with their comments: the
-// placeholder note, the AuthenticationConfiguration and the Role and
-// RoleBinding name of user, as Only says.
-func (c OIDCConfig) documents(ca, user, name string, grants []identity.Grant) (string, error) {
-	audience := token.DefaultAudience
-	if len(c.Audiences) > 0 {
-		audience = c.Audiences[0]
-	}
-	owner, _, _ := strings.Cut(c.Repo, "/")
-	ownerID := c.OwnerID
 	if ownerID == "" {
 		ownerID = ownerIDPlaceholder
 	}
-	ns := c.Namespace
-	if ns == "" {
-		ns = "NAMESPACE"
-	}
-	b, err := yaml.Marshal(AuthenticationConfig(c.Issuer, ca, audience, owner, ownerID))
-	if err != nil {
-		return "", err
-	}
+	owner, _, _ := strings.Cut(c.Repo, "/")
+	user := User(c.Repo, c.Ref, c.Environment, repoID)
 	// The configuration maps every job to its user; the repository's id in
 	// it is the token's, whatever was given here.
 	userComment := fmt.Sprintf("%q", user)
 	if c.Only == onlyAuthConfig && c.RepoID == "" {
 		userComment = `"gha:<sub>:repository_id:<repository_id>"`
 	}
-	var out strings.Builder
-	note, _ := c.placeholderNote()
-	out.WriteString(note)
-	if c.Only != onlyRBAC {
-		fmt.Fprintf(&out, "# kube-apiserver --authentication-config (a file on every control-plane host; Kubernetes 1.34: v1,\n"+
-			"# 1.30-1.33: apiserver.config.k8s.io/v1beta1). If the file exists, add the jwt entry to it.\n"+
-			"# GitHub jobs of %s (owner id %s) get the user %s.\n%s", owner, ownerID, userComment, b)
-	}
-	if c.Only == onlyRBAC {
-		fmt.Fprintf(&out, "# The Role and RoleBinding of the user %q (kubectl apply -f -).\n", user)
-	}
-	if c.Only != onlyAuthConfig {
-		for i, obj := range identity.UserObjects(name, ns, user, grants) {
-			b, err := yaml.Marshal(obj.Body)
-			if err != nil {
-				return "", err
-			}
-			if i > 0 || c.Only != onlyRBAC {
-				out.WriteString("---\n")
-			}
-			out.Write(b)
-		}
-	}
-	return out.String(), nil
+	note, missing := c.placeholderNote()
+	return c.common().Do(ctx, keyless.Job{CI: "GitHub's", Rules: ownerRules(owner, ownerID), Username: username,
+		Who:  fmt.Sprintf("GitHub jobs of %s (owner id %s) get the user %s.", owner, ownerID, userComment),
+		User: user, Name: BindingName(c.Repo, user), Note: note, Missing: missing}, out, errOut)
 }
 
 // placeholderNote is the comment above the documents when an id they hold
