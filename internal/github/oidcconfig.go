@@ -7,9 +7,10 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/spf13/pflag"
+
 	"github.com/argo-cred/argo-cred/internal/exitcode"
 	"github.com/argo-cred/argo-cred/internal/keyless"
-	"github.com/argo-cred/argo-cred/internal/kube"
 )
 
 // The placeholders OIDCConfig prints for the ids it was not given: they
@@ -30,37 +31,35 @@ var (
 	githubID = regexp.MustCompile(`^[1-9][0-9]{0,19}$`)
 )
 
+// Flags are oidc-config's flags for GitHub: the repository and GitHub's
+// numeric ids of the owner and the repository, placeholders when empty.
+type Flags struct{ Repo, OwnerID, RepoID string }
+
+// AddFlags defines --github-repo, --github-owner-id and --github-repo-id.
+func (f *Flags) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&f.Repo, "github-repo", "", "OWNER/REPO of the GitHub Actions jobs")
+	fs.StringVar(&f.OwnerID, "github-owner-id", "", "GitHub's numeric id of OWNER (claim repository_owner_id)")
+	fs.StringVar(&f.RepoID, "github-repo-id", "", "GitHub's numeric id of OWNER/REPO (claim repository_id)")
+}
+
 // OIDCConfig is what a cluster needs so that the GitHub Actions jobs of a
 // repository can use their own OIDC token: the AuthenticationConfiguration
 // for kube-apiserver, and a Role and RoleBinding for the jobs' user. Do
 // prints them, and with Apply applies the Role and RoleBinding.
 type OIDCConfig struct {
-	// Repo is OWNER/REPO; OwnerID and RepoID are GitHub's numeric ids of
-	// the owner and the repository, placeholders when empty.
-	Repo, OwnerID, RepoID string
+	keyless.Config
+	Flags
 	// Ref or Environment is where the jobs run.
 	Ref, Environment string
-	// Issuer issues the tokens; IssuerCAFile is its PEM CA, if any.
-	Issuer, IssuerCAFile string
-	// Audiences: the first is the audience the jobs request; none:
-	// token.DefaultAudience.
-	Audiences []string
-	// Namespace is the printed Role's and RoleBinding's; empty: NAMESPACE.
-	Namespace string
-	// Allow are the grants (RESOURCE:VERB[,VERB…]); none: workflows:list,create.
-	Allow []string
-	// Only is one of OIDCParts to print alone; empty: both.
-	Only string
-	// Apply applies the Role and RoleBinding through Connect, which returns
-	// the Kubernetes client and the namespace to apply in.
-	Apply   bool
-	Connect func() (*kube.Client, string, error)
 }
 
 // Check refuses flags before anything is printed or applied.
 func (c OIDCConfig) Check() error {
-	if err := c.common().CheckOnly(); err != nil {
+	if err := c.CheckOnly(); err != nil {
 		return err
+	}
+	if c.Repo == "" {
+		return exitcode.New(exitcode.Usage, "give --github-repo OWNER/REPO for GitHub Actions, or --gitlab-project GROUP/PROJECT for GitLab CI", "oidc-config needs the jobs' repository")
 	}
 	if !repoName.MatchString(c.Repo) {
 		return exitcode.New(exitcode.Usage, "give --github-repo OWNER/REPO", "invalid --github-repo %q", c.Repo)
@@ -82,12 +81,6 @@ func (c OIDCConfig) Check() error {
 			"--apply needs GitHub's ids of the owner and the repository: it never binds a placeholder user")
 	}
 	return nil
-}
-
-// common is c's part every CI shares.
-func (c OIDCConfig) common() keyless.Config {
-	return keyless.Config{Issuer: c.Issuer, IssuerCAFile: c.IssuerCAFile, Audiences: c.Audiences, Namespace: c.Namespace,
-		Allow: c.Allow, Only: c.Only, Apply: c.Apply, Connect: c.Connect}
 }
 
 // Do checks c, prints the documents to out (a warning on errOut when they
@@ -113,7 +106,10 @@ func (c OIDCConfig) Do(ctx context.Context, out, errOut io.Writer) error {
 		userComment = `"gha:<sub>:repository_id:<repository_id>"`
 	}
 	note, missing := c.placeholderNote()
-	return c.common().Do(ctx, keyless.Job{CI: "GitHub's", Rules: ownerRules(owner, ownerID), Username: username,
+	if c.Issuer == "" {
+		c.Issuer = Issuer
+	}
+	return c.Config.Do(ctx, keyless.Job{CI: "GitHub's", Rules: ownerRules(owner, ownerID), Username: username,
 		Who:  fmt.Sprintf("GitHub jobs of %s (owner id %s) get the user %s.", owner, ownerID, userComment),
 		User: user, Name: BindingName(c.Repo, user), Note: note, Missing: missing}, out, errOut)
 }

@@ -9,6 +9,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/argo-cred/argo-cred/internal/exitcode"
+	"github.com/argo-cred/argo-cred/internal/keyless"
 )
 
 // ids are the inputs of OIDCConfig the tests vary.
@@ -20,8 +21,8 @@ type ids struct {
 // runOIDCConfig runs oidc-config for octo-org/app in namespace ci, as
 // argo-cred would: stderr gets the error line, code its exit code.
 func runOIDCConfig(in ids) (stdout, stderr string, code int) {
-	c := OIDCConfig{Repo: "octo-org/app", Ref: "refs/heads/main", Issuer: Issuer, Namespace: "ci",
-		OwnerID: in.ownerID, RepoID: in.repoID, Only: in.only, Apply: in.apply}
+	c := OIDCConfig{Flags: Flags{Repo: "octo-org/app", OwnerID: in.ownerID, RepoID: in.repoID}, Ref: "refs/heads/main",
+		Config: keyless.Config{Issuer: Issuer, Namespace: "ci", Only: in.only, Apply: in.apply}}
 	var out, errOut strings.Builder
 	err := c.Do(context.Background(), &out, &errOut)
 	if err != nil {
