@@ -62,7 +62,8 @@ func TestOIDCConfigOneCI(t *testing.T) {
 		"":                                       "error: oidc-config needs the jobs' repository; give --github-repo OWNER/REPO for GitHub Actions, or --gitlab-project GROUP/PROJECT for GitLab CI",
 		"--github-repo o/r --gitlab-project g/p": "error: --gitlab-* and --github-* flags both given",
 		"--gitlab-project g/p --github-owner-id 1": "error: --gitlab-* and --github-* flags both given",
-		"--github-repo o/r --gitlab-project-id 1":  `error: invalid --gitlab-project ""`,
+		"--github-repo o/r --gitlab-project-id 1":  "error: --gitlab-* and --github-* flags both given",
+		"--gitlab-project-id 1":                    `error: invalid --gitlab-project ""`,
 	} {
 		stdout, stderr, code := runCLI(append([]string{"oidc-config"}, strings.Fields(args)...)...)
 		if code != 2 || stdout != "" || !strings.HasPrefix(stderr, want) {
