@@ -48,6 +48,7 @@ release-prep: ## set VERSION, the action's image in action.yml and the examples'
 	sed -i -E 's|^( *image: docker://ghcr\.io/argo-cred/argo-cred-action)[:@].*$$|\1$(if $(DIGEST),@$(DIGEST) # $(V),:$(V))|' action.yml
 	@grep -qxF '  image: docker://ghcr.io/argo-cred/argo-cred-action$(if $(DIGEST),@$(DIGEST) # $(V),:$(V))' action.yml || { echo "action.yml: the image line was not rewritten" >&2; exit 1; }
 	sed -i -E -e 's|argo-cred/argo-cred@v[0-9.]*|argo-cred/argo-cred@$(V)|' -e 's|(ghcr\.io/argo-cred/argo-cred):v[0-9.]+|\1:$(V)|' examples/github-actions/*.yml
+	sed -i -E 's/(argo-cred:|argo-cred-job:|argo-cred@)v[0-9]+\.[0-9]+\.[0-9]+/\1$(V)/g' examples/gitlab-ci/.gitlab-ci.yml examples/gitlab-ci/Dockerfile examples/gitlab-ci/component/templates/argo-cred.yml
 
 image: stack-binaries ## the argo-cred image (argo-cred:dev), offline: see test/image/build.sh
 	test/image/build.sh

@@ -56,6 +56,10 @@ type Stack struct {
 	// argo-cred-test/app: the default repository_owner_id and repository_id
 	// claims of the issuer's tokens.
 	OIDCOwnerID, OIDCRepoID string
+
+	// The GitLab instance's stand-in issuer, its ID-token endpoint (as the
+	// GitHub one's) and the audience, project and ids the cluster trusts.
+	GitLabIssuer, GitLabTokenURL, GitLabAudience, GitLabProject, GitLabProjectID, GitLabNamespaceID string
 }
 
 // Root is the repository root.
@@ -84,7 +88,8 @@ func Get(t testing.TB) *Stack {
 		ArgoServer: vars["ARGO_SERVER"], ArgoServerTLS: vars["ARGO_SERVER_TLS"], ArgoServerHybrid: vars["ARGO_SERVER_HYBRID"],
 		ArgoBin: vars["ARGO_BIN"], ArgoServerV36: vars["ARGO_SERVER_V36"], Argo36Bin: vars["ARGO36_BIN"], OIDCIssuer: vars["STACK_OIDC_ISSUER"], OIDCTokenURL: vars["STACK_OIDC_TOKEN_URL"],
 		OIDCAudience: vars["STACK_OIDC_AUDIENCE"], AuthConfig: vars["STACK_AUTH_CONFIG"],
-		OIDCOwnerID: vars["STACK_OIDC_OWNER_ID"], OIDCRepoID: vars["STACK_OIDC_REPO_ID"],
+		OIDCOwnerID: vars["STACK_OIDC_OWNER_ID"], OIDCRepoID: vars["STACK_OIDC_REPO_ID"], GitLabIssuer: vars["STACK_GITLAB_ISSUER"], GitLabTokenURL: vars["STACK_GITLAB_TOKEN_URL"],
+		GitLabAudience: vars["STACK_GITLAB_AUDIENCE"], GitLabProject: vars["STACK_GITLAB_PROJECT"], GitLabProjectID: vars["STACK_GITLAB_PROJECT_ID"], GitLabNamespaceID: vars["STACK_GITLAB_NAMESPACE_ID"],
 	}
 	cfg, err := clientcmd.BuildConfigFromFlags("", s.Kubeconfig)
 	if err != nil {

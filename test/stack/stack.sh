@@ -2,8 +2,9 @@
 # The local control plane and Argo Servers every test and the demo run against.
 #
 #   stack.sh up     start etcd, kube-apiserver, kube-controller-manager (token
-#                   controller) and four Argo Servers on 127.0.0.1 (three of
-#                   v3.7, one of v3.6); idempotent
+#                   controller), four Argo Servers on 127.0.0.1 (three of
+#                   v3.7, one of v3.6) and two OIDC issuers (GitHub's and a
+#                   GitLab instance's stand-ins); idempotent
 #   stack.sh down   stop exactly what "up" started and remove its state
 #   stack.sh status say what runs
 #
@@ -22,6 +23,8 @@ ARGO_HYBRID_PORT=${STACK_ARGO_HYBRID_PORT:-22748}
 ARGO36_PORT=${STACK_ARGO36_PORT:-22751} # argo server v3.6, plain HTTP: the profiles are measured on it too
 OIDC_PORT=${STACK_OIDC_PORT:-22749}             # the OIDC issuer, HTTPS (GitHub's stand-in)
 OIDC_TOKEN_PORT=${STACK_OIDC_TOKEN_PORT:-22750} # its fake ACTIONS_ID_TOKEN_REQUEST_URL, plain HTTP
+GITLAB_PORT=${STACK_GITLAB_PORT:-22752}             # a GitLab instance's stand-in issuer, HTTPS (an issuer URL of its own)
+GITLAB_TOKEN_PORT=${STACK_GITLAB_TOKEN_PORT:-22753} # its ID-token endpoint (what GitLab puts in id_tokens), plain HTTP
 # kube-apiserver ends every watch after a random time between this and twice
 # this (seconds; its default is 1800): short, so that the Argo Server's
 # watches end during a test, as they do in every hour of a long job.
@@ -30,6 +33,10 @@ OIDC_AUDIENCE=argo-cred-test
 OIDC_OWNER=argo-cred-test
 OIDC_OWNER_ID=100 # GitHub's numeric ids of the owner and of argo-cred-test/app (claims repository_owner_id, repository_id)
 OIDC_REPO_ID=101
+GITLAB_AUDIENCE=argo-cred # the default of oidc-config and of examples/gitlab-ci's id_tokens
+GITLAB_PROJECT=argo-cred-test/app
+GITLAB_PROJECT_ID=201 # GitLab's numeric ids of the project and of its group (claims project_id, namespace_id)
+GITLAB_NAMESPACE_ID=200
 ARGO_NS=argo
 STACK_DIR=$dir STACK_APISERVER=https://127.0.0.1:$APISERVER_PORT
 # shellcheck source=test/stack/lib.sh
@@ -76,10 +83,11 @@ kcurl() {
 	curl -sS --fail-with-body --cacert "$dir/pki/ca.crt" --cert "$dir/pki/admin.crt" --key "$dir/pki/admin.key" "$@"
 }
 
+# oidc_ready TOKEN-PORT AUDIENCE: the API server accepts that issuer's tokens.
 oidc_ready() {
 	local req tok
 	req="req-$(printf '{}' | base64 -w0 | tr '+/' '-_' | tr -d '=')"
-	tok=$(curl -sf -H "Authorization: bearer $req" "http://127.0.0.1:$OIDC_TOKEN_PORT/idtoken?api-version=2.0&audience=$OIDC_AUDIENCE" | sed -n 's/.*"value":"\([^"]*\)".*/\1/p')
+	tok=$(curl -sf -H "Authorization: bearer $req" "http://127.0.0.1:$1/idtoken?api-version=2.0&audience=$2" | sed -n 's/.*"value":"\([^"]*\)".*/\1/p')
 	[[ -n $tok ]] && curl -sf --cacert "$dir/pki/ca.crt" -H "Authorization: Bearer $tok" -H 'Content-Type: application/json' -X POST \
 		-d '{"apiVersion":"authentication.k8s.io/v1","kind":"SelfSubjectReview"}' \
 		"https://127.0.0.1:$APISERVER_PORT/apis/authentication.k8s.io/v1/selfsubjectreviews" | grep -q '"username"'
@@ -163,11 +171,16 @@ up() {
 
 	# The OIDC issuer first: kube-apiserver fetches its discovery document at
 	# start-up (and retries only every 10 s).
-	(cd "$root" && go build -o "$dir/oidc-issuer" ./test/stack/oidc)
+	(cd "$root" && go build -o "$dir/oidc-issuer" ./test/stack/oidc && go build -o "$dir/argo-cred" ./cmd/argo-cred)
 	start oidc-issuer "$OIDC_PORT" "$dir/oidc-issuer" --addr "127.0.0.1:$OIDC_PORT" --token-addr "127.0.0.1:$OIDC_TOKEN_PORT" \
 		--cert "$dir/pki/oidc.crt" --key "$dir/pki/oidc.key" --signing-key "$dir/pki/oidc-signing.key" \
 		--owner-id "$OIDC_OWNER_ID" --repo-id "$OIDC_REPO_ID"
+	[[ -f "$dir/pki/gitlab-signing.key" ]] || (umask 077 && openssl genrsa -out "$dir/pki/gitlab-signing.key" 2048 2>/dev/null)
+	start gitlab-issuer "$GITLAB_PORT" "$dir/oidc-issuer" --flavour gitlab --addr "127.0.0.1:$GITLAB_PORT" --token-addr "127.0.0.1:$GITLAB_TOKEN_PORT" \
+		--cert "$dir/pki/oidc.crt" --key "$dir/pki/oidc.key" --signing-key "$dir/pki/gitlab-signing.key" \
+		--project-id "$GITLAB_PROJECT_ID" --namespace-id "$GITLAB_NAMESPACE_ID"
 	wait_for oidc-issuer 30 curl -sf --cacert "$dir/pki/ca.crt" "https://127.0.0.1:$OIDC_PORT/.well-known/openid-configuration"
+	wait_for gitlab-issuer 30 curl -sf --cacert "$dir/pki/ca.crt" "https://127.0.0.1:$GITLAB_PORT/.well-known/openid-configuration"
 	# Structured authentication (GA in 1.34): the issuer's tokens, for
 	# audience argo-cred-test, from repositories of the owner whose id is
 	# $OIDC_OWNER_ID, map to the user "gha:<sub>:repository_id:<id>": what
@@ -180,7 +193,14 @@ up() {
 		printf '  claimValidationRules:\n  - expression: \x27claims.repository_owner_id == "%s"\x27\n    message: \x27the token is not from a repository of %s (owner id %s)\x27\n' "$OIDC_OWNER_ID" "$OIDC_OWNER" "$OIDC_OWNER_ID"
 		printf '  claimMappings:\n    username:\n      expression: \x27"gha:" + claims.sub + ":repository_id:" + claims.repository_id\x27\n'
 		printf '  userValidationRules:\n  - expression: "!user.username.startsWith(\x27system:\x27)"\n    message: \x27the username must not start with system:\x27\n'
+		# The GitLab issuer's entry: what argo-cred oidc-config --gitlab-project
+		# prints, by the argo-cred of this tree (its jwt list, after "jwt:").
+		env -i PATH="$PATH" HOME="$dir" "$dir/argo-cred" oidc-config --gitlab-project "$GITLAB_PROJECT" \
+			--gitlab-project-id "$GITLAB_PROJECT_ID" --gitlab-namespace-id "$GITLAB_NAMESPACE_ID" --audience "$GITLAB_AUDIENCE" \
+			--issuer "https://127.0.0.1:$GITLAB_PORT" --issuer-ca-file "$dir/pki/ca.crt" --only authentication-config |
+			sed -n '/^jwt:$/,/^kind:/{/^jwt:$/d;/^kind:/d;p;}'
 	} >"$dir/auth-config.yaml.tmp"
+	grep -q "claims.project_id == \"$GITLAB_PROJECT_ID\"" "$dir/auth-config.yaml.tmp" || die "argo-cred oidc-config --gitlab-project printed no jwt entry"
 	mv "$dir/auth-config.yaml.tmp" "$dir/auth-config.yaml"
 
 	# An audit log of every request's metadata: the load test counts the
@@ -201,7 +221,8 @@ up() {
 	wait_for kube-apiserver 90 kcurl "https://127.0.0.1:$APISERVER_PORT/readyz"
 	# The JWT authenticator is usable once it has read the issuer's discovery
 	# document; until then its tokens get 401.
-	wait_for kube-apiserver 30 oidc_ready
+	wait_for kube-apiserver 30 oidc_ready "$OIDC_TOKEN_PORT" "$OIDC_AUDIENCE"
+	wait_for kube-apiserver 30 oidc_ready "$GITLAB_TOKEN_PORT" "$GITLAB_AUDIENCE"
 
 	start kube-controller-manager 0 "$bin/kube-controller-manager" \
 		--kubeconfig "$dir/admin.kubeconfig" --controllers serviceaccount-token,serviceaccount,namespace \
@@ -270,12 +291,19 @@ STACK_OIDC_AUDIENCE='$OIDC_AUDIENCE'
 STACK_OIDC_OWNER_ID='$OIDC_OWNER_ID'
 STACK_OIDC_REPO_ID='$OIDC_REPO_ID'
 STACK_AUTH_CONFIG='$dir/auth-config.yaml'
+STACK_GITLAB_ISSUER='https://127.0.0.1:$GITLAB_PORT'
+STACK_GITLAB_TOKEN_URL='http://127.0.0.1:$GITLAB_TOKEN_PORT/idtoken'
+STACK_GITLAB_AUDIENCE='$GITLAB_AUDIENCE'
+STACK_GITLAB_PROJECT='$GITLAB_PROJECT'
+STACK_GITLAB_PROJECT_ID='$GITLAB_PROJECT_ID'
+STACK_GITLAB_NAMESPACE_ID='$GITLAB_NAMESPACE_ID'
 STACK_MIN_REQUEST_TIMEOUT='$MIN_REQUEST_TIMEOUT'
 STACK_AUDIT_LOG='$dir/log/audit.log'
 export STACK_DIR STACK_KUBECONFIG STACK_CA_FILE STACK_APISERVER STACK_ARGO_NAMESPACE ARGO_SERVER ARGO_SERVER_TLS ARGO_SERVER_HYBRID ARGO_BIN
 export ARGO_SERVER_V36 ARGO36_BIN
 export STACK_OIDC_ISSUER STACK_OIDC_TOKEN_URL STACK_OIDC_AUDIENCE STACK_OIDC_OWNER_ID STACK_OIDC_REPO_ID STACK_AUTH_CONFIG
 export STACK_MIN_REQUEST_TIMEOUT STACK_AUDIT_LOG
+export STACK_GITLAB_ISSUER STACK_GITLAB_TOKEN_URL STACK_GITLAB_AUDIENCE STACK_GITLAB_PROJECT STACK_GITLAB_PROJECT_ID STACK_GITLAB_NAMESPACE_ID
 EOF
 	mv "$dir/env.tmp" "$dir/env"
 	log "up in $((SECONDS - t0))s; source $dir/env"
@@ -285,7 +313,7 @@ down() {
 	[[ -d "$dir/pid" ]] || { log "nothing to stop"; rm -rf "$dir"; return; }
 	local name pid
 	# Reverse start order: the stand-in controller, Argo Servers, controller manager, apiserver, etcd.
-	for name in stand-in-controller argo-server-v36 argo-server-hybrid argo-server-tls argo-server kube-controller-manager kube-apiserver oidc-issuer etcd; do
+	for name in stand-in-controller argo-server-v36 argo-server-hybrid argo-server-tls argo-server kube-controller-manager kube-apiserver gitlab-issuer oidc-issuer etcd; do
 		alive "$name" || continue
 		pid=$(cat "$dir/pid/$name")
 		kill -TERM "$pid" 2>/dev/null || true
@@ -298,7 +326,7 @@ down() {
 
 status() {
 	local name rc=0
-	for name in etcd oidc-issuer kube-apiserver kube-controller-manager argo-server argo-server-tls argo-server-hybrid argo-server-v36 stand-in-controller; do
+	for name in etcd oidc-issuer gitlab-issuer kube-apiserver kube-controller-manager argo-server argo-server-tls argo-server-hybrid argo-server-v36 stand-in-controller; do
 		if alive "$name"; then echo "$name: running (pid $(cat "$dir/pid/$name"))"; else echo "$name: stopped"; rc=1; fi
 	done
 	return $rc

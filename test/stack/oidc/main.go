@@ -1,15 +1,20 @@
 // Command oidc-issuer is the local stack's OpenID Connect issuer, standing
-// in for GitHub's (https://token.actions.githubusercontent.com): it serves
+// in for GitHub's (https://token.actions.githubusercontent.com), or with
+// --flavour gitlab for a GitLab instance's (https://gitlab.com): it serves
 // discovery and JWKS over HTTPS, as kube-apiserver's structured
 // authentication needs, and, on a second, plain-HTTP port, a fake of the
 // runner's ID-token endpoint (ACTIONS_ID_TOKEN_REQUEST_URL) that mints
-// GitHub-shaped tokens. Test use only; it listens on 127.0.0.1.
+// GitHub-shaped tokens (GitLab-shaped ones: GitLab gives the job its
+// id_tokens itself; the stack's stand-in for that is this endpoint too).
+// Test use only; it listens on 127.0.0.1.
 //
 // The request token (Authorization: bearer …) chooses the claims:
 // "req-" followed by base64url(JSON) of claims that override the defaults
 // (a branch push of repository argo-cred-test/app, whose numeric ids are
 // --owner-id and --repo-id, as GitHub's repository_owner_id and
-// repository_id claims: strings of digits). Two keys of the JSON
+// repository_id claims: strings of digits; for GitLab, a branch pipeline
+// on main of project argo-cred-test/app, ids --project-id and
+// --namespace-id, strings too). Two keys of the JSON
 // are not claims: "ttl" (seconds until exp, default 300) and "untrusted"
 // (sign with a key the issuer does not publish).
 package main
@@ -41,7 +46,24 @@ func main() {
 	signing := flag.String("signing-key", "", "PEM RSA key that signs the tokens")
 	ownerID := flag.String("owner-id", "100", "the default repository_owner_id claim (the owner argo-cred-test)")
 	repoID := flag.String("repo-id", "101", "the default repository_id claim (the repository argo-cred-test/app)")
+	flavour := flag.String("flavour", "github", "whose tokens: github or gitlab")
+	projectID := flag.String("project-id", "201", "gitlab: the default project_id claim (the project argo-cred-test/app)")
+	namespaceID := flag.String("namespace-id", "200", "gitlab: the default namespace_id claim (the group argo-cred-test)")
 	flag.Parse()
+	defaults := map[string]map[string]any{
+		"github": {"sub": "repo:argo-cred-test/app:ref:refs/heads/main", "repository": "argo-cred-test/app", "repository_owner": "argo-cred-test",
+			"repository_id": *repoID, "repository_owner_id": *ownerID, "ref": "refs/heads/main", "ref_type": "branch", "sha": "0123456789abcdef",
+			"workflow": "ci", "event_name": "push", "run_id": "1", "actor": "octocat", "runner_environment": "github-hosted"},
+		// As GitLab's ID tokens: every id a string, ref_protected too.
+		"gitlab": {"sub": "project_path:argo-cred-test/app:ref_type:branch:ref:main", "project_id": *projectID, "project_path": "argo-cred-test/app",
+			"namespace_id": *namespaceID, "namespace_path": "argo-cred-test", "user_id": "1", "user_login": "root", "user_email": "root@example.com",
+			"user_access_level": "owner", "pipeline_id": "1", "pipeline_source": "push", "job_id": "1", "ref": "main", "ref_type": "branch",
+			"ref_path": "refs/heads/main", "ref_protected": "true", "runner_id": "1", "runner_environment": "self-hosted", "sha": "0123456789abcdef",
+			"project_visibility": "private", "ci_config_ref_uri": "127.0.0.1/argo-cred-test/app//.gitlab-ci.yml@refs/heads/main", "jti": "job-1"},
+	}[*flavour]
+	if defaults == nil {
+		log.Fatalf("unknown --flavour %q", *flavour)
+	}
 	b, err := os.ReadFile(*signing)
 	if err != nil {
 		log.Fatal(err)
@@ -90,10 +112,10 @@ func main() {
 		if v, ok := over["ttl"].(float64); ok {
 			ttl = int64(v)
 		}
-		claims := map[string]any{"iss": iss, "aud": aud, "iat": now, "nbf": now - 600, "exp": now + ttl,
-			"sub": "repo:argo-cred-test/app:ref:refs/heads/main", "repository": "argo-cred-test/app", "repository_owner": "argo-cred-test",
-			"repository_id": *repoID, "repository_owner_id": *ownerID, "ref": "refs/heads/main", "ref_type": "branch", "sha": "0123456789abcdef",
-			"workflow": "ci", "event_name": "push", "run_id": "1", "actor": "octocat", "runner_environment": "github-hosted"}
+		claims := map[string]any{"iss": iss, "aud": aud, "iat": now, "nbf": now - 600, "exp": now + ttl}
+		for k, v := range defaults {
+			claims[k] = v
+		}
 		key := priv
 		for k, v := range over {
 			switch k {
