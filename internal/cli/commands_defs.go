@@ -75,12 +75,12 @@ func (a *app) lifecycleCommands() (provisionCmd, rotateCmd, revokeCmd, clientsCm
 	return provisionCmd, rotateCmd, revokeCmd, clientsCmd
 }
 
-// oidcConfigCommand is oidc-config: what a cluster needs for a GitHub job's own token.
+// oidcConfigCommand is oidc-config: what a cluster needs for a GitHub or GitLab job's own token.
 func (a *app) oidcConfigCommand() *cobra.Command {
 	o, oc := &Options{}, &oidcConfigOptions{}
 	return a.command(&cobra.Command{
-		Use:     "oidc-config --github-repo OWNER/REPO --github-owner-id ID --github-repo-id ID [--ref REF | --environment NAME] --namespace NS [flags]",
-		Short:   "Print (or apply) what a cluster needs to accept a GitHub job's own OIDC token",
+		Use:     "oidc-config (--github-repo OWNER/REPO --github-owner-id ID --github-repo-id ID | --gitlab-project GROUP/PROJECT --gitlab-project-id ID --gitlab-namespace-id ID) [--ref REF] [--environment NAME] --namespace NS [flags]",
+		Short:   "Print (or apply) what a cluster needs to accept a GitHub or GitLab job's own OIDC token",
 		Long:    help("oidc-config"),
 		Example: help("oidc-config.example"),
 	}, o, o, func(fs *pflag.FlagSet) { oc.flags(fs, o) }, func(ctx context.Context, _ []string) error { return a.oidcConfig(ctx, o, oc) })
