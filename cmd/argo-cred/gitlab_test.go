@@ -90,7 +90,7 @@ func TestIntegrationGitLabCI(t *testing.T) {
 	ns := s.Namespace(t)
 	r := run(t, []string{"KUBECONFIG=" + s.Kubeconfig}, "oidc-config", "--gitlab-project", s.GitLabProject, "--gitlab-project-id", s.GitLabProjectID,
 		"--gitlab-namespace-id", s.GitLabNamespaceID, "--namespace", ns, "--audience", s.GitLabAudience, "--issuer", s.GitLabIssuer,
-		"--issuer-ca-file", s.CAFile, "--allow", "workflows:create,get,list,watch", "--apply")
+		"--issuer-ca-file", s.CAFile, "--allow", "workflows:create,get,watch", "--apply")
 	user := "gitlab:project_path:" + s.GitLabProject + ":ref_type:branch:ref:main:project_id:" + s.GitLabProjectID
 	if r.code != 0 || !strings.Contains(r.stderr, "rolebinding/gitlab-argo-cred-test-app-") || !strings.Contains(r.stdout, "name: "+user+"\n") {
 		t.Fatalf("oidc-config --gitlab-project --apply: exit %d\n%s\n%s", r.code, r.stderr, r.stdout)
@@ -111,14 +111,17 @@ func TestIntegrationGitLabCI(t *testing.T) {
 			start := time.Now()
 			res := s.RunGitLabJob(t, jobs[name], newGitLabJob(t, s, ns).run)
 			t.Logf("job %s: %s", name, time.Since(start).Round(time.Millisecond))
-			want := []string{"$ argo submit", "Name:", "hello-"}
+			want := []string{"$ argo submit workflow.yaml", "Name:", "hello-"}
 			if name == "argo-submit-wait" {
-				want = append(want, "Succeeded")
+				want = []string{"$ argo-cred exec --for submit,wait -- argo submit --wait workflow.yaml", "Name:", "hello-", "Succeeded"}
 			}
 			for _, w := range want {
 				if res.Code != 0 || !strings.Contains(res.Log, w) {
 					t.Errorf("exit %d; the log lacks %q:\n%s", res.Code, w, res.Log)
 				}
+			}
+			if testing.Verbose() {
+				t.Logf("job log:\n%s", res.Log)
 			}
 			noLeak(t, res.IDTokens[0], "the job log", res.Log)
 		})
@@ -154,16 +157,16 @@ func TestIntegrationGitLabCI(t *testing.T) {
 		code   int
 		line   string
 	}{
-		"wrong audience": {aud: "not-argo-cred", code: 5, line: "error: the cluster did not accept the OIDC token"},
+		"wrong audience": {aud: "not-argo-cred", code: 5, line: "the cluster did not accept the OIDC token"},
 		"expired":        {claims: map[string]any{"ttl": -10}, code: 3, line: "expires in 0s, less than --min-lifetime"},
 		"another project": {claims: map[string]any{"project_id": "666", "project_path": "evil/app", "namespace_id": "665", "namespace_path": "evil", "sub": other},
-			code: 5, line: "error: the cluster did not accept the OIDC token"},
+			code: 5, line: "the cluster did not accept the OIDC token"},
 		// A project deleted and created again under the path: the same sub,
 		// another id, refused by the claim rule.
-		"re-created project": {claims: map[string]any{"project_id": "202"}, code: 5, line: "error: the cluster did not accept the OIDC token"},
-		"another namespace":  {claims: map[string]any{"namespace_id": "666"}, code: 5, line: "error: the cluster did not accept the OIDC token"},
+		"re-created project": {claims: map[string]any{"project_id": "202"}, code: 5, line: "the cluster did not accept the OIDC token"},
+		"another namespace":  {claims: map[string]any{"namespace_id": "666"}, code: 5, line: "the cluster did not accept the OIDC token"},
 		// GitLab's ids are strings: a number, even the right one, fails closed.
-		"project id a number": {claims: map[string]any{"project_id": 201}, code: 5, line: "error: the cluster did not accept the OIDC token"},
+		"project id a number": {claims: map[string]any{"project_id": 201}, code: 5, line: "the cluster did not accept the OIDC token"},
 		// Accepted, but another user, bound nowhere.
 		"another branch": {claims: map[string]any{"ref": "feature", "ref_path": "refs/heads/feature", "sub": "project_path:" + s.GitLabProject + ":ref_type:branch:ref:feature"},
 			code: 6, line: `the cluster maps the token to user "gitlab:project_path:` + s.GitLabProject + ":ref_type:branch:ref:feature:project_id:" + s.GitLabProjectID + `"`},
