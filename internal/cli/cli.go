@@ -114,12 +114,8 @@ func Run(ctx context.Context, args []string, streams IOStreams) int {
 	}
 	if err != nil && !a.runtime().Annotated() {
 		// In GitHub Actions the ::error annotation was the one line.
-		line := "error: " + err.Error()
-		if h := exitcode.Hint(err); h != "" {
-			line += "; " + h
-		}
 		// One line, without the token, whatever the error carries.
-		fmt.Fprintln(streams.ErrOut, a.red.Text(line))
+		fmt.Fprintln(streams.ErrOut, a.red.Text(exitcode.Line(err)))
 	}
 	return int(exitcode.Of(err))
 }

@@ -121,3 +121,13 @@ func Hint(err error) string {
 	}
 	return ""
 }
+
+// Line is the one line argo-cred prints for err: "error: " and the error,
+// then "; " and its hint, if any.
+func Line(err error) string {
+	line := "error: " + err.Error()
+	if h := Hint(err); h != "" {
+		line += "; " + h
+	}
+	return line
+}

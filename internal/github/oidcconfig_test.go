@@ -10,6 +10,7 @@ import (
 
 	"github.com/argo-cred/argo-cred/internal/exitcode"
 	"github.com/argo-cred/argo-cred/internal/keyless"
+	"github.com/argo-cred/argo-cred/internal/testenv"
 )
 
 // ids are the inputs of OIDCConfig the tests vary.
@@ -26,11 +27,7 @@ func runOIDCConfig(in ids) (stdout, stderr string, code int) {
 	var out, errOut strings.Builder
 	err := c.Do(context.Background(), &out, &errOut)
 	if err != nil {
-		line := "error: " + err.Error()
-		if h := exitcode.Hint(err); h != "" {
-			line += "; " + h
-		}
-		errOut.WriteString(line + "\n")
+		errOut.WriteString(exitcode.Line(err) + "\n")
 	}
 	return out.String(), errOut.String(), int(exitcode.Of(err))
 }
@@ -72,16 +69,7 @@ func TestOIDCConfigIDs(t *testing.T) {
 			if tc.code != 0 && stdout != "" {
 				t.Errorf("a usage error printed on stdout:\n%s", stdout)
 			}
-			for _, want := range tc.stdoutHas {
-				if !strings.Contains(stdout, want) {
-					t.Errorf("stdout lacks %q:\n%s", want, stdout)
-				}
-			}
-			for _, no := range tc.stdoutNo {
-				if strings.Contains(stdout, no) {
-					t.Errorf("stdout has %q:\n%s", no, stdout)
-				}
-			}
+			testenv.HasLack(t, "stdout", stdout, tc.stdoutHas, tc.stdoutNo)
 			if tc.code == 0 && !strings.HasPrefix(stdout, "#") {
 				t.Errorf("the comments are not above the documents:\n%s", stdout)
 			}
@@ -129,16 +117,7 @@ func TestOIDCConfigOnly(t *testing.T) {
 			if diff := cmp.Diff(tc.kinds, kinds); diff != "" {
 				t.Errorf("documents (-want +got):\n%s\n%s", diff, stdout)
 			}
-			for _, s := range tc.has {
-				if !strings.Contains(stdout, s) {
-					t.Errorf("stdout lacks %q:\n%s", s, stdout)
-				}
-			}
-			for _, s := range tc.lack {
-				if strings.Contains(stdout, s) {
-					t.Errorf("stdout has %q:\n%s", s, stdout)
-				}
-			}
+			testenv.HasLack(t, "stdout", stdout, tc.has, tc.lack)
 		})
 	}
 	stdout, stderr, code := runOIDCConfig(ids{only: "kubeconfig"})

@@ -11,6 +11,7 @@ import (
 
 	"github.com/argo-cred/argo-cred/internal/exitcode"
 	"github.com/argo-cred/argo-cred/internal/keyless"
+	"github.com/argo-cred/argo-cred/internal/testenv"
 )
 
 // run runs c as argo-cred would: stderr gets the error line, code its exit
@@ -19,11 +20,7 @@ func run(c OIDCConfig) (stdout, stderr string, code int) {
 	var out, errOut strings.Builder
 	err := c.Do(context.Background(), &out, &errOut)
 	if err != nil {
-		line := "error: " + err.Error()
-		if h := exitcode.Hint(err); h != "" {
-			line += "; " + h
-		}
-		errOut.WriteString(line + "\n")
+		errOut.WriteString(exitcode.Line(err) + "\n")
 	}
 	return out.String(), errOut.String(), int(exitcode.Of(err))
 }
@@ -93,16 +90,7 @@ func TestOIDCConfig(t *testing.T) {
 			if tc.code != 0 && stdout != "" {
 				t.Errorf("a refusal printed on stdout:\n%s", stdout)
 			}
-			for _, s := range tc.has {
-				if !strings.Contains(stdout, s) {
-					t.Errorf("stdout lacks %q:\n%s", s, stdout)
-				}
-			}
-			for _, s := range tc.lack {
-				if strings.Contains(stdout, s) {
-					t.Errorf("stdout has %q:\n%s", s, stdout)
-				}
-			}
+			testenv.HasLack(t, "stdout", stdout, tc.has, tc.lack)
 		})
 	}
 }

@@ -299,3 +299,19 @@ func lookupIn(vars [][2]string) func(string) string {
 func shQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'"'"'`) + "'"
 }
+
+// HasLack fails t for each of has that text (named where) lacks, and each
+// of lack it has.
+func HasLack(t testing.TB, where, text string, has, lack []string) {
+	t.Helper()
+	for _, s := range has {
+		if !strings.Contains(text, s) {
+			t.Errorf("%s lacks %q:\n%s", where, s, text)
+		}
+	}
+	for _, s := range lack {
+		if strings.Contains(text, s) {
+			t.Errorf("%s has %q:\n%s", where, s, text)
+		}
+	}
+}
