@@ -193,3 +193,33 @@ func TestIntegrationGitLabCI(t *testing.T) {
 		})
 	}
 }
+
+// Each GitLab job asks --for exactly the profiles of the argo commands it
+// runs: the example's jobs, and the component's job with the inputs of
+// docs/gitlab-ci.md.
+func TestGitLabExamplesGrantsAreTheirCommands(t *testing.T) {
+	jobs := exampleJobs(t)
+	b, err := os.ReadFile(filepath.Join(testenv.Root(), "examples", "gitlab-ci", "component", "templates", "argo-cred.yml"))
+	must(t, err)
+	text, err := testenv.InterpolateComponent(string(b), map[string]string{"server": "argo.example.com:443", "namespace": "ci",
+		"for": "submit,wait", "command": "submit --wait workflow.yaml"})
+	must(t, err)
+	component, err := testenv.ParseGitLabCI([]byte(text))
+	must(t, err)
+	jobs["component"] = component["argo"]
+	for name, j := range jobs {
+		lines := j.Script
+		for k, v := range j.Variables {
+			lines = append(lines, k+"="+v)
+		}
+		job := strings.Join(lines, "\n")
+		asked, err := testenv.ForProfiles(job)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if diff := cmp.Diff(testenv.ArgoProfiles(job), asked); diff != "" {
+			t.Errorf("%s: --for (-its argo commands' profiles +asked):\n%s", name, diff)
+		}
+	}
+}
