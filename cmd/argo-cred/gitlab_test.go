@@ -157,16 +157,17 @@ func TestIntegrationGitLabCI(t *testing.T) {
 		code   int
 		line   string
 	}{
-		"wrong audience": {aud: "not-argo-cred", code: 5, line: "the cluster did not accept the OIDC token"},
+		"wrong audience": {aud: "not-argo-cred", code: 5, line: "must trust issuer " + s.GitLabIssuer + " for audience not-argo-cred"},
+		"untrusted key":  {claims: map[string]any{"untrusted": true}, code: 5, line: "the cluster did not accept the OIDC token"},
 		"expired":        {claims: map[string]any{"ttl": -10}, code: 3, line: "expires in 0s, less than --min-lifetime"},
 		"another project": {claims: map[string]any{"project_id": "666", "project_path": "evil/app", "namespace_id": "665", "namespace_path": "evil", "sub": other},
-			code: 5, line: "the cluster did not accept the OIDC token"},
+			code: 5, line: "the token must pass its claim rules (GitHub: the owner's id; GitLab: the project's and namespace's ids)"},
 		// A project deleted and created again under the path: the same sub,
 		// another id, refused by the claim rule.
-		"re-created project": {claims: map[string]any{"project_id": "202"}, code: 5, line: "the cluster did not accept the OIDC token"},
-		"another namespace":  {claims: map[string]any{"namespace_id": "666"}, code: 5, line: "the cluster did not accept the OIDC token"},
+		"re-created project": {claims: map[string]any{"project_id": "202"}, code: 5, line: "the token must pass its claim rules (GitHub: the owner's id; GitLab: the project's and namespace's ids)"},
+		"another namespace":  {claims: map[string]any{"namespace_id": "666"}, code: 5, line: "the token must pass its claim rules (GitHub: the owner's id; GitLab: the project's and namespace's ids)"},
 		// GitLab's ids are strings: a number, even the right one, fails closed.
-		"project id a number": {claims: map[string]any{"project_id": 201}, code: 5, line: "the cluster did not accept the OIDC token"},
+		"project id a number": {claims: map[string]any{"project_id": 201}, code: 5, line: "the token must pass its claim rules (GitHub: the owner's id; GitLab: the project's and namespace's ids)"},
 		// Accepted, but another user, bound nowhere.
 		"another branch": {claims: map[string]any{"ref": "feature", "ref_path": "refs/heads/feature", "sub": "project_path:" + s.GitLabProject + ":ref_type:branch:ref:feature"},
 			code: 6, line: `the cluster maps the token to user "gitlab:project_path:` + s.GitLabProject + ":ref_type:branch:ref:feature:project_id:" + s.GitLabProjectID + `"`},

@@ -66,7 +66,7 @@ func oidcHint(err error, r probe.Report, claims token.Claims, s env.Settings) er
 	hint := ""
 	switch exitcode.Of(err) {
 	case exitcode.TokenRejected:
-		hint = fmt.Sprintf("the cluster did not accept the OIDC token: its AuthenticationConfiguration must trust issuer %s for audience %s, the token must pass its claim rules (e.g. the repository owner), and kube-apiserver must have read the issuer's discovery document (it retries every 10 s); argo-cred oidc-config prints what the cluster needs",
+		hint = fmt.Sprintf("the cluster did not accept the OIDC token: its AuthenticationConfiguration must trust issuer %s for audience %s, the token must pass its claim rules (GitHub: the owner's id; GitLab: the project's and namespace's ids), and kube-apiserver must have read the issuer's discovery document (it retries every 10 s); argo-cred oidc-config prints what the cluster needs",
 			claims.Issuer, strings.Join(claims.Audience, ","))
 	case exitcode.MissingAccess:
 		for _, c := range r.Checks {
