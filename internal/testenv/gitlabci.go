@@ -192,7 +192,9 @@ type GitLabResult struct {
 }
 
 // RunGitLabJob runs job as gitlab-runner's shell executor does with bash
-// (shells/bash.go, abstract.go of gitlab-runner, read at its main branch):
+// (gitlab-runner's shells/bash.go and shells/abstract.go, as of its commit
+// d79f3e7b8 on main; its own exec command is gone and the Go module proxy
+// serves no version of it):
 // one script that exports every variable (the predefined CI_* ones, the
 // file's and the job's, the project's, each ID token), changes to the
 // checkout, and for each script line echoes "$ LINE" in bold green and runs
