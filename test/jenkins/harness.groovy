@@ -250,6 +250,10 @@ abstract class PipelineScript extends Script {
     }
 
     def pipeline(Closure c) { new Declarative(script: this).run(c) }
+
+    def node(Closure body) { Run.log('[Pipeline] node'); return body() }
+
+    def node(String label, Closure body) { return node(body) }
 }
 
 // env: reads the build's environment as sh sees it, sets the build's.

@@ -1,0 +1,133 @@
+package jenkins
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/argo-cred/argo-cred/internal/exitcode"
+)
+
+// The step names argo-cred's exit codes as argo-cred's help does.
+func TestStepExitClasses(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("..", "..", "vars", "argoCred.groovy"))
+	must(t, err)
+	got := map[int]string{}
+	for _, m := range regexp.MustCompile(`(?m)^\s*(\d+)\s*: '([^']+)',$`).FindAllStringSubmatch(string(src), -1) {
+		code, _ := strconv.Atoi(m[1])
+		got[code] = m[2]
+	}
+	want := map[int]string{126: "argo-cred not executable", 127: "argo-cred not found"}
+	for _, c := range []exitcode.Code{exitcode.Unexpected, exitcode.Usage, exitcode.TokenUnavailable, exitcode.Unreachable,
+		exitcode.TokenRejected, exitcode.MissingAccess, exitcode.ExcessAccess, exitcode.Interrupted} {
+		want[int(c)] = c.String()
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("exit classes (-argo-cred +vars/argoCred.groovy):\n%s", diff)
+	}
+}
+
+// The step without the stack: the real argo-cred reads a token file and
+// does not probe (probe: false), so what is checked is the step itself.
+// The body's argo is the step's wrapper, which finds the next argo in PATH
+// (here a program that records a hash of the ARGO_TOKEN it got); the body's
+// own environment holds the other settings but not the token, and argo
+// auth token is refused. A value that tries to break out of its shell
+// quotes reaches argo-cred as one argument (refused, exit 2), a parameter
+// the step does not know fails the build before argo-cred runs, and a
+// failing body fails the build; every run removes what the step wrote, and
+// no console shows a form of the token.
+func TestStepUnit(t *testing.T) {
+	t.Parallel()
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	buf := make([]byte, 24)
+	_, _ = rand.Read(buf)
+	token := "tok." + hex.EncodeToString(buf)
+	must(t, os.WriteFile(tokenFile, []byte(token), 0o600))
+	fakeArgo := filepath.Join(t.TempDir(), "argo")
+	must(t, os.WriteFile(fakeArgo, []byte("#!/bin/sh\nprintf %s \"$ARGO_TOKEN\" | sha256sum | cut -c1-64 >\"$WORKSPACE/seen\"\necho \"argo $* on $ARGO_SERVER\"\n"), 0o755))
+	step := func(params, body string) string {
+		return "@Library('argo-cred') _\nnode {\n  argoCred(source: 'file', tokenFile: '" + tokenFile + "', server: 'argo.example.com:2746', " +
+			params + "probe: false, skipIdentityCheck: true) {\n" + body + "\n  }\n}\n"
+	}
+	for name, tc := range map[string]struct {
+		jenkinsfile string
+		result      string
+		console     []string // each must appear in the console
+		check       func(t *testing.T, b build)
+	}{
+		"binds": {
+			jenkinsfile: step("namespace: 'ci', ", `    sh 'argo submit -n "$ARGO_NAMESPACE" workflow.yaml'
+    sh 'env | sort'
+    sh 'argo auth token || echo "auth token: exit $?"'`),
+			result: "SUCCESS",
+			console: []string{"argo submit -n ci workflow.yaml on argo.example.com:2746", "ARGO_NAMESPACE=ci", "ARGO_SERVER=argo.example.com:2746",
+				"ARGO_SECURE=true", "argoCred: argo auth token would print the token; not run", "auth token: exit 2"},
+			check: func(t *testing.T, b build) {
+				seen, err := os.ReadFile(filepath.Join(b.ws, "seen"))
+				must(t, err)
+				if want := sha256.Sum256([]byte("Bearer " + token)); strings.TrimSpace(string(seen)) != hex.EncodeToString(want[:]) {
+					t.Errorf("argo got another ARGO_TOKEN than Bearer and the token file's")
+				}
+				if regexp.MustCompile(`(?m)^ARGO_TOKEN=`).MatchString(b.console) {
+					t.Errorf("the body's environment holds ARGO_TOKEN:\n%s", b.console)
+				}
+			},
+		},
+		"quotes": {
+			jenkinsfile: step(`namespace: 'ci\'$(touch pwned)', `, `    sh 'touch body-ran'`),
+			result:      "FAILURE",
+			console:     []string{`ERROR: argoCred: argo-cred exit 2 (usage or configuration error): error: invalid --namespace "ci'$(touch pwned)"`},
+			check: func(t *testing.T, b build) {
+				for _, f := range []string{"pwned", "body-ran"} {
+					if _, err := os.Stat(filepath.Join(b.ws, f)); err == nil {
+						t.Errorf("%s exists", f)
+					}
+				}
+			},
+		},
+		"unknown parameter": {
+			jenkinsfile: step("namespace: 'ci', secrett: 'x', ", `    sh 'touch body-ran'`),
+			result:      "FAILURE",
+			console:     []string{"ERROR: argoCred: unknown parameter secrett; known: source, secret,"},
+			check: func(t *testing.T, b build) {
+				if strings.Contains(b.console, "argo-cred env") {
+					t.Errorf("argo-cred ran:\n%s", b.console)
+				}
+			},
+		},
+		"body fails": {
+			jenkinsfile: step("namespace: 'ci', ", `    sh 'exit 3'`),
+			result:      "FAILURE",
+			console:     []string{"ERROR: script returned exit code 3"},
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			b := run(t, pipeline{jenkinsfile: tc.jenkinsfile, bin: map[string]string{"argo": fakeArgo}})
+			if b.result != tc.result {
+				t.Errorf("result %s; want %s\n%s", b.result, tc.result, b.console)
+			}
+			for _, s := range tc.console {
+				if !strings.Contains(b.console, s) {
+					t.Errorf("the console lacks %q:\n%s", s, b.console)
+				}
+			}
+			if left := b.leftovers(t); len(left) > 0 {
+				t.Errorf("left behind: %v", left)
+			}
+			if tc.check != nil {
+				tc.check(t, b)
+			}
+			noTokenForm(t, b, token)
+		})
+	}
+}
