@@ -171,5 +171,10 @@ func TestIntegrationStepAbort(t *testing.T) {
 	if !strings.Contains(b.console, "ARGO_SERVER="+r.s.ArgoServer) || regexp.MustCompile(`(?m)^ARGO_TOKEN=`).MatchString(b.console) {
 		t.Errorf("want the body's environment with ARGO_SERVER and without ARGO_TOKEN:\n%s", b.console)
 	}
+	// The kubeconfig's path, bound by withCredentials, is masked in the
+	// env dump: the masking the console went through works.
+	if !strings.Contains(b.console, "KUBECONFIG=****") || !strings.Contains(b.raw, "KUBECONFIG="+b.ws+"@tmp/secretFiles/") {
+		t.Errorf("want KUBECONFIG masked in the console, not in the raw log:\n%s", b.console)
+	}
 	noTokenForm(t, b, r.token)
 }

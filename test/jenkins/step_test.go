@@ -3,6 +3,7 @@ package jenkins
 import (
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"os"
 	"path/filepath"
@@ -129,5 +130,36 @@ func TestStepUnit(t *testing.T) {
 			}
 			noTokenForm(t, b, token)
 		})
+	}
+}
+
+// The harness masks as credentials-binding does: a bound string and its
+// base64 forms (here at two alignments) show as **** in the console, and
+// are in the raw log. Without this the console's cleanliness would prove
+// nothing about a harness that masks nothing, or everything.
+func TestHarnessMasks(t *testing.T) {
+	t.Parallel()
+	secret := "s3cr3t-" + hex.EncodeToString([]byte("harness-masking"))
+	b := run(t, pipeline{credentials: []string{"s=string:" + secret}, jenkinsfile: `node {
+  withCredentials([string(credentialsId: 's', variable: 'S')]) {
+    sh 'echo "plain $S"; printf %s "$S" | base64 -w0; echo; printf x%s "$S" | base64 -w0; echo'
+  }
+}
+`})
+	if b.result != "SUCCESS" {
+		t.Fatalf("result %s\n%s", b.result, b.console)
+	}
+	forms := []string{secret, base64.StdEncoding.EncodeToString([]byte(secret)), base64.StdEncoding.EncodeToString([]byte("x" + secret))[4:]}
+	for _, f := range forms {
+		f = strings.TrimRight(f, "=")
+		if strings.Contains(b.console, f) {
+			t.Errorf("the console shows %q:\n%s", f, b.console)
+		}
+		if !strings.Contains(b.raw, f) {
+			t.Errorf("the raw log lacks %q:\n%s", f, b.raw)
+		}
+	}
+	if !strings.Contains(b.console, "plain ****") {
+		t.Errorf("the console lacks the masked value:\n%s", b.console)
 	}
 }
