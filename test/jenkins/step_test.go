@@ -105,6 +105,14 @@ func TestStepUnit(t *testing.T) {
 				}
 			},
 		},
+		"nested": {
+			jenkinsfile: step("namespace: 'ci', ", `    argoCred(source: 'file', tokenFile: '`+tokenFile+`', server: 'inner.example:2746', namespace: 'inner', probe: false, skipIdentityCheck: true) {
+      sh 'argo list'
+    }
+    sh 'argo get x'`),
+			result:  "SUCCESS",
+			console: []string{"argo list on inner.example:2746", "argo get x on argo.example.com:2746"},
+		},
 		"body fails": {
 			jenkinsfile: step("namespace: 'ci', ", `    sh 'exit 3'`),
 			result:      "FAILURE",

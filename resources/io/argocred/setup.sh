@@ -13,7 +13,7 @@ grep -v '^ARGO_TOKEN=' "$ARGO_CRED_DIR/argo.properties" >"$ARGO_CRED_DIR/public.
 mkdir "$ARGO_CRED_DIR/bin"
 cat >"$ARGO_CRED_DIR/bin/argo" <<'WRAPPER'
 #!/bin/sh
-# argoCred's argo: the argo CLI next in PATH (or $ARGO_CRED_ARGO) with the
+# argoCred's argo: the next argo CLI in PATH (or $ARGO_CRED_ARGO) with the
 # credential in its environment only. Run as a program, not traced by the
 # sh -x of the step that calls it; the settings file turns tracing off too.
 self=$(CDPATH= cd -- "$(dirname -- "$0")" && pwd) || exit
@@ -29,7 +29,8 @@ argo=${ARGO_CRED_ARGO:-}
 if [ -z "$argo" ]; then
   set -f; IFS=:
   for d in $PATH; do
-    if [ "$d" != "$self" ] && [ -f "$d/argo" ] && [ -x "$d/argo" ]; then argo=$d/argo; break; fi
+    # not this wrapper, nor an enclosing argoCred block's
+    if [ "$d" != "$self" ] && [ ! -e "$d/.argo-cred-wrapper" ] && [ -f "$d/argo" ] && [ -x "$d/argo" ]; then argo=$d/argo; break; fi
   done
   unset IFS; set +f
 fi
@@ -41,3 +42,4 @@ fi
 exec "$argo" "$@"
 WRAPPER
 chmod 0700 "$ARGO_CRED_DIR/bin/argo"
+: >"$ARGO_CRED_DIR/bin/.argo-cred-wrapper"
