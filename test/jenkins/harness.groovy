@@ -15,9 +15,10 @@
 // The console (stdout) is filtered as credentials-binding filters it: each
 // value bound by withCredentials, and its base64 forms, is shown as ****.
 // --raw-log gets the same lines unfiltered, to prove that nothing needed
-// masking. Creating --abort-file aborts the build as Jenkins' abort button
-// does: the running sh step's processes are killed and a
-// FlowInterruptedException is thrown into the program. The last line is
+// masking. Creating --abort-file aborts the build as one click of Jenkins'
+// abort button does: the running sh step's processes are killed and a
+// FlowInterruptedException is thrown into the program, once (a finally
+// block's steps then run). The last line is
 // "Finished: SUCCESS|FAILURE|ABORTED"; the exit code is 0, 1 or 2.
 //
 // Not modelled: CPS (continuation passing, serialization of the program
@@ -107,8 +108,19 @@ class Run {
         }
     }
 
+    static boolean abortDelivered
+
+    // abortNow tells, once, that the build was aborted: Jenkins interrupts
+    // the program once per click of abort, and the steps of a finally block
+    // then run as usual.
+    static synchronized boolean abortNow() {
+        if (abortDelivered || !abortFile?.exists()) return false
+        abortDelivered = true
+        return true
+    }
+
     static void checkAbort() {
-        if (abortFile?.exists()) throw new FlowInterruptedException()
+        if (abortNow()) throw new FlowInterruptedException()
     }
 }
 
@@ -229,7 +241,7 @@ abstract class PipelineScript extends Script {
         }
         try {
             while (!proc.waitFor(100, java.util.concurrent.TimeUnit.MILLISECONDS)) {
-                if (Run.abortFile?.exists()) {
+                if (Run.abortNow()) {
                     // durable-task kills the step's whole process tree.
                     proc.toHandle().descendants().each { it.destroyForcibly() }
                     proc.destroyForcibly()

@@ -93,10 +93,10 @@ func TestIntegrationStepExamples(t *testing.T) {
 					t.Errorf("the console lacks %q:\n%s", want, b.console)
 				}
 			}
-			if !regexp.MustCompile(`Name:\s+hello-[a-z0-9]+`).MatchString(b.console) || !regexp.MustCompile(`Status:\s+Succeeded`).MatchString(b.console) {
+			if !regexp.MustCompile(`Name:\s+hello-[a-z0-9]+`).MatchString(b.console) || !regexp.MustCompile(`(?m)^hello-[a-z0-9]+ Succeeded at `).MatchString(b.console) {
 				t.Errorf("no workflow submitted:\n%s", b.console)
 			}
-			if name == "Jenkinsfile.multistep" && !regexp.MustCompile(`(?m)^hello-[a-z0-9]+\s+Succeeded`).MatchString(b.console) {
+			if name == "Jenkinsfile.multistep" && !regexp.MustCompile(`(?m)^hello-[a-z0-9]+\s+Succeeded\s+\d+s\s`).MatchString(b.console) {
 				t.Errorf("argo list did not list the workflow:\n%s", b.console)
 			}
 			if left := b.leftovers(t); len(left) > 0 {
@@ -119,6 +119,7 @@ func TestIntegrationStepWrongSecret(t *testing.T) {
 		t.Fatalf("result %s; want FAILURE\n%s", b.result, b.console)
 	}
 	m := regexp.MustCompile(`(?m)^error: .*$`).FindString(b.console) // argo-cred's own line, as it printed it
+	t.Logf("argo-cred: %s", m)
 	if m == "" || !strings.Contains(m, "no-such-token") {
 		t.Fatalf("argo-cred printed no error line naming the Secret:\n%s", b.console)
 	}
