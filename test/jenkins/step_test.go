@@ -11,10 +11,12 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/argo-cred/argo-cred/internal/exitcode"
+	"github.com/argo-cred/argo-cred/internal/testenv"
 )
 
 // The step names argo-cred's exit codes as argo-cred's help does.
@@ -44,8 +46,10 @@ func TestStepExitClasses(t *testing.T) {
 // auth token is refused. A value that tries to break out of its shell
 // quotes reaches argo-cred as one argument (refused, exit 2), a parameter
 // the step does not know fails the build before argo-cred runs, and a
-// failing body fails the build; every run removes what the step wrote, and
-// no console shows a form of the token.
+// failing body fails the build, and so does an abort while argo-cred waits
+// for a server that never answers (ABORTED, the body never runs). The
+// step's directory is 0700, its files 0600; every run removes what the step
+// wrote, and no console shows a form of the token.
 func TestStepUnit(t *testing.T) {
 	t.Parallel()
 	tokenFile := filepath.Join(t.TempDir(), "token")
@@ -64,11 +68,13 @@ func TestStepUnit(t *testing.T) {
 		result      string
 		console     []string // each must appear in the console
 		check       func(t *testing.T, b build)
+		abortWhen   func(ws string) bool
 	}{
 		"binds": {
 			jenkinsfile: step("namespace: 'ci', ", `    sh 'argo submit -n "$ARGO_NAMESPACE" workflow.yaml'
     sh 'env | sort'
-    sh 'argo auth token || echo "auth token: exit $?"'`),
+    sh 'argo auth token || echo "auth token: exit $?"'
+    sh 'cd "${ARGO_CRED_ENV%/*}" && stat -c "mode %a %n" . * bin bin/*'`),
 			result: "SUCCESS",
 			console: []string{"argo submit -n ci workflow.yaml on argo.example.com:2746", "ARGO_NAMESPACE=ci", "ARGO_SERVER=argo.example.com:2746",
 				"ARGO_SECURE=true", "argoCred: argo auth token would print the token; not run", "auth token: exit 2"},
@@ -80,6 +86,15 @@ func TestStepUnit(t *testing.T) {
 				}
 				if regexp.MustCompile(`(?m)^ARGO_TOKEN=`).MatchString(b.console) {
 					t.Errorf("the body's environment holds ARGO_TOKEN:\n%s", b.console)
+				}
+				modes := regexp.MustCompile(`(?m)^mode (\d+) (.*)$`).FindAllStringSubmatch(b.console, -1)
+				if len(modes) != 8 {
+					t.Errorf("want the modes of 8 files and directories, got %d:\n%s", len(modes), b.console)
+				}
+				for _, m := range modes {
+					if want := map[bool]string{true: "700", false: "600"}[m[2] == "." || m[2] == "bin" || m[2] == "bin/argo"]; m[1] != want {
+						t.Errorf("%s: mode %s; want %s", m[2], m[1], want)
+					}
 				}
 			},
 		},
@@ -113,6 +128,27 @@ func TestStepUnit(t *testing.T) {
 			result:  "SUCCESS",
 			console: []string{"argo list on inner.example:2746", "argo get x on argo.example.com:2746"},
 		},
+		"abort while argo-cred waits": {
+			jenkinsfile: strings.NewReplacer("'argo.example.com:2746'", "'http://"+testenv.Hang(t).Addr+"'", "probe: false", "timeout: '60s'").
+				Replace(step("namespace: 'ci', ", `    sh 'touch body-ran'`)),
+			abortWhen: func(ws string) bool {
+				started, _ := filepath.Glob(filepath.Join(ws+"@tmp", "argo-cred-*", "stderr"))
+				return len(started) > 0
+			},
+			result:  "ABORTED",
+			console: []string{"+ argo-cred env --source=file", "--timeout=60s", "Sending interrupt signal to process", "+ rm -rf "},
+			check: func(t *testing.T, b build) {
+				if strings.Contains(b.console, "+ cat ") {
+					t.Errorf("argo-cred ended before the abort:\n%s", b.console)
+				}
+				if b.aborted > 10*time.Second {
+					t.Errorf("the build ended %s after the abort", b.aborted)
+				}
+				if _, err := os.Stat(filepath.Join(b.ws, "body-ran")); err == nil {
+					t.Error("the body ran")
+				}
+			},
+		},
 		"body fails": {
 			jenkinsfile: step("namespace: 'ci', ", `    sh 'exit 3'`),
 			result:      "FAILURE",
@@ -121,7 +157,7 @@ func TestStepUnit(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			b := run(t, pipeline{jenkinsfile: tc.jenkinsfile, bin: map[string]string{"argo": fakeArgo}})
+			b := run(t, pipeline{jenkinsfile: tc.jenkinsfile, bin: map[string]string{"argo": fakeArgo}, abortWhen: tc.abortWhen})
 			if b.result != tc.result {
 				t.Errorf("result %s; want %s\n%s", b.result, tc.result, b.console)
 			}
