@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -18,6 +19,49 @@ import (
 	"github.com/argo-cred/argo-cred/internal/exitcode"
 	"github.com/argo-cred/argo-cred/internal/testenv"
 )
+
+// The step's parameters are argo-cred env's flags, one each, but for
+// --bind (the step does not revoke), --format and --output-file (the
+// step's own) and --help; docs/jenkins.md's table says the same.
+func TestStepParametersMirrorFlags(t *testing.T) {
+	help, err := exec.Command(binary, "env", "--help").CombinedOutput()
+	must(t, err)
+	flags := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^\s+(?:-\w, )?--([a-z0-9-]+)`).FindAllStringSubmatch(string(help), -1) {
+		flags["--"+m[1]] = true
+	}
+	for _, f := range []string{"--bind", "--format", "--output-file", "--help"} {
+		if !flags[f] {
+			t.Errorf("argo-cred env has no %s any more: update the step's exclusions", f)
+		}
+		delete(flags, f)
+	}
+	src, err := os.ReadFile(filepath.Join(testenv.Root(), "vars", "argoCred.groovy"))
+	must(t, err)
+	step, mapped := map[string]string{}, map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^\s+'?(\w+)'?\s*: \['(--[a-z0-9-]+)', '\w+'\],$`).FindAllStringSubmatch(string(src), -1) {
+		step[m[1]] = m[2]
+		mapped[m[2]] = true
+	}
+	if len(flags) < 20 || len(step) < 20 {
+		t.Fatalf("read %d flags from the help and %d parameters from the step: the patterns no longer match", len(flags), len(step))
+	}
+	if diff := cmp.Diff(flags, mapped); diff != "" {
+		t.Errorf("argo-cred env's flags against the step's (-flags +step):\n%s", diff)
+	}
+	doc, err := os.ReadFile(filepath.Join(testenv.Root(), "docs", "jenkins.md"))
+	must(t, err)
+	documented := map[string]string{}
+	for _, m := range regexp.MustCompile("(?m)^\\| `(\\w+)`(?: \\(or `(\\w+)`\\))? \\| `(--[a-z0-9-]+)` \\|").FindAllStringSubmatch(string(doc), -1) {
+		documented[m[1]] = m[3]
+		if m[2] != "" {
+			documented[m[2]] = m[3]
+		}
+	}
+	if diff := cmp.Diff(step, documented); diff != "" {
+		t.Errorf("the step's parameters against docs/jenkins.md's table (-step +docs):\n%s", diff)
+	}
+}
 
 // The step names argo-cred's exit codes as argo-cred's help does.
 func TestStepExitClasses(t *testing.T) {
@@ -148,6 +192,11 @@ func TestStepUnit(t *testing.T) {
 					t.Error("the body ran")
 				}
 			},
+		},
+		"no argo-cred": {
+			jenkinsfile: step("namespace: 'ci', binary: '/nonexistent/argo-cred', ", `    sh 'touch body-ran'`),
+			result:      "FAILURE",
+			console:     []string{"ERROR: argoCred: argo-cred exit 127 (argo-cred not found): ", "/nonexistent/argo-cred: not found"},
 		},
 		"body fails": {
 			jenkinsfile: step("namespace: 'ci', ", `    sh 'exit 3'`),
