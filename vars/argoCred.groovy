@@ -17,8 +17,14 @@
 // token in their shell source "$ARGO_CRED_ENV", which turns tracing off
 // around its exports. Parameters and what they map to: docs/jenkins.md.
 
+// call is the step without parameters: argo-cred's flags all come from the
+// agent's environment (ARGO_CRED_SECRET, ARGO_SERVER, …).
+def call(Closure body) {
+    call([:], body)
+}
+
 // call is the step: argoCred(params) { body }.
-def call(Map params = [:], Closure body = null) {
+def call(Map params, Closure body = null) {
     if (body == null) {
         error 'argoCred: give a body, argoCred(…) { sh \'argo …\' }: the credential lives only while it runs'
     }
@@ -29,22 +35,22 @@ def call(Map params = [:], Closure body = null) {
         error "argoCred: ${e.message}"
     }
     String tmp = env.WORKSPACE_TMP ?: pwd(tmp: true)
-    String dir = null
+    String credDir = null
     try {
         withEnv(["ARGO_CRED_TMP=${tmp}"]) {
-            dir = sh(returnStdout: true, label: 'argoCred: private directory',
+            credDir = sh(returnStdout: true, label: 'argoCred: private directory',
                 script: 'mkdir -p "$ARGO_CRED_TMP" && umask 077 && mktemp -d "$ARGO_CRED_TMP/argo-cred-XXXXXXXX"').trim()
         }
         int rc
-        withEnv(["ARGO_CRED_DIR=${dir}", "ARGO_CRED_BIN=${params.binary ?: 'argo-cred'}"]) {
+        withEnv(["ARGO_CRED_DIR=${credDir}", "ARGO_CRED_BIN=${params.binary ?: 'argo-cred'}"]) {
             rc = sh(returnStatus: true, label: 'argoCred: argo-cred env',
                 script: 'set -- ' + shellQuote(flags) + '\n' + libraryResource('io/argocred/setup.sh'))
         }
         if (rc != 0) {
-            error "argoCred: argo-cred exit ${rc} (${exitClass(rc)}): ${errorLine(readFile(dir + '/stderr'))}"
+            error "argoCred: argo-cred exit ${rc} (${exitClass(rc)}): ${errorLine(readFile(credDir + '/stderr'))}"
         }
-        List<String> bound = publicSettings(readFile(dir + '/public.properties'))
-        bound << "PATH+ARGO_CRED=${dir}/bin" << "ARGO_CRED_ENV=${dir}/argo.properties.sh"
+        List<String> bound = publicSettings(readFile(credDir + '/public.properties'))
+        bound << "PATH+ARGO_CRED=${credDir}/bin" << "ARGO_CRED_ENV=${credDir}/argo.properties.sh"
         if (params.argo) {
             bound << "ARGO_CRED_ARGO=${params.argo}"
         }
@@ -52,10 +58,10 @@ def call(Map params = [:], Closure body = null) {
             body()
         }
     } finally {
-        if (dir) {
-            withEnv(["ARGO_CRED_DIR=${dir}"]) {
+        if (credDir) {
+            withEnv(["ARGO_CRED_DIR=${credDir}"]) {
                 if (sh(returnStatus: true, label: 'argoCred: clean up', script: 'rm -rf "$ARGO_CRED_DIR"') != 0) {
-                    echo "argoCred: could not remove ${dir}; it holds the token: remove it"
+                    echo "argoCred: could not remove ${credDir}; it holds the token: remove it"
                 }
             }
         }

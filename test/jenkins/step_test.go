@@ -193,6 +193,12 @@ func TestStepUnit(t *testing.T) {
 				}
 			},
 		},
+		"no parameters": {
+			jenkinsfile: "@Library('argo-cred') _\nnode {\n  env.ARGO_CRED_TOKEN_FILE = '" + tokenFile + "'\n  env.ARGO_SERVER = 'env.example:2746'\n" +
+				"  env.ARGO_NAMESPACE = 'ci'\n  env.ARGO_CRED_PROBE = 'false'\n  argoCred {\n    sh 'argo list'\n  }\n}\n",
+			result:  "SUCCESS",
+			console: []string{"argo list on env.example:2746"},
+		},
 		"no argo-cred": {
 			jenkinsfile: step("namespace: 'ci', binary: '/nonexistent/argo-cred', ", `    sh 'touch body-ran'`),
 			result:      "FAILURE",
