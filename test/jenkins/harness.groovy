@@ -10,7 +10,7 @@
 //
 //   groovy harness.groovy --library DIR --workspace DIR --jenkinsfile FILE
 //       [--credential ID=file:PATH|ID=string:VALUE]… [--abort-file FILE]
-//       [--raw-log FILE]
+//       [--raw-log FILE] [--sh 'SHELL [ARG]']
 //
 // The console (stdout) is filtered as credentials-binding filters it: each
 // value bound by withCredentials, and its base64 forms, is shown as ****.
@@ -57,6 +57,7 @@ class Run {
     static List<String> masked = []              // credentials-binding's patterns
     static Map<String, Object> vars = [:]        // the library's steps, one instance each
     static String cwd
+    static List<String> shell = ['sh'] // the agent's sh
     static int rand = 0
 
     static synchronized void log(String line) {
@@ -226,7 +227,7 @@ abstract class PipelineScript extends Script {
         File f = new File(control, 'script.sh')
         f.setText(script, 'UTF-8')
         Files.setPosixFilePermissions(f.toPath(), PosixFilePermissions.fromString('rwx------'))
-        List<String> cmd = script.startsWith('#!') ? [f.path] : ['sh', '-xe', f.path]
+        List<String> cmd = script.startsWith('#!') ? [f.path] : Run.shell + ['-xe', f.path]
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(new File(Run.cwd))
         pb.environment().clear()
         pb.environment().putAll(Run.shellEnv())
@@ -375,6 +376,7 @@ for (int i = 0; i < args.length; i += 2) {
         case '--workspace': Run.workspace = new File(args[i + 1]); break
         case '--jenkinsfile': opts.jenkinsfile = new File(args[i + 1]); break
         case '--abort-file': Run.abortFile = new File(args[i + 1]); break
+        case '--sh': Run.shell = args[i + 1].split(' ') as List; break
         case '--raw-log': Run.raw = new PrintStream(new FileOutputStream(args[i + 1]), true, 'UTF-8'); break
         case '--credential':
             def (id, spec) = args[i + 1].split('=', 2)

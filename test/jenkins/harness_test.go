@@ -48,6 +48,7 @@ type pipeline struct {
 	// abortWhen, polled every 50 ms while the build runs, aborts it once it
 	// holds (it gets the workspace).
 	abortWhen func(ws string) bool
+	shell     string // the sh steps' shell, default sh
 }
 
 // build is what the harness made of a pipeline.
@@ -94,6 +95,9 @@ func run(t *testing.T, p pipeline) build {
 		"--workspace", b.ws, "--jenkinsfile", jf, "--raw-log", rawLog, "--abort-file", abort}
 	for _, c := range p.credentials {
 		args = append(args, "--credential", c)
+	}
+	if p.shell != "" {
+		args = append(args, "--sh", p.shell)
 	}
 	cmd := exec.Command(g, args...)
 	cmd.Env = append([]string{"PATH=" + bin + ":" + os.Getenv("PATH"), "HOME=" + t.TempDir(), javaHome}, p.env...)

@@ -107,13 +107,15 @@ func TestStepUnit(t *testing.T) {
 		return "@Library('argo-cred') _\nnode {\n  argoCred(source: 'file', tokenFile: '" + tokenFile + "', server: 'argo.example.com:2746', " +
 			params + "probe: false, skipIdentityCheck: true) {\n" + body + "\n  }\n}\n"
 	}
-	for name, tc := range map[string]struct {
+	type stepCase struct {
 		jenkinsfile string
 		result      string
 		console     []string // each must appear in the console
 		check       func(t *testing.T, b build)
 		abortWhen   func(ws string) bool
-	}{
+		shell       string // durable-task's sh: dash here, bash on many agents, busybox on Alpine
+	}
+	cases := map[string]stepCase{
 		"binds": {
 			jenkinsfile: step("namespace: 'ci', ", `    sh 'argo submit -n "$ARGO_NAMESPACE" workflow.yaml'
     sh 'env | sort'
@@ -209,10 +211,18 @@ func TestStepUnit(t *testing.T) {
 			result:      "FAILURE",
 			console:     []string{"ERROR: script returned exit code 3"},
 		},
-	} {
+	}
+	for _, sh := range []string{"bash", "busybox sh"} {
+		for _, name := range []string{"binds", "quotes"} {
+			c := cases[name]
+			c.shell = sh
+			cases[name+"/"+sh] = c
+		}
+	}
+	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			b := run(t, pipeline{jenkinsfile: tc.jenkinsfile, bin: map[string]string{"argo": fakeArgo}, abortWhen: tc.abortWhen})
+			b := run(t, pipeline{jenkinsfile: tc.jenkinsfile, bin: map[string]string{"argo": fakeArgo}, abortWhen: tc.abortWhen, shell: tc.shell})
 			if b.result != tc.result {
 				t.Errorf("result %s; want %s\n%s", b.result, tc.result, b.console)
 			}
