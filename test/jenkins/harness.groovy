@@ -243,9 +243,14 @@ abstract class PipelineScript extends Script {
         try {
             while (!proc.waitFor(100, java.util.concurrent.TimeUnit.MILLISECONDS)) {
                 if (Run.abortNow()) {
-                    // durable-task kills the step's whole process tree.
-                    proc.toHandle().descendants().each { it.destroyForcibly() }
-                    proc.destroyForcibly()
+                    // durable-task kills the step's whole process tree
+                    // (ProcessTree.killAll): SIGTERM, then SIGKILL what is
+                    // left after softKillWaitSeconds (5).
+                    List<ProcessHandle> tree = proc.toHandle().descendants().collect { it } + [proc.toHandle()]
+                    tree.each { it.destroy() }
+                    long until = System.currentTimeMillis() + 5000
+                    while (tree.any { it.alive } && System.currentTimeMillis() < until) Thread.sleep(50)
+                    tree.each { it.destroyForcibly() }
                     proc.waitFor()
                     pump.join()
                     Run.log('Sending interrupt signal to process')
