@@ -56,7 +56,8 @@ func jenkinsfile(t *testing.T, path string) (env map[string]string, steps []jenk
 	return env, steps
 }
 
-// Each sh step of the example Jenkinsfiles, run in the environment Jenkins
+// Each sh step of the example Jenkinsfiles that do without the shared
+// library (test/jenkins runs the others), run in the environment Jenkins
 // gives it (the kubeconfig bound as a file, WORKSPACE, WORKSPACE_TMP,
 // BUILD_TAG, the environment block) against the real stack, as Jenkins
 // runs it (sh -xe: bash and dash) and as a #!/bin/bash first line makes it
@@ -73,7 +74,7 @@ func jenkinsfile(t *testing.T, path string) (env map[string]string, steps []jenk
 func TestIntegrationJenkinsfiles(t *testing.T) {
 	e := newRecipeEnv(t)
 	dir := filepath.Join(testenv.Root(), "examples", "jenkins")
-	for _, name := range []string{"Jenkinsfile", "Jenkinsfile.docker", "Jenkinsfile.multistep"} {
+	for _, name := range []string{"Jenkinsfile.plain", "Jenkinsfile.docker"} {
 		jenv, steps := jenkinsfile(t, filepath.Join(dir, name))
 		secret := e.profileToken(t, name, steps)
 		for _, bad := range []bool{false, true} {
@@ -157,18 +158,28 @@ func (e *recipeEnv) profileToken(t *testing.T, name string, steps []jenkinsStep)
 	return e.profileIdentity(t, name, all)
 }
 
-// The Jenkinsfiles parse as Groovy (Jenkins' CPS is Groovy 2.4, as Debian's
-// groovy package). What cannot be checked without a Jenkins server: the
-// declarative syntax's own rules, steps and plugins (withCredentials).
+// The Jenkinsfiles and the shared library's steps (vars/) parse as Groovy
+// (Jenkins' CPS is Groovy 2.4, as Debian's groovy package), with
+// @Library and @NonCPS known as Jenkins knows them. What cannot be checked
+// without a Jenkins server: the declarative syntax's own rules, steps and
+// plugins (withCredentials); test/jenkins runs the step under a harness.
 func TestJenkinsfileSyntax(t *testing.T) {
 	groovy := testenv.Command(t, "groovy", "groovy")
 	java := testenv.Command(t, "java", "default-jre-headless")
 	java, _ = filepath.EvalSymlinks(java)
 	files, _ := filepath.Glob(filepath.Join(testenv.Root(), "examples", "jenkins", "Jenkinsfile*"))
+	vars, _ := filepath.Glob(filepath.Join(testenv.Root(), "vars", "*.groovy"))
+	files = append(files, vars...)
+	if len(vars) == 0 {
+		t.Fatal("no vars/*.groovy")
+	}
 	broken := filepath.Join(t.TempDir(), "Jenkinsfile.broken")
 	must(t, os.WriteFile(broken, []byte("pipeline { stages { stage('x') { steps { sh '''echo } } }\n"), 0o644))
 	parse := func(f string) error {
-		cmd := exec.Command(groovy, "-e", "new GroovyShell().parse(new File(args[0]))", f)
+		cmd := exec.Command(groovy, "-e", `def gcl = new GroovyClassLoader()
+gcl.parseClass('@interface Library { String[] value() }')
+gcl.parseClass('@java.lang.annotation.Retention(java.lang.annotation.RetentionPolicy.RUNTIME) @interface NonCPS {}')
+new GroovyShell(gcl).parse(new File(args[0]))`, f)
 		cmd.Env = append(os.Environ(), "JAVA_HOME="+filepath.Dir(filepath.Dir(java)))
 		out, err := cmd.CombinedOutput()
 		if err != nil {

@@ -69,11 +69,11 @@ func ArgoProfiles(text string) []string {
 var (
 	nameLine = regexp.MustCompile(`^(- )?name:`)
 	segment  = regexp.MustCompile(`&&|\|\||[;|]|\$\(`)
-	forValue = regexp.MustCompile(`(?m)(?:--for[ =]|^\s*for: |ARGO_CRED_FOR[:=] ?)([a-z,-]+)`)
+	forValue = regexp.MustCompile(`(?m)(?:--for[ =]|^\s*for: |[(,]\s*(?:for|forProfiles): '|ARGO_CRED_FOR[:=] ?)([a-z,-]+)`)
 )
 
 // ForProfiles are the profiles an example's --for (or the action's for:
-// input, or ARGO_CRED_FOR) names, sorted; an error when it names none, or
+// input, the Jenkins step's for: parameter, or ARGO_CRED_FOR) names, sorted; an error when it names none, or
 // two different lists.
 func ForProfiles(text string) ([]string, error) {
 	var got []string

@@ -1,0 +1,45 @@
+# argoCred's setup, run by vars/argoCred.groovy as one sh step after a line
+# `set -- FLAG…` holding argo-cred's flags, each shell-quoted. Nothing here
+# holds the token: argo-cred writes it into $ARGO_CRED_DIR (mode 0700, made
+# by mktemp -d), files of mode 0600, and only the argo wrapper reads it.
+umask 077
+rc=0
+"${ARGO_CRED_BIN:-argo-cred}" env "$@" --format jenkins --output-file "$ARGO_CRED_DIR/argo.properties" 2>"$ARGO_CRED_DIR/stderr" || rc=$?
+cat "$ARGO_CRED_DIR/stderr" >&2
+if [ "$rc" -ne 0 ]; then exit "$rc"; fi
+# The settings the body's environment may show (withEnv does not mask):
+# every line but the token's.
+grep -v '^ARGO_TOKEN=' "$ARGO_CRED_DIR/argo.properties" >"$ARGO_CRED_DIR/public.properties" || :
+mkdir "$ARGO_CRED_DIR/bin"
+cat >"$ARGO_CRED_DIR/bin/argo" <<'WRAPPER'
+#!/bin/sh
+# argoCred's argo: the next argo CLI in PATH (or $ARGO_CRED_ARGO) with the
+# credential in its environment only. Run as a program, not traced by the
+# sh -x of the step that calls it; the settings file turns tracing off too.
+self=$(CDPATH= cd -- "$(dirname -- "$0")" && pwd) || exit
+prev=
+for a in "$@"; do
+  if [ "$prev" = auth ] && [ "$a" = token ]; then
+    echo "argoCred: argo auth token would print the token; not run" >&2
+    exit 2
+  fi
+  prev=$a
+done
+argo=${ARGO_CRED_ARGO:-}
+if [ -z "$argo" ]; then
+  set -f; IFS=:
+  for d in $PATH; do
+    # not this wrapper, nor an enclosing argoCred block's
+    if [ "$d" != "$self" ] && [ ! -e "$d/.argo-cred-wrapper" ] && [ -f "$d/argo" ] && [ -x "$d/argo" ]; then argo=$d/argo; break; fi
+  done
+  unset IFS; set +f
+fi
+if [ -z "$argo" ]; then
+  echo "argoCred: no argo CLI in PATH (or set the step's argo: parameter)" >&2
+  exit 127
+fi
+. "$self/../argo.properties.sh" || exit
+exec "$argo" "$@"
+WRAPPER
+chmod 0700 "$ARGO_CRED_DIR/bin/argo"
+: >"$ARGO_CRED_DIR/bin/.argo-cred-wrapper"
