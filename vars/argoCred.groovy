@@ -103,6 +103,7 @@ static List<String> argoCredFlags(Map params) {
         timeout           : ['--timeout', 'string'],
         skipIdentityCheck : ['--skip-identity-check', 'bool'],
         probe             : ['--probe', 'bool'],
+        quiet             : ['--quiet', 'bool'],
         verbose           : ['--verbose', 'bool'],
     ]
     List<String> steps = ['binary', 'argo'] // the step's own

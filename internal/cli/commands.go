@@ -129,7 +129,7 @@ func (a *app) bundle(o *Options, c *cred.Credential) (err error) {
 // and its report returned with the error.
 func (a *app) probeIf(ctx context.Context, o *Options, c *cred.Credential) (*probe.Report, error) {
 	if !o.Probe {
-		fmt.Fprintln(a.streams.ErrOut, "note: --probe=false: the credential was not checked against the Argo Server")
+		quietly(o, a.note)("note: --probe=false: the credential was not checked against the Argo Server")
 		return nil, nil
 	}
 	r, err := cred.Verify(ctx, c, nil)

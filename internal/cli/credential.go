@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 
 	cred "github.com/argo-cred/argo-cred/internal/credential"
 	"github.com/argo-cred/argo-cred/internal/env"
+	"github.com/argo-cred/argo-cred/internal/guard"
 	"github.com/argo-cred/argo-cred/internal/kube"
 	"github.com/argo-cred/argo-cred/internal/probe"
 	"github.com/argo-cred/argo-cred/internal/redact"
@@ -23,12 +25,21 @@ func (a *app) request(o *Options) cred.Request {
 	}
 }
 
+// quietly is say without the notes of a --quiet run.
+func quietly(o *Options, say func(string)) func(string) {
+	return func(s string) {
+		if !o.Quiet || !strings.HasPrefix(s, "note: ") {
+			say(s)
+		}
+	}
+}
+
 // hooks connect the pipeline to this run: the environment, stderr, the
 // redactor, the runner's masks, and the guard of a --bind Secret.
 func (a *app) hooks(o *Options) cred.Hooks {
 	h := cred.Hooks{
-		Lookup: os.LookupEnv, Note: a.note, Log: a.log, UserAgent: userAgent(),
-		Print:   func(s string) { fmt.Fprintln(a.streams.ErrOut, s) },
+		Lookup: os.LookupEnv, Note: quietly(o, a.note), Log: a.log, UserAgent: userAgent(),
+		Print:   quietly(o, func(s string) { fmt.Fprintln(a.streams.ErrOut, s) }),
 		Secrets: a.hide,
 		Token: func(t token.Token) error {
 			a.hide(t.Bearer())
@@ -76,3 +87,16 @@ func (a *app) kubeClient(o *Options) (*kube.Client, error) {
 
 // userAgent is argo-cred's User-Agent in every request.
 func userAgent() string { return "argo-cred/" + version() }
+
+// startGuard starts a guard for what this run set up and must undo: the
+// per-run Secret of --bind (withBinding), or a container of docker. If
+// argo-cred is killed outright, the guard does it.
+func (a *app) startGuard(o *Options, container string, withBinding bool) {
+	t := guard.Target{Kubeconfig: o.Kubeconfig, Context: o.Context, Container: container}
+	if b := a.binding; withBinding && b != nil {
+		t.Namespace, t.Secret, t.UID = b.Namespace, b.Name, b.UID
+	}
+	if err := a.guards.Start(t); err != nil {
+		fmt.Fprintf(a.streams.ErrOut, "warning: no guard (%v): if argo-cred is killed outright, clean up with argo-cred revoke --stale-bindings\n", err)
+	}
+}

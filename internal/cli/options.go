@@ -30,6 +30,7 @@ type Options struct {
 	// Bind binds a TokenRequest token to a per-run Secret.
 	Bind    bool `envconfig:"ARGO_CRED_BIND"`
 	Verbose bool `envconfig:"ARGO_CRED_VERBOSE"`
+	Quiet   bool `envconfig:"ARGO_CRED_QUIET"` // no notes (quietly)
 	// Relay: exec and docker run the command behind the loopback relay.
 	Relay relay.Mode `envconfig:"ARGO_CRED_RELAY" default:"auto"`
 
@@ -131,6 +132,7 @@ func (o *Options) flags(fs *pflag.FlagSet, withExport bool) {
 	verboseFlag(fs, &o.Verbose)
 	if withExport {
 		fs.BoolVar(&o.Probe, "probe", o.Probe, "probe the Argo Server first (ARGO_CRED_PROBE)")
+		fs.BoolVarP(&o.Quiet, "quiet", "q", o.Quiet, "print no notes on stderr; warnings and errors stay (ARGO_CRED_QUIET)")
 		fs.BoolVar(&o.Bind, "bind", o.Bind, "with --source tokenrequest: bind the token to a per-run Secret, deleted when the job ends (exec, docker)\nor by argo-cred revoke --binding (env), which revokes it (ARGO_CRED_BIND)")
 	}
 }

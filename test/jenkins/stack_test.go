@@ -1,6 +1,8 @@
 package jenkins
 
 import (
+	"context"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -8,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/argo-cred/argo-cred/internal/profile"
 	"github.com/argo-cred/argo-cred/internal/testenv"
@@ -178,4 +182,72 @@ func TestIntegrationStepAbort(t *testing.T) {
 		t.Errorf("want KUBECONFIG masked in the console, not in the raw log:\n%s", b.console)
 	}
 	noTokenForm(t, b, r.token)
+}
+
+// A Secret replaced in the middle of the body (it and its ServiceAccount
+// deleted, so the token is refused, and made again with a new token: what
+// a rotation's end does):
+// the body's next argo gets the new token, because the wrapper runs argo
+// through argo-cred exec, which reads the Secret again (waiting for the
+// token controller) instead of reusing the token the step read.
+func TestIntegrationStepSecretReplaced(t *testing.T) {
+	t.Parallel()
+	text := strings.Replace(example(t, "Jenkinsfile"), `            sh 'argo submit --wait -n "$ARGO_NAMESPACE" workflow.yaml'`,
+		`            sh 'argo submit -n "$ARGO_NAMESPACE" workflow.yaml'
+            sh 'touch replace-now; while [ ! -e replaced ]; do sleep 0.1; done'
+            sh 'argo submit --wait -n "$ARGO_NAMESPACE" workflow.yaml'`, 1)
+	r := newStackRun(t, text)
+	p := r.pipeline(t, text, "jenkins-token")
+	var newToken string
+	p.abortWhen = func(ws string) bool { // never aborts: replaces the Secret once the body asks
+		if _, err := os.Stat(filepath.Join(ws, "replace-now")); err != nil || newToken != "" {
+			return false
+		}
+		// A legacy token names its Secret and ServiceAccount (by uid), no
+		// time: only a new ServiceAccount makes a new token.
+		ctx, c := context.Background(), r.s.Client.CoreV1()
+		must(t, c.Secrets(r.ns).Delete(ctx, "jenkins-token", metav1.DeleteOptions{}))
+		must(t, c.ServiceAccounts(r.ns).Delete(ctx, "jenkins-token", metav1.DeleteOptions{}))
+		for _, err := c.ServiceAccounts(r.ns).Get(ctx, "jenkins-token", metav1.GetOptions{}); err == nil; _, err = c.ServiceAccounts(r.ns).Get(ctx, "jenkins-token", metav1.GetOptions{}) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		_, err := c.ServiceAccounts(r.ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "jenkins-token"}}, metav1.CreateOptions{})
+		must(t, err)
+		for _, err := c.Secrets(r.ns).Get(ctx, "jenkins-token", metav1.GetOptions{}); err == nil; _, err = c.Secrets(r.ns).Get(ctx, "jenkins-token", metav1.GetOptions{}) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		r.s.TokenSecret(t, r.ns, "jenkins-token", "jenkins-token")
+		newToken = r.s.WaitToken(t, r.ns, "jenkins-token")
+		// Until the Argo Server refuses the old token (kube-apiserver caches
+		// a token check for up to 10 s): the body's next argo must not get it.
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+			req, _ := http.NewRequest("GET", "http://"+r.s.ArgoServer+"/api/v1/workflows/"+r.ns, nil)
+			req.Header.Set("Authorization", "Bearer "+r.token)
+			res, err := http.DefaultClient.Do(req)
+			if err == nil {
+				res.Body.Close()
+				if res.StatusCode == http.StatusUnauthorized {
+					break
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Errorf("the Argo Server still takes the old token after 30 s")
+				break
+			}
+		}
+		must(t, os.WriteFile(filepath.Join(ws, "replaced"), nil, 0o644))
+		return false
+	}
+	b := run(t, p)
+	if b.result != "SUCCESS" {
+		t.Fatalf("result %s; want SUCCESS (the argo after the Secret was replaced failed?)\n%s", b.result, b.console)
+	}
+	if newToken == "" || newToken == r.token {
+		t.Fatalf("the Secret was not replaced with a new token:\n%s", b.console)
+	}
+	if !regexp.MustCompile(`(?m)^hello-[a-z0-9]+ Succeeded at `).MatchString(b.console) {
+		t.Errorf("no workflow submitted after the Secret was replaced:\n%s", b.console)
+	}
+	noTokenForm(t, b, r.token)
+	noTokenForm(t, b, newToken)
 }

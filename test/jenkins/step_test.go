@@ -103,8 +103,11 @@ func TestStepUnit(t *testing.T) {
 	must(t, os.WriteFile(tokenFile, []byte(token), 0o600))
 	fakeArgo := filepath.Join(t.TempDir(), "argo")
 	must(t, os.WriteFile(fakeArgo, []byte("#!/bin/sh\nprintf %s \"$ARGO_TOKEN\" | sha256sum | cut -c1-64 >\"$WORKSPACE/seen\"\necho \"argo $* on $ARGO_SERVER\"\n"), 0o755))
+	// The wrapper runs argo through argo-cred exec; without its relay
+	// (ARGO_CRED_RELAY=never, as below but in "relay") argo gets the token
+	// itself and the server as given.
 	step := func(params, body string) string {
-		return "@Library('argo-cred') _\nnode {\n  argoCred(source: 'file', tokenFile: '" + tokenFile + "', server: 'argo.example.com:2746', " +
+		return "@Library('argo-cred') _\nnode {\n  env.ARGO_CRED_RELAY = 'never'\n  argoCred(source: 'file', tokenFile: '" + tokenFile + "', server: 'argo.example.com:2746', " +
 			params + "probe: false, skipIdentityCheck: true) {\n" + body + "\n  }\n}\n"
 	}
 	type stepCase struct {
@@ -141,6 +144,20 @@ func TestStepUnit(t *testing.T) {
 					if want := map[bool]string{true: "700", false: "600"}[m[2] == "." || m[2] == "bin" || m[2] == "bin/argo"]; m[1] != want {
 						t.Errorf("%s: mode %s; want %s", m[2], m[1], want)
 					}
+				}
+			},
+		},
+		"relay": {
+			jenkinsfile: strings.Replace(step("namespace: 'ci', ", `    sh 'argo list'`), "env.ARGO_CRED_RELAY = 'never'", "", 1),
+			result:      "SUCCESS",
+			check: func(t *testing.T, b build) {
+				if !regexp.MustCompile(`argo list on 127\.0\.0\.1:\d+`).MatchString(b.console) {
+					t.Errorf("argo did not run behind exec's relay:\n%s", b.console)
+				}
+				seen, err := os.ReadFile(filepath.Join(b.ws, "seen"))
+				must(t, err)
+				if want := sha256.Sum256([]byte("Bearer " + token)); strings.TrimSpace(string(seen)) == hex.EncodeToString(want[:]) {
+					t.Errorf("argo behind the relay got the token itself, not the per-run value")
 				}
 			},
 		},
@@ -196,7 +213,7 @@ func TestStepUnit(t *testing.T) {
 			},
 		},
 		"no parameters": {
-			jenkinsfile: "@Library('argo-cred') _\nnode {\n  env.ARGO_CRED_TOKEN_FILE = '" + tokenFile + "'\n  env.ARGO_SERVER = 'env.example:2746'\n" +
+			jenkinsfile: "@Library('argo-cred') _\nnode {\n  env.ARGO_CRED_RELAY = 'never'\n  env.ARGO_CRED_TOKEN_FILE = '" + tokenFile + "'\n  env.ARGO_SERVER = 'env.example:2746'\n" +
 				"  env.ARGO_NAMESPACE = 'ci'\n  env.ARGO_CRED_PROBE = 'false'\n  argoCred {\n    sh 'argo list'\n  }\n}\n",
 			result:  "SUCCESS",
 			console: []string{"argo list on env.example:2746"},

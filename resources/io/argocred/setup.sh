@@ -1,7 +1,8 @@
 # argoCred's setup, run by vars/argoCred.groovy as one sh step after a line
 # `set -- FLAG…` holding argo-cred's flags, each shell-quoted. Nothing here
 # holds the token: argo-cred writes it into $ARGO_CRED_DIR (mode 0700, made
-# by mktemp -d), files of mode 0600, and only the argo wrapper reads it.
+# by mktemp -d), files of mode 0600, for body steps that source
+# $ARGO_CRED_ENV; the argo wrapper gets its own through argo-cred exec.
 umask 077
 rc=0
 "${ARGO_CRED_BIN:-argo-cred}" env "$@" --format jenkins --output-file "$ARGO_CRED_DIR/argo.properties" 2>"$ARGO_CRED_DIR/stderr" || rc=$?
@@ -13,9 +14,9 @@ grep -v '^ARGO_TOKEN=' "$ARGO_CRED_DIR/argo.properties" >"$ARGO_CRED_DIR/public.
 mkdir "$ARGO_CRED_DIR/bin"
 cat >"$ARGO_CRED_DIR/bin/argo" <<'WRAPPER'
 #!/bin/sh
-# argoCred's argo: the next argo CLI in PATH (or $ARGO_CRED_ARGO) with the
-# credential in its environment only. Run as a program, not traced by the
-# sh -x of the step that calls it; the settings file turns tracing off too.
+# argoCred's argo: the next argo CLI in PATH (or $ARGO_CRED_ARGO) run by
+# argo-cred exec, the credential in its environment only. Run as a program,
+# not traced by the sh -x of the step that calls it.
 self=$(CDPATH= cd -- "$(dirname -- "$0")" && pwd) || exit
 prev=
 for a in "$@"; do
@@ -38,8 +39,21 @@ if [ -z "$argo" ]; then
   echo "argoCred: no argo CLI in PATH (or set the step's argo: parameter)" >&2
   exit 127
 fi
-. "$self/../argo.properties.sh" || exit
-exec "$argo" "$@"
 WRAPPER
+# The wrapper's last line: argo-cred exec with the step's flags, so that
+# each argo gets the current token (a rotated Secret's, a new TokenRequest
+# or OIDC one) and a long wait is renewed by exec's relay
+# (docs/long-jobs.md). No probe (the step checked once) and no notes (the
+# step printed them once, not at every argo). The token is in no
+# file the wrapper reads.
+{ set +x; } 2>/dev/null # the flags are traced above, in set --
+bin=$(command -v "${ARGO_CRED_BIN:-argo-cred}") || exit 127
+case $bin in /*) ;; *) bin=$PWD/$bin ;; esac
+quote() { printf "'%s' " "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
+{
+  printf 'exec '; quote "$bin"; printf 'exec '
+  for a; do quote "$a"; done
+  printf '%s\n' '--probe=false --quiet -- "$argo" "$@"'
+} >>"$ARGO_CRED_DIR/bin/argo"
 chmod 0700 "$ARGO_CRED_DIR/bin/argo"
 : >"$ARGO_CRED_DIR/bin/.argo-cred-wrapper"
