@@ -845,3 +845,23 @@ func TestIntegrationLeakScanProcessesAndLogs(t *testing.T) {
 		noLeak(t, f.token, l, string(b))
 	}
 }
+
+// --quiet (and ARGO_CRED_QUIET) drops the note: lines, and only those: a
+// warning stays, and the payload is the same.
+func TestQuiet(t *testing.T) {
+	t.Parallel()
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte("not-a-jwt-but-a-token"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"env", "--token-file", tokenFile, "--server", "http://argo.example:2746", "--namespace", "ci", "--probe=false"}
+	loud := run(t, nil, args...)
+	if loud.code != 0 || !strings.Contains(loud.stderr, "note: --probe=false") || !strings.Contains(loud.stderr, "warning: plain HTTP") {
+		t.Fatalf("without --quiet: exit %d, want notes and the plain-HTTP warning:\n%s", loud.code, loud.stderr)
+	}
+	for name, r := range map[string]result{"--quiet": run(t, nil, append(args, "--quiet")...), "ARGO_CRED_QUIET": run(t, []string{"ARGO_CRED_QUIET=true"}, args...)} {
+		if r.code != 0 || strings.Contains(r.stderr, "note:") || !strings.Contains(r.stderr, "warning: plain HTTP") || r.stdout != loud.stdout {
+			t.Errorf("%s: exit %d, want no note: lines, the warning, and the same payload:\n%s", name, r.code, r.stderr)
+		}
+	}
+}
