@@ -58,8 +58,8 @@ release-prep: ## set VERSION, the action's image in action.yml and the examples'
 	sed -i -E 's|^( *image: docker://ghcr\.io/argo-cred/argo-cred-action)[:@].*$$|\1$(if $(DIGEST),@$(DIGEST) # $(V),:$(V))|' action.yml
 	@grep -qxF '  image: docker://ghcr.io/argo-cred/argo-cred-action$(if $(DIGEST),@$(DIGEST) # $(V),:$(V))' action.yml || { echo "action.yml: the image line was not rewritten" >&2; exit 1; }
 	sed -i -E -e 's|argo-cred/argo-cred@v[0-9.]*|argo-cred/argo-cred@$(V)|' -e 's|(ghcr\.io/argo-cred/argo-cred):v[0-9.]+|\1:$(V)|' examples/github-actions/*.yml
-	@# The setup action's pins: the archives of this commit, in the digest step only.
-	$(if $(DIGEST),$(MAKE) --no-print-directory setup-checksums)
+	@# The setup action's pins: the archives of this commit in the digest step; none in the tag form, as on main.
+	$(if $(DIGEST),$(MAKE) --no-print-directory setup-checksums,sed -i '/^#/!d' setup/checksums.txt)
 
 # The release archives' SHA-256 into setup/checksums.txt, where the setup
 # action (setup/action.yml) reads what it verifies downloads against. The
@@ -67,7 +67,7 @@ release-prep: ## set VERSION, the action's image in action.yml and the examples'
 # must be clean but for what release-prep writes at the tag (action.yml,
 # setup/checksums.txt): those are not in the archives, nor in the stamps.
 setup-checksums: ## the release archives' SHA-256 into setup/checksums.txt, for the setup action (release-prep runs it with DIGEST)
-	@test -z "$$(git status --porcelain -- . ':(exclude)action.yml' ':(exclude)setup/checksums.txt')" || { echo "uncommitted changes (git status): the archives would not be the commit's" >&2; exit 1; }
+	@test -z "$$(git status --porcelain -- . ':(exclude)action.yml' ':(exclude)setup/checksums.txt')" || { echo "uncommitted changes (git status): the archives would not be the commit's; commit the release-prep V=$(V) step (VERSION) first" >&2; exit 1; }
 	VERSION= test/dist/dist.sh
 	@dist=$${DIST_DIR:-dist}; v=$$(cat VERSION); \
 	lines=$$(grep -E "^[0-9a-f]{64}  argo-cred_$${v//./\\.}_[a-z]+_[a-z0-9]+\.(tar\.gz|zip)$$" "$$dist/checksums.txt") || { echo "$$dist/checksums.txt lists no archive of $$v" >&2; exit 1; }; \
