@@ -97,6 +97,14 @@ fi
 
 cdx=$("$root/test/tools/tool.sh" cyclonedx-gomod)
 
+# The Go go.mod names (its toolchain line, else its go line), whatever Go
+# runs this (the go command fetches it from the module proxy): the release
+# workflow builds with it (setup-go reads go.mod), and its archives must be
+# byte for byte those make release-prep built and pinned elsewhere.
+gover=$(sed -n 's/^toolchain //p' go.mod)
+gover=${gover:-go$(sed -n 's/^go //p' go.mod)}
+export GOTOOLCHAIN=$gover
+
 rm -rf "$out"
 mkdir -p "$out/build"
 for p in $platforms; do
