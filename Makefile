@@ -58,6 +58,7 @@ release-prep: ## set VERSION, the action's image in action.yml and the examples'
 	sed -i -E 's|^( *image: docker://ghcr\.io/argo-cred/argo-cred-action)[:@].*$$|\1$(if $(DIGEST),@$(DIGEST) # $(V),:$(V))|' action.yml
 	@grep -qxF '  image: docker://ghcr.io/argo-cred/argo-cred-action$(if $(DIGEST),@$(DIGEST) # $(V),:$(V))' action.yml || { echo "action.yml: the image line was not rewritten" >&2; exit 1; }
 	sed -i -E -e 's|argo-cred/argo-cred@v[0-9.]*|argo-cred/argo-cred@$(V)|' -e 's|(ghcr\.io/argo-cred/argo-cred):v[0-9.]+|\1:$(V)|' examples/github-actions/*.yml
+	sed -i -E 's|argo-cred/argo-cred/setup@v[0-9.]*|argo-cred/argo-cred/setup@$(V)|' examples/github-actions/*.yml
 	@# The setup action's pins: the archives of this commit in the digest step; none in the tag form, as on main.
 	$(if $(DIGEST),$(MAKE) --no-print-directory setup-checksums,sed -i '/^#/!d' setup/checksums.txt)
 

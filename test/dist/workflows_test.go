@@ -342,8 +342,10 @@ func TestReleasePrep(t *testing.T) {
 			images := 0
 			for _, e := range examples {
 				ex := read(filepath.Join("examples", "github-actions", filepath.Base(e)))
-				if strings.Contains(ex, "argo-cred/argo-cred@") && !strings.Contains(ex, "argo-cred/argo-cred@"+tc.version) {
-					t.Errorf("%s does not use argo-cred@%s", filepath.Base(e), tc.version)
+				for _, action := range []string{"argo-cred/argo-cred@", "argo-cred/argo-cred/setup@"} {
+					if n := strings.Count(ex, action); n != strings.Count(ex, action+tc.version) {
+						t.Errorf("%s does not use %s%s", filepath.Base(e), action, tc.version)
+					}
 				}
 				// The argo-cred image as a docker:// step (long-job.yml).
 				for _, m := range exampleImage.FindAllStringSubmatch(ex, -1) {
