@@ -158,6 +158,9 @@ argo-cred exec --service-account gha --duration 10m --for read -- argo list`
 		if res.code != 1 || len(errs) != 1 || !strings.Contains(errs[0], want) || len(plain) != 1 || plain[0] != "argo-cred setup: "+strings.SplitN(errs[0], "::", 3)[2] {
 			t.Errorf("exit %d, annotations %q, stderr %q; want exit 1, one annotation and the same plain line saying %q", res.code, errs, res.stderr, want)
 		}
+		if len(errs) == 1 {
+			t.Logf("refused: %s", errs[0])
+		}
 		left, _ := filepath.Glob(filepath.Join(temp, "argo-cred-setup.*"))
 		if len(res.paths) != 0 || len(res.outputs) != 0 || len(left) != 0 {
 			t.Errorf("PATH added %q, outputs %v, left %q; want none", res.paths, res.outputs, left)
