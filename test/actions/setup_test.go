@@ -75,6 +75,16 @@ func TestSetupArchiveNames(t *testing.T) {
 	}
 }
 
+// setup/install.sh passes shellcheck, as bash (macOS runners have bash
+// 3.2, Windows runners Git bash).
+func TestSetupScriptLint(t *testing.T) {
+	sc := testenv.Command(t, "shellcheck", "shellcheck")
+	out, err := exec.Command(sc, "--shell=bash", "--severity=info", filepath.Join(testenv.Root(), "setup", "install.sh")).CombinedOutput()
+	if err != nil {
+		t.Errorf("shellcheck: %v\n%s", err, out)
+	}
+}
+
 // compositeAction is setup/action.yml, as far as the runner reads a
 // composite action.
 type compositeAction struct {
