@@ -28,7 +28,8 @@ dist: ## release artifacts in dist/: binaries for 6 platforms, archives, SBOMs, 
 
 # The release, in three steps; the tag names the action's image by digest:
 #  1. make release-prep V=vX.Y.Z: VERSION, the tag of the action's image in
-#     action.yml and the examples. Commit ("release vX.Y.Z") and push to main.
+#     action.yml and the examples (setup/checksums.txt pins nothing, as on
+#     main). Commit ("release vX.Y.Z") and push to main.
 #  2. Run the images workflow (.github/workflows/images.yml) on that commit:
 #     it builds ghcr.io/argo-cred/argo-cred{,-action}:vX.Y.Z from base images
 #     resolved to digests (dist/docker-bake.json, test/dist/dist.sh bake),
@@ -49,7 +50,7 @@ dist: ## release artifacts in dist/: binaries for 6 platforms, archives, SBOMs, 
 #     so both builds give the same bytes (docs/releases.md).
 #  main keeps the tag form, so `make image` and `uses: ./` build and run the
 #  action's image locally with no registry.
-release-prep: ## set VERSION, the action's image in action.yml and the examples' tags to V (make release-prep V=v0.2.0 [DIGEST=sha256:…]), for the release commit
+release-prep: ## set VERSION, the action's image in action.yml and the examples' tags to V (make release-prep V=v0.2.0 [DIGEST=sha256:…]; with DIGEST also the setup action's pins), for the release commits
 	@test -n "$(V)" || { echo "give V=vX.Y.Z" >&2; exit 2; }
 	@echo "$(V)" | grep -Eq '^v[0-9]+\.[0-9]+\.[0-9]+$$' || { echo "V must look like v1.2.3" >&2; exit 2; }
 	@test -z "$(DIGEST)" || echo "$(DIGEST)" | grep -Eq '^sha256:[0-9a-f]{64}$$' || { echo "DIGEST must look like sha256:<64 hex digits>, the digest of ghcr.io/argo-cred/argo-cred-action:$(V)" >&2; exit 2; }
@@ -68,7 +69,7 @@ release-prep: ## set VERSION, the action's image in action.yml and the examples'
 # must be clean but for what release-prep writes at the tag (action.yml,
 # setup/checksums.txt): those are not in the archives, nor in the stamps.
 setup-checksums: ## the release archives' SHA-256 into setup/checksums.txt, for the setup action (release-prep runs it with DIGEST)
-	@test -z "$$(git status --porcelain -- . ':(exclude)action.yml' ':(exclude)setup/checksums.txt')" || { echo "uncommitted changes (git status): the archives would not be the commit's; commit the release-prep V=$(V) step (VERSION) first" >&2; exit 1; }
+	@test -z "$$(git status --porcelain -- . ':(exclude)action.yml' ':(exclude)setup/checksums.txt')" || { echo "uncommitted changes (git status): the archives would not be the commit's; commit the release-prep V=vX.Y.Z step (VERSION) first" >&2; exit 1; }
 	VERSION= test/dist/dist.sh
 	@dist=$${DIST_DIR:-dist}; v=$$(cat VERSION); \
 	lines=$$(grep -E "^[0-9a-f]{64}  argo-cred_$${v//./\\.}_[a-z]+_[a-z0-9]+\.(tar\.gz|zip)$$" "$$dist/checksums.txt") || { echo "$$dist/checksums.txt lists no archive of $$v" >&2; exit 1; }; \
