@@ -47,13 +47,14 @@ archive() {
 	name=argo-cred_${3}_${os}_${arch}.$ext
 }
 
-
 if [[ ${1:-} == archive ]]; then
 	[[ $# == 4 ]] || { echo "usage: install.sh archive OS ARCH VERSION" >&2; exit 2; }
 	archive "$2" "$3" "$4"
 	echo "$name"
 	exit 0
 fi
+
+[[ -n ${GITHUB_PATH:-} && -n ${GITHUB_OUTPUT:-} ]] || fail "GITHUB_PATH or GITHUB_OUTPUT is not set: this is the setup action's step, for a GitHub Actions runner"
 
 # The pinned version: the one every archive in checksums.txt names.
 pinned=$(sed -nE 's/^[0-9a-f]{64} [ *]argo-cred_(v[0-9]+\.[0-9]+\.[0-9]+)_.*$/\1/p' "$here/checksums.txt" | sort -u)
@@ -102,8 +103,10 @@ case $name in
 	if command -v unzip >/dev/null; then
 		unzip -q "$dest/$name" -d "$dest" || fail "could not unpack $name"
 	else
-		# Windows without unzip: PowerShell's own.
-		powershell -NoProfile -NonInteractive -Command "Expand-Archive -LiteralPath '$dest/$name' -DestinationPath '$dest'" || fail "could not unpack $name"
+		# Windows without unzip: PowerShell's own, given Windows paths.
+		win=$dest
+		if command -v cygpath >/dev/null; then win=$(cygpath -w "$dest"); fi
+		powershell -NoProfile -NonInteractive -Command "Expand-Archive -LiteralPath '$win\\$name' -DestinationPath '$win'" || fail "could not unpack $name"
 	fi
 	exe=argo-cred.exe ;;
 *)
