@@ -23,8 +23,10 @@ import (
 // on a runner without Docker) runs a job of two steps, `uses: ./setup`
 // against the local release on 127.0.0.1, then `argo-cred exec -- argo
 // list` against the stack with the argo-cred that GITHUB_PATH put first on
-// PATH. With one byte of the archive changed, the job fails at the setup
-// step with its one line and the next step never runs.
+// PATH. With one bit of the archive changed, the job fails at the setup
+// step with its one annotation, nothing is added to PATH and the next step
+// never runs. act in container mode would need a job image with bash, curl
+// and tar; host mode is the Docker-less runner the action is for.
 func TestIntegrationActSetupAction(t *testing.T) {
 	t.Parallel()
 	s := testenv.Get(t)
@@ -65,6 +67,7 @@ jobs:
   setup:
     runs-on: ubuntu-latest
     steps:
+      - uses: actions/checkout@v4 # act copies the working directory
       - id: setup
         uses: ./setup
         with:
@@ -86,7 +89,8 @@ jobs:
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, act, "workflow_dispatch", "-W", filepath.Join(dir, "setup.yml"),
-			"-P", "ubuntu-latest=-self-hosted", "--action-offline-mode", "-b")
+			"-P", "ubuntu-latest=-self-hosted", "--action-offline-mode",
+			"--action-cache-path", t.TempDir()) // host mode's job directory, which act leaves when a job fails
 		cmd.Dir = dir
 		cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(s.ArgoBin)+":/usr/local/bin:/usr/bin:/bin")
 		var out bytes.Buffer
@@ -112,7 +116,8 @@ jobs:
 		bad := bytes.Clone(good)
 		bad[len(bad)/3] ^= 0x80
 		log, err := run(t, bad)
-		if err == nil || !strings.Contains(log, "refused, nothing installed") || strings.Contains(log, "verified: ") || !strings.Contains(log, "Job failed") {
+		if err == nil || strings.Count(log, "::error title=argo-cred setup::") != 1 || !strings.Contains(log, "refused, nothing installed") ||
+			strings.Contains(log, "::add-path::") || strings.Contains(log, "verified: ") || !strings.Contains(log, "Job failed") {
 			t.Errorf("act with a tampered archive: %v; want the job to fail at setup, argo list never run\n%s", err, log)
 		}
 	})
