@@ -31,8 +31,7 @@ func TestIntegrationActSetupAction(t *testing.T) {
 	t.Parallel()
 	s := testenv.Get(t)
 	act := actBinary(t)
-	releases := t.TempDir()
-	version, pins := localRelease(t, releases)
+	releases, version, pins := localRelease(t)
 	name := "argo-cred_" + version + "_linux_amd64.tar.gz"
 	good, err := os.ReadFile(filepath.Join(releases, version, name))
 	must(t, err)

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,31 +21,61 @@ import (
 	"github.com/argo-cred/argo-cred/internal/testenv"
 )
 
-// localRelease makes the linux/amd64 release of VERSION with make dist's
-// script (test/dist/dist.sh) under dir/VERSION/, as GitHub serves a
-// release's assets, and returns the version and the archive lines of its
-// checksums.txt, the lines make setup-checksums pins.
-func localRelease(t *testing.T, dir string) (version, pins string) {
+// release is the local release both setup tests serve, made once.
+var release struct {
+	once               sync.Once
+	dir, version, pins string
+	err                error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if release.dir != "" {
+		_ = os.RemoveAll(release.dir)
+	}
+	os.Exit(code)
+}
+
+// localRelease makes, once, the linux/amd64 release of VERSION with make
+// dist's script (test/dist/dist.sh) under DIR/VERSION/, as GitHub serves a
+// release's assets, and returns DIR, the version and the archive line of
+// its checksums.txt, the line make setup-checksums pins.
+func localRelease(t *testing.T) (dir, version, pins string) {
 	t.Helper()
+	release.once.Do(func() { release.dir, release.version, release.pins, release.err = buildRelease() })
+	if release.err != nil {
+		t.Fatal(release.err)
+	}
+	return release.dir, release.version, release.pins
+}
+
+func buildRelease() (dir, version, pins string, err error) {
 	root := testenv.Root()
 	v, err := os.ReadFile(filepath.Join(root, "VERSION"))
-	must(t, err)
+	if err != nil {
+		return "", "", "", err
+	}
 	version = strings.TrimSpace(string(v))
+	if dir, err = os.MkdirTemp("", "argo-cred-release-"); err != nil {
+		return "", "", "", err
+	}
 	start := time.Now()
 	cmd := exec.Command(filepath.Join(root, "test", "dist", "dist.sh"))
 	cmd.Env = append(os.Environ(), "DIST_DIR="+filepath.Join(dir, version), "PLATFORMS=linux/amd64", "VERSION=")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("dist.sh: %v\n%s", err, out)
+		return dir, "", "", fmt.Errorf("dist.sh: %v\n%s", err, out)
 	}
-	t.Logf("make dist for linux/amd64: %s", time.Since(start).Round(time.Second))
+	fmt.Fprintf(os.Stderr, "make dist for linux/amd64: %s\n", time.Since(start).Round(time.Second))
 	sums, err := os.ReadFile(filepath.Join(dir, version, "checksums.txt"))
-	must(t, err)
+	if err != nil {
+		return dir, "", "", err
+	}
 	archive := regexp.MustCompile(`(?m)^[0-9a-f]{64}  argo-cred_` + regexp.QuoteMeta(version) + `_[a-z]+_[a-z0-9]+\.(tar\.gz|zip)$`)
 	lines := archive.FindAllString(string(sums), -1)
 	if len(lines) != 1 {
-		t.Fatalf("checksums.txt: %d archive lines; want 1\n%s", len(lines), sums)
+		return dir, "", "", fmt.Errorf("checksums.txt: %d archive lines; want 1\n%s", len(lines), sums)
 	}
-	return version, lines[0] + "\n"
+	return dir, version, lines[0] + "\n", nil
 }
 
 // setupCopy is setup/ with checksums.txt pinning pins, as make
@@ -76,8 +107,7 @@ func setupCopy(t *testing.T, pins string) string {
 func TestIntegrationSetupAction(t *testing.T) {
 	t.Parallel()
 	s := testenv.Get(t)
-	releases := t.TempDir()
-	version, pins := localRelease(t, releases)
+	releases, version, pins := localRelease(t)
 	action := setupCopy(t, pins)
 	name := "argo-cred_" + version + "_linux_amd64.tar.gz"
 	good, err := os.ReadFile(filepath.Join(releases, version, name))
