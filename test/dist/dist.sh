@@ -16,16 +16,28 @@
 #
 # A script rather than goreleaser: the same steps in ~100 lines, nothing to
 # build first (goreleaser v2.15.1 is a large module graph to compile on every
-# cold CI run), and every byte under control: -trimpath, -buildid=, version,
-# commit and date stamped from the commit (SOURCE_DATE_EPOCH), archives with
-# fixed order, owners and times. Two runs from one commit give identical bytes.
+# cold CI run), and every byte under control: -trimpath, -buildid=, the
+# version from VERSION, commit and date stamped from the sources' commit
+# (SOURCE_DATE_EPOCH), archives with fixed order, owners and times. Two runs
+# from one commit give identical bytes, and so do a release's tag commit and
+# its parent, whose archives the tag pins for the setup action (setup/).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 out=${DIST_DIR:-$root/dist}
-version=${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo dev)}
-commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)
-export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 0)}
+# The version is VERSION's (make release-prep writes it), never git
+# describe's: a release's tag commit and its parent name one version.
+version=${VERSION:-$(cat VERSION)}
+# The commit and date stamped are those of the sources: the newest commit
+# that changed anything but what make release-prep pins after building the
+# archives (action.yml's image, setup/checksums.txt). So the release's tag
+# commit, which changes only those, builds the very bytes its parent built,
+# whose SHA-256 it pins (docs/releases.md).
+pinned=(':(exclude)action.yml' ':(exclude)setup/checksums.txt')
+commit=$(git log -1 --format=%H -- . "${pinned[@]}" 2>/dev/null || true)
+commit=${commit:-unknown}
+epoch=$(git log -1 --format=%ct -- . "${pinned[@]}" 2>/dev/null || true)
+export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-${epoch:-0}}
 date=$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%dT%H:%M:%SZ)
 platforms=${PLATFORMS:-linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64}
 pkg=github.com/argo-cred/argo-cred/internal/version
@@ -84,6 +96,14 @@ if [[ $mode == bake ]]; then
 fi
 
 cdx=$("$root/test/tools/tool.sh" cyclonedx-gomod)
+
+# The Go go.mod names (its toolchain line, else its go line), whatever Go
+# runs this (the go command fetches it from the module proxy): the release
+# workflow builds with it (setup-go reads go.mod), and its archives must be
+# byte for byte those make release-prep built and pinned elsewhere.
+gover=$(sed -n 's/^toolchain //p' go.mod)
+gover=${gover:-go$(sed -n 's/^go //p' go.mod)}
+export GOTOOLCHAIN=$gover
 
 rm -rf "$out"
 mkdir -p "$out/build"

@@ -262,16 +262,6 @@ func TestDependabot(t *testing.T) {
 	}
 }
 
-// releasePrep runs `make release-prep ARGS` on copies of the files it
-// edits, in dir.
-func releasePrep(t *testing.T, dir string, args ...string) ([]byte, error) {
-	t.Helper()
-	cmd := exec.Command("make", append([]string{"-s", "-f", filepath.Join(testenv.Root(), "Makefile"), "release-prep"}, args...)...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "V=", "DIGEST=") // the arguments alone
-	return cmd.CombinedOutput()
-}
-
 func copyFile(t *testing.T, from, to string) {
 	t.Helper()
 	b, err := os.ReadFile(from)
@@ -289,19 +279,16 @@ func copyFile(t *testing.T, from, to string) {
 // exampleImage is the argo-cred image an example names, and its tag.
 var exampleImage = regexp.MustCompile(`ghcr\.io/argo-cred/argo-cred:([^\s"']+)`)
 
-// make release-prep V=… writes the tag form; with DIGEST=… the digest form
-// (the tag kept in a comment), which release.yml requires of a tag; a
-// malformed DIGEST changes nothing.
+// make release-prep V=… writes the tag form, and the setup action pins no
+// archive; with DIGEST=… the digest form (the tag kept in a comment), which
+// release.yml requires of a tag, and the SHA-256 of this commit's archives
+// in setup/checksums.txt (linux/amd64 only here); a malformed DIGEST
+// changes nothing. It runs on a copy of the repository, each step
+// committed as the release's are.
 func TestReleasePrep(t *testing.T) {
 	testenv.Command(t, "make", "make")
-	root := testenv.Root()
-	dir := t.TempDir()
-	copyFile(t, filepath.Join(root, "VERSION"), filepath.Join(dir, "VERSION"))
-	copyFile(t, filepath.Join(root, "action.yml"), filepath.Join(dir, "action.yml"))
-	examples, _ := filepath.Glob(filepath.Join(root, "examples", "github-actions", "*.yml"))
-	for _, e := range examples {
-		copyFile(t, e, filepath.Join(dir, "examples", "github-actions", filepath.Base(e)))
-	}
+	dir := releaseTree(t)
+	examples, _ := filepath.Glob(filepath.Join(dir, "examples", "github-actions", "*.yml"))
 	read := func(name string) string {
 		b, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil {
@@ -327,9 +314,23 @@ func TestReleasePrep(t *testing.T) {
 		{"bad version", []string{"V=0.4.0"}, "v0.3.0", "", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			out, err := releasePrep(t, dir, tc.args...)
+			out, err := makeIn(t, dir, append([]string{"release-prep"}, tc.args...)...)
 			if tc.wantFailure != (err != nil) {
 				t.Fatalf("make release-prep %s: %v; want failure %v\n%s", strings.Join(tc.args, " "), err, tc.wantFailure, out)
+			}
+			if !tc.wantFailure {
+				defer commitAll(t, dir, "release-prep "+strings.Join(tc.args, " "), "2026-02-01T00:00:00Z")
+			}
+			var wantPins []string
+			if tc.digest != "" {
+				wantPins = []string{"argo-cred_" + tc.version + "_linux_amd64.tar.gz"}
+			}
+			var gotPins []string
+			for _, p := range pins(t, filepath.Join(dir, "setup", "checksums.txt")) {
+				gotPins = append(gotPins, p[66:])
+			}
+			if diff := cmp.Diff(wantPins, gotPins); diff != "" {
+				t.Errorf("setup/checksums.txt pins (-want +got):\n%s", diff)
 			}
 			version, gotDigest, err := actionImage(read("action.yml"))
 			if err != nil {
@@ -341,8 +342,10 @@ func TestReleasePrep(t *testing.T) {
 			images := 0
 			for _, e := range examples {
 				ex := read(filepath.Join("examples", "github-actions", filepath.Base(e)))
-				if strings.Contains(ex, "argo-cred/argo-cred@") && !strings.Contains(ex, "argo-cred/argo-cred@"+tc.version) {
-					t.Errorf("%s does not use argo-cred@%s", filepath.Base(e), tc.version)
+				for _, action := range []string{"argo-cred/argo-cred@", "argo-cred/argo-cred/setup@"} {
+					if n := strings.Count(ex, action); n != strings.Count(ex, action+tc.version) {
+						t.Errorf("%s does not use %s%s", filepath.Base(e), action, tc.version)
+					}
 				}
 				// The argo-cred image as a docker:// step (long-job.yml).
 				for _, m := range exampleImage.FindAllStringSubmatch(ex, -1) {
