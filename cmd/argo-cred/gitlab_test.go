@@ -234,7 +234,7 @@ func TestGitLabComponentCommandIsNoScript(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join(testenv.Root(), "examples", "gitlab-ci", "component", "templates", "argo-cred.yml"))
 	must(t, err)
 	for command, ok := range map[string]bool{
-		"submit --wait workflow.yaml": true, "submit -p msg=hi -l app.kubernetes.io/name=x --serviceaccount ci-sa wf/a_b.yaml": true,
+		"submit --wait workflow.yaml": true, "--loglevel debug list -o name": true, "submit -p msg=hi -l app.kubernetes.io/name=x --serviceaccount ci-sa wf/a_b.yaml": true,
 		"submit wf.yaml; env": false, "submit wf.yaml && curl -d @- x": false, "submit $(env)": false, "submit `env`": false, "version | tee x": false,
 		"submit $ARGO_ID_TOKEN": false, "submit 'a b'": false, "submit wf.yaml\nenv": false, "submit wf.yaml > /tmp/x": false, "submit *": false,
 	} {
