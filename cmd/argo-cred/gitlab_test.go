@@ -224,3 +224,23 @@ func TestGitLabExamplesGrantsAreTheirCommands(t *testing.T) {
 		}
 	}
 }
+
+// The component's command input lands in its script line, which the job's
+// shell runs with the ID token in its environment: an input that is more
+// than argo's arguments (a ;, a $, a quote, a line break) is refused when
+// the pipeline is created, as GitLab refuses an input its regex does not
+// match; plain arguments pass.
+func TestGitLabComponentCommandIsNoScript(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(testenv.Root(), "examples", "gitlab-ci", "component", "templates", "argo-cred.yml"))
+	must(t, err)
+	for command, ok := range map[string]bool{
+		"submit --wait workflow.yaml": true, "--loglevel debug list -o name": true, "submit -p msg=hi -l app.kubernetes.io/name=x --serviceaccount ci-sa wf/a_b.yaml": true,
+		"submit wf.yaml; env": false, "submit wf.yaml && curl -d @- x": false, "submit $(env)": false, "submit `env`": false, "version | tee x": false,
+		"submit $ARGO_ID_TOKEN": false, "submit 'a b'": false, "submit wf.yaml\nenv": false, "submit wf.yaml > /tmp/x": false, "submit *": false,
+	} {
+		_, err := testenv.InterpolateComponent(string(b), map[string]string{"server": "argo.example.com:443", "namespace": "ci", "command": command})
+		if (err == nil) != ok {
+			t.Errorf("command %q: %v; want accepted %v", command, err, ok)
+		}
+	}
+}

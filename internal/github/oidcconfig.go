@@ -6,6 +6,7 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"unicode"
 
 	"github.com/spf13/pflag"
 
@@ -67,7 +68,7 @@ func (c OIDCConfig) Check() error {
 	if c.Environment != "" && c.Ref != "refs/heads/main" {
 		return exitcode.New(exitcode.Usage, "give one: a job in an environment has the environment in its subject, not the ref", "--ref and --environment both given")
 	}
-	if strings.ContainsAny(c.Ref+c.Environment, " :\n") {
+	if strings.IndexFunc(c.Ref+c.Environment, notInName) >= 0 {
 		return exitcode.New(exitcode.Usage, "", "invalid --ref or --environment")
 	}
 	idHint := "GitHub's numeric id, digits only: gh api repos/" + c.Repo + " --jq .owner.id,.id"
@@ -82,6 +83,12 @@ func (c OIDCConfig) Check() error {
 	}
 	return nil
 }
+
+// notInName says r is not in a ref or environment of a user: a ':', which
+// would make one user look like another's, or a Unicode space, control or
+// format character (YAML prints a NEL as a space: the printed RoleBinding
+// would bind another user than --apply).
+func notInName(r rune) bool { return r == ':' || unicode.In(r, unicode.Z, unicode.C) }
 
 // Do checks c, prints the documents to out (a warning on errOut when they
 // hold placeholders) and, with Apply, applies the Role and RoleBinding,

@@ -125,3 +125,18 @@ func TestOIDCConfigOnly(t *testing.T) {
 		t.Errorf("--only kubeconfig: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 }
+
+// A ref or environment with a ':', or any Unicode space, control or format
+// character, is refused before anything is printed: YAML prints a NEL as a
+// space, so the printed RoleBinding bound another environment's user
+// ("prod x") than --apply.
+func TestOIDCConfigRefChars(t *testing.T) {
+	for _, env := range []string{"prod x", "prod:x", "prod\u0085x", "prod\u2028x", "prod\u0080", "pr\u200bod", "prod\tx"} {
+		c := OIDCConfig{Flags: Flags{Repo: "octo-org/app"}, Ref: "refs/heads/main", Environment: env, Config: keyless.Config{Issuer: Issuer}}
+		var out strings.Builder
+		err := c.Do(context.Background(), &out, &out)
+		if exitcode.Of(err) != exitcode.Usage || out.Len() > 0 {
+			t.Errorf("--environment %q: %v, printed %d bytes; want a usage error, nothing printed", env, err, out.Len())
+		}
+	}
+}

@@ -46,8 +46,10 @@ var (
 	// strings.
 	gitlabID = regexp.MustCompile(`^[1-9][0-9]{0,19}$`)
 	// A ref or environment name: no ':', space or newline, which would
-	// make one user look like another's.
-	refName = regexp.MustCompile(`^[^:\s]+$`)
+	// make one user look like another's, nor any other Unicode space,
+	// control or format character (YAML prints a NEL as a space, so the
+	// printed RoleBinding would bind another user than --apply).
+	refName = regexp.MustCompile(`^[^:\s\p{Z}\p{C}]+$`)
 )
 
 // Flags are oidc-config's flags for GitLab: the project's full path and

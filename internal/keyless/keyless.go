@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -136,6 +137,9 @@ func BindingName(prefix, path, user string) string {
 // placeholders) and, with Apply, applies the Role and RoleBinding, naming
 // each change on errOut. The CI checked its own flags before.
 func (c Config) Do(ctx context.Context, j Job, out, errOut io.Writer) error {
+	if err := checkIssuer(c.Issuer); err != nil {
+		return err
+	}
 	var ca string
 	if c.IssuerCAFile != "" {
 		b, err := files.Read(c.IssuerCAFile, 1<<20)
@@ -173,6 +177,19 @@ func (c Config) Do(ctx context.Context, j Job, out, errOut io.Writer) error {
 		fmt.Fprintf(errOut, "%s/%s %s\n", strings.ToLower(ch.Kind), ch.Name, ch.What)
 	}
 	return err
+}
+
+// checkIssuer refuses an issuer kube-apiserver would refuse (https only,
+// no userinfo, query or fragment), and anything but printable ASCII: the
+// issuer is printed in comments too, where a line break (YAML 1.1 counts
+// NEL and U+2028 as well) would add lines to the documents.
+func checkIssuer(issuer string) error {
+	bad := strings.IndexFunc(issuer, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0
+	u, err := url.Parse(issuer)
+	if bad || err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(issuer, "#") {
+		return exitcode.New(exitcode.Usage, "give --issuer https://HOST[/PATH], the tokens' iss claim exactly", "invalid --issuer %q", issuer)
+	}
+	return nil
 }
 
 // grants reads Allow.

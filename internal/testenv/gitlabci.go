@@ -117,10 +117,11 @@ var inputRef = regexp.MustCompile(`\$\[\[\s*inputs\.([A-Za-z0-9_-]+)\s*\]\]`)
 
 // InterpolateComponent is what GitLab does with a CI/CD component (or any
 // file with a spec: header) included with inputs: the header, up to the
-// first "---" line, declares the inputs (a default makes one optional);
+// first "---" line, declares the inputs (a default makes one optional, a
+// regex must match the value, unanchored, as GitLab's RE2 match? does);
 // every $[[ inputs.NAME ]] of the rest is replaced by the input's value. An
-// input not declared, or a required one not given, is an error, as in
-// GitLab.
+// input not declared, a required one not given, or one its regex does not
+// match is an error, as in GitLab.
 func InterpolateComponent(text string, inputs map[string]string) (string, error) {
 	header, body, ok := strings.Cut(text, "\n---\n")
 	if !ok {
@@ -130,6 +131,7 @@ func InterpolateComponent(text string, inputs map[string]string) (string, error)
 		Spec struct {
 			Inputs map[string]*struct {
 				Default *string `json:"default"`
+				Regex   string  `json:"regex"`
 			} `json:"inputs"`
 		} `json:"spec"`
 	}
@@ -150,6 +152,12 @@ func InterpolateComponent(text string, inputs map[string]string) (string, error)
 			v = *in.Default
 		default:
 			return "", fmt.Errorf("`%s` input: required value has not been provided", name)
+		}
+		if in != nil && in.Regex != "" {
+			re, err := regexp.Compile(in.Regex)
+			if err != nil || !re.MatchString(v) {
+				return "", fmt.Errorf("`%s` input: provided value does not match required RegEx pattern", name)
+			}
 		}
 		values[name] = v
 	}

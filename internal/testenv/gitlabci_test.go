@@ -33,15 +33,17 @@ func TestParseGitLabCIExample(t *testing.T) {
 }
 
 // A component's inputs: defaults fill those not given, every
-// $[[ inputs.x ]] is replaced; an unknown input and a required one missing
-// are refused, as GitLab refuses them.
+// $[[ inputs.x ]] is replaced; an unknown input, a required one missing
+// and one its regex does not match are refused, as GitLab refuses them.
 func TestInterpolateComponent(t *testing.T) {
 	src := "spec:\n  inputs:\n    server:\n    stage:\n      default: deploy\n---\njob:\n  stage: $[[ inputs.stage ]]\n  script: [echo $[[inputs.server]]]\n"
 	got, err := InterpolateComponent(src, map[string]string{"server": "a:1"})
 	if err != nil || got != "job:\n  stage: deploy\n  script: [echo a:1]\n" {
 		t.Errorf("got %q, %v", got, err)
 	}
-	for inputs, want := range map[string]string{"": "`server` input: required value has not been provided", "server=a,serve=b": "unknown input name provided: `serve`"} {
+	src = strings.Replace(src, "    stage:\n", "    stage:\n      regex: ^[a-z]+$\n", 1)
+	for inputs, want := range map[string]string{"": "`server` input: required value has not been provided", "server=a,serve=b": "unknown input name provided: `serve`",
+		"server=a,stage=x;y": "`stage` input: provided value does not match required RegEx pattern"} {
 		in := map[string]string{}
 		for _, kv := range strings.Split(inputs, ",") {
 			if k, v, ok := strings.Cut(kv, "="); ok {
