@@ -15,12 +15,10 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
-	"github.com/argo-cred/argo-cred/internal/profile"
 	"github.com/argo-cred/argo-cred/internal/redact"
 	"github.com/argo-cred/argo-cred/internal/testenv"
 )
@@ -130,12 +128,7 @@ func (e *recipeEnv) profileIdentity(t *testing.T, name, example string) string {
 	if diff := cmp.Diff(testenv.ArgoProfiles(example), names); diff != "" {
 		t.Fatalf("%s: --for against the profiles of its argo commands (-commands +for):\n%s", name, diff)
 	}
-	ps, err := profile.Parse(names)
-	must(t, err)
-	var rules []rbacv1.PolicyRule
-	for _, r := range profile.Union(ps) {
-		rules = append(rules, rbacv1.PolicyRule{APIGroups: []string{r.Group}, Resources: []string{r.Resource}, Verbs: r.Verbs})
-	}
+	rules := testenv.ProfileRules(t, names...)
 	id := "for-" + strings.Join(names, "-")
 	if !e.made[id] { // two examples may name the same profiles
 		e.s.Identity(t, "ci", id, rules)

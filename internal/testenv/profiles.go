@@ -5,6 +5,9 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"testing"
+
+	rbacv1 "k8s.io/api/rbac/v1"
 
 	"github.com/argo-cred/argo-cred/internal/profile"
 )
@@ -89,4 +92,19 @@ func ForProfiles(text string) ([]string, error) {
 		return nil, fmt.Errorf("no --for (for:, ARGO_CRED_FOR): its grants should be its argo commands' profiles")
 	}
 	return got, nil
+}
+
+// ProfileRules are the RBAC rules that grant exactly the profiles named:
+// an identity for a test that runs those profiles' argo commands.
+func ProfileRules(t testing.TB, names ...string) []rbacv1.PolicyRule {
+	t.Helper()
+	ps, err := profile.Parse(names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rules []rbacv1.PolicyRule
+	for _, r := range profile.Union(ps) {
+		rules = append(rules, rbacv1.PolicyRule{APIGroups: []string{r.Group}, Resources: []string{r.Resource}, Verbs: r.Verbs})
+	}
+	return rules
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 	rbacv1 "k8s.io/api/rbac/v1"
 
-	"github.com/argo-cred/argo-cred/internal/profile"
 	"github.com/argo-cred/argo-cred/internal/testenv"
 )
 
@@ -114,12 +113,7 @@ func profileRules(t *testing.T, example string) []rbacv1.PolicyRule {
 	if diff := cmp.Diff(testenv.ArgoProfiles(example), names); diff != "" {
 		t.Fatalf("--for against the profiles of the example's argo commands (-commands +for):\n%s", diff)
 	}
-	ps, err := profile.Parse(names)
-	must(t, err)
-	var rules []rbacv1.PolicyRule
-	for _, r := range profile.Union(ps) {
-		rules = append(rules, rbacv1.PolicyRule{APIGroups: []string{r.Group}, Resources: []string{r.Resource}, Verbs: r.Verbs})
-	}
+	rules := testenv.ProfileRules(t, names...)
 	return rules
 }
 

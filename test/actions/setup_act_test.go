@@ -14,7 +14,6 @@ import (
 
 	rbacv1 "k8s.io/api/rbac/v1"
 
-	"github.com/argo-cred/argo-cred/internal/profile"
 	"github.com/argo-cred/argo-cred/internal/testenv"
 )
 
@@ -37,12 +36,7 @@ func TestIntegrationActSetupAction(t *testing.T) {
 	must(t, err)
 
 	ns := s.Namespace(t)
-	ps, err := profile.Parse([]string{"read"})
-	must(t, err)
-	var rules []rbacv1.PolicyRule
-	for _, r := range profile.Union(ps) {
-		rules = append(rules, rbacv1.PolicyRule{APIGroups: []string{r.Group}, Resources: []string{r.Resource}, Verbs: r.Verbs})
-	}
+	rules := testenv.ProfileRules(t, "read")
 	s.Identity(t, ns, "gha", rules)
 	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
 	must(t, os.WriteFile(kubeconfig, []byte(kubeconfigJSON(t, s, ns, "minter",

@@ -17,7 +17,6 @@ import (
 
 	rbacv1 "k8s.io/api/rbac/v1"
 
-	"github.com/argo-cred/argo-cred/internal/profile"
 	"github.com/argo-cred/argo-cred/internal/testenv"
 )
 
@@ -151,12 +150,7 @@ func TestIntegrationSetupAction(t *testing.T) {
 		// The next step: argo-cred from GITHUB_PATH, a TokenRequest token
 		// for a ServiceAccount holding the read profile, argo list.
 		ns := s.Namespace(t)
-		ps, err := profile.Parse([]string{"read"})
-		must(t, err)
-		var rules []rbacv1.PolicyRule
-		for _, r := range profile.Union(ps) {
-			rules = append(rules, rbacv1.PolicyRule{APIGroups: []string{r.Group}, Resources: []string{r.Resource}, Verbs: r.Verbs})
-		}
+		rules := testenv.ProfileRules(t, "read")
 		s.Identity(t, ns, "gha", rules)
 		kubeconfig := filepath.Join(temp, "kubeconfig")
 		must(t, os.WriteFile(kubeconfig, []byte(kubeconfigJSON(t, s, ns, "minter",

@@ -11,10 +11,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/argo-cred/argo-cred/internal/profile"
 	"github.com/argo-cred/argo-cred/internal/testenv"
 )
 
@@ -32,12 +30,7 @@ func newStackRun(t *testing.T, jenkinsfile string) *stackRun {
 	s := testenv.Get(t)
 	names, err := testenv.ForProfiles(jenkinsfile)
 	must(t, err)
-	ps, err := profile.Parse(names)
-	must(t, err)
-	var rules []rbacv1.PolicyRule
-	for _, r := range profile.Union(ps) {
-		rules = append(rules, rbacv1.PolicyRule{APIGroups: []string{r.Group}, Resources: []string{r.Resource}, Verbs: r.Verbs})
-	}
+	rules := testenv.ProfileRules(t, names...)
 	r := &stackRun{s: s, ns: s.Namespace(t)}
 	s.Identity(t, r.ns, "jenkins-token", rules)
 	r.token = s.WaitToken(t, r.ns, "jenkins-token")
