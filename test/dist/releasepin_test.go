@@ -1,9 +1,6 @@
 package dist
 
 import (
-	"archive/tar"
-	"compress/gzip"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -174,29 +171,9 @@ func TestReleasePinsReproducible(t *testing.T) {
 // versionOf runs `argo-cred version -o json` of the linux/amd64 archive.
 func versionOf(t *testing.T, archive string) string {
 	t.Helper()
-	f, err := os.Open(archive)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	gz, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := tar.NewReader(gz)
 	bin := filepath.Join(t.TempDir(), "argo-cred")
-	for {
-		h, err := tr.Next()
-		if err != nil {
-			t.Fatalf("%s holds no argo-cred: %v", archive, err)
-		}
-		if strings.HasSuffix(h.Name, "/argo-cred") {
-			b, _ := io.ReadAll(tr)
-			if err := os.WriteFile(bin, b, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			break
-		}
+	if err := os.WriteFile(bin, binaryOf(t, archive), 0o755); err != nil {
+		t.Fatal(err)
 	}
 	out, err := exec.Command(bin, "version", "-o", "json").CombinedOutput()
 	if err != nil {
