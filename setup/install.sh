@@ -94,7 +94,15 @@ fi
 
 temp=${RUNNER_TEMP:-${TMPDIR:-/tmp}}
 dest=$(mktemp -d "$temp/argo-cred-setup.XXXXXX")
-curl -fsSL --retry 3 --max-time 300 -o "$dest/$name" "$url" || fail "could not download $url"
+# Bounded (an archive is tens of MiB): a server sending without end must not
+# fill the runner's disk. --max-filesize stops a transfer of unknown length
+# from curl 8.4 on; ulimit -f, where it can be set, before (SIGXFSZ ignored:
+# curl sees a write error and says so).
+(
+	ulimit -f 204800 2>/dev/null || :
+	trap '' XFSZ 2>/dev/null || :
+	exec curl -fsSL --retry 3 --max-time 300 --max-filesize 200M -o "$dest/$name" "$url"
+) || fail "could not download $url"
 got=$("${sum[@]}" "$dest/$name" | cut -d' ' -f1)
 [[ $got == "$want" ]] || fail "$name from $url has SHA-256 $got, not the pinned $want: refused, nothing installed"
 
