@@ -22,8 +22,12 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 dest=''
 
 fail() {
-	printf '::error title=argo-cred setup::%s\n' "$1"
-	printf 'argo-cred setup: %s\n' "$1" >&2
+	# One line on each stream (the runner reads commands from both, and the
+	# message may echo an input): CR and LF as spaces, % escaped for the
+	# annotation's data.
+	local msg=${1//[$'\r\n']/ }
+	printf '::error title=argo-cred setup::%s\n' "${msg//\%/%25}"
+	printf 'argo-cred setup: %s\n' "$msg" >&2
 	[[ -z $dest ]] || rm -rf "$dest"
 	exit 1
 }

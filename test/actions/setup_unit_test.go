@@ -98,3 +98,33 @@ func TestSetupDownloadBounded(t *testing.T) {
 		})
 	}
 }
+
+// An input the step echoes in its refusal (version, base-url) cannot add
+// a workflow command: the runner reads commands from stdout and stderr
+// alike, so the message is one line on each, its annotation escaped.
+func TestSetupRefusalOneLine(t *testing.T) {
+	t.Parallel()
+	action := setupCopy(t, "")
+	for name, env := range map[string]string{
+		"version":  "SETUP_VERSION=v1.2.3\n::set-output name=path::/tmp/evil\r::warning::injected %0A",
+		"base-url": "SETUP_BASE_URL=http://mirror.example\n::set-output name=path::/tmp/evil",
+	} {
+		t.Run(name, func(t *testing.T) {
+			temp := t.TempDir()
+			cmd := exec.Command("bash", filepath.Join(action, "install.sh"))
+			cmd.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin", "SETUP_OS=Linux", "SETUP_ARCH=X64", "SETUP_SHA256=" + strings.Repeat("a", 64),
+				"SETUP_VERSION=v1.2.3", "RUNNER_TEMP=" + temp, "GITHUB_PATH=" + filepath.Join(temp, "path"), "GITHUB_OUTPUT=" + filepath.Join(temp, "output"), env}
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			if err := cmd.Run(); err == nil {
+				t.Fatal("not refused")
+			}
+			lines := strings.FieldsFunc(stdout.String()+stderr.String(), func(r rune) bool { return r == '\n' || r == '\r' })
+			if len(lines) != 2 || !strings.HasPrefix(lines[0], "::error title=argo-cred setup::") || (name == "version" && !strings.Contains(lines[0], "injected %250A")) ||
+				!strings.HasPrefix(lines[1], "argo-cred setup: ") {
+				t.Errorf("want one annotation and one plain line; got %q", lines)
+			}
+			t.Logf("%q", lines)
+		})
+	}
+}
