@@ -22,8 +22,12 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 dest=''
 
 fail() {
-	printf '::error title=argo-cred setup::%s\n' "$1"
-	printf 'argo-cred setup: %s\n' "$1" >&2
+	# One line on each stream (the runner reads commands from both, and the
+	# message may echo an input): CR and LF as spaces, % escaped for the
+	# annotation's data.
+	local msg=${1//[$'\r\n']/ }
+	printf '::error title=argo-cred setup::%s\n' "${msg//\%/%25}"
+	printf 'argo-cred setup: %s\n' "$msg" >&2
 	[[ -z $dest ]] || rm -rf "$dest"
 	exit 1
 }
@@ -94,7 +98,15 @@ fi
 
 temp=${RUNNER_TEMP:-${TMPDIR:-/tmp}}
 dest=$(mktemp -d "$temp/argo-cred-setup.XXXXXX")
-curl -fsSL --retry 3 --max-time 300 -o "$dest/$name" "$url" || fail "could not download $url"
+# Bounded (an archive is tens of MiB): a server sending without end must not
+# fill the runner's disk. --max-filesize stops a transfer of unknown length
+# from curl 8.4 on; ulimit -f, where it can be set, before (SIGXFSZ ignored:
+# curl sees a write error and says so).
+(
+	ulimit -f 204800 2>/dev/null || :
+	trap '' XFSZ 2>/dev/null || :
+	exec curl -fsSL --retry 3 --max-time 300 --max-filesize 200M -o "$dest/$name" "$url"
+) || fail "could not download $url"
 got=$("${sum[@]}" "$dest/$name" | cut -d' ' -f1)
 [[ $got == "$want" ]] || fail "$name from $url has SHA-256 $got, not the pinned $want: refused, nothing installed"
 

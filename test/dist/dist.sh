@@ -18,7 +18,7 @@
 # build first (goreleaser v2.15.1 is a large module graph to compile on every
 # cold CI run), and every byte under control: -trimpath, -buildid=, the
 # version from VERSION, commit and date stamped from the sources' commit
-# (SOURCE_DATE_EPOCH), archives with fixed order, owners and times. Two runs
+# (SOURCE_DATE_EPOCH), archives with fixed order, owners, modes and times. Two runs
 # from one commit give identical bytes, and so do a release's tag commit and
 # its parent, whose archives the tag pins for the setup action (setup/).
 set -euo pipefail
@@ -118,6 +118,9 @@ for p in $platforms; do
 	# The front page and the docs it links to, so that its links resolve in
 	# the unpacked archive too.
 	cp -R README.md CONTRIBUTING.md docs "$out/build/$name/"
+	# Modes as the builder's umask left them would differ between a
+	# maintainer's machine (0002) and CI (0022): fixed, like owners and times.
+	chmod -R u=rwX,go=rX "$out/build/$name"
 	find "$out/build/$name" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
 	if [[ $os == windows ]]; then
 		# Files in name order, as tar --sort=name: the same bytes on any

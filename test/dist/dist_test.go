@@ -291,3 +291,28 @@ func TestWorkflowsLint(t *testing.T) {
 		t.Errorf("actionlint: %v\n%s", err, out)
 	}
 }
+
+// The archives do not depend on the builder's umask (0022 on CI, often 0002
+// on a maintainer's machine, where make release-prep pins them): the
+// release workflow's rebuild must give the bytes the tag pins.
+func TestDistUmask(t *testing.T) {
+	testenv.Prereq(t, "two platform builds, twice")
+	t.Parallel()
+	sums := map[string]string{}
+	for _, umask := range []string{"0022", "0002"} {
+		dir := t.TempDir()
+		cmd := exec.Command("sh", "-c", "umask "+umask+" && exec \"$0\"", filepath.Join(testenv.Root(), "test", "dist", "dist.sh"))
+		cmd.Env = append(os.Environ(), "DIST_DIR="+dir, "VERSION="+version, "SOURCE_DATE_EPOCH="+epoch, "PLATFORMS=linux/amd64 windows/amd64")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("dist.sh under umask %s: %v\n%s", umask, err, out)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, "checksums.txt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sums[umask] = strings.Join(archiveLine.FindAllString(string(b), -1), "\n")
+	}
+	if diff := cmp.Diff(sums["0022"], sums["0002"]); diff != "" || sums["0022"] == "" {
+		t.Errorf("the archives under umask 0022 and 0002 (-0022 +0002):\n%s", diff)
+	}
+}

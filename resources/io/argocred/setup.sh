@@ -18,19 +18,21 @@ cat >"$ARGO_CRED_DIR/bin/argo" <<'WRAPPER'
 # argo-cred exec, the credential in its environment only. Run as a program,
 # not traced by the sh -x of the step that calls it.
 self=$(CDPATH= cd -- "$(dirname -- "$0")" && pwd) || exit
-prev=
+auth= # argo auth token, flags or not between the words (argo auth -v token)
 for a in "$@"; do
-  if [ "$prev" = auth ] && [ "$a" = token ]; then
+  if [ -n "$auth" ] && [ "$a" = token ]; then
     echo "argoCred: argo auth token would print the token; not run" >&2
     exit 2
   fi
-  prev=$a
+  [ "$a" != auth ] || auth=1
 done
 argo=${ARGO_CRED_ARGO:-}
 if [ -z "$argo" ]; then
   set -f; IFS=:
   for d in $PATH; do
-    # not this wrapper, nor an enclosing argoCred block's
+    # not a relative entry (the workspace; exec.LookPath's rule), not this
+    # wrapper, nor an enclosing argoCred block's
+    case $d in /*) ;; *) continue ;; esac
     if [ "$d" != "$self" ] && [ ! -e "$d/.argo-cred-wrapper" ] && [ -f "$d/argo" ] && [ -x "$d/argo" ]; then argo=$d/argo; break; fi
   done
   unset IFS; set +f
