@@ -13,7 +13,7 @@
 // directory under the build's temporary directory (WORKSPACE_TMP, mode
 // 0700, files 0600), the body's environment gets the other ARGO_* settings
 // (withEnv), and an `argo` first in the body's PATH runs the real argo CLI
-// with the token in its own environment only. Body steps that need the
+// with the token only where argo runs (through argo-cred exec). Body steps that need the
 // token in their shell source "$ARGO_CRED_ENV", which turns tracing off
 // around its exports. Parameters and what they map to: docs/jenkins.md.
 

@@ -9,13 +9,13 @@ import (
 	cred "github.com/argo-cred/argo-cred/internal/credential"
 	"github.com/argo-cred/argo-cred/internal/github"
 	"github.com/argo-cred/argo-cred/internal/gitlab"
+	"github.com/argo-cred/argo-cred/internal/identity"
 	"github.com/argo-cred/argo-cred/internal/keyless"
 	"github.com/argo-cred/argo-cred/internal/kube"
 	"github.com/argo-cred/argo-cred/internal/token"
 )
 
-// oidcConfigOptions are oidc-config's own flags: the CI's (one of github
-// and gitlab), where its jobs run, and what every CI shares.
+// oidcConfigOptions: the CI's flags (github or gitlab), the jobs' ref and environment, the rest.
 type oidcConfigOptions struct {
 	github           github.Flags
 	gitlab           gitlab.Flags
@@ -23,8 +23,7 @@ type oidcConfigOptions struct {
 	keyless.Config
 }
 
-// oidcConfig prints (and with --apply applies) what the cluster needs for
-// the GitHub or GitLab jobs' own tokens.
+// oidcConfig prints (--apply: applies) what the cluster needs for the CI jobs' own tokens.
 func (a *app) oidcConfig(ctx context.Context, o *Options, oc *oidcConfigOptions) error {
 	c := oc.Config
 	c.Audiences, c.Namespace = o.Audiences, o.Namespace
@@ -45,7 +44,8 @@ func (oc *oidcConfigOptions) flags(fs *pflag.FlagSet, o *Options) {
 	fs.StringVar(&oc.ref, "ref", "refs/heads/main", "the ref the jobs run on (GitLab: a branch, NAME or refs/heads/NAME, or a tag, refs/tags/NAME)")
 	fs.StringVar(&oc.environment, "environment", "", "the environment the jobs run in (GitHub: instead of --ref; GitLab: as well as --ref)")
 	fs.StringVar(&o.Namespace, "namespace", o.Namespace, "namespace of the Role and RoleBinding")
-	fs.Var(&cred.ListFlag{V: &oc.Allow}, "allow", "RESOURCE:VERB[,VERB…] on argoproj.io, repeatable (default workflows:list,create)")
+	fs.Var(&cred.ListFlag{V: &oc.For}, "for", identity.ForUsage())
+	fs.Var(&cred.ListFlag{V: &oc.Allow}, "allow", "RESOURCE:VERB[,VERB…], repeatable (neither --for nor --allow: workflows:list,create)")
 	fs.Var(&cred.ListFlag{V: &o.Audiences, Split: true}, "audience", "the audience the jobs request (default "+token.DefaultAudience+")")
 	fs.StringVar(&oc.Issuer, "issuer", "", "the issuer (default "+github.Issuer+", or "+gitlab.Issuer+" with --gitlab-project;\nGitHub Enterprise Server: https://HOST/_services/token; self-managed GitLab: its URL)")
 	fs.StringVar(&oc.IssuerCAFile, "issuer-ca-file", "", "PEM CA of the issuer, when not a public one")

@@ -64,6 +64,14 @@ func TestOIDCConfig(t *testing.T) {
 		"an environment": {c: app(func(c *OIDCConfig) { ids(c); c.Environment = "prod" }),
 			has: []string{":ref_type:branch:ref:main:project_id:42:environment:prod\n"}},
 		"self-managed": {c: app(func(c *OIDCConfig) { ids(c); c.Issuer = "https://gitlab.example.com" }), has: []string{"url: https://gitlab.example.com\n"}},
+		// --for grants exactly the profiles', as provision --for does.
+		"for submit,wait": {c: app(func(c *OIDCConfig) { ids(c); c.Only, c.For = keyless.OnlyRBAC, []string{"submit,wait"} }),
+			has: []string{"  - workflows\n  verbs:\n  - create\n  - get\n  - watch\n"}, lack: []string{"list"}},
+		"for logs": {c: app(func(c *OIDCConfig) { ids(c); c.Only, c.For = keyless.OnlyRBAC, []string{"logs"} }),
+			has: []string{"  - pods/log\n  verbs:\n  - get\n"}},
+		"for unknown": {c: app(func(c *OIDCConfig) { ids(c); c.For = []string{"deploy"} }), code: 2, stderr: "invalid --for"},
+		"no namespace given": {c: app(func(c *OIDCConfig) { ids(c); c.Namespace = "" }), has: []string{"namespace: NAMESPACE\n"},
+			stderr: "warning: the Role and RoleBinding are in the placeholder namespace NAMESPACE: give --namespace\n"},
 
 		"apply without ids":   {c: app(func(c *OIDCConfig) { c.Apply = true }), code: 2, stderr: "it never binds a placeholder user; give --gitlab-project-id and --gitlab-namespace-id"},
 		"apply without ns id": {c: app(func(c *OIDCConfig) { c.Apply, c.ProjectID = true, "42" }), code: 2, stderr: "give --gitlab-project-id and --gitlab-namespace-id"},

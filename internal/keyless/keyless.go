@@ -45,8 +45,9 @@ type Config struct {
 	Audiences []string
 	// Namespace is the printed Role's and RoleBinding's; empty: NAMESPACE.
 	Namespace string
-	// Allow are the grants (RESOURCE:VERB[,VERB…]); none: workflows:list,create.
-	Allow []string
+	// Allow are the grants (RESOURCE:VERB[,VERB…]) besides For's profiles'
+	// (internal/profile); neither: workflows:list,create.
+	Allow, For []string
 	// Only is one of Parts to print alone; empty: both.
 	Only string
 	// Apply applies the Role and RoleBinding through Connect, which returns
@@ -159,6 +160,9 @@ func (c Config) Do(ctx context.Context, j Job, out, errOut io.Writer) error {
 	if len(j.Missing) > 0 {
 		fmt.Fprintln(errOut, "warning: the output has placeholders for "+j.CI+" ids: give "+strings.Join(j.Missing, " and "))
 	}
+	if c.Namespace == "" && !c.Apply && c.Only != OnlyAuthConfig {
+		fmt.Fprintln(errOut, "warning: the Role and RoleBinding are in the placeholder namespace NAMESPACE: give --namespace")
+	}
 	if _, err := io.WriteString(out, doc); err != nil {
 		return err
 	}
@@ -192,21 +196,10 @@ func checkIssuer(issuer string) error {
 	return nil
 }
 
-// grants reads Allow.
+// grants reads For and Allow: the profiles' grants and Allow's, or the
+// default when neither is given.
 func (c Config) grants() ([]identity.Grant, error) {
-	allow := c.Allow
-	if len(allow) == 0 {
-		allow = []string{"workflows:list,create"}
-	}
-	var grants []identity.Grant
-	for _, s := range allow {
-		g, err := identity.ParseGrant(s)
-		if err != nil {
-			return nil, err
-		}
-		grants = append(grants, g)
-	}
-	return grants, nil
+	return identity.GrantsFor(c.Allow, c.For, "workflows:list,create")
 }
 
 // documents are the YAML documents printed, with their comments: the
