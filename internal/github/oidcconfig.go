@@ -6,7 +6,6 @@ import (
 	"io"
 	"regexp"
 	"strings"
-	"unicode"
 
 	"github.com/spf13/pflag"
 
@@ -26,11 +25,7 @@ const (
 	onlyRBAC       = keyless.OnlyRBAC
 )
 
-var (
-	repoName = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$`)
-	// GitHub's ids are positive integers; its claims carry them as strings.
-	githubID = regexp.MustCompile(`^[1-9][0-9]{0,19}$`)
-)
+var repoName = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$`)
 
 // Flags are oidc-config's flags for GitHub: the repository and GitHub's
 // numeric ids of the owner and the repository, placeholders when empty.
@@ -68,12 +63,12 @@ func (c OIDCConfig) Check() error {
 	if c.Environment != "" && c.Ref != "refs/heads/main" {
 		return exitcode.New(exitcode.Usage, "give one: a job in an environment has the environment in its subject, not the ref", "--ref and --environment both given")
 	}
-	if strings.IndexFunc(c.Ref+c.Environment, notInName) >= 0 {
+	if strings.IndexFunc(c.Ref+c.Environment, keyless.NotInName) >= 0 {
 		return exitcode.New(exitcode.Usage, "", "invalid --ref or --environment")
 	}
 	idHint := "GitHub's numeric id, digits only: gh api repos/" + c.Repo + " --jq .owner.id,.id"
 	for _, f := range []struct{ flag, v string }{{"--github-owner-id", c.OwnerID}, {"--github-repo-id", c.RepoID}} {
-		if f.v != "" && !githubID.MatchString(f.v) {
+		if f.v != "" && !keyless.ID.MatchString(f.v) {
 			return exitcode.New(exitcode.Usage, idHint, "invalid %s %q", f.flag, f.v)
 		}
 	}
@@ -84,12 +79,6 @@ func (c OIDCConfig) Check() error {
 	return nil
 }
 
-// notInName says r is not in a ref or environment of a user: a ':', which
-// would make one user look like another's, or a Unicode space, control or
-// format character (YAML prints a NEL as a space: the printed RoleBinding
-// would bind another user than --apply).
-func notInName(r rune) bool { return r == ':' || unicode.In(r, unicode.Z, unicode.C) }
-
 // Do checks c, prints the documents to out (a warning on errOut when they
 // hold placeholders) and, with Apply, applies the Role and RoleBinding,
 // naming each change on errOut.
@@ -97,13 +86,7 @@ func (c OIDCConfig) Do(ctx context.Context, out, errOut io.Writer) error {
 	if err := c.Check(); err != nil {
 		return err
 	}
-	repoID, ownerID := c.RepoID, c.OwnerID
-	if repoID == "" {
-		repoID = repoIDPlaceholder
-	}
-	if ownerID == "" {
-		ownerID = ownerIDPlaceholder
-	}
+	repoID, ownerID := keyless.OrPlaceholder(c.RepoID, repoIDPlaceholder), keyless.OrPlaceholder(c.OwnerID, ownerIDPlaceholder)
 	owner, _, _ := strings.Cut(c.Repo, "/")
 	user := User(c.Repo, c.Ref, c.Environment, repoID)
 	// The configuration maps every job to its user; the repository's id in

@@ -37,20 +37,14 @@ const (
 // with it.
 const username = `"gitlab:" + claims.sub + ":project_id:" + claims.project_id + (has(claims.environment) && claims.environment != "" ? ":environment:" + claims.environment : "")`
 
-var (
-	// A project's full path: its namespace (a group, subgroups, or a user)
-	// and its own path. Never a ':', which would let one path forge
-	// another's sub.
-	projectPath = regexp.MustCompile(`^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$`)
-	// GitLab's ids are positive integers; its ID tokens carry them as
-	// strings.
-	gitlabID = regexp.MustCompile(`^[1-9][0-9]{0,19}$`)
-	// A ref or environment name: no ':', space or newline, which would
-	// make one user look like another's, nor any other Unicode space,
-	// control or format character (YAML prints a NEL as a space, so the
-	// printed RoleBinding would bind another user than --apply).
-	refName = regexp.MustCompile(`^[^:\s\p{Z}\p{C}]+$`)
-)
+// projectPath is a project's full path: its namespace (a group, subgroups,
+// or a user) and its own path. Never a ':', which would let one path forge
+// another's sub.
+var projectPath = regexp.MustCompile(`^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$`)
+
+// isName says s may be a ref's or environment's name in a user (not
+// empty, nothing keyless.NotInName refuses).
+func isName(s string) bool { return s != "" && strings.IndexFunc(s, keyless.NotInName) < 0 }
 
 // Flags are oidc-config's flags for GitLab: the project's full path and
 // GitLab's numeric ids of the project and of its namespace, placeholders
@@ -94,11 +88,11 @@ func (c OIDCConfig) Check() error {
 	if _, _, err := refOf(c.Ref); err != nil {
 		return err
 	}
-	if c.Environment != "" && !refName.MatchString(c.Environment) {
+	if c.Environment != "" && !isName(c.Environment) {
 		return exitcode.New(exitcode.Usage, "", "invalid --environment %q", c.Environment)
 	}
 	for _, f := range []struct{ flag, v string }{{"--gitlab-project-id", c.ProjectID}, {"--gitlab-namespace-id", c.NamespaceID}} {
-		if f.v != "" && !gitlabID.MatchString(f.v) {
+		if f.v != "" && !keyless.ID.MatchString(f.v) {
 			return exitcode.New(exitcode.Usage, "GitLab's numeric id, digits only: "+c.lookup(), "invalid %s %q", f.flag, f.v)
 		}
 	}
@@ -118,7 +112,7 @@ func refOf(ref string) (refType, name string, err error) {
 		kind, name, _ = strings.Cut(rest, "/")
 		refType = map[string]string{"heads": "branch", "tags": "tag"}[kind]
 	}
-	if refType == "" || !refName.MatchString(name) {
+	if refType == "" || !isName(name) {
 		return "", "", exitcode.New(exitcode.Usage, "give a branch (NAME or refs/heads/NAME) or a tag (refs/tags/NAME)", "invalid --ref %q", ref)
 	}
 	return refType, name, nil
@@ -156,7 +150,7 @@ func (c OIDCConfig) Do(ctx context.Context, out, errOut io.Writer) error {
 		return err
 	}
 	c.Issuer = c.issuer()
-	projectID, namespaceID := orPlaceholder(c.ProjectID, projectIDPlaceholder), orPlaceholder(c.NamespaceID, namespaceIDPlaceholder)
+	projectID, namespaceID := keyless.OrPlaceholder(c.ProjectID, projectIDPlaceholder), keyless.OrPlaceholder(c.NamespaceID, namespaceIDPlaceholder)
 	user := User(c.Project, c.Ref, c.Environment, projectID)
 	// The configuration maps every job to its user; the project's id in it
 	// is the token's, whatever was given here.
@@ -173,13 +167,6 @@ func (c OIDCConfig) Do(ctx context.Context, out, errOut io.Writer) error {
 		},
 		Who:  fmt.Sprintf("GitLab CI jobs of %s (project id %s, namespace id %s) get the user %s.", c.Project, projectID, namespaceID, userComment),
 		User: user, Name: keyless.BindingName("gitlab", c.Project, user), Note: note, Missing: missing}, out, errOut)
-}
-
-func orPlaceholder(id, placeholder string) string {
-	if id == "" {
-		return placeholder
-	}
-	return id
 }
 
 // placeholderNote is the comment above the documents when an id they hold

@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode"
 
 	"sigs.k8s.io/yaml"
 
@@ -35,6 +36,24 @@ const (
 
 // Parts are the values of Config.Only (--only).
 var Parts = []string{OnlyAuthConfig, OnlyRBAC}
+
+// ID is a CI's numeric id of a project, repository or owner: a positive
+// integer, which GitHub's and GitLab's tokens carry as a string.
+var ID = regexp.MustCompile(`^[1-9][0-9]{0,19}$`)
+
+// NotInName says r is not in a ref or environment of a user: a ':', which
+// would make one user look like another's, or a Unicode space, control or
+// format character (YAML prints a NEL as a space: the printed RoleBinding
+// would bind another user than --apply).
+func NotInName(r rune) bool { return r == ':' || unicode.In(r, unicode.Z, unicode.C) }
+
+// OrPlaceholder is id, or placeholder when it was not given.
+func OrPlaceholder(id, placeholder string) string {
+	if id == "" {
+		return placeholder
+	}
+	return id
+}
 
 // Config is what every CI's oidc-config shares.
 type Config struct {
