@@ -58,10 +58,12 @@ release-prep: ## set VERSION, the action's image in action.yml and the examples'
 	echo "$(V)" >VERSION
 	sed -i -E 's|^( *image: docker://ghcr\.io/argo-cred/argo-cred-action)[:@].*$$|\1$(if $(DIGEST),@$(DIGEST) # $(V),:$(V))|' action.yml
 	@grep -qxF '  image: docker://ghcr.io/argo-cred/argo-cred-action$(if $(DIGEST),@$(DIGEST) # $(V),:$(V))' action.yml || { echo "action.yml: the image line was not rewritten" >&2; exit 1; }
-	sed -i -E -e 's|argo-cred/argo-cred@v[0-9.]*|argo-cred/argo-cred@$(V)|' -e 's|(ghcr\.io/argo-cred/argo-cred):v[0-9.]+|\1:$(V)|' examples/github-actions/*.yml
-	sed -i -E 's/(argo-cred:|argo-cred-job:|argo-cred@)v[0-9]+\.[0-9]+\.[0-9]+/\1$(V)/g' examples/gitlab-ci/.gitlab-ci.yml examples/gitlab-ci/Dockerfile examples/gitlab-ci/component/templates/argo-cred.yml
-	sed -i -E 's|argo-cred/argo-cred/setup@v[0-9.]*|argo-cred/argo-cred/setup@$(V)|' examples/github-actions/*.yml
-	sed -i -E -e 's#(argo-cred/argo-cred(/setup)?@|ghcr\.io/argo-cred/argo-cred(-action)?:|argo-cred-job:|component/argo-cred@)v[0-9]+\.[0-9]+\.[0-9]+#\1$(V)#g' -e 's#^v=v[0-9]+\.[0-9]+\.[0-9]+;#v=$(V);#' -e 's#`@v[0-9]+\.[0-9]+\.[0-9]+` of its#`@$(V)` of its#' README.md docs/*.md
+	@# Every argo-cred version tag the examples and docs name: the action and
+	@# setup action (argo-cred/argo-cred[/setup]@), the images (argo-cred:,
+	@# argo-cred-action:, the GitLab job image argo-cred-job:), the GitLab
+	@# component (…/argo-cred@), README's install line and gitlab-ci.md's note.
+	sed -i -E -e 's#(argo-cred[:@]|argo-cred-(action|job):|/setup@)v[0-9]+\.[0-9]+\.[0-9]+#\1$(V)#g' -e 's#^v=v[0-9]+\.[0-9]+\.[0-9]+;#v=$(V);#' -e 's#`@v[0-9]+\.[0-9]+\.[0-9]+` of its#`@$(V)` of its#' \
+		examples/github-actions/*.yml examples/gitlab-ci/.gitlab-ci.yml examples/gitlab-ci/Dockerfile examples/gitlab-ci/component/templates/argo-cred.yml README.md docs/*.md
 	@# The setup action's pins: the archives of this commit in the digest step; none in the tag form, as on main.
 	$(if $(DIGEST),$(MAKE) --no-print-directory setup-checksums,sed -i '/^#/!d' setup/checksums.txt)
 
