@@ -110,8 +110,9 @@ func TestIntegrationProvisionFor(t *testing.T) {
 // The probe knows the server's version from its answers and checks the
 // profiles as measured on that minor: on v3.6 submit-from also needs get
 // on workflow templates. A client provisioned with the v3.7 table fails
-// there with the command that fixes it; fixed, argo v3.6's submit --from
-// runs through exec.
+// there (in the job's probe, and in provision's own check against v3.6)
+// with the command that fixes it; fixed, argo v3.6's submit --from runs
+// through exec.
 func TestIntegrationProbeForV36(t *testing.T) {
 	t.Parallel()
 	s := testenv.Get(t)
@@ -131,7 +132,14 @@ func TestIntegrationProbeForV36(t *testing.T) {
 	// The same client on v3.7 passes: that table needs no template.
 	wantCode(t, run(t, env, "probe", "--client", "sf", "--namespace", ns, "--for", "submit-from"), 0, "verdict: ok\n")
 
-	wantCode(t, run(t, env, "provision", "--client", "sf", "--namespace", ns, "--for", "submit-from", "--allow", "workflowtemplates:get"), 0, "verified")
+	// provision's own check knows the server's version too: against v3.6
+	// the v3.7 table fails there, not in the job, with the same command.
+	r = run(t, env36, "provision", "--client", "sf", "--namespace", ns, "--for", "submit-from")
+	wantCode(t, r, 6, "workflowtemplates/get: expected allowed, got denied")
+	if want := "argo-cred provision --client sf --namespace " + ns + " --for submit-from --allow workflowtemplates:get"; !strings.Contains(r.stderr, want) {
+		t.Errorf("provision --for submit-from on v3.6: stderr lacks %q\n%s", want, r.stderr)
+	}
+	wantCode(t, run(t, env36, "provision", "--client", "sf", "--namespace", ns, "--for", "submit-from", "--allow", "workflowtemplates:get"), 0, "verified")
 	wantCode(t, run(t, env36, "probe", "--client", "sf", "--namespace", ns, "--for", "submit-from"), 0, "verdict: ok\n")
 	wft := filepath.Join(t.TempDir(), "wft.yaml")
 	must(t, os.WriteFile(wft, []byte("apiVersion: argoproj.io/v1alpha1\nkind: WorkflowTemplate\nmetadata: {name: tpl}\n"+

@@ -60,7 +60,7 @@ func (a *app) provision(ctx context.Context, o *provisionOptions) error {
 		return err
 	}
 	c.Grants = grants
-	p := &clientProber{a: a, o: &o.Options, export: ExportOptions{Format: o.Format, OutputFile: o.OutputFile}}
+	p := &clientProber{a: a, o: &o.Options, export: ExportOptions{Format: o.Format, OutputFile: o.OutputFile}, profiles: o.For}
 	_, err = identity.Provision{Kube: kc, Prober: p}.Do(ctx, identity.ProvisionInput{Client: c, Adopt: o.Adopt, Progress: a.stderr, Warn: a.warn, Fetcher: o.Fetcher, For: o.For})
 	return err
 }

@@ -21,13 +21,12 @@ type clientProber struct {
 	// settings as env does after the check.
 	export ExportOptions
 	// quiet (clients --check): the verdict only, nothing printed.
-	quiet bool
+	quiet    bool
+	profiles []string // provision --for: checked too, as on the server's Argo version
 }
 
-var _ identity.Prober = (*clientProber)(nil)
-
 func (p *clientProber) Check(ctx context.Context, c identity.Client, secret string, grants []identity.Grant) error {
-	o := p.a.useClientToken(p.o, c, secret, grants)
+	o := p.useClientToken(c, secret, grants)
 	if p.quiet {
 		quiet := &app{streams: IOStreams{In: p.a.streams.In, Out: io.Discard, ErrOut: io.Discard}, log: p.a.log}
 		got, err := quiet.credential(ctx, o)
@@ -50,12 +49,12 @@ func (p *clientProber) Rejected(ctx context.Context, ns string, tokens []token.T
 	return p.a.proveRejected(ctx, &o, tokens)
 }
 
-// useClientToken is a copy of the options pointed at one of the client's
-// token Secrets, with the expectations its grants imply; o is unchanged.
-func (a *app) useClientToken(o *Options, c identity.Client, secret string, grants []identity.Grant) *Options {
-	oc := *o
+// useClientToken is a copy of p.o pointed at one of the client's token
+// Secrets, expecting what its grants imply (and provision's profiles).
+func (p *clientProber) useClientToken(c identity.Client, secret string, grants []identity.Grant) *Options {
+	oc := *p.o
 	oc.Source, oc.Secret, oc.SecretNS, oc.Namespace, oc.ServiceAccount, oc.TokenFile, oc.Client, oc.OIDCEnv = "secret", secret, c.Namespace, c.Namespace, "", "", "", ""
-	oc.Expect, oc.For, oc.Probe, oc.quietExpect = identity.ExpectFor(grants), nil, true, true
+	oc.Expect, oc.For, oc.Probe, oc.quietExpect = identity.ExpectFor(grants), p.profiles, true, true
 	oc.managed = c.Name
 	return &oc
 }
