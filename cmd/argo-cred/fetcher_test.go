@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -192,6 +194,46 @@ func TestIntegrationProvisionKeepsHandRules(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("role rules after re-provisioning:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
+	if !strings.Contains(r.stderr, "role/ci: takes away argoproj.io workflows get\n") {
+		t.Errorf("re-provisioning does not say what it takes away:\n%s", r.stderr)
+	}
+	// clients shows the rule (the probe cannot see it), with a warning.
+	r = run(t, env, "clients", "--namespace", ns)
+	wantCode(t, r, 0, "warning: role/ci has rules provision did not add, which no check covers: core pods get")
+	if !strings.Contains(r.stdout, "workflows:list,update +by hand: core pods get") {
+		t.Errorf("clients does not list the rule added by hand:\n%s", r.stdout)
+	}
+	r = run(t, env, "clients", "--namespace", ns, "--output", "json")
+	var rows []struct{ HandRules []string }
+	if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil || len(rows) != 1 || !slices.Equal(rows[0].HandRules, []string{"core pods get"}) {
+		t.Errorf("clients --output json lacks handRules:\n%s", r.stdout)
+	}
+	// A verb added by hand to provision's own rule is the hand's, alone
+	// (a narrowed rule is provision's: TestIntegrationProvisionFor); when
+	// it is too much access, the hint says to delete it, not to provision
+	// again (which keeps it).
+	role, err = s.Client.RbacV1().Roles(ns).Get(ctx, "ci", metav1.GetOptions{})
+	must(t, err)
+	role.Rules[0].Verbs = []string{"delete", "list", "update"}
+	_, err = s.Client.RbacV1().Roles(ns).Update(ctx, role, metav1.UpdateOptions{})
+	must(t, err)
+	r = run(t, env, "provision", "--client", "ci", "--namespace", ns, "--for", "submit")
+	wantCode(t, r, 0, "warning: role/ci has a rule provision did not add, kept: argoproj.io workflows delete")
+	for _, want := range []string{"role/ci: grants argoproj.io workflows create\n", "role/ci: takes away argoproj.io workflows list,update\n"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("provision --for submit: stderr lacks %q\n%s", want, r.stderr)
+		}
+	}
+	role, err = s.Client.RbacV1().Roles(ns).Get(ctx, "ci", metav1.GetOptions{})
+	must(t, err)
+	role.Rules = append(role.Rules, rbacv1.PolicyRule{APIGroups: []string{"argoproj.io"}, Resources: []string{"workflowtemplates"}, Verbs: []string{"list"}})
+	_, err = s.Client.RbacV1().Roles(ns).Update(ctx, role, metav1.UpdateOptions{})
+	must(t, err)
+	r = run(t, env, "provision", "--client", "ci", "--namespace", ns, "--for", "submit")
+	wantCode(t, r, 7, "workflowtemplates/list: expected denied, got allowed")
+	if !strings.Contains(r.stderr, "; role/ci has rules provision did not add and keeps (") || !strings.Contains(r.stderr, "delete them by hand (kubectl edit role ci -n "+ns+")") {
+		t.Errorf("provision with a hand rule that is too much access: want the hint to delete it by hand\n%s", r.stderr)
+	}
 }
 
 // --fetcher-server and --fetcher-ca: the fetcher's kubeconfig names the
@@ -274,5 +316,37 @@ func TestIntegrationFetcherServerCA(t *testing.T) {
 	must(t, err)
 	if got := cfg.Clusters[cfg.Contexts[cfg.CurrentContext].Cluster]; got.Server != "https://127.0.0.1:1" || string(got.CertificateAuthorityData) != string(ownCA) {
 		t.Errorf("with --fetcher-server alone: server %q (want https://127.0.0.1:1), CA the provisioner's: %t", got.Server, string(got.CertificateAuthorityData) == string(ownCA))
+	}
+}
+
+// A client cannot be named as another client's fetcher, and a fetcher
+// never takes over another client's objects (an older client of such a
+// name), --adopt or not: its token would read the other client's.
+func TestIntegrationFetcherNameClash(t *testing.T) {
+	t.Parallel()
+	s := testenv.Get(t)
+	ns := s.Namespace(t)
+	ctx := context.Background()
+	env := lifecycleEnv(s)
+	wantCode(t, run(t, env, "provision", "--client", "ci-fetcher", "--namespace", ns, "--for", "submit"), 2,
+		`error: invalid --client "ci-fetcher": the name of client ci's fetcher (provision --kubeconfig-out)`)
+	old := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "ci-fetcher", Namespace: ns,
+		Labels: map[string]string{"app.kubernetes.io/managed-by": "argo-cred", "argo-cred/client": "ci-fetcher"}},
+		Rules: []rbacv1.PolicyRule{{APIGroups: []string{"argoproj.io"}, Resources: []string{"workflows"}, Verbs: []string{"create"}}}}
+	_, err := s.Client.RbacV1().Roles(ns).Create(ctx, old, metav1.CreateOptions{})
+	must(t, err)
+	kc := filepath.Join(t.TempDir(), "fetcher.kubeconfig")
+	r := run(t, env, "provision", "--client", "ci", "--namespace", ns, "--for", "submit", "--kubeconfig-out", kc, "--adopt")
+	wantCode(t, r, 2, "error: role "+ns+"/ci-fetcher belongs to argo-cred client ci-fetcher")
+	if strings.Contains(r.stderr, "--adopt to take it over") {
+		t.Errorf("the refusal offers --adopt:\n%s", r.stderr)
+	}
+	role, err := s.Client.RbacV1().Roles(ns).Get(ctx, "ci-fetcher", metav1.GetOptions{})
+	must(t, err)
+	if role.Labels["argo-cred/client"] != "ci-fetcher" || len(role.Rules) != 1 || role.Rules[0].Resources[0] != "workflows" {
+		t.Errorf("the other client's role changed: %v %v", role.Labels, role.Rules)
+	}
+	if _, err := os.Stat(kc); err == nil {
+		t.Errorf("a kubeconfig was written")
 	}
 }

@@ -95,9 +95,26 @@ func TestIntegrationProvisionFor(t *testing.T) {
 		!strings.Contains(r.stderr, "argo-cred provision --client ci --namespace "+ns+" --for logs") {
 		t.Errorf("probe --for logs without pods/log get: exit %d; want 6 naming pods/log/get and the provision command\n%s", r.code, r.stderr)
 	}
-	// Again with one profile less: the Role loses what only it needed.
+	// Again with one profile less: the Role loses what only it needed, and
+	// provision says what (the pods/log rule removed by hand above was
+	// provision's: nothing of it is kept).
 	r = run(t, env, "provision", "--client", "ci", "--namespace", ns, "--for", "submit")
 	wantCode(t, r, 0, "verified")
+	for _, want := range []string{"role/ci: takes away argoproj.io workflows get,watch\n", "role/ci: takes away core pods list,watch\n", "role/ci changed"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("provision --for submit after submit,wait,logs: stderr lacks %q\n%s", want, r.stderr)
+		}
+	}
+	if strings.Contains(r.stderr, "kept") || strings.Contains(r.stderr, ": grants ") {
+		t.Errorf("provision --for submit kept or granted something:\n%s", r.stderr)
+	}
+	// An --expect of a profile's own check replaces it, with a note, on
+	// every Argo version: here a deny of what submit needs fails (exit 7).
+	r = run(t, env, "probe", "--client", "ci", "--namespace", ns, "--for", "submit", "--expect", "deny:workflows/create")
+	wantCode(t, r, 7, "workflows/create: expected denied, got allowed")
+	if !strings.Contains(r.stderr, "note: --expect replaces") || strings.Contains(r.stderr, "also needs") {
+		t.Errorf("probe --for submit --expect deny:workflows/create: want the replacement's note and no version note\n%s", r.stderr)
+	}
 	role, err = s.Client.RbacV1().Roles(ns).Get(context.Background(), "ci", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)

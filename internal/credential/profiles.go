@@ -135,6 +135,9 @@ func clientHint(r *Request, client, ns string, expect []probe.Expectation, err e
 	for _, res := range order {
 		cmd += " --allow " + res + ":" + strings.Join(extra[res], ",")
 	}
+	if code == exitcode.ExcessAccess {
+		cmd += " (it keeps rules added to role/" + client + " by hand: argo-cred clients lists them)"
+	}
 	return &exitcode.Error{Code: code, Err: err, Hint: "give client " + client + " exactly what this job checks: " + cmd}
 }
 
@@ -163,16 +166,20 @@ func forVersion(r *Request, rep probe.Report, expect []probe.Expectation) []prob
 		}
 	}
 	wanted, err := expectations(rules)
-	if err != nil {
+	newest, err2 := forProfiles(r)
+	if err != nil || err2 != nil {
 		return nil
 	}
 	out := slices.Clone(expect)
 	var more []string
 	for _, x := range wanted {
-		if !x.Allow || slices.ContainsFunc(out, func(o probe.Expectation) bool { return o.Name() == x.Name() && o.Allow }) {
+		// Only what this version needs beyond the newest table, and never
+		// in place of what the user expects (--expect) of that check.
+		if !x.Allow || slices.ContainsFunc(newest, func(o probe.Expectation) bool { return o.Name() == x.Name() && o.Allow }) ||
+			slices.ContainsFunc(out, func(o probe.Expectation) bool { return o.Name() == x.Name() && (o.Allow || userExpects(r, o)) }) {
 			continue
 		}
-		// A deny of the same check gives way: this version needs it.
+		// A default deny of the same check gives way: this version needs it.
 		out = slices.DeleteFunc(out, func(o probe.Expectation) bool { return o.Name() == x.Name() })
 		out, more = append(out, x), append(more, x.Name())
 	}
@@ -182,4 +189,12 @@ func forVersion(r *Request, rep probe.Report, expect []probe.Expectation) []prob
 	r.print(fmt.Sprintf("note: the Argo Server is %s: as measured on %s, --for %s also needs %s (docs/profiles.md)",
 		rep.ServerVersion, measured, strings.Join(names, ","), strings.Join(more, ", ")))
 	return out
+}
+
+// userExpects tells whether --expect names e itself.
+func userExpects(r *Request, e probe.Expectation) bool {
+	return slices.ContainsFunc(r.Expect, func(s string) bool {
+		x, err := probe.ParseExpectation(s)
+		return err == nil && x == e
+	})
 }

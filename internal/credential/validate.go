@@ -35,7 +35,7 @@ func Validate(r *Request) (env.Settings, []probe.Expectation, error) {
 	}
 	expect, replaced := probe.Merge(base, user)
 	for _, x := range replaced {
-		if r.QuietExpect || len(r.For) > 0 {
+		if r.QuietExpect {
 			break
 		}
 		r.note(fmt.Sprintf("note: --expect replaces the default least-privilege check %s", x))

@@ -39,6 +39,9 @@ type ClientsInput struct {
 type ClientRow struct {
 	Client string   `json:"client"`
 	Grants []string `json:"grants"`
+	// HandRules are the rules of the client's Role provision did not add
+	// (kept by it with a warning): the probe checks none of them.
+	HandRules []string `json:"handRules,omitempty"`
 	// Subjects are whom the client's RoleBinding binds: its ServiceAccount,
 	// or for a client oidc-config made, a CI job's user.
 	Subjects []Subject         `json:"subjects"`
@@ -101,6 +104,16 @@ func (u Clients) row(ctx context.Context, c Client, note func(string)) (ClientRo
 	}
 	for _, g := range grants {
 		row.Grants = append(row.Grants, g.String())
+	}
+	hand, err := roleHandRules(ctx, u.Kube, c)
+	if err != nil {
+		return row, err
+	}
+	for _, r := range hand {
+		row.HandRules = append(row.HandRules, redact.Clean(r.String()))
+	}
+	if len(hand) > 0 && note != nil {
+		note(fmt.Sprintf("warning: role/%s has rules provision did not add, which no check covers: %s (delete them by hand if they must go)", c.Name, strings.Join(row.HandRules, "; ")))
 	}
 	subjects, err := subjectsOf(ctx, u.Kube, c.Namespace, c.Name)
 	if err != nil {
@@ -240,7 +253,11 @@ func WriteClientsTable(w io.Writer, rows []ClientRow, check bool) error {
 			if s.Binding {
 				name += " (per-run, token until " + cmp.Or(s.TokenExpires, "-") + ")"
 			}
-			line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s", r.Client, cmp.Or(strings.Join(r.Grants, " "), "-"), name, stateText(s), age, cmp.Or(s.LastUsed, "-"), cmp.Or(s.InvalidSince, "-"))
+			grants := strings.Join(r.Grants, " ")
+			if len(r.HandRules) > 0 {
+				grants = strings.TrimSpace(grants + " +by hand: " + strings.Join(r.HandRules, "; "))
+			}
+			line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s", r.Client, cmp.Or(grants, "-"), name, stateText(s), age, cmp.Or(s.LastUsed, "-"), cmp.Or(s.InvalidSince, "-"))
 			if check {
 				line += "\t" + cmp.Or(r.Check[s.Name], "-")
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -36,49 +37,125 @@ func (r rule) String() string {
 	return s + " " + strings.Join(r.Verbs, ",")
 }
 
-// keepHandRules puts into the client's Role to apply (role) the rules the
-// existing Role has that provision did not add, and returns them: those
-// not among the rules its annotation records (a Role from before the
-// annotation: those not on argoproj.io). A Role that is not argo-cred's
-// (--adopt) keeps nothing: its rules are replaced, as --adopt says.
-func keepHandRules(ctx context.Context, k *kube.Client, c Client, role Object) ([]rule, error) {
-	var cur struct {
-		Metadata kube.Meta
-		Rules    []rule `json:"rules"`
+// roleRules records in the client's Role to apply (role) the rules
+// provision puts there and keeps the existing Role's rules it did not add
+// (handRules), saying so (warn): re-provisioning never removes a rule
+// silently. It says what the apply will change in the rules (say) and
+// returns the rules kept. A Role that is not argo-cred's (--adopt) keeps
+// nothing: its rules are replaced, as --adopt says.
+func roleRules(ctx context.Context, k *kube.Client, c Client, role Object, warn, say func(string)) ([]rule, error) {
+	if err := recordRules(role); err != nil {
+		return nil, err
 	}
+	cur, found, err := readRole(ctx, k, c)
+	if err != nil || !found {
+		return nil, err
+	}
+	hand := handRules(cur.Rules, cur.Metadata.Annotations[rulesKey], cur.annotated())
+	rules := role.Body["rules"].([]map[string]any)
+	for _, r := range hand {
+		progress(warn, fmt.Sprintf("warning: role/%s has a rule provision did not add, kept: %s (delete it by hand if it must go)", c.Name, r))
+		var m map[string]any
+		b, _ := json.Marshal(r)
+		_ = json.Unmarshal(b, &m)
+		rules = append(rules, m)
+	}
+	role.Body["rules"] = rules
+	var after []rule
+	b, _ := json.Marshal(rules)
+	_ = json.Unmarshal(b, &after)
+	for _, line := range ruleChanges(cur.Rules, after) {
+		progress(say, "role/"+c.Name+": "+line)
+	}
+	return hand, nil
+}
+
+// roleHandRules reads the client's Role (argo-cred's only) and returns its
+// rules provision did not add (handRules).
+func roleHandRules(ctx context.Context, k *kube.Client, c Client) ([]rule, error) {
+	cur, found, err := readRole(ctx, k, c)
+	if err != nil || !found {
+		return nil, err
+	}
+	return handRules(cur.Rules, cur.Metadata.Annotations[rulesKey], cur.annotated()), nil
+}
+
+type roleRead struct {
+	Metadata kube.Meta
+	Rules    []rule `json:"rules"`
+}
+
+func (r roleRead) annotated() bool { _, ok := r.Metadata.Annotations[rulesKey]; return ok }
+
+// readRole reads the client's Role; found is false for none, or one that
+// is not argo-cred's.
+func readRole(ctx context.Context, k *kube.Client, c Client) (roleRead, bool, error) {
+	var cur roleRead
 	found, err := k.Get(ctx, kube.RoleKind, c.Namespace, c.Name, &cur)
 	if err != nil || !found || !owned(cur.Metadata, c.Name) {
-		return nil, classify(err)
+		return cur, false, classify(err)
 	}
+	return cur, true, nil
+}
+
+// ruleChanges says which verbs applying after in place of before grants
+// and which it takes away, a line each per group and resource.
+func ruleChanges(before, after []rule) []string {
+	key := func(r rule) string {
+		return rule{APIGroups: r.APIGroups, Resources: r.Resources, ResourceNames: r.ResourceNames, URLs: r.URLs}.String()
+	}
+	verbs := func(rules []rule) map[string][]string {
+		m := map[string][]string{}
+		for _, r := range rules {
+			m[key(r)] = append(m[key(r)], r.Verbs...)
+		}
+		return m
+	}
+	b, a := verbs(before), verbs(after)
+	var out []string
+	diff := func(what string, from, to map[string][]string) {
+		for _, k := range slices.Sorted(maps.Keys(to)) {
+			if d := slices.DeleteFunc(slices.Clone(to[k]), func(v string) bool { return slices.Contains(from[k], v) }); len(d) > 0 {
+				slices.Sort(d)
+				out = append(out, what+" "+strings.TrimSpace(k)+" "+strings.Join(slices.Compact(d), ","))
+			}
+		}
+	}
+	diff("grants", b, a)
+	diff("takes away", a, b)
+	return out
+}
+
+// handRules are the rules of rules provision did not add: not among those
+// its annotation records; of a rule that names what a recorded one names,
+// only the verbs that one lacks (a rule provision made and someone
+// narrowed is provision's; one they widened keeps only what they added).
+// For a Role from before the annotation, the rules not on argoproj.io.
+func handRules(rules []rule, recorded string, annotated bool) []rule {
 	var ours []rule
-	recorded, annotated := cur.Metadata.Annotations[rulesKey]
 	if annotated {
 		_ = json.Unmarshal([]byte(recorded), &ours)
 	}
-	isOurs := func(r rule) bool {
-		if !annotated {
-			return slices.Equal(r.APIGroups, []string{"argoproj.io"})
-		}
-		b, _ := json.Marshal(r)
-		return slices.ContainsFunc(ours, func(o rule) bool { ob, _ := json.Marshal(o); return string(ob) == string(b) })
-	}
 	var hand []rule
-	for _, r := range cur.Rules {
-		if !isOurs(r) {
+	for _, r := range rules {
+		if !annotated {
+			if !slices.Equal(r.APIGroups, []string{"argoproj.io"}) {
+				hand = append(hand, r)
+			}
+			continue
+		}
+		i := slices.IndexFunc(ours, func(o rule) bool {
+			return slices.Equal(o.APIGroups, r.APIGroups) && slices.Equal(o.Resources, r.Resources) &&
+				slices.Equal(o.ResourceNames, r.ResourceNames) && slices.Equal(o.URLs, r.URLs)
+		})
+		if i >= 0 {
+			r.Verbs = slices.DeleteFunc(slices.Clone(r.Verbs), func(v string) bool { return slices.Contains(ours[i].Verbs, v) })
+		}
+		if len(r.Verbs) > 0 {
 			hand = append(hand, r)
 		}
 	}
-	if len(hand) > 0 {
-		rules := role.Body["rules"].([]map[string]any)
-		for _, r := range hand {
-			var m map[string]any
-			b, _ := json.Marshal(r)
-			_ = json.Unmarshal(b, &m)
-			rules = append(rules, m)
-		}
-		role.Body["rules"] = rules
-	}
-	return hand, nil
+	return hand
 }
 
 // recordRules annotates the client's Role to apply with its rules (rulesKey).

@@ -10,6 +10,7 @@ package identity
 import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"strings"
 
 	"github.com/argo-cred/argo-cred/internal/exitcode"
 	"github.com/argo-cred/argo-cred/internal/kube"
@@ -40,6 +41,10 @@ func ValidName(name string) error {
 	if errs := validation.IsDNS1123Label(name); len(errs) > 0 || len(name) > 40 {
 		return exitcode.New(exitcode.Usage, "use lower-case letters, digits and '-', at most 40 characters",
 			"invalid --client %q: not a Kubernetes name", name)
+	}
+	if c, ok := strings.CutSuffix(name, FetcherName("")); ok {
+		return exitcode.New(exitcode.Usage, "choose a name that does not end in "+FetcherName(""),
+			"invalid --client %q: the name of client %s's fetcher (provision --kubeconfig-out)", name, c)
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/argo-cred/argo-cred/internal/exitcode"
 	"github.com/argo-cred/argo-cred/internal/kube"
 	"github.com/argo-cred/argo-cred/internal/probe"
+	"github.com/argo-cred/argo-cred/internal/redact"
 )
 
 // Object is one object to apply.
@@ -114,6 +115,12 @@ func Apply(ctx context.Context, k *kube.Client, ns string, objs []Object, adopt 
 			return nil, err
 		}
 		client := o.client()
+		if other := obj.Metadata.Labels[clientLabel]; ok && obj.Metadata.Labels[managedBy] == managedByValue && other != client {
+			// Another client's (a client named as this one's fetcher):
+			// never taken over, --adopt or not.
+			return nil, exitcode.New(exitcode.Usage, "choose another --client: argo-cred never hands one client's objects to another",
+				"%s %s/%s belongs to argo-cred client %s", o.Kind.Singular(), ns, o.Name, redact.Clean(other))
+		}
 		if ok && !owned(obj.Metadata, client) && !adopt {
 			return nil, notOurs(o.Kind.Singular(), ns, o.Name, client,
 				"choose another --client, or give --adopt to take it over (argo-cred's labels, and its rules, subjects or annotations, replace what it has)")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/argo-cred/argo-cred/internal/exitcode"
 	"github.com/argo-cred/argo-cred/internal/kube"
 	"github.com/argo-cred/argo-cred/internal/token"
 )
@@ -74,8 +75,9 @@ func (u Provision) Do(ctx context.Context, in ProvisionInput) (ProvisionResult, 
 		return r, err
 	}
 	objs, kept, err := u.objects(ctx, c, tokens, source)
+	var hand []rule
 	if err == nil {
-		err = roleRules(ctx, u.Kube, c, objs[0], in.Warn)
+		hand, err = roleRules(ctx, u.Kube, c, objs[0], in.Warn, in.Progress)
 	}
 	if err != nil {
 		return r, err
@@ -100,12 +102,12 @@ func (u Provision) Do(ctx context.Context, in ProvisionInput) (ProvisionResult, 
 			r.Changes = append(r.Changes, Change{Kind: "Secret", Name: fresh.Name, What: "created"})
 		}
 		if err != nil {
-			return r, err
+			return r, handHint(err, c, hand)
 		}
 		return r, u.after(ctx, in, target, &r)
 	}
 	if err := u.Prober.Check(ctx, c, kept, merge(c.Grants)); err != nil {
-		return r, err
+		return r, handHint(err, c, hand)
 	}
 	switch cur, ok := current(tokens, source); {
 	case ok && cur.Name == kept && !copyFound: // the copy was deleted: the current token again
@@ -173,16 +175,16 @@ func progress(f func(string), line string) {
 	}
 }
 
-// roleRules records in the client's Role to apply the rules provision
-// puts there, and keeps the rules of the existing Role it did not add,
-// saying so: re-provisioning never removes a rule silently.
-func roleRules(ctx context.Context, k *kube.Client, c Client, role Object, warn func(string)) error {
-	if err := recordRules(role); err != nil {
+// handHint: too much access with rules provision did not add in the Role
+// (kept) is theirs to delete; provision again would keep them.
+func handHint(err error, c Client, hand []rule) error {
+	if exitcode.Of(err) != exitcode.ExcessAccess || len(hand) == 0 {
 		return err
 	}
-	hand, err := keepHandRules(ctx, k, c, role)
+	var rs []string
 	for _, r := range hand {
-		progress(warn, fmt.Sprintf("warning: role/%s has a rule provision did not add, kept: %s (delete it by hand if it must go)", c.Name, r))
+		rs = append(rs, r.String())
 	}
-	return err
+	return &exitcode.Error{Code: exitcode.ExcessAccess, Err: err, Hint: fmt.Sprintf("role/%s has rules provision did not add and keeps (%s): delete them by hand (kubectl edit role %s -n %s), then run provision again",
+		c.Name, strings.Join(rs, "; "), c.Name, c.Namespace)}
 }

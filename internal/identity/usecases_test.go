@@ -324,6 +324,8 @@ func TestTarget(t *testing.T) {
 		"no client, needed":     {need: true, want: "no client given"},
 		"no client, not needed": {kubeNS: "k", want: "k"},
 		"reserved":              {client: "default", need: true, want: `invalid --client "default": the namespace's default ServiceAccount is reserved`},
+		"a fetcher's name":      {client: "ci-fetcher", need: true, want: `invalid --client "ci-fetcher": the name of client ci's fetcher (provision --kubeconfig-out)`},
+		"fetcher alone":         {client: "fetcher", ns: "n", need: true, want: "n"},
 		"bad namespace":         {client: "c", ns: "Bad_NS", need: true, want: `invalid --namespace "Bad_NS"`},
 		"--namespace wins":      {client: "c", ns: "n", kubeNS: "k", need: true, want: "n"},
 		"no namespace at all":   {client: "c", need: true, want: "no namespace: the kubeconfig names none"},
