@@ -185,9 +185,9 @@ func handoff(c Client, in ProvisionInput) []string {
 	store := fmt.Sprintf("  store the Argo token itself (simplest; rotation means updating CI): argo-cred env --client %s --namespace %s%s prints it", c.Name, c.Namespace, check)
 	switch in.Fetcher.Model {
 	case FetchSecret:
-		store = fmt.Sprintf("  store the fetcher's kubeconfig %s (rotation without touching CI): the job runs argo-cred exec --client %s --namespace %s%s -- argo …", in.Fetcher.Out, c.Name, c.Namespace, check)
+		store = fmt.Sprintf("  store the fetcher's kubeconfig %s (rotation without touching CI): the job runs argo-cred exec --kubeconfig FILE --client %s --namespace %s%s -- argo …", in.Fetcher.Out, c.Name, c.Namespace, check)
 	case FetchTokenRequest:
-		store = fmt.Sprintf("  store the fetcher's kubeconfig %s (short-lived tokens): the job runs argo-cred exec --source tokenrequest --service-account %s --namespace %s%s -- argo …", in.Fetcher.Out, c.Name, c.Namespace, check)
+		store = fmt.Sprintf("  store the fetcher's kubeconfig %s (short-lived tokens): the job runs argo-cred exec --kubeconfig FILE --source tokenrequest --service-account %s --namespace %s%s -- argo …", in.Fetcher.Out, c.Name, c.Namespace, check)
 	}
 	lines = append(lines, store)
 	if in.Fetcher.Model == "" {

@@ -2,6 +2,7 @@ package identity
 
 import (
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net/url"
 
@@ -60,7 +61,11 @@ func (f FetcherFlags) check() (fetcherTarget, error) {
 		return t, exitcode.New(exitcode.Usage, "use secret (the default) or tokenrequest", "unknown --fetcher %q", f.Model)
 	}
 	if err := files.Check(files.File{Path: f.Out}); err != nil {
-		return t, exitcode.Wrap(exitcode.Usage, "give --kubeconfig-out a path this user may write", err)
+		hint := "give --kubeconfig-out a path this user may write"
+		if errors.Is(err, files.ErrNotRegular) {
+			hint = "" // the error says what to give
+		}
+		return t, exitcode.Wrap(exitcode.Usage, hint, err)
 	}
 	if f.Server != "" {
 		if err := checkServerURL(f.Server); err != nil {

@@ -137,19 +137,19 @@ func TestHandoff(t *testing.T) {
 		}, nil},
 		"secret": {FetcherFlags{Out: "/tmp/f.kubeconfig", Model: FetchSecret}, []string{
 			"hand to the team, one of:",
-			"  store the fetcher's kubeconfig /tmp/f.kubeconfig (rotation without touching CI): the job runs argo-cred exec --client ci --namespace argo -- argo …",
+			"  store the fetcher's kubeconfig /tmp/f.kubeconfig (rotation without touching CI): the job runs argo-cred exec --kubeconfig FILE --client ci --namespace argo -- argo …",
 			keyless,
 		}, nil},
 		"tokenrequest": {FetcherFlags{Out: "/tmp/f.kubeconfig", Model: FetchTokenRequest, Server: "https://k8s.example.com"}, []string{
 			"hand to the team, one of:",
-			"  store the fetcher's kubeconfig /tmp/f.kubeconfig (short-lived tokens): the job runs argo-cred exec --source tokenrequest --service-account ci --namespace argo -- argo …",
+			"  store the fetcher's kubeconfig /tmp/f.kubeconfig (short-lived tokens): the job runs argo-cred exec --kubeconfig FILE --source tokenrequest --service-account ci --namespace argo -- argo …",
 			keyless,
 		}, nil},
 		// The job checks what the client was provisioned for: without the
 		// same --for, the default checks (list workflows) would fail.
 		"for": {FetcherFlags{Out: "/tmp/f.kubeconfig", Model: FetchSecret}, []string{
 			"hand to the team, one of:",
-			"  store the fetcher's kubeconfig /tmp/f.kubeconfig (rotation without touching CI): the job runs argo-cred exec --client ci --namespace argo --for submit,wait -- argo …",
+			"  store the fetcher's kubeconfig /tmp/f.kubeconfig (rotation without touching CI): the job runs argo-cred exec --kubeconfig FILE --client ci --namespace argo --for submit,wait -- argo …",
 			keyless,
 		}, []string{"submit,wait"}},
 		"for, no fetcher": {FetcherFlags{}, []string{

@@ -47,7 +47,7 @@ func Group(resource string) string {
 type Reviewer func(ctx context.Context, ns, group, resource, verb string) (allowed bool, err error)
 
 // NotCheckedHint says how to have verbs checked that were not.
-const NotCheckedHint = "the Argo API cannot probe these verbs without side effects: name the cluster's kubeconfig (--kubeconfig) so that the cluster is asked with the token (a SelfSubjectAccessReview), or accept them unchecked (without --strict)"
+const NotCheckedHint = "name the cluster's kubeconfig (--kubeconfig) so that the cluster is asked with the token (a SelfSubjectAccessReview), or accept them unchecked (without --strict)"
 
 // reviewable tells whether an expectation can be asked of the cluster: an
 // RBAC resource (archived-workflows are the Argo Server's own).
