@@ -3,6 +3,9 @@ package credential
 import (
 	"context"
 	"fmt"
+	"github.com/argo-cred/argo-cred/internal/files"
+	"github.com/argo-cred/argo-cred/internal/token"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -55,13 +58,19 @@ func forNames(r *Request) []string {
 
 // reviewer is how the probe asks the cluster, with the job's token, about
 // the verbs the Argo API cannot probe: the API server the token was read
-// from (which has it already), or the kubeconfig the user named for this
-// run (--kubeconfig, the action's kubeconfig input), over verified TLS
-// only (kube.TokenOnly). An ambient kubeconfig gets no CI token: nil. Its
-// client is made at the first question: a probe that asks none makes none.
-func (c *Credential) reviewer() probe.Reviewer {
+// from (which has it already), the kubeconfig the user named for this run
+// (--kubeconfig, the action's kubeconfig input), or in a pod the pod's
+// API server when that cluster issued the token (podIssued), over
+// verified TLS only (kube.TokenOnly). An ambient kubeconfig gets no CI
+// token: nil. Its client is made at the first question: a probe that asks
+// none makes none.
+func (c *Credential) reviewer() probe.Reviewer { return c.reviewerIn(podDir) }
+
+// reviewerIn is reviewer with the pod's service account directory dir.
+func (c *Credential) reviewerIn(dir string) probe.Reviewer {
 	r := &c.req
 	var base func() (*kube.Client, error)
+	host, port := r.getenv("KUBERNETES_SERVICE_HOST"), r.getenv("KUBERNETES_SERVICE_PORT")
 	switch {
 	case c.g != nil && c.g.kc != nil:
 		base = func() (*kube.Client, error) { return c.g.kc, nil }
@@ -69,6 +78,8 @@ func (c *Credential) reviewer() probe.Reviewer {
 		base = func() (*kube.Client, error) {
 			return kube.KubeconfigCluster(r.Kubeconfig, r.Context, r.UserAgent, 5*time.Second)
 		}
+	case r.Kubeconfig == "" && host != "" && port != "" && podIssued(c.Token, dir):
+		base = func() (*kube.Client, error) { return kube.PodCluster(dir, host, port, r.UserAgent, 5*time.Second) }
 	default:
 		return nil
 	}
@@ -95,7 +106,7 @@ func notCheckedWarning(rep probe.Report) string {
 	if len(names) == 0 {
 		return ""
 	}
-	why := "no kubeconfig was named for this run to ask the cluster with (--kubeconfig)"
+	why := "no kubeconfig was named for this run to ask the cluster with (--kubeconfig; in a pod, its cluster when it issued the token)"
 	for _, c := range rep.Expectations() {
 		if c.Actual == probe.NotChecked && c.Via == "selfsubjectaccessreview" {
 			why = c.Message
@@ -197,4 +208,25 @@ func userExpects(r *Request, e probe.Expectation) bool {
 		x, err := probe.ParseExpectation(s)
 		return err == nil && x == e
 	})
+}
+
+// podDir is where a pod's service account token and CA are mounted.
+const podDir = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+// podIssued tells whether the cluster of the pod this runs in issued t:
+// both are JWTs of the same issuer (read, not verified: this only decides
+// where the job's token may go). A token of another cluster, another
+// issuer or no JWT is not sent to the pod's API server.
+func podIssued(t token.Token, dir string) bool {
+	raw, err := files.Read(filepath.Join(dir, "token"), 64<<10)
+	if err != nil {
+		return false
+	}
+	pod, err := token.New(string(raw), "file", "the pod's service account")
+	if err != nil {
+		return false
+	}
+	pc, ok1 := pod.Claims()
+	tc, ok2 := t.Claims()
+	return ok1 && ok2 && pc.Issuer != "" && pc.Issuer == tc.Issuer
 }

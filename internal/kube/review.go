@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -42,6 +44,15 @@ func KubeconfigCluster(kubeconfig, context, userAgent string, timeout time.Durat
 	}
 	cfg.UserAgent, cfg.Timeout = userAgent, timeout
 	return newClient(cfg)
+}
+
+// PodCluster is the cluster of the pod this runs in: the API server at
+// https://host:port (KUBERNETES_SERVICE_HOST and _PORT), verified with
+// the CA of dir (the pod's service account directory). No credential:
+// TokenOnly gives the token.
+func PodCluster(dir, host, port, userAgent string, timeout time.Duration) (*Client, error) {
+	return newClient(&rest.Config{Host: "https://" + net.JoinHostPort(host, port), UserAgent: userAgent, Timeout: timeout,
+		TLSClientConfig: rest.TLSClientConfig{CAFile: filepath.Join(dir, "ca.crt")}})
 }
 
 // TokenOnly is a client of c's cluster that authenticates with token and
