@@ -2,6 +2,7 @@ package credential
 
 import (
 	"context"
+	"encoding/base64"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -59,6 +60,16 @@ func TestIntegrationPodReviewer(t *testing.T) {
 	other := s.GitLabIDToken(t, "argo-cred", nil) // a JWT of another issuer
 	if reviewer(other, inPod, "") != nil {
 		t.Error("a token of another issuer would be sent to the pod's API server")
+	}
+	// Another cluster with the same issuer URL (kubeadm's default) signs
+	// with another key.
+	jt, err := token.New(job, "file", "test")
+	must(t, err)
+	claims, _ := jt.Claims()
+	seg := func(v string) string { return base64.RawURLEncoding.EncodeToString([]byte(v)) }
+	sameIss := seg(`{"alg":"RS256","kid":"another-cluster"}`) + "." + seg(`{"iss":"`+claims.Issuer+`","sub":"system:serviceaccount:ci:job"}`) + "." + seg("sig")
+	if reviewer(sameIss, inPod, "") != nil {
+		t.Error("a token of the same issuer but another signing key would be sent to the pod's API server")
 	}
 	if reviewer("not-a-jwt", inPod, "") != nil {
 		t.Error("a token that is not a JWT would be sent to the pod's API server")

@@ -214,9 +214,11 @@ func userExpects(r *Request, e probe.Expectation) bool {
 const podDir = "/var/run/secrets/kubernetes.io/serviceaccount"
 
 // podIssued tells whether the cluster of the pod this runs in issued t:
-// both are JWTs of the same issuer (read, not verified: this only decides
-// where the job's token may go). A token of another cluster, another
-// issuer or no JWT is not sent to the pod's API server.
+// it and the pod's own token are JWTs of the same issuer signed by the
+// same key (kid; read, not verified: this only decides where the job's
+// token may go). Clusters often share an issuer URL (kubeadm's default),
+// never a signing key: a token of another cluster, another issuer or no
+// JWT is not sent to the pod's API server.
 func podIssued(t token.Token, dir string) bool {
 	raw, err := files.Read(filepath.Join(dir, "token"), 64<<10)
 	if err != nil {
@@ -228,5 +230,5 @@ func podIssued(t token.Token, dir string) bool {
 	}
 	pc, ok1 := pod.Claims()
 	tc, ok2 := t.Claims()
-	return ok1 && ok2 && pc.Issuer != "" && pc.Issuer == tc.Issuer
+	return ok1 && ok2 && pc.Issuer != "" && pc.Issuer == tc.Issuer && pod.KeyID() != "" && pod.KeyID() == t.KeyID()
 }

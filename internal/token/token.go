@@ -93,6 +93,23 @@ type Claims struct {
 	Ref             string `json:"ref,omitempty"`
 }
 
+// KeyID is the kid of a JWT's header (the signing key's id; a
+// kube-apiserver's is derived from its public key), "" for none.
+func (t Token) KeyID() string {
+	head, _, ok := strings.Cut(t.raw, ".")
+	if !ok {
+		return ""
+	}
+	b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(head, "="))
+	var h struct {
+		Kid string `json:"kid"`
+	}
+	if err != nil || json.Unmarshal(b, &h) != nil {
+		return ""
+	}
+	return h.Kid
+}
+
 // Claims decodes the token's payload, each string cleaned (redact.Clean);
 // ok is false for a token that is not a JWT.
 func (t Token) Claims() (Claims, bool) {
