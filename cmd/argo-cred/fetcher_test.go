@@ -349,4 +349,18 @@ func TestIntegrationFetcherNameClash(t *testing.T) {
 	if _, err := os.Stat(kc); err == nil {
 		t.Errorf("a kubeconfig was written")
 	}
+	// A client oidc-config --apply made binds a CI job's user: provision
+	// of its name does not swap that for a ServiceAccount with a token.
+	labels := map[string]string{"app.kubernetes.io/managed-by": "argo-cred", "argo-cred/client": "gha-org-app"}
+	_, err = s.Client.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "gha-org-app", Namespace: ns, Labels: labels},
+		RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "gha-org-app"},
+		Subjects: []rbacv1.Subject{{Kind: "User", APIGroup: "rbac.authorization.k8s.io", Name: "github:repo:org/app:ref:refs/heads/main"}}}, metav1.CreateOptions{})
+	must(t, err)
+	wantCode(t, run(t, env, "provision", "--client", "gha-org-app", "--namespace", ns, "--for", "submit"), 2,
+		`error: client gha-org-app binds the user "github:repo:org/app:ref:refs/heads/main" (oidc-config), not a ServiceAccount`)
+	rb, err := s.Client.RbacV1().RoleBindings(ns).Get(ctx, "gha-org-app", metav1.GetOptions{})
+	must(t, err)
+	if len(rb.Subjects) != 1 || rb.Subjects[0].Kind != "User" {
+		t.Errorf("the keyless client's binding changed: %v", rb.Subjects)
+	}
 }

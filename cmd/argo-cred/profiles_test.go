@@ -146,6 +146,9 @@ func TestIntegrationProbeForV36(t *testing.T) {
 			t.Errorf("probe --for submit-from on v3.6: stderr lacks %q\n%s", want, r.stderr)
 		}
 	}
+	// The user's own --expect of that check wins, with a note.
+	r = run(t, env36, "probe", "--client", "sf", "--namespace", ns, "--for", "submit-from", "--expect", "deny:workflowtemplates/get")
+	wantCode(t, r, 0, "note: the Argo Server is v3.6.18: as measured on v3.6.18, --for submit-from also needs workflowtemplates/get, which --expect denies")
 	// The same client on v3.7 passes: that table needs no template.
 	wantCode(t, run(t, env, "probe", "--client", "sf", "--namespace", ns, "--for", "submit-from"), 0, "verdict: ok\n")
 

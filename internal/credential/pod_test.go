@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -54,6 +55,13 @@ func TestIntegrationPodReviewer(t *testing.T) {
 			t.Errorf("review of workflows %s in the pod's cluster: %v, %v; want %v", verb, got, err, want)
 		}
 	}
+	// A CA file without a certificate: no request at all (client-go would
+	// verify with the system's roots instead).
+	must(t, os.WriteFile(filepath.Join(dir, "ca.crt"), nil, 0o600))
+	if _, err := reviewer(job, inPod, "")("delete"); err == nil || !strings.Contains(err.Error(), "holds no PEM certificate") {
+		t.Errorf("review with an empty ca.crt: %v; want refused", err)
+	}
+	must(t, os.WriteFile(filepath.Join(dir, "ca.crt"), ca, 0o600))
 	if reviewer(job, nil, "") != nil {
 		t.Error("not in a pod: a reviewer")
 	}

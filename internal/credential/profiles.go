@@ -182,17 +182,25 @@ func forVersion(r *Request, rep probe.Report, expect []probe.Expectation) []prob
 		return nil
 	}
 	out := slices.Clone(expect)
-	var more []string
+	var more, denied []string
 	for _, x := range wanted {
 		// Only what this version needs beyond the newest table, and never
 		// in place of what the user expects (--expect) of that check.
 		if !x.Allow || slices.ContainsFunc(newest, func(o probe.Expectation) bool { return o.Name() == x.Name() && o.Allow }) ||
-			slices.ContainsFunc(out, func(o probe.Expectation) bool { return o.Name() == x.Name() && (o.Allow || userExpects(r, o)) }) {
+			slices.ContainsFunc(out, func(o probe.Expectation) bool { return o.Name() == x.Name() && o.Allow }) {
+			continue
+		}
+		if slices.ContainsFunc(out, func(o probe.Expectation) bool { return o.Name() == x.Name() && userExpects(r, o) }) {
+			denied = append(denied, x.Name())
 			continue
 		}
 		// A default deny of the same check gives way: this version needs it.
 		out = slices.DeleteFunc(out, func(o probe.Expectation) bool { return o.Name() == x.Name() })
 		out, more = append(out, x), append(more, x.Name())
+	}
+	if len(denied) > 0 {
+		r.print(fmt.Sprintf("note: the Argo Server is %s: as measured on %s, --for %s also needs %s, which --expect denies (docs/profiles.md)",
+			rep.ServerVersion, measured, strings.Join(names, ","), strings.Join(denied, ", ")))
 	}
 	if len(more) == 0 {
 		return nil

@@ -38,7 +38,11 @@ func Validate(r *Request) (env.Settings, []probe.Expectation, error) {
 		if r.QuietExpect {
 			break
 		}
-		r.note(fmt.Sprintf("note: --expect replaces the default least-privilege check %s", x))
+		what := "the default least-privilege check"
+		if len(r.For) > 0 {
+			what = "--for's check"
+		}
+		r.note(fmt.Sprintf("note: --expect replaces %s %s", what, x))
 	}
 	for _, n := range []struct {
 		flag, value string

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/argo-cred/argo-cred/internal/kube"
+	"github.com/argo-cred/argo-cred/internal/probe"
+	"github.com/argo-cred/argo-cred/internal/redact"
 )
 
 // rulesKey annotates a client's Role with the rules provision put there
@@ -64,10 +66,16 @@ func roleRules(ctx context.Context, k *kube.Client, c Client, role Object, warn,
 	var after []rule
 	b, _ := json.Marshal(rules)
 	_ = json.Unmarshal(b, &after)
-	for _, line := range ruleChanges(cur.Rules, after) {
-		progress(say, "role/"+c.Name+": "+line)
-	}
+	sayChanges(c, cur.Rules, after, say)
 	return hand, nil
+}
+
+// sayChanges says what applying after in place of before changes
+// (ruleChanges), a clean line each: whoever may edit the Role wrote them.
+func sayChanges(c Client, before, after []rule, say func(string)) {
+	for _, line := range ruleChanges(before, after) {
+		progress(say, redact.Clean("role/"+c.Name+": "+line))
+	}
 }
 
 // roleHandRules reads the client's Role (argo-cred's only) and returns its
@@ -126,22 +134,27 @@ func ruleChanges(before, after []rule) []string {
 	return out
 }
 
-// handRules are the rules of rules provision did not add: not among those
-// its annotation records; of a rule that names what a recorded one names,
-// only the verbs that one lacks (a rule provision made and someone
+// handRules are the rules of rules provision did not add: any it could not
+// have made (grantable), and those not among the ones its annotation
+// records (which whoever edits the Role can write too: a recorded rule
+// counts only if grantable); of a rule that names what a recorded one
+// names, only the verbs that one lacks (a rule provision made and someone
 // narrowed is provision's; one they widened keeps only what they added).
-// For a Role from before the annotation, the rules not on argoproj.io.
+// For a Role from before the annotation, the grantable rules on
+// argoproj.io count as provision's.
 func handRules(rules []rule, recorded string, annotated bool) []rule {
 	var ours []rule
 	if annotated {
 		_ = json.Unmarshal([]byte(recorded), &ours)
+		ours = slices.DeleteFunc(ours, func(o rule) bool { return !grantable(o) })
 	}
 	var hand []rule
 	for _, r := range rules {
+		if !grantable(r) || !annotated && !slices.Equal(r.APIGroups, []string{"argoproj.io"}) {
+			hand = append(hand, r)
+			continue
+		}
 		if !annotated {
-			if !slices.Equal(r.APIGroups, []string{"argoproj.io"}) {
-				hand = append(hand, r)
-			}
 			continue
 		}
 		i := slices.IndexFunc(ours, func(o rule) bool {
@@ -167,4 +180,21 @@ func recordRules(role Object) error {
 	md := role.Body["metadata"].(map[string]any)
 	md["annotations"] = map[string]string{rulesKey: string(b)}
 	return nil
+}
+
+// grantable tells whether provision could have made r: one resource a
+// grant may name, in its own API group, verbs a grant may give it, nothing
+// else (no resourceNames, non-resource URLs or wildcards).
+func grantable(r rule) bool {
+	if len(r.Resources) != 1 || len(r.ResourceNames) > 0 || len(r.URLs) > 0 || len(r.Verbs) == 0 {
+		return false
+	}
+	res := r.Resources[0]
+	allowed, group := Verbs, probe.Group(res)
+	if core, ok := CoreResources[res]; ok {
+		allowed = core
+	} else if !slices.Contains(Resources, res) {
+		return false
+	}
+	return slices.Equal(r.APIGroups, []string{group}) && !slices.ContainsFunc(r.Verbs, func(v string) bool { return !slices.Contains(allowed, v) })
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/argo-cred/argo-cred/internal/exitcode"
 	"github.com/argo-cred/argo-cred/internal/kube"
+	"github.com/argo-cred/argo-cred/internal/redact"
 	"github.com/argo-cred/argo-cred/internal/token"
 )
 
@@ -61,6 +62,12 @@ func (u Provision) Do(ctx context.Context, in ProvisionInput) (ProvisionResult, 
 	target, err := in.Fetcher.check()
 	if err != nil {
 		return r, err
+	}
+	if subjects, err := subjectsOf(ctx, u.Kube, c.Namespace, c.Name); err != nil {
+		return r, err
+	} else if user, ok := bindsUser(subjects); ok && !in.Adopt {
+		return r, exitcode.New(exitcode.Usage, "choose another --client: oidc-config --apply made this one for keyless CI jobs (--adopt makes it a ServiceAccount client, with a token, in their place)",
+			"client %s binds the user %q (oidc-config), not a ServiceAccount", c.Name, redact.Clean(user))
 	}
 	source, copyUID, copyFound, err := copyOf(ctx, u.Kube, c)
 	if err != nil {

@@ -2,6 +2,7 @@ package kube
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -51,8 +52,17 @@ func KubeconfigCluster(kubeconfig, context, userAgent string, timeout time.Durat
 // the CA of dir (the pod's service account directory). No credential:
 // TokenOnly gives the token.
 func PodCluster(dir, host, port, userAgent string, timeout time.Duration) (*Client, error) {
+	// Read here: client-go takes a CA file without a certificate for none,
+	// and then verifies with the system's roots instead.
+	ca, err := files.Read(filepath.Join(dir, "ca.crt"), 1<<20)
+	if err != nil {
+		return nil, err
+	}
+	if !x509.NewCertPool().AppendCertsFromPEM(ca) {
+		return nil, fmt.Errorf("not sending the token: %s holds no PEM certificate", filepath.Join(dir, "ca.crt"))
+	}
 	return newClient(&rest.Config{Host: "https://" + net.JoinHostPort(host, port), UserAgent: userAgent, Timeout: timeout,
-		TLSClientConfig: rest.TLSClientConfig{CAFile: filepath.Join(dir, "ca.crt")}})
+		TLSClientConfig: rest.TLSClientConfig{CAData: ca}})
 }
 
 // TokenOnly is a client of c's cluster that authenticates with token and
