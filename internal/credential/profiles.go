@@ -3,8 +3,6 @@ package credential
 import (
 	"context"
 	"fmt"
-	"github.com/argo-cred/argo-cred/internal/files"
-	"github.com/argo-cred/argo-cred/internal/token"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -12,10 +10,12 @@ import (
 	"time"
 
 	"github.com/argo-cred/argo-cred/internal/exitcode"
+	"github.com/argo-cred/argo-cred/internal/files"
 	"github.com/argo-cred/argo-cred/internal/identity"
 	"github.com/argo-cred/argo-cred/internal/kube"
 	"github.com/argo-cred/argo-cred/internal/probe"
 	"github.com/argo-cred/argo-cred/internal/profile"
+	"github.com/argo-cred/argo-cred/internal/token"
 )
 
 // forProfiles are the expectations --for's profiles imply (the defaults

@@ -98,16 +98,17 @@ func (u Clients) Do(ctx context.Context, in ClientsInput) ([]ClientRow, error) {
 // when it can (Finish), else saying what is overdue (note).
 func (u Clients) row(ctx context.Context, c Client, note func(string)) (ClientRow, error) {
 	row := ClientRow{Client: c.Name}
-	grants, err := grantsOf(ctx, u.Kube, c.Namespace, c.Name)
+	role, _, err := readRole(ctx, u.Kube, c)
 	if err != nil {
 		return row, err
 	}
+	grants := grantsIn(role.Rules)
 	for _, g := range grants {
 		row.Grants = append(row.Grants, g.String())
 	}
-	hand, err := roleHandRules(ctx, u.Kube, c)
-	if err != nil {
-		return row, err
+	var hand []rule
+	if owned(role.Metadata, c.Name) {
+		hand = role.handRules()
 	}
 	for _, r := range hand {
 		row.HandRules = append(row.HandRules, redact.Clean(r.String()))

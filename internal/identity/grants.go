@@ -169,23 +169,18 @@ func ExpectFor(grants []Grant) []string {
 	return out
 }
 
-// grantsOf reads the client's Role back as grants: only the resources and
-// verbs a grant may name (anything else in the Role is not argo-cred's).
-// None when it has no Role.
+// grantsOf reads the client's Role back as grants (grantsIn). None when it
+// has no Role.
 func grantsOf(ctx context.Context, k *kube.Client, ns, client string) ([]Grant, error) {
-	var role struct {
-		Rules []struct {
-			APIGroups []string `json:"apiGroups"`
-			Resources []string `json:"resources"`
-			Verbs     []string `json:"verbs"`
-		} `json:"rules"`
-	}
-	found, err := k.Get(ctx, kube.RoleKind, ns, client, &role)
-	if err != nil || !found {
-		return nil, classify(err)
-	}
+	role, _, err := readRole(ctx, k, Client{Name: client, Namespace: ns})
+	return grantsIn(role.Rules), err
+}
+
+// grantsIn are a Role's rules as grants: only the resources and verbs a
+// grant may name (anything else in the Role is not argo-cred's).
+func grantsIn(rules []rule) []Grant {
 	var out []Grant
-	for _, r := range role.Rules {
+	for _, r := range rules {
 		verbs := slices.DeleteFunc(slices.Clone(r.Verbs), func(v string) bool { return !slices.Contains(Verbs, v) })
 		for _, res := range r.Resources {
 			if slices.Contains(Resources, res) && len(verbs) > 0 {
@@ -197,5 +192,5 @@ func grantsOf(ctx context.Context, k *kube.Client, ns, client string) ([]Grant, 
 			}
 		}
 	}
-	return merge(out), nil
+	return merge(out)
 }

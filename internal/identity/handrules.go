@@ -50,10 +50,10 @@ func roleRules(ctx context.Context, k *kube.Client, c Client, role Object, warn,
 		return nil, err
 	}
 	cur, found, err := readRole(ctx, k, c)
-	if err != nil || !found {
+	if err != nil || !found || !owned(cur.Metadata, c.Name) {
 		return nil, err
 	}
-	hand := handRules(cur.Rules, cur.Metadata.Annotations[rulesKey], cur.annotated())
+	hand := cur.handRules()
 	rules := role.Body["rules"].([]map[string]any)
 	for _, r := range hand {
 		progress(warn, fmt.Sprintf("warning: role/%s has a rule provision did not add, kept: %s (delete it by hand if it must go)", c.Name, r))
@@ -78,32 +78,25 @@ func sayChanges(c Client, before, after []rule, say func(string)) {
 	}
 }
 
-// roleHandRules reads the client's Role (argo-cred's only) and returns its
-// rules provision did not add (handRules).
-func roleHandRules(ctx context.Context, k *kube.Client, c Client) ([]rule, error) {
-	cur, found, err := readRole(ctx, k, c)
-	if err != nil || !found {
-		return nil, err
-	}
-	return handRules(cur.Rules, cur.Metadata.Annotations[rulesKey], cur.annotated()), nil
-}
-
+// roleRead is a Role as read: its metadata and rules.
 type roleRead struct {
 	Metadata kube.Meta
 	Rules    []rule `json:"rules"`
 }
 
-func (r roleRead) annotated() bool { _, ok := r.Metadata.Annotations[rulesKey]; return ok }
+// handRules are the Role's rules provision did not add (handRules, with
+// its argo-cred/rules annotation).
+func (r roleRead) handRules() []rule {
+	recorded, annotated := r.Metadata.Annotations[rulesKey]
+	return handRules(r.Rules, recorded, annotated)
+}
 
-// readRole reads the client's Role; found is false for none, or one that
-// is not argo-cred's.
+// readRole reads the client's Role, argo-cred's or not; found is false for
+// none.
 func readRole(ctx context.Context, k *kube.Client, c Client) (roleRead, bool, error) {
 	var cur roleRead
 	found, err := k.Get(ctx, kube.RoleKind, c.Namespace, c.Name, &cur)
-	if err != nil || !found || !owned(cur.Metadata, c.Name) {
-		return cur, false, classify(err)
-	}
-	return cur, true, nil
+	return cur, found, classify(err)
 }
 
 // ruleChanges says which verbs applying after in place of before grants
